@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChatportalConfig(AppConfig):
+    name = "chatportal"
+    verbose_name = "Chatportal"

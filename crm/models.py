@@ -1,0 +1,195 @@
+"""The CRM record: who the customer is and what they own and pay for."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Organization(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    # ISO 3166 region used to read local phone numbers ("0721 234 567").
+    default_region = models.CharField(_("phone region"), max_length=2, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, null=True, blank=True,
+        help_text=_("The id of this person in the host site or the company's CRM."),
+    )
+    locale = models.CharField(_("locale"), max_length=10, blank=True, default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="UTC")
+    account_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_contacts",
+    )
+    # The customer's portal login, when they have one.
+    portal_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="contact",
+    )
+    is_organization_admin = models.BooleanField(
+        _("organization admin"), default=False,
+        help_text=_("Sees all tickets of the organization in the portal."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else ""
+
+
+class ContactEmail(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField(_("e-mail"), unique=True)  # stored lower-cased
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class ContactPhone(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(_("number (E.164)"), max_length=20, db_index=True)
+    label = models.CharField(_("label"), max_length=40, blank=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "number"], name="crm_phone_unique_per_contact")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Product(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    line = models.CharField(_("product line"), max_length=100, blank=True)
+    brand = models.CharField(_("brand"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Asset(models.Model):
+    """One unit a customer owns: the serial number nobody should ask for again."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="assets")
+    serial_number = models.CharField(_("serial number"), max_length=100, unique=True)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["serial_number"]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.serial_number}"
+
+    def in_warranty(self, on: datetime.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.warranty_end is not None and on <= self.warranty_end
+
+
+class SlaPlan(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    first_response_minutes = models.PositiveIntegerField(_("first response target (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution target (minutes)"))
+    # True: clocks run around the clock; False: only in the department's business hours.
+    is_24x7 = models.BooleanField(_("24x7"), default=False)
+    # Higher tiers are served first in the queue.
+    priority = models.PositiveSmallIntegerField(_("queue priority"), default=0)
+
+    class Meta:
+        ordering = ["-priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupportContract(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contracts")
+    plan = models.ForeignKey(SlaPlan, on_delete=models.PROTECT, related_name="contracts")
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    starts_on = models.DateField(_("start"))
+    ends_on = models.DateField(_("end"))
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+
+    class Meta:
+        ordering = ["-ends_on"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.plan} — {self.organization}"
+
+    def is_active(self, on: datetime.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.starts_on <= on <= self.ends_on
+
+
+class CallRecord(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("inbound")
+        OUTBOUND = "outbound", _("outbound")
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    # E.164 when it parsed, otherwise what the telephony system sent (unknown caller).
+    phone = models.CharField(_("phone"), max_length=40, db_index=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_s = models.PositiveIntegerField(null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.phone} {self.started_at:%Y-%m-%d %H:%M}"
