@@ -121,6 +121,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Several deployments (or test sessions) may share one Redis: a prefix keeps
+# their channel-layer groups and cache keys apart.
+REDIS_PREFIX = os.environ.get("CHATPORTAL_REDIS_PREFIX", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -132,6 +135,7 @@ if REDIS_URL:
                 "capacity": 5000,
                 "expiry": 60,
                 "group_expiry": 86400,
+                "prefix": f"{REDIS_PREFIX}asgi",
             },
         }
     }
@@ -139,6 +143,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
 else:
