@@ -42,6 +42,9 @@ class WeeklyHours(models.Model):
         ordering = ["department", "weekday", "opens"]
         verbose_name_plural = "weekly hours"
 
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
 
 class Holiday(models.Model):
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="holidays")
@@ -53,6 +56,9 @@ class Holiday(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["department", "date"], name="queues_holiday_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
 
 
 class AgentProfile(models.Model):
