@@ -68,10 +68,23 @@ class AgentProfile(models.Model):
     departments = models.ManyToManyField(Department, blank=True, related_name="agents")
     max_chats = models.PositiveSmallIntegerField(_("max chats"), default=3)
     is_supervisor = models.BooleanField(_("supervisor"), default=False)
-    languages = models.CharField(_("languages"), max_length=50, blank=True, default="en")
+    languages = models.CharField(
+        _("languages"), max_length=50, blank=True, default="en", help_text=_("Comma-separated: en,ro")
+    )
+    skills = models.CharField(
+        _("skills"), max_length=200, blank=True, help_text=_("Comma-separated: relay,billing")
+    )
 
     def __str__(self) -> str:
         return self.user.get_username()
+
+    @property
+    def language_set(self) -> set[str]:
+        return {x.strip() for x in self.languages.split(",") if x.strip()}
+
+    @property
+    def skill_set(self) -> set[str]:
+        return {x.strip() for x in self.skills.split(",") if x.strip()}
 
     @property
     def display_name(self) -> str:
@@ -95,3 +108,58 @@ class AgentApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.name}"
+
+
+class AgentPresence(models.Model):
+    """What an agent has chosen (or been set to); liveness comes from connections.
+
+    The effective status is `offline` whenever the agent has no live
+    connection, whatever was chosen: a closed laptop never looks available.
+    "Online" and "accepting chats" are separate: an online agent can finish
+    current chats without being offered new ones.
+    """
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("online")
+        AWAY = "away", _("away")
+        OFFLINE = "offline", _("offline")
+
+    class SetBy(models.TextChoices):
+        AGENT = "agent", _("agent")
+        SUPERVISOR = "supervisor", _("supervisor")
+        SYSTEM = "system", _("system")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence"
+    )
+    chosen_status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
+    accepting = models.BooleanField(_("accepting chats"), default=True)
+    set_by = models.CharField(max_length=10, choices=SetBy.choices, default=SetBy.AGENT)
+    # The last effective status published, so that only transitions go out.
+    published_status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.OFFLINE
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+    # Set when the agent's last connection went away; after the grace period
+    # the agent counts as gone and its chats are requeued. A reload reconnects
+    # well within the grace and costs nothing.
+    disconnected_since = models.DateTimeField(null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.chosen_status}"
+
+
+class AgentConnection(models.Model):
+    """One open agent socket (tab or device), kept alive by heartbeats."""
+
+    id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_connections"
+    )
+    channel_name = models.CharField(max_length=200)
+    connected_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.id}"

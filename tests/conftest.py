@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.db import connections
 
 import chatportal.realtime as realtime
 
@@ -33,10 +34,53 @@ def _check_published_events_serialize():
     realtime.CHECK_SERIALIZABLE = False
 
 
+class PublishedEvents(list):
+    """(group, event) pairs that actions published, read after their commit.
+
+    In a test wrapped in a transaction nothing really commits, so reading the
+    list first runs the on-commit callbacks registered since the last read
+    (what `captureOnCommitCallbacks(execute=True)` does, but at the moment of
+    the assertion rather than at the end of the test).
+    """
+
+    def __init__(self, using: str = "default"):
+        super().__init__()
+        self._connection = connections[using]
+        self._seen = len(self._connection.run_on_commit)
+
+    def flush(self) -> None:
+        while len(self._connection.run_on_commit) > self._seen:
+            pending = self._connection.run_on_commit[self._seen:]
+            self._seen = len(self._connection.run_on_commit)
+            for _sids, func, _robust in pending:
+                func()
+
+    def __iter__(self):
+        self.flush()
+        return super().__iter__()
+
+    def __len__(self):
+        self.flush()
+        return super().__len__()
+
+    def __getitem__(self, index):
+        self.flush()
+        return super().__getitem__(index)
+
+    def __eq__(self, other):
+        self.flush()
+        return list(super().__iter__()) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self):
+        self.flush()
+        return super().__repr__()
+
+
 @pytest.fixture
-def published_events(monkeypatch, django_capture_on_commit_callbacks):
-    """What actions publish, with on-commit callbacks executed."""
-    sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr(realtime, "send_now", lambda group, event: sent.append((group, event)))
-    with django_capture_on_commit_callbacks(execute=True):
-        yield sent
+def published_events(monkeypatch):
+    """What actions publish, with their on-commit callbacks executed."""
+    sent = PublishedEvents()
+    monkeypatch.setattr(realtime, "send_now", lambda group, event: list.append(sent, (group, event)))
+    return sent
