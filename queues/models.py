@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import Product
+
 
 class Department(models.Model):
     class RoutingMode(models.TextChoices):
@@ -18,6 +20,19 @@ class Department(models.Model):
     is_24x7 = models.BooleanField(_("open 24x7"), default=False)
     routing_mode = models.CharField(
         max_length=8, choices=RoutingMode.choices, default=RoutingMode.AUTO
+    )
+    offer_timeout_s = models.PositiveSmallIntegerField(
+        _("offer timeout (seconds)"), default=45,
+        help_text=_("An agent who lets an offered chat go unanswered this long is set away "
+                    "and the chat goes to the next agent."),
+    )
+    long_wait_s = models.PositiveIntegerField(
+        _("long wait (seconds)"), default=300,
+        help_text=_("Past this estimated wait the widget offers to leave a message instead."),
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="led_departments", help_text=_("Notified of escalations."),
     )
 
     class Meta:
@@ -163,3 +178,16 @@ class AgentConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.id}"
+
+
+class ProductRoute(models.Model):
+    """Entitlement routing: chats of owners of a product go to a department or skill."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="route")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="product_routes"
+    )
+    required_skill = models.CharField(max_length=50, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.product} → {self.department or self.required_skill}"
