@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0002_public_ids'),
+        ('crm', '0001_initial'),
         ('queues', '0002_presence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
