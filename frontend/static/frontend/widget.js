@@ -1,0 +1,852 @@
+/*! Chatportal visitor widget. Protocol v1 (docs/protocol.md). Plain ES2019, no dependencies. */
+(function () {
+  "use strict";
+
+  // ---- Where we come from -------------------------------------------------
+  // The host page is someone else's: find our own tag, talk to the server
+  // that served it, never to the page's origin.
+  function findScript() {
+    if (document.currentScript && document.currentScript.src) return document.currentScript;
+    var tags = document.querySelectorAll("script[src]");
+    for (var i = tags.length - 1; i >= 0; i--) {
+      try {
+        if (/\/widget\.js$/.test(new URL(tags[i].src, location.href).pathname)) return tags[i];
+      } catch (e) { /* unparsable src: not ours */ }
+    }
+    return null;
+  }
+
+  var script = findScript();
+  if (!script || window.Chatportal) return;
+  var SRC = new URL(script.src, location.href);
+  var ORIGIN = SRC.origin;
+  var WS_URL = (SRC.protocol === "https:" ? "wss:" : "ws:") + "//" + SRC.host + "/ws/widget/";
+  var data = script.dataset;
+  var MAX_BODY = 10000;
+  var PING_MS = 20000;
+  var PONG_TIMEOUT_MS = 10000;
+  var MAX_STORED_EVENTS = 200;
+
+  // ---- Strings --------------------------------------------------------------
+  var STRINGS = {
+    en: {
+      open: "Open chat", minimize: "Minimize chat", title: "Chat with us", log: "Conversation",
+      message: "Message", send: "Send", end: "End chat", name: "Name (optional)",
+      email: "E-mail (optional)", placeholder: "Type a message…", typing: "{name} is typing…",
+      agent: "Agent", you: "You", system: "Chatportal", queued: "Waiting for the next agent ({dept}).",
+      assigned: "{name} joined the chat.", transferredDept: "Transferred to {dept}.",
+      transferredAgent: "Transferred to {name}.", closed: "Chat ended", newChat: "Start new chat",
+      position: "You are number {n} in the queue.", wait: "Estimated wait: about {m} min.",
+      offline: "We are offline right now. Leave a message and we will get back to you.",
+      offlineSend: "Leave a message", reconnecting: "Reconnecting…", sending: "Sending",
+      sent: "Sent", read: "Read", failed: "Not sent", ticket: "Ticket {number} ({status})",
+      ticketLink: "Follow it in the portal", rate: "How was this chat?", rateN: "{n} of 5",
+      thanks: "Thank you for your feedback.", hours: "Opening hours: {hours}", articles: "These articles may help:",
+      left: "Your message is kept; we will reply as soon as we are back.", unread: "{n} new messages"
+    },
+    ro: {
+      open: "Deschide chatul", minimize: "Minimizează chatul", title: "Discută cu noi", log: "Conversație",
+      message: "Mesaj", send: "Trimite", end: "Încheie chatul", name: "Nume (opțional)",
+      email: "E-mail (opțional)", placeholder: "Scrie un mesaj…", typing: "{name} scrie…",
+      agent: "Operator", you: "Tu", system: "Chatportal", queued: "Așteptați următorul operator ({dept}).",
+      assigned: "{name} s-a alăturat conversației.", transferredDept: "Transferat către {dept}.",
+      transferredAgent: "Transferat către {name}.", closed: "Chat încheiat", newChat: "Începe un chat nou",
+      position: "Sunteți numărul {n} la coadă.", wait: "Timp estimat de așteptare: circa {m} min.",
+      offline: "Acum nu suntem disponibili. Lăsați un mesaj și vă vom răspunde.",
+      offlineSend: "Lasă un mesaj", reconnecting: "Se reconectează…", sending: "Se trimite",
+      sent: "Trimis", read: "Citit", failed: "Netrimis", ticket: "Tichet {number} ({status})",
+      ticketLink: "Urmăriți-l în portal", rate: "Cum a fost conversația?", rateN: "{n} din 5",
+      thanks: "Vă mulțumim pentru părere.", hours: "Program: {hours}", articles: "Aceste articole vă pot ajuta:",
+      left: "Mesajul a fost păstrat; vă răspundem imediat ce revenim.", unread: "{n} mesaje noi"
+    },
+    ru: {
+      open: "Открыть чат", minimize: "Свернуть чат", title: "Напишите нам", log: "Переписка",
+      message: "Сообщение", send: "Отправить", end: "Завершить чат", name: "Имя (необязательно)",
+      email: "E-mail (необязательно)", placeholder: "Введите сообщение…", typing: "{name} печатает…",
+      agent: "Оператор", you: "Вы", system: "Chatportal", queued: "Ожидайте свободного оператора ({dept}).",
+      assigned: "{name} присоединился к чату.", transferredDept: "Передано в {dept}.",
+      transferredAgent: "Передано: {name}.", closed: "Чат завершён", newChat: "Начать новый чат",
+      position: "Вы {n}-й в очереди.", wait: "Ожидание: около {m} мин.",
+      offline: "Сейчас мы не в сети. Оставьте сообщение, и мы ответим.",
+      offlineSend: "Оставить сообщение", reconnecting: "Переподключение…", sending: "Отправляется",
+      sent: "Отправлено", read: "Прочитано", failed: "Не отправлено", ticket: "Заявка {number} ({status})",
+      ticketLink: "Следить на портале", rate: "Как прошёл чат?", rateN: "{n} из 5",
+      thanks: "Спасибо за отзыв.", hours: "Часы работы: {hours}", articles: "Возможно, помогут статьи:",
+      left: "Сообщение сохранено; ответим, как только вернёмся.", unread: "Новых сообщений: {n}"
+    }
+  };
+
+  function pickLocale() {
+    var wanted = [data.locale].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || "").toLowerCase().split(/[-_]/)[0];
+      if (STRINGS[code]) return code;
+    }
+    return "en";
+  }
+  var LOCALE = pickLocale();
+  function t(key, vars) {
+    var text = STRINGS[LOCALE][key] || STRINGS.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      return vars && vars[name] != null ? String(vars[name]) : "";
+    });
+  }
+
+  // ---- Storage --------------------------------------------------------------
+  // Namespaced per server origin: two Chatportal servers embedded on one site
+  // must not share visitor tokens or transcripts.
+  var PREFIX = "chatportal:" + ORIGIN + ":";
+  var memoryStore = {};
+  function load(key, fallback) {
+    var raw;
+    try { raw = window.localStorage.getItem(PREFIX + key); } catch (e) { raw = memoryStore[key]; }
+    if (raw == null) return fallback;
+    try { return JSON.parse(raw); } catch (e) { return fallback; }
+  }
+  function save(key, value) {
+    var raw = JSON.stringify(value);
+    try { window.localStorage.setItem(PREFIX + key, raw); } catch (e) { memoryStore[key] = raw; }
+  }
+
+  // state.conv: {id, state, lastSeq, events: [], agent} for the conversation on screen.
+  var state = {
+    token: load("token", null),
+    conv: load("conv", null),
+    pending: load("pending", []), // [{client_id, body, at}] sent but not acked, in order
+    profile: load("profile", {}),
+    sentProfile: null,
+    online: true,
+    open: false,
+    unread: 0,
+    rated: false
+  };
+
+  function persistConv() { save("conv", state.conv); }
+  function persistPending() { save("pending", state.pending); }
+
+  function uuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  // ---- DOM helpers (text only: user data never goes through innerHTML) -------
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (name) {
+        var value = attrs[name];
+        if (value == null || value === false) return;
+        if (name === "text") node.textContent = value;
+        else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), value);
+        else node.setAttribute(name, value === true ? "" : value);
+      });
+    }
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function safeUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      var url = new URL(value, ORIGIN);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  function link(href, text) {
+    var url = safeUrl(href);
+    if (!url) return document.createTextNode(text);
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: text });
+  }
+
+  function formatTime(iso) {
+    var when = iso ? new Date(iso) : new Date();
+    if (isNaN(when.getTime())) return "";
+    try { return when.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }); } catch (e) { return ""; }
+  }
+
+  // ---- Styles: everything lives inside the shadow root ----------------------
+  var CSS = [
+    ":host{all:initial!important;position:fixed!important;z-index:2147483000!important;right:20px!important;bottom:20px!important;display:block!important;",
+    "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;--accent:#2456d6}",
+    "*{box-sizing:border-box;font:inherit}",
+    "[hidden]{display:none!important}",
+    "button{cursor:pointer;border:0;border-radius:6px;padding:7px 12px;background:var(--accent);color:#fff}",
+    "button:disabled{opacity:.5;cursor:default}",
+    "button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}",
+    ".launcher{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}",
+    ".launcher svg{width:26px;height:26px;fill:#fff}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d62424;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
+    ".panel{width:min(360px,calc(100vw - 40px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);",
+    "display:flex;flex-direction:column;overflow:hidden;margin-bottom:12px}",
+    ".head{display:flex;align-items:center;gap:8px;padding:10px 12px;background:var(--accent);color:#fff}",
+    ".head h2{flex:1;margin:0;font-size:15px;font-weight:600}",
+    ".head button{background:transparent;padding:4px 8px;font-size:18px;line-height:1}",
+    ".status{padding:6px 12px;font-size:12px;background:#fff6d6;color:#5c4700}",
+    ".log{flex:1;overflow-y:auto;padding:10px 12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb}",
+    ".msg{max-width:85%;padding:7px 10px;border-radius:10px;background:#fff;border:1px solid #dfe3ec;align-self:flex-start;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".msg.own{align-self:flex-end;background:#e4ecff;border-color:#c8d6ff}",
+    ".msg .who{display:block;font-size:11px;font-weight:600;color:#5b6577}",
+    ".msg .meta{display:block;font-size:11px;color:#5b6577;text-align:right}",
+    ".msg.failed{border-color:#d62424}",
+    ".note{align-self:center;font-size:12px;color:#5b6577;text-align:center;white-space:pre-wrap}",
+    ".note a,.msg a{color:var(--accent)}",
+    ".typing{padding:2px 12px;font-size:12px;color:#5b6577;min-height:18px}",
+    ".form{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-top:1px solid #dfe3ec}",
+    ".form input,.form textarea{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
+    ".form textarea{resize:none;height:56px}",
+    ".row{display:flex;gap:6px;justify-content:flex-end}",
+    ".row .end{background:#5b6577;margin-right:auto}",
+    ".ended{display:flex;flex-direction:column;gap:6px;align-items:center;padding:10px;border-top:1px solid #dfe3ec}",
+    ".stars{display:flex;gap:4px}.stars button{background:#eef1f7;color:#1d2330;padding:4px 8px}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
+  ].join("");
+
+  // ---- Build the UI -----------------------------------------------------------
+  var host = el("div", { "data-chatportal": "widget" });
+  var root = host.attachShadow({ mode: "open" });
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
+    try {
+      // A constructed sheet is not an inline <style>, so strict host CSPs allow it.
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) { root.appendChild(el("style", { text: CSS })); }
+  } else {
+    root.appendChild(el("style", { text: CSS }));
+  }
+
+  var ui = {};
+  ui.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
+  ui.status = el("div", { class: "status", role: "status", hidden: true });
+  ui.queue = el("div", { class: "status", role: "status", hidden: true });
+  ui.typing = el("div", { class: "typing", "aria-live": "polite" });
+  ui.name = el("input", { type: "text", autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
+  ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
+  ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
+  ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), rows: "2" });
+  ui.send = el("button", { type: "submit", text: t("send") });
+  ui.end = el("button", { type: "button", class: "end", text: t("end"), disabled: true });
+  ui.offline = el("p", { class: "note", hidden: true, text: t("offline") });
+  ui.form = el("form", { class: "form", novalidate: true }, [ui.offline, ui.prechat, ui.text, el("div", { class: "row" }, [ui.end, ui.send])]);
+  ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate") });
+  ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
+  ui.newChat = el("button", { type: "button", text: t("newChat") });
+  ui.ended = el("div", { class: "ended", hidden: true }, [el("strong", { text: t("closed") }), ui.rate, ui.newChat]);
+  ui.minimize = el("button", { type: "button", "aria-label": t("minimize"), text: "\u2013" });
+  ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("title"), hidden: true }, [
+    el("header", { class: "head" }, [el("h2", { text: t("title") }), ui.minimize]),
+    ui.status, ui.queue, ui.log, ui.typing, ui.form, ui.ended
+  ]);
+  ui.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+  ui.unreadSr = el("span", { class: "sr" });
+  ui.launcher = el("button", { type: "button", class: "launcher", "aria-label": t("open"), "aria-expanded": "false" }, [ui.badge, ui.unreadSr]);
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(SVG_NS, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  var path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+  icon.appendChild(path);
+  ui.launcher.insertBefore(icon, ui.badge);
+  root.appendChild(ui.panel);
+  root.appendChild(ui.launcher);
+
+  for (var score = 1; score <= 5; score++) {
+    ui.stars.appendChild(el("button", { type: "button", "data-score": String(score), "aria-label": t("rateN", { n: score }), text: "\u2605" + score }));
+  }
+  if (data.name) ui.name.value = data.name; else if (state.profile.name) ui.name.value = state.profile.name;
+  if (data.email) ui.email.value = data.email; else if (state.profile.email) ui.email.value = state.profile.email;
+
+  // ---- Rendering -------------------------------------------------------------
+  var rendered = {}; // client_id -> bubble, for own messages (pending or confirmed)
+
+  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
+
+  function setTick(bubble, status) {
+    bubble.classList.toggle("failed", status === "failed");
+    var label = t(status);
+    var tick = { sending: "\u23F1", sent: "\u2713", read: "\u2713\u2713", failed: "!" }[status] || "";
+    bubble._meta.textContent = bubble._time + " " + tick;
+    bubble._meta.setAttribute("title", label);
+    bubble._status.textContent = label;
+    bubble._state = status;
+  }
+
+  function bubble(who, body, at, own) {
+    var meta = el("span", { class: "meta", "aria-hidden": own ? "true" : null });
+    var status = el("span", { class: "sr" });
+    var node = el("div", { class: own ? "msg own" : "msg" }, [el("span", { class: "who", text: who }), String(body), meta, status]);
+    node._meta = meta;
+    node._status = status;
+    node._time = formatTime(at);
+    meta.textContent = node._time;
+    ui.log.appendChild(node);
+    return node;
+  }
+
+  function note(children) {
+    ui.log.appendChild(el("p", { class: "note" }, children));
+  }
+
+  function renderPending(item) {
+    var node = bubble(t("you"), item.body, item.at, true);
+    setTick(node, "sending");
+    rendered[item.client_id] = node;
+    return node;
+  }
+
+  function markRead(seq) {
+    Object.keys(rendered).forEach(function (id) {
+      var node = rendered[id];
+      if (node._seq && node._seq <= seq && node._state !== "read") setTick(node, "read");
+    });
+    if (state.conv) state.conv.readSeq = Math.max(state.conv.readSeq || 0, seq);
+  }
+
+  // Draws one persisted event; state bookkeeping happens in acceptEvent.
+  function renderEvent(ev) {
+    var who;
+    switch (ev.kind) {
+      case "message": {
+        var author = ev.author || {};
+        var own = author.role === "visitor";
+        if (own && ev.client_id && rendered[ev.client_id]) {
+          var existing = rendered[ev.client_id];
+          existing._seq = ev.seq;
+          if (existing._state !== "read") setTick(existing, "sent");
+          return;
+        }
+        who = own ? t("you") : author.name || (author.role === "system" ? t("system") : t("agent"));
+        var node = bubble(who, ev.body == null ? "" : ev.body, ev.at, own);
+        if (own) {
+          node._seq = ev.seq;
+          if (ev.client_id) rendered[ev.client_id] = node;
+          setTick(node, state.conv && state.conv.readSeq >= ev.seq ? "read" : "sent");
+        } else if (!state.open && !ev.replayed) {
+          state.unread += 1;
+          drawUnread();
+        }
+        return;
+      }
+      case "queued":
+        note([t("queued", { dept: ev.department && (ev.department.name || ev.department) || "" })]);
+        return;
+      case "assigned":
+        note([t("assigned", { name: ev.agent && ev.agent.name || t("agent") })]);
+        return;
+      case "transferred": {
+        var to = ev.to || {};
+        note([to.agent ? t("transferredAgent", { name: to.agent.name || t("agent") })
+          : t("transferredDept", { dept: to.department && (to.department.name || to.department) || "" })]);
+        return;
+      }
+      case "closed":
+        note([t("closed")]);
+        return;
+      case "ticket": {
+        var label = t("ticket", { number: ev.number || "", status: ev.status || "" });
+        note(ev.portal_url && safeUrl(ev.portal_url) ? [label, " \u2014 ", link(ev.portal_url, t("ticketLink"))] : [label]);
+        return;
+      }
+      default:
+        // Kinds added by later protocol versions are skipped, not shown raw.
+        return;
+    }
+  }
+
+  function drawUnread() {
+    ui.badge.hidden = state.unread === 0;
+    ui.badge.textContent = String(state.unread);
+    ui.unreadSr.textContent = state.unread ? t("unread", { n: state.unread }) : "";
+  }
+
+  function drawState() {
+    var closed = !!(state.conv && state.conv.state === "closed");
+    var hasConv = !!(state.conv && state.conv.id);
+    ui.ended.hidden = !closed;
+    ui.form.hidden = closed;
+    ui.end.disabled = !hasConv || closed;
+    ui.end.hidden = !state.online && !hasConv;
+    // Pre-chat fields only before the first message, unless the host page told us who it is.
+    ui.prechat.hidden = hasConv || state.pending.length > 0 || !!(data.name && data.email);
+    ui.offline.hidden = state.online || hasConv;
+    ui.send.textContent = !state.online && !hasConv ? t("offlineSend") : t("send");
+    ui.rate.hidden = state.rated || !closed;
+    if (closed || !hasConv) ui.queue.hidden = true;
+  }
+
+  function redrawAll() {
+    ui.log.textContent = "";
+    rendered = {};
+    if (state.conv) {
+      state.conv.events.forEach(function (ev) { renderEvent(Object.assign({ replayed: true }, ev)); });
+    }
+    state.pending.forEach(function (item) { if (!rendered[item.client_id]) renderPending(item); });
+    drawState();
+    scrollDown();
+  }
+
+  // ---- Conversation state ------------------------------------------------------
+  function startConv(id) {
+    state.conv = { id: id, state: "queued", lastSeq: 0, readSeq: 0, events: [] };
+    state.rated = false;
+    persistConv();
+  }
+
+  // Returns true when the frame belongs to the conversation on screen.
+  function adoptConv(id) {
+    if (typeof id !== "string" || !id) return false;
+    if (!state.conv || !state.conv.id) {
+      startConv(id);
+      redrawAll();
+      return true;
+    }
+    return state.conv.id === id;
+  }
+
+  function acceptEvent(ev) {
+    if (typeof ev.seq !== "number" || !adoptConv(ev.conversation)) return;
+    var conv = state.conv;
+    // The server sends each seq once per socket, but a resume we ask for again
+    // replays; the on-screen transcript is strictly increasing.
+    if (ev.seq <= conv.lastSeq) return;
+    conv.lastSeq = ev.seq;
+    var stored = {};
+    ["seq", "at", "kind", "author", "body", "client_id", "department", "agent", "to", "by", "reason", "number", "status", "portal_url"].forEach(function (key) {
+      if (ev[key] !== undefined) stored[key] = ev[key];
+    });
+    conv.events.push(stored);
+    if (conv.events.length > MAX_STORED_EVENTS) conv.events.splice(0, conv.events.length - MAX_STORED_EVENTS);
+    if (ev.kind === "assigned") { conv.state = "active"; conv.agent = ev.agent || null; ui.queue.hidden = true; }
+    if (ev.kind === "queued" && conv.state !== "active") conv.state = "queued";
+    if (ev.kind === "closed") { conv.state = "closed"; showTyping(false); }
+    if (ev.kind === "message" && ev.client_id) dropPending(ev.client_id);
+    persistConv();
+    renderEvent(ev);
+    drawState();
+    scrollDown();
+    scheduleRead();
+  }
+
+  function dropPending(clientId) {
+    var before = state.pending.length;
+    state.pending = state.pending.filter(function (item) { return item.client_id !== clientId; });
+    if (state.pending.length !== before) persistPending();
+  }
+
+  // ---- Socket --------------------------------------------------------------------
+  var ws = null;
+  var welcomed = false;
+  var attempt = 0;
+  var retryTimer = null;
+  var pingTimer = null;
+  var pongTimer = null;
+  var everConnected = false;
+
+  function send(frame) {
+    if (!ws || ws.readyState !== 1 || (!welcomed && frame.type !== "hello")) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function profile() {
+    var result = {};
+    var name = (ui.name.value || data.name || "").trim();
+    var email = (ui.email.value || data.email || "").trim();
+    if (name) result.name = name.slice(0, 200);
+    if (email) result.email = email.slice(0, 254);
+    return result;
+  }
+
+  function identity() {
+    if (data.identityJwt) return { jwt: data.identityJwt };
+    if (data.externalId && data.identityHmac) return { external_id: data.externalId, hmac: data.identityHmac };
+    return undefined;
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (ws) return;
+    welcomed = false;
+    var socket;
+    try { socket = new WebSocket(WS_URL); } catch (e) { scheduleReconnect(); return; }
+    ws = socket;
+    socket.onopen = function () {
+      if (ws !== socket) return;
+      var hello = {
+        type: "hello",
+        token: state.token || null,
+        department: data.department || undefined,
+        profile: profile(),
+        identity: identity(),
+        page: { url: String(location.href).slice(0, 2000), title: String(document.title || "").slice(0, 300) },
+        locale: LOCALE
+      };
+      if (state.conv && state.conv.id && state.conv.state !== "closed") {
+        hello.resume = {};
+        hello.resume[state.conv.id] = state.conv.lastSeq;
+      }
+      state.sentProfile = JSON.stringify(hello.profile);
+      socket.send(JSON.stringify(hello));
+    };
+    socket.onmessage = function (msg) {
+      if (ws !== socket) return;
+      var frame;
+      try { frame = JSON.parse(msg.data); } catch (e) { return; }
+      if (frame && typeof frame.type === "string") receive(frame);
+    };
+    socket.onclose = function (closeEvent) {
+      if (ws !== socket) return;
+      ws = null;
+      welcomed = false;
+      stopHeartbeat();
+      if (closeEvent.code === 4001) {
+        // Our token was refused (rotated secret, wiped server): start afresh.
+        state.token = null;
+        save("token", null);
+      }
+      scheduleReconnect(closeEvent.code === 4029 ? 10 : 0);
+    };
+    socket.onerror = function () { /* onclose follows and reconnects */ };
+  }
+
+  function scheduleReconnect(minSeconds) {
+    if (retryTimer) return;
+    if (everConnected) showStatus(t("reconnecting"));
+    // Exponential backoff with jitter, so a restarted server is not hit by
+    // every visitor at the same instant.
+    var base = Math.min(30000, 500 * Math.pow(2, attempt));
+    var delay = Math.max((minSeconds || 0) * 1000, base / 2 + Math.random() * base / 2);
+    attempt = Math.min(attempt + 1, 10);
+    retryTimer = setTimeout(function () { retryTimer = null; connect(); }, delay);
+  }
+
+  function reconnectNow() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    attempt = 0;
+    if (ws) {
+      var old = ws;
+      ws = null;
+      stopHeartbeat();
+      try { old.close(); } catch (e) { /* already closing */ }
+    }
+    connect();
+  }
+
+  function showStatus(text) {
+    ui.status.textContent = text || "";
+    ui.status.hidden = !text;
+  }
+
+  function startHeartbeat() {
+    stopHeartbeat();
+    pingTimer = setInterval(function () {
+      if (!send({ type: "ping" })) return;
+      // No pong in time means the connection is dead even without a close frame
+      // (sleep, network switch); drop it and reconnect.
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(reconnectNow, PONG_TIMEOUT_MS);
+    }, PING_MS);
+  }
+
+  function stopHeartbeat() {
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    pingTimer = pongTimer = null;
+  }
+
+  function sendPending() {
+    state.pending.forEach(function (item) {
+      send({ type: "message", client_id: item.client_id, body: item.body });
+    });
+  }
+
+  function receive(frame) {
+    switch (frame.type) {
+      case "welcome": return onWelcome(frame);
+      case "event": return acceptEvent(frame);
+      case "ack": return onAck(frame);
+      case "error": return onError(frame);
+      case "pong": return onPong(frame);
+      case "queue": return onQueue(frame);
+      case "typing":
+        if (frame.role === "agent" && state.conv && frame.conversation === state.conv.id) showTyping(!!frame.active);
+        return;
+      case "read":
+        if (frame.role === "agent" && state.conv && frame.conversation === state.conv.id && typeof frame.seq === "number") markRead(frame.seq);
+        return;
+      case "suggestions": return onSuggestions(frame);
+      default: return;
+    }
+  }
+
+  function onWelcome(frame) {
+    welcomed = true;
+    everConnected = true;
+    attempt = 0;
+    showStatus("");
+    if (typeof frame.token === "string" && frame.token) {
+      state.token = frame.token;
+      save("token", frame.token);
+    }
+    var dept = frame.department || {};
+    state.online = dept.online !== false;
+    var conv = frame.conversation;
+    if (conv && typeof conv.id === "string") {
+      if (!state.conv || state.conv.id !== conv.id) {
+        // A different conversation (another device, a merged identity): load it
+        // from the beginning.
+        startConv(conv.id);
+        redrawAll();
+        send({ type: "resume", conversation: conv.id, after_seq: 0 });
+      }
+      if (typeof conv.state === "string") state.conv.state = conv.state;
+      if (conv.agent) state.conv.agent = conv.agent;
+      persistConv();
+    } else if (state.conv && state.conv.state !== "closed") {
+      // The server knows no open conversation of ours: it ended while we were away.
+      state.conv.state = "closed";
+      persistConv();
+    }
+    if (!state.online && dept.hours && !(state.conv && state.conv.id)) {
+      ui.offline.textContent = t("offline") + " " + t("hours", { hours: dept.hours });
+    }
+    drawState();
+    sendPending();
+    startHeartbeat();
+    scheduleRead();
+  }
+
+  function onAck(frame) {
+    var clientId = frame.client_id;
+    if (typeof clientId !== "string") return;
+    if (typeof frame.conversation === "string") adoptConv(frame.conversation);
+    dropPending(clientId);
+    var node = rendered[clientId];
+    if (node) {
+      if (typeof frame.seq === "number") node._seq = frame.seq;
+      if (node._state === "sending" || node._state === "failed") setTick(node, "sent");
+    }
+    drawState();
+    if (!state.online && !state.leftNoted) {
+      state.leftNoted = true;
+      note([t("left")]);
+      scrollDown();
+    }
+  }
+
+  function onError(frame) {
+    var clientId = frame.client_id;
+    if (typeof clientId !== "string" || !rendered[clientId]) return;
+    if (frame.code === "rate_limited") {
+      var wait = Math.min(60, Math.max(1, Number(frame.retry_after_s) || 5));
+      setTimeout(function () {
+        state.pending.forEach(function (item) {
+          if (item.client_id === clientId) send({ type: "message", client_id: item.client_id, body: item.body });
+        });
+      }, wait * 1000);
+      return;
+    }
+    // The server refused this message for good: keep it visible, stop resending.
+    dropPending(clientId);
+    setTick(rendered[clientId], "failed");
+    drawState();
+  }
+
+  function onPong(frame) {
+    clearTimeout(pongTimer);
+    pongTimer = null;
+    var seqs = frame.last_seq || {};
+    if (!state.conv || !state.conv.id) {
+      // A conversation started elsewhere (another tab): follow it.
+      var ids = Object.keys(seqs);
+      if (ids.length === 1 && adoptConv(ids[0])) send({ type: "resume", conversation: ids[0], after_seq: 0 });
+      return;
+    }
+    var theirs = seqs[state.conv.id];
+    if (typeof theirs === "number" && theirs > state.conv.lastSeq) {
+      send({ type: "resume", conversation: state.conv.id, after_seq: state.conv.lastSeq });
+    }
+  }
+
+  function onQueue(frame) {
+    if (!state.conv || frame.conversation !== state.conv.id || state.conv.state !== "queued") return;
+    var text = [];
+    if (typeof frame.position === "number") text.push(t("position", { n: frame.position }));
+    if (typeof frame.estimated_wait_s === "number") text.push(t("wait", { m: Math.max(1, Math.round(frame.estimated_wait_s / 60)) }));
+    ui.queue.textContent = text.join(" ");
+    ui.queue.hidden = !text.length;
+  }
+
+  function onSuggestions(frame) {
+    if (!state.conv || frame.conversation !== state.conv.id || !Array.isArray(frame.articles) || !frame.articles.length) return;
+    var list = el("ul");
+    frame.articles.slice(0, 5).forEach(function (article) {
+      if (!article || typeof article.title !== "string") return;
+      list.appendChild(el("li", null, [link(article.url, article.title)]));
+    });
+    if (list.childNodes.length) {
+      note([t("articles"), list]);
+      scrollDown();
+    }
+  }
+
+  var typingHideTimer = null;
+  function showTyping(active) {
+    clearTimeout(typingHideTimer);
+    var name = state.conv && state.conv.agent && state.conv.agent.name || t("agent");
+    ui.typing.textContent = active ? t("typing", { name: name }) : "";
+    // A lost "stopped typing" frame must not leave the indicator on forever.
+    if (active) typingHideTimer = setTimeout(function () { ui.typing.textContent = ""; }, 8000);
+  }
+
+  // ---- Visitor actions ------------------------------------------------------------
+  var typingActive = false;
+  var typingSentAt = 0;
+  var typingStopTimer = null;
+
+  function sendTyping(active) {
+    if (!state.conv || !state.conv.id || state.conv.state === "closed") return;
+    if (send({ type: "typing", active: active })) {
+      typingActive = active;
+      typingSentAt = Date.now();
+    }
+  }
+
+  function onInput() {
+    clearTimeout(typingStopTimer);
+    if (!ui.text.value) {
+      if (typingActive) sendTyping(false);
+      return;
+    }
+    // Throttled: one "typing" every 3 s while keys keep coming, "stopped" after 4 s of quiet.
+    if (!typingActive || Date.now() - typingSentAt > 3000) sendTyping(true);
+    typingStopTimer = setTimeout(function () { if (typingActive) sendTyping(false); }, 4000);
+  }
+
+  function submit(e) {
+    if (e) e.preventDefault();
+    var body = ui.text.value.replace(/^\s+|\s+$/g, "");
+    if (!body) return;
+    if (body.length > MAX_BODY) body = body.slice(0, MAX_BODY);
+    ui.text.value = "";
+    clearTimeout(typingStopTimer);
+    if (typingActive) sendTyping(false);
+    var prof = profile();
+    save("profile", prof);
+    var item = { client_id: uuid(), body: body, at: new Date().toISOString() };
+    state.pending.push(item);
+    persistPending();
+    renderPending(item);
+    drawState();
+    scrollDown();
+    if (ws && state.sentProfile !== null && JSON.stringify(prof) !== state.sentProfile && !(state.conv && state.conv.id)) {
+      // The profile travels only in hello: say hello again, the pending
+      // message follows the new welcome with its client_id unchanged.
+      reconnectNow();
+    } else if (!ws) {
+      connect();
+    } else {
+      send({ type: "message", client_id: item.client_id, body: item.body });
+    }
+  }
+
+  var readTimer = null;
+  function scheduleRead() {
+    if (readTimer || !state.open || document.hidden) return;
+    readTimer = setTimeout(function () {
+      readTimer = null;
+      var conv = state.conv;
+      if (!conv || !conv.id || !conv.lastSeq || conv.sentRead >= conv.lastSeq || !state.open || document.hidden) return;
+      if (send({ type: "read", conversation: conv.id, seq: conv.lastSeq })) conv.sentRead = conv.lastSeq;
+    }, 500);
+  }
+
+  function setOpen(open) {
+    state.open = open;
+    ui.panel.hidden = !open;
+    ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    save("open", open);
+    if (open) {
+      state.unread = 0;
+      drawUnread();
+      connect();
+      scrollDown();
+      (ui.form.hidden ? ui.newChat : ui.text).focus();
+      scheduleRead();
+    }
+  }
+
+  function endChat() {
+    if (state.conv && state.conv.id && state.conv.state !== "closed") send({ type: "close", conversation: state.conv.id });
+  }
+
+  function newChat() {
+    state.conv = null;
+    persistConv();
+    state.rated = false;
+    redrawAll();
+    ui.text.focus();
+  }
+
+  function rate(e) {
+    var target = e.target.closest("button[data-score]");
+    if (!target || !state.conv || !state.conv.id) return;
+    if (send({ type: "rate", conversation: state.conv.id, score: Number(target.getAttribute("data-score")), comment: "" })) {
+      state.rated = true;
+      ui.rate.hidden = true;
+      note([t("thanks")]);
+      scrollDown();
+    }
+  }
+
+  ui.launcher.addEventListener("click", function () { setOpen(!state.open); });
+  ui.minimize.addEventListener("click", function () { setOpen(false); ui.launcher.focus(); });
+  ui.form.addEventListener("submit", submit);
+  ui.text.addEventListener("input", onInput);
+  ui.text.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
+  });
+  ui.end.addEventListener("click", endChat);
+  ui.newChat.addEventListener("click", newChat);
+  ui.stars.addEventListener("click", rate);
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && state.open) { setOpen(false); ui.launcher.focus(); }
+  });
+  document.addEventListener("visibilitychange", scheduleRead);
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", function () { if (everConnected) showStatus(t("reconnecting")); });
+
+  function mount() {
+    document.body.appendChild(host);
+    redrawAll();
+    // Returning visitors with a conversation (or unsent messages) reconnect at
+    // once so replies arrive while the panel is closed; first-time visitors
+    // connect only when they open the chat.
+    if (load("open", false)) setOpen(true);
+    else if ((state.conv && state.conv.id && state.conv.state !== "closed") || state.pending.length) connect();
+  }
+
+  window.Chatportal = Object.freeze({
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    version: 1
+  });
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,87 @@
+"""The embeddable widget: its size budget, how it is served, and what it must never do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import rjsmin
+
+from frontend.views import WIDGET_MAX_AGE_S
+
+WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend" / "widget.js"
+MINIFIED_BUDGET_BYTES = 30_000
+# The readable source stays small too; most of it is the three locales.
+RAW_BUDGET_BYTES = 45_000
+
+
+@pytest.fixture(scope="module")
+def source() -> str:
+    return WIDGET_PATH.read_text(encoding="utf-8")
+
+
+def test_it_stays_under_thirty_kilobytes_minified(source):
+    minified = rjsmin.jsmin(source).encode("utf-8")
+    assert len(minified) < MINIFIED_BUDGET_BYTES, f"widget.js minified is {len(minified)} bytes"
+
+
+def test_it_keeps_the_readable_source_reasonably_small(source):
+    assert len(source.encode("utf-8")) < RAW_BUDGET_BYTES
+
+
+def test_it_never_feeds_markup_strings_to_the_dom(source):
+    # Text goes through textContent / createTextNode only; a regression here is an XSS.
+    assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function", source)
+
+
+def test_it_leaks_at_most_one_global(source):
+    assert source.lstrip().startswith("/*!")
+    assigned = set(re.findall(r"window\.([A-Za-z_$][\w$]*)\s*=[^=]", source))
+    assert assigned == {"Chatportal"}
+
+
+def test_it_ships_english_romanian_and_russian_accessible_names(source):
+    for name in ("Open chat", "Message", "Send", "End chat"):
+        assert f'"{name}"' in source
+    assert '"Deschide chatul"' in source
+    assert '"Открыть чат"' in source
+
+
+def test_it_is_served_at_the_root_as_javascript(client):
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert b"".join(response.streaming_content if response.streaming else [response.content]) == (
+        WIDGET_PATH.read_bytes()
+    )
+    assert f"max-age={WIDGET_MAX_AGE_S}" in response["Cache-Control"]
+    assert "public" in response["Cache-Control"]
+    assert response["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_it_answers_a_revalidation_with_not_modified(client):
+    first = client.get("/widget.js")
+    again = client.get("/widget.js", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+
+
+def test_it_refuses_to_accept_posts_at_the_widget_url(client):
+    assert client.post("/widget.js").status_code == 405
+
+
+def test_it_serves_a_demo_host_page_that_embeds_the_widget(client):
+    response = client.get("/widget-demo/", {"department": "sales", "locale": "ro"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'src="/widget.js"' in html
+    assert 'data-department="sales"' in html
+    assert 'data-locale="ro"' in html
+
+
+def test_it_escapes_what_the_demo_page_echoes(client):
+    response = client.get("/widget-demo/", {"department": '"><script>alert(1)</script>', "locale": "xx"})
+    html = response.content.decode()
+    assert "<script>alert(1)" not in html
+    assert "data-locale" not in html
