@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Organization(models.Model):
+    # The id the API and pages show: integer keys stay internal (no enumeration).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
     # ISO 3166 region used to read local phone numbers ("0721 234 567").
     default_region = models.CharField(_("phone region"), max_length=2, blank=True)
@@ -25,6 +28,8 @@ class Organization(models.Model):
 
 
 class Contact(models.Model):
+    # The id the API and pages show: integer keys stay internal (no enumeration).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
@@ -173,6 +178,8 @@ class CallRecord(models.Model):
         INBOUND = "inbound", _("inbound")
         OUTBOUND = "outbound", _("outbound")
 
+    # The id the API and pages show: integer keys stay internal (no enumeration).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
