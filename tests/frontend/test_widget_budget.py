@@ -32,7 +32,10 @@ def test_it_keeps_the_readable_source_reasonably_small(source):
 
 def test_it_never_feeds_markup_strings_to_the_dom(source):
     # Text goes through textContent / createTextNode only; a regression here is an XSS.
-    assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function", source)
+    assert not re.search(
+        r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function",
+        source,
+    )
 
 
 def test_it_leaks_at_most_one_global(source):
@@ -81,7 +84,9 @@ def test_it_serves_a_demo_host_page_that_embeds_the_widget(client):
 
 
 def test_it_escapes_what_the_demo_page_echoes(client):
-    response = client.get("/widget-demo/", {"department": '"><script>alert(1)</script>', "locale": "xx"})
+    response = client.get(
+        "/widget-demo/", {"department": '"><script>alert(1)</script>', "locale": "xx"}
+    )
     html = response.content.decode()
     assert "<script>alert(1)" not in html
     assert "data-locale" not in html

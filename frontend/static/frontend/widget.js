@@ -238,7 +238,8 @@
   ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), rows: "2" });
   ui.send = el("button", { type: "submit", text: t("send") });
   ui.end = el("button", { type: "button", class: "end", text: t("end"), disabled: true });
-  ui.offline = el("p", { class: "note", hidden: true, text: t("offline") });
+  ui.offlineText = el("span", { text: t("offline") });
+  ui.offline = el("p", { class: "note", hidden: true }, [el("strong", { text: t("offlineSend") }), el("br"), ui.offlineText]);
   ui.form = el("form", { class: "form", novalidate: true }, [ui.offline, ui.prechat, ui.text, el("div", { class: "row" }, [ui.end, ui.send])]);
   ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate") });
   ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
@@ -382,7 +383,6 @@
     // Pre-chat fields only before the first message, unless the host page told us who it is.
     ui.prechat.hidden = hasConv || state.pending.length > 0 || !!(data.name && data.email);
     ui.offline.hidden = state.online || hasConv;
-    ui.send.textContent = !state.online && !hasConv ? t("offlineSend") : t("send");
     ui.rate.hidden = state.rated || !closed;
     if (closed || !hasConv) ui.queue.hidden = true;
   }
@@ -623,7 +623,7 @@
       persistConv();
     }
     if (!state.online && dept.hours && !(state.conv && state.conv.id)) {
-      ui.offline.textContent = t("offline") + " " + t("hours", { hours: dept.hours });
+      ui.offlineText.textContent = t("offline") + " " + t("hours", { hours: String(dept.hours) });
     }
     drawState();
     sendPending();
