@@ -1,0 +1,79 @@
+"""CRM endpoints of the HTTP API: caller identification, the call log, the timeline.
+
+Mounted by `chatportal/api.py`, which also sets the bearer authentication
+and turns every error into `{"error": {"code", "detail"}}`.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from crm.actions import UnknownAgent, record_call
+from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
+from crm.phones import InvalidPhoneNumber
+from crm.record import call_data, contact_by_public_id, contact_record
+from crm.schemas import CallIn, ContactRecordOut, RecordedCallOut, TimelineEntryOut
+from crm.timeline import contact_timeline
+
+router = Router(tags=["crm"])
+calls_router = Router(tags=["calls"])
+
+
+class LookupQuery(Schema):
+    phone: str | None = Field(None, max_length=40, description="Any common format")
+    email: str | None = Field(None, max_length=254)
+
+
+@router.get("/lookup", response=ContactRecordOut, summary="Identify a caller by phone or e-mail")
+def lookup(request: HttpRequest, query: Query[LookupQuery]):
+    if (query.phone is None) == (query.email is None):
+        raise HttpError(400, "give exactly one of phone and email")
+    try:
+        if query.phone is not None:
+            contact = find_contact_by_phone(query.phone)
+        else:
+            contact = find_contact_by_email(query.email or "")
+    except (InvalidPhoneNumber, InvalidEmail) as exc:
+        raise HttpError(400, str(exc)) from exc
+    if contact is None:
+        raise Http404("no contact has this phone number or e-mail")
+    return contact_record(contact)
+
+
+@router.get(
+    "/contacts/{contact_id}/timeline",
+    response=list[TimelineEntryOut],
+    summary="A contact's chats, calls and tickets, newest first",
+)
+def timeline(request: HttpRequest, contact_id: str, limit: int = 50):
+    if not 1 <= limit <= 200:
+        raise HttpError(400, "limit must be between 1 and 200")
+    contact = contact_by_public_id(contact_id)
+    if contact is None:
+        raise Http404("no such contact")
+    return contact_timeline(contact, limit=limit)
+
+
+@calls_router.post("", response={201: RecordedCallOut}, summary="Report a phone call")
+def report_call(request: HttpRequest, payload: CallIn):
+    try:
+        recorded = record_call(
+            phone=payload.phone,
+            direction=payload.direction,
+            started_at=payload.started_at,
+            duration_s=payload.duration_s,
+            agent=payload.agent,
+            note=payload.note,
+        )
+    except UnknownAgent as exc:
+        raise HttpError(400, "unknown agent") from exc
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from exc
+    contact = recorded.contact
+    return 201, {
+        "call": call_data(recorded.call),
+        "contact": contact_record(contact) if contact is not None else None,
+    }
