@@ -16,6 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import (  # noqa: F401  (fixtures are found by name)
+    embedded_server,
+    embedded_server_env,
+    embedded_template,
+    live_secret_key,
+)
+
 CHROMIUM = os.environ.get("CHATPORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 SERVER = "http://chat.test"
 WIDGET_SRC = f"{SERVER}/widget.js"
 SOCKET_URL = "ws://chat.test/ws/widget/"
-CONV = "c0nv-0000-4000-8000-000000000001"
+CONV = "5b0c3f0e-9a51-4d7e-8f43-2f1f4cbe0001"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 

@@ -466,7 +466,8 @@
     var name = (ui.name.value || data.name || "").trim();
     var email = (ui.email.value || data.email || "").trim();
     if (name) result.name = name.slice(0, 200);
-    if (email) result.email = email.slice(0, 254);
+    // The server refuses a hello with a malformed e-mail; a typo must not cost the chat.
+    if (email && email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) result.email = email;
     return result;
   }
 

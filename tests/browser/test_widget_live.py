@@ -1,0 +1,315 @@
+"""The widget end to end: real daphne, a third-party host site, an agent on a plain socket.
+
+The host page comes from its own HTTP server on another port (another
+origin, admitted by CHATPORTAL_WIDGET_ORIGINS) and embeds the tag exactly as
+a customer's site would. The agent speaks the agent protocol with an API
+token over the `websockets` package, as an integration does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.browser.conftest import host_page_html
+from tests.live_server import LiveServer, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+AGENT = "boris"  # support agent in the demo data
+FRAME_TIMEOUT_S = 20.0
+
+Frame = dict[str, Any]
+
+
+class HostSite:
+    """A stranger's web site on 127.0.0.1:<port> that embeds the widget."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.page_html = "<!doctype html><title>not ready</title>"
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+                body = site.page_html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/shop/item/9"
+
+    def __enter__(self) -> HostSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class AgentSocket:
+    """A blocking agent-protocol client that keeps every frame it received."""
+
+    def __init__(self, url: str, origin: str) -> None:
+        self.conn: ClientConnection = connect(url, origin=origin, open_timeout=20)
+        self.frames: list[Frame] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self.conn:
+                with self._changed:
+                    self.frames.append(json.loads(raw))
+                    self._changed.notify_all()
+        except ConnectionClosed:
+            pass
+
+    def send(self, frame: Frame) -> None:
+        self.conn.send(json.dumps(frame))
+
+    def wait_for(self, predicate: Callable[[Frame], bool], *, what: str, start: int = 0) -> Frame:
+        deadline = time.monotonic() + FRAME_TIMEOUT_S
+        with self._changed:
+            while True:
+                for frame in self.frames[start:]:
+                    if predicate(frame):
+                        return frame
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"agent: no {what}; last frames {self.frames[-6:]}")
+                self._changed.wait(min(remaining, 0.5))
+
+    def say(self, conversation: str, body: str) -> Frame:
+        client_id = str(uuid.uuid4())
+        start = len(self.frames)
+        self.send(
+            {"type": "message", "conversation": conversation, "client_id": client_id, "body": body}
+        )
+        answer = self.wait_for(
+            lambda f: f.get("type") in {"ack", "error"} and f.get("client_id") == client_id,
+            what=f"the ack of {body!r}",
+            start=start,
+        )
+        assert answer["type"] == "ack", answer
+        return answer
+
+    def message_events(self, conversation: str, body: str) -> list[Frame]:
+        with self._changed:
+            return [
+                f
+                for f in self.frames
+                if f.get("type") == "event"
+                and f.get("conversation") == conversation
+                and f.get("kind") == "message"
+                and f.get("body") == body
+            ]
+
+    def close(self) -> None:
+        self.conn.close()
+        self._reader.join(timeout=5)
+
+
+@pytest.fixture
+def host_site() -> Iterator[HostSite]:
+    with HostSite() as site:
+        yield site
+
+
+@pytest.fixture
+def embedded_server_env(host_site) -> dict[str, str]:
+    return {"CHATPORTAL_WIDGET_ORIGINS": host_site.origin}
+
+
+@pytest.fixture
+def agent(embedded_server: LiveServer) -> Iterator[AgentSocket]:
+    token = embedded_server.agent_token(AGENT)
+    sock = AgentSocket(embedded_server.ws_url("/ws/agent/"), embedded_server.origin)
+    try:
+        sock.send({"type": "hello", "token": token})
+        sock.wait_for(lambda f: f.get("type") == "welcome", what="welcome")
+        sock.send({"type": "presence", "status": "online"})
+        yield sock
+    finally:
+        sock.close()
+
+
+def wait_until(
+    page, predicate: Callable[[], bool], *, what: str, timeout_s: float = FRAME_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(100)
+
+
+def take_conversation(agent: AgentSocket, visitor_text: str) -> str:
+    """The conversation the visitor's first message opened, accepted by the agent if routing did not assign it."""
+
+    def about_it(frame: Frame) -> bool:
+        if frame.get("type") == "assigned":
+            return True
+        return frame.get("type") == "event" and frame.get("body") == visitor_text
+
+    frame = agent.wait_for(about_it, what="the visitor's conversation")
+    conversation = (
+        frame["conversation"]["id"] if frame["type"] == "assigned" else frame["conversation"]
+    )
+    if frame["type"] != "assigned":
+        agent.send({"type": "accept", "conversation": conversation})
+    agent.wait_for(
+        lambda f: (
+            f.get("type") == "event"
+            and f.get("conversation") == conversation
+            and f.get("kind") == "assigned"
+        ),
+        what="the assigned event",
+    )
+    return conversation
+
+
+def open_chat(browser_context, host_site: HostSite, server: LiveServer):
+    host_site.page_html = host_page_html(f"{server.url}/widget.js", {"department": "support"})
+    page = browser_context.new_page()
+    page.goto(host_site.url)
+    page.get_by_role("button", name="Open chat", exact=True).click()
+    return page
+
+
+def send_message(page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
+def test_it_carries_a_chat_between_a_third_party_page_and_an_agent(
+    browser_context, host_site, embedded_server, agent
+):
+    page = open_chat(browser_context, host_site, embedded_server)
+    launcher = page.get_by_role("button", name="Open chat", exact=True)
+    assert launcher.evaluate("el => getComputedStyle(el).backgroundColor") != "rgb(255, 0, 0)"
+    assert (
+        page.locator("#buy").evaluate("el => getComputedStyle(el).backgroundColor")
+        == "rgb(255, 0, 0)"
+    )
+
+    send_message(page, "My relay shows error E42")
+    log = page.get_by_role("log")
+    mine = log.locator(".msg", has_text="My relay shows error E42")
+    expect(mine.locator(".sr")).to_have_text("Sent")
+
+    conversation = take_conversation(agent, "My relay shows error E42")
+    expect(log).to_contain_text("joined the chat")
+    agent.say(conversation, "Hello Ana, Boris here. Which firmware?")
+    expect(log.locator(".msg", has_text="Which firmware?")).to_have_count(1)
+
+    payload = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
+    agent.say(conversation, payload)
+    expect(log.locator(".msg", has_text=payload)).to_have_count(1)
+    assert log.locator("img, b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+    # The agent reads; the visitor's message gets its read tick.
+    last_seq = max(
+        f["seq"]
+        for f in agent.frames
+        if f.get("type") == "event" and f.get("conversation") == conversation
+    )
+    agent.send({"type": "read", "conversation": conversation, "seq": last_seq})
+    expect(mine.locator(".sr")).to_have_text("Read")
+
+    # The visitor's message reached the agent exactly once.
+    assert len(agent.message_events(conversation, "My relay shows error E42")) == 1
+
+
+def test_it_resends_what_was_typed_while_offline_exactly_once(
+    browser_context, host_site, embedded_server, agent
+):
+    page = open_chat(browser_context, host_site, embedded_server)
+    send_message(page, "first, before the tunnel")
+    conversation = take_conversation(agent, "first, before the tunnel")
+    log = page.get_by_role("log")
+    expect(log.locator(".msg", has_text="first, before the tunnel").locator(".sr")).to_have_text(
+        "Sent"
+    )
+
+    browser_context.set_offline(True)
+    send_message(page, "typed in the tunnel")
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    page.wait_for_timeout(1500)
+    browser_context.set_offline(False)
+
+    tunnel = log.locator(".msg", has_text="typed in the tunnel")
+    expect(tunnel.locator(".sr")).to_have_text("Sent", timeout=40_000)
+    agent.wait_for(
+        lambda f: f.get("type") == "event" and f.get("body") == "typed in the tunnel",
+        what="the resent message",
+    )
+    agent.say(conversation, "got it")
+    expect(log.locator(".msg", has_text="got it")).to_have_count(1)
+    expect(tunnel).to_have_count(1)
+    assert len(agent.message_events(conversation, "typed in the tunnel")) == 1
+
+
+def test_it_delivers_what_was_typed_while_the_server_was_down_exactly_once(
+    browser_context, host_site, embedded_server, agent
+):
+    page = open_chat(browser_context, host_site, embedded_server)
+    send_message(page, "before the restart")
+    conversation = take_conversation(agent, "before the restart")
+    log = page.get_by_role("log")
+    expect(log.locator(".msg", has_text="before the restart").locator(".sr")).to_have_text("Sent")
+    agent.close()
+
+    embedded_server.worker.kill()
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    send_message(page, "while the server was down")
+    down = log.locator(".msg", has_text="while the server was down")
+    expect(down.locator(".sr")).to_have_text("Sending")
+    embedded_server.worker.start()
+    expect(down.locator(".sr")).to_have_text("Sent", timeout=60_000)
+
+    # A reload draws the transcript from storage and resumes; nothing doubles.
+    page.reload()
+    expect(log.locator(".msg", has_text="before the restart")).to_have_count(1)
+    expect(down).to_have_count(1)
+
+    again = AgentSocket(embedded_server.ws_url("/ws/agent/"), embedded_server.origin)
+    try:
+        again.send({"type": "hello", "token": embedded_server.agent_token(AGENT)})
+        again.wait_for(lambda f: f.get("type") == "welcome", what="welcome after restart")
+        again.send({"type": "resume", "conversation": conversation, "after_seq": 0})
+        again.wait_for(
+            lambda f: f.get("type") == "event" and f.get("body") == "while the server was down",
+            what="the message sent while down",
+        )
+        page.wait_for_timeout(500)
+        assert len(again.message_events(conversation, "while the server was down")) == 1
+        again.say(conversation, "welcome back")
+        expect(log.locator(".msg", has_text="welcome back")).to_have_count(1)
+    finally:
+        again.close()
