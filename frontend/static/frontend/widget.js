@@ -408,12 +408,13 @@
   // Returns true when the frame belongs to the conversation on screen.
   function adoptConv(id) {
     if (typeof id !== "string" || !id) return false;
-    if (!state.conv || !state.conv.id) {
-      startConv(id);
-      redrawAll();
-      return true;
-    }
-    return state.conv.id === id;
+    if (state.conv && state.conv.id === id) return true;
+    // A message resent after the chat ended elsewhere opens a new conversation;
+    // an open one on screen is never replaced by a stray frame.
+    if (state.conv && state.conv.id && state.conv.state !== "closed") return false;
+    startConv(id);
+    redrawAll();
+    return true;
   }
 
   function acceptEvent(ev) {
@@ -829,7 +830,7 @@
     if (e.key === "Escape" && state.open) { setOpen(false); ui.launcher.focus(); }
   });
   document.addEventListener("visibilitychange", scheduleRead);
-  window.addEventListener("online", reconnectNow);
+  window.addEventListener("online", function () { if (ws || retryTimer) reconnectNow(); });
   window.addEventListener("offline", function () { if (everConnected) showStatus(t("reconnecting")); });
 
   function mount() {
