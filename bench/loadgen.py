@@ -490,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--department", default="support")
     parser.add_argument("--origin", default=None, help="Origin header (default: the worker's own origin)")
     parser.add_argument("--connect-timeout", type=positive(float, 120), default=30.0)
-    parser.add_argument("--assign-timeout", type=positive(float, 300), default=30.0)
+    parser.add_argument("--assign-timeout", type=positive(float, 300), default=5.0,
+                        help="seconds to wait for routing before agents accept what is left")
     parser.add_argument("--output", type=Path, default=None, help="also write the JSON summary here")
     parser.add_argument("--seed", type=int, default=None, help="random seed for send phases")
     return parser
