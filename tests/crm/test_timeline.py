@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from crm.actions import record_call
+from crm.timeline import (
+    TimelineEntry,
+    contact_timeline,
+    register_timeline_source,
+    timeline_sources,
+    unregister_timeline_source,
+)
+
+BASE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+def test_it_registers_the_calls_source_at_startup():
+    assert "calls" in timeline_sources()
+
+
+def test_it_merges_sources_newest_first_and_honours_the_limit(maria):
+    record_call(phone="0721 234 567", direction="inbound", started_at=BASE, agent="boris")
+
+    def chats(contact, limit):
+        return [
+            TimelineEntry("chat", BASE + dt.timedelta(days=2), "Chat", "RZA firmware", "c-1"),
+            TimelineEntry("chat", BASE - dt.timedelta(days=30), "Chat", "Old", "c-0"),
+        ]
+
+    register_timeline_source("test-chats", chats)
+    try:
+        entries = contact_timeline(maria)
+        kinds = [(e.kind, e.ref) for e in entries]
+        assert kinds[0] == ("chat", "c-1")
+        assert entries == sorted(entries, key=lambda e: e.at, reverse=True)
+        assert {e.kind for e in entries} == {"chat", "call"}
+        # The seeded call of 2026-11-20 and the one just recorded.
+        assert sum(1 for e in entries if e.kind == "call") == 2
+        assert [e.ref for e in contact_timeline(maria, limit=2)][0] == "c-1"
+        assert len(contact_timeline(maria, limit=2)) == 2
+        assert contact_timeline(maria, limit=0) == []
+    finally:
+        unregister_timeline_source("test-chats")
+
+
+def test_it_leaves_out_a_failing_source(maria):
+    def broken(contact, limit):
+        raise RuntimeError("boom")
+
+    register_timeline_source("test-broken", broken)
+    try:
+        entries = contact_timeline(maria)
+    finally:
+        unregister_timeline_source("test-broken")
+    assert entries and all(e.kind == "call" for e in entries)
+
+
+def test_it_describes_calls_with_agent_duration_and_note(maria):
+    recorded = record_call(
+        phone="+40721234567", direction="outbound", started_at=BASE + dt.timedelta(days=5),
+        duration_s=125, agent="boris", note="Called back about <b>RZA</b>",
+    )
+    [entry] = contact_timeline(maria, limit=1)
+    assert entry.kind == "call"
+    assert entry.title == "Outbound call"
+    assert entry.summary == "Boris Petrov · 2:05 · Called back about <b>RZA</b>"
+    assert entry.ref == str(recorded.call.public_id)
