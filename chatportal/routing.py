@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401  (used as apps add their consumers)
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from chat.consumers import AgentConsumer, WidgetConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/widget/", WidgetConsumer.as_asgi()),
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]

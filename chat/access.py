@@ -1,0 +1,88 @@
+"""Who may see which conversation: one rule for sockets, views and the API.
+
+Visitors: only their own conversations; anything else is `not_found`, so a
+visitor cannot even learn whether someone else's conversation id exists.
+Agents: conversations of their departments and the ones assigned to them;
+supervisors see all. A malformed or unknown id is `not_found`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from chat import tokens
+from chat.errors import Forbidden, NotFound
+from chat.models import Conversation, Visitor
+from queues.models import AgentProfile
+
+
+def _public_id(raw: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise NotFound("no such conversation") from None
+
+
+def access_conversation_for_visitor(visitor: Visitor, conversation_id: object) -> Conversation:
+    conversation = (
+        Conversation.objects.select_related("department")
+        .filter(public_id=_public_id(conversation_id), visitor=visitor)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("no such conversation")
+    return conversation
+
+
+def access_conversation_for_agent(
+    user: AbstractBaseUser,
+    conversation_id: object,
+    *,
+    department_ids: Collection[int] | None = None,
+    is_supervisor: bool | None = None,
+) -> Conversation:
+    """`department_ids`/`is_supervisor` may be passed by a socket that already knows them."""
+    conversation = (
+        Conversation.objects.select_related("department", "visitor", "assigned_agent")
+        .filter(public_id=_public_id(conversation_id))
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("no such conversation")
+    if conversation.assigned_agent_id == user.pk:
+        return conversation
+    if department_ids is None or is_supervisor is None:
+        profile = AgentProfile.objects.filter(user=user).first()
+        if profile is None:
+            raise Forbidden("not an agent")
+        department_ids = set(profile.departments.values_list("pk", flat=True))
+        is_supervisor = profile.is_supervisor
+    if is_supervisor or conversation.department_id in department_ids:
+        return conversation
+    raise Forbidden("this conversation belongs to another department")
+
+
+def authenticate_visitor(raw_token: str) -> Visitor | None:
+    """The visitor the token belongs to (following a merge), or None."""
+    if not tokens.is_well_formed(raw_token):
+        return None
+    digest = tokens.token_digest(raw_token)
+    visitor = Visitor.objects.select_related("merged_into").filter(token_hash=digest).first()
+    if visitor is None or not tokens.digests_match(visitor.token_hash, digest):
+        return None
+    return visitor.merged_into or visitor
+
+
+def authenticate_agent_token(raw_token: str) -> AbstractBaseUser | None:
+    from queues.tokens import authenticate_agent_token as authenticate
+
+    return authenticate(raw_token)
+
+
+def agent_profile(user: AbstractBaseUser) -> AgentProfile | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return AgentProfile.objects.filter(user=user).prefetch_related("departments").first()

@@ -1,0 +1,398 @@
+"""The widget (`/ws/widget/`) and agent (`/ws/agent/`) sockets.
+
+Thin adapters: validate the frame on the event loop, make one database
+hop to an action or a read, send what it returns. The shared plumbing
+(limits, dispatch, the delivery rule) is in `chat.delivery`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
+
+from chat import access, actions, frames, queries
+from chat.delivery import ChatSocket, Handler
+from chat.errors import ChatError, NotAuthenticated
+from chat.events import agent_group, department_group, visitor_group
+from queues import actions as presence
+
+
+class WidgetConsumer(ChatSocket):
+    schemas = frames.WIDGET_FRAMES
+    for_agent = False
+
+    def frame_handlers(self) -> dict[str, Handler]:
+        return {
+            "hello": self.on_hello,
+            "message": self.on_message,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "resume": self.on_resume,
+            "close": self.on_close,
+            "rate": self.on_rate,
+            "ping": self.on_ping,
+        }
+
+    # The visitor's open conversation as this socket knows it: (pk, public id).
+    open_conversation: tuple[int, uuid.UUID] | None = None
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self.ready:
+            raise ChatError(_("hello was already received"))
+        page = frame.get("page") or {}
+        self.page = (page.get("url", ""), page.get("title", ""))
+        self.locale = frame.get("locale") or ""
+        session = await database_sync_to_async(actions.check_widget_hello)(
+            token=frame.get("token"),
+            department_slug=frame.get("department"),
+            profile=frame.get("profile") or {},
+            identity=frame.get("identity"),
+            locale=self.locale,
+        )
+        self.visitor = session.visitor
+        self.department = session.department
+        if session.identity_invalid:
+            await self.send_error("identity_invalid", _("the identity could not be verified"))
+        await self.join(visitor_group(self.visitor.public_id))
+        conversation = session.conversation
+        if conversation is not None:
+            self.open_conversation = (conversation.pk, conversation.public_id)
+            await self.follow(str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq)
+        await self.send_json(
+            {
+                "type": "welcome",
+                "token": session.token,
+                "visitor": {"id": str(self.visitor.public_id), "name": self.visitor.display_name},
+                "department": (
+                    await database_sync_to_async(queries.department_for_visitor)(self.department)
+                    if self.department
+                    else None
+                ),
+                "conversation": queries.conversation_for_visitor(conversation) if conversation else None,
+                "suggestions": [],
+            }
+        )
+        await self.became_ready()
+        for conversation_id, after_seq in (frame.get("resume") or {}).items():
+            try:
+                await self.replay(conversation_id, after_seq)
+            except ChatError as exc:
+                await self.send_error(exc.code, exc.detail, {"conversation": conversation_id})
+        if conversation is not None:
+            # Whatever was appended between the snapshot and the group join.
+            await self.deliver(str(conversation.public_id))
+
+    async def replay(self, conversation_id: str, after_seq: int) -> None:
+        conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+            self.visitor, conversation_id
+        )
+        public_id = str(conversation.public_id)
+        await self.follow(public_id, conversation.pk, last_sent=after_seq)
+        await self.deliver(public_id, after_seq=after_seq)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(actions.check_visitor_message)(
+            self.visitor,
+            conversation=self.open_conversation,
+            department=self.department,
+            client_id=uuid.UUID(frame["client_id"]),
+            body=frame["body"],
+            page_url=self.page[0],
+            page_title=self.page[1],
+            locale=self.locale,
+        )
+        public_id = str(appended.conversation)
+        if self.open_conversation is None or self.open_conversation[0] != appended.conversation_pk:
+            self.open_conversation = (appended.conversation_pk, appended.conversation)
+            # A new conversation: send it from its first event (`queued`).
+            await self.follow(public_id, appended.conversation_pk, last_sent=0)
+        await self.ack(appended, frame["client_id"])
+        await self.deliver_own(appended)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        if self.open_conversation is not None:
+            await actions.publish_typing(
+                self.open_conversation[1], role="visitor", active=frame["active"], sender=self.channel_name
+            )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        followed = self.followed.get(frame["conversation"])
+        if followed is None:
+            conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+                self.visitor, frame["conversation"]
+            )
+            pk, top = conversation.pk, conversation.last_seq
+        else:
+            pk, top = followed.pk, followed.last_sent
+        await database_sync_to_async(actions.mark_read)(
+            pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
+            sender=self.channel_name, visitor=self.visitor,
+        )
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        await self.replay(frame["conversation"], frame["after_seq"])
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(actions.check_visitor_close)(
+            self.visitor, frame["conversation"]
+        )
+        await self.deliver_own(appended)
+
+    async def on_rate(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(actions.check_visitor_rate)(
+            self.visitor, frame["conversation"], score=frame["score"], comment=frame.get("comment") or ""
+        )
+        await self.send_json(
+            {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
+        )
+        await self.deliver_own(appended)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.rejoin_groups()
+        pks = [f.pk for f in self.followed.values()]
+        conversation, seqs = await database_sync_to_async(queries.visitor_ping_state)(self.visitor, pks)
+        if conversation is not None:
+            public_id = str(conversation.public_id)
+            if public_id not in self.followed:
+                # Started in another tab and its notice was lost: follow it now.
+                await self.follow(public_id, conversation.pk, last_sent=0)
+            self.open_conversation = (conversation.pk, conversation.public_id)
+            seqs[conversation.pk] = conversation.last_seq
+        await self.catch_up(seqs)
+        last_seq = {str(conversation.public_id): conversation.last_seq} if conversation else {}
+        await self.send_json({"type": "pong", "last_seq": last_seq})
+
+    async def conversation_started(self, message: dict[str, Any]) -> None:
+        """Another tab of this visitor opened a conversation: this tab follows it."""
+        public_id = message["conversation"]
+        if public_id in self.followed:
+            return
+        try:
+            conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+                self.visitor, public_id
+            )
+        except ChatError:
+            return
+        self.open_conversation = (conversation.pk, conversation.public_id)
+        await self.follow(public_id, conversation.pk, last_sent=0)
+        await self.deliver(public_id)
+
+
+class AgentConsumer(ChatSocket):
+    schemas = frames.AGENT_FRAMES
+    for_agent = True
+    connection_id: uuid.UUID | None = None
+
+    def frame_handlers(self) -> dict[str, Handler]:
+        return {
+            "hello": self.on_hello,
+            "presence": self.on_presence,
+            "accept": self.on_accept,
+            "message": self.on_message,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "resume": self.on_resume,
+            "transfer": self.on_not_available,
+            "close": self.on_close,
+            "to_ticket": self.on_not_available,
+            "ping": self.on_ping,
+        }
+
+    async def connected(self) -> None:
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            profile = await database_sync_to_async(access.agent_profile)(user)
+            if profile is not None:
+                await self.start_session(user, profile)
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self.ready:
+            await self.send_welcome()
+            return
+        token = frame.get("token")
+        user = await database_sync_to_async(access.authenticate_agent_token)(token) if token else None
+        profile = await database_sync_to_async(access.agent_profile)(user) if user else None
+        if profile is None:
+            raise NotAuthenticated
+        await self.start_session(user, profile)
+
+    async def start_session(self, user, profile) -> None:
+        self.user = user
+        self.author = actions.agent_author(user)
+        self.max_chats = profile.max_chats
+        self.departments = {d.slug: d for d in profile.departments.all()}
+        self.scope_kwargs = {
+            "department_ids": {d.pk for d in self.departments.values()},
+            "is_supervisor": profile.is_supervisor,
+        }
+        self.announced: set[str] = set()
+        self.connection_id = uuid.uuid4()
+        self.presence = await database_sync_to_async(presence.do_register_connection)(
+            user, connection_id=self.connection_id, channel_name=self.channel_name
+        )
+        await self.join(agent_group(user.pk))
+        for slug in self.departments:
+            await self.join(department_group(slug))
+        await self.send_welcome()
+        await self.became_ready()
+
+    async def send_welcome(self) -> None:
+        assigned, queue_figures = await database_sync_to_async(queries.agent_snapshot)(
+            self.user, self.scope_kwargs["department_ids"]
+        )
+        for conversation in assigned:
+            await self.follow(str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq)
+            self.announced.add(str(conversation.public_id))
+        await self.send_json(
+            {
+                "type": "welcome",
+                "agent": {
+                    "id": self.user.get_username(),
+                    "name": self.author.name,
+                    "departments": sorted(self.departments),
+                    "max_chats": self.max_chats,
+                    "status": self.presence.published_status,
+                },
+                "conversations": [queries.conversation_for_agent(c) for c in assigned],
+                "queues": [{k: v for k, v in q.items() if k != "type"} for q in queue_figures],
+            }
+        )
+        await self.catch_up({c.pk: c.last_seq for c in assigned})
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        if self.connection_id is not None:
+            await database_sync_to_async(presence.do_drop_connection)(
+                self.user, connection_id=self.connection_id
+            )
+
+    async def keep_alive(self) -> None:
+        if self.connection_id is not None:
+            alive = await database_sync_to_async(presence.do_heartbeat)(self.connection_id)
+            if not alive:
+                self.presence = await database_sync_to_async(presence.do_register_connection)(
+                    self.user, connection_id=self.connection_id, channel_name=self.channel_name
+                )
+
+    async def access(self, conversation_id: str):
+        return await database_sync_to_async(access.access_conversation_for_agent)(
+            self.user, conversation_id, **self.scope_kwargs
+        )
+
+    async def on_presence(self, frame: dict[str, Any]) -> None:
+        self.presence = await database_sync_to_async(presence.do_set_presence)(
+            self.user, frame["status"]
+        )
+        await self.send_json(
+            {"type": "presence", "agent": self.user.get_username(), "status": self.presence.published_status}
+        )
+
+    async def on_accept(self, frame: dict[str, Any]) -> None:
+        conversation, appended = await database_sync_to_async(actions.check_accept)(
+            self.user, frame["conversation"], **self.scope_kwargs
+        )
+        await self.announce_assigned(conversation)
+        await self.deliver_own(appended)
+
+    async def announce_assigned(self, conversation) -> None:
+        public_id = str(conversation.public_id)
+        self.announced.add(public_id)
+        await self.send_json({"type": "assigned", "conversation": queries.conversation_for_agent(conversation)})
+        # The history up to the assignment, from the first event.
+        await self.follow(public_id, conversation.pk, last_sent=0)
+        await self.deliver(public_id)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        followed = self.followed.get(frame["conversation"])
+        if followed is None:
+            conversation = await self.access(frame["conversation"])
+            followed = await self.follow(
+                frame["conversation"], conversation.pk, last_sent=conversation.last_seq
+            )
+        internal = frame.get("internal", False)
+        appended = await database_sync_to_async(actions.post_message)(
+            followed.pk,
+            uuid.UUID(frame["conversation"]),
+            author=self.author,
+            client_id=uuid.UUID(frame["client_id"]),
+            body=frame["body"],
+            internal=internal,
+            assigned_to=None if internal else self.user.pk,
+        )
+        await self.ack(appended, frame["client_id"])
+        await self.deliver_own(appended)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        if frame["conversation"] not in self.followed:
+            await self.access(frame["conversation"])
+        await actions.publish_typing(
+            uuid.UUID(frame["conversation"]), role="agent", active=frame["active"], sender=self.channel_name
+        )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        followed = self.followed.get(frame["conversation"])
+        if followed is None:
+            conversation = await self.access(frame["conversation"])
+            pk, top = conversation.pk, conversation.last_seq
+        else:
+            pk, top = followed.pk, followed.last_sent
+        await database_sync_to_async(actions.mark_read)(
+            pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
+            sender=self.channel_name, user=self.user,
+        )
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        conversation = await self.access(frame["conversation"])
+        public_id = str(conversation.public_id)
+        await self.follow(public_id, conversation.pk, last_sent=frame["after_seq"])
+        await self.deliver(public_id, after_seq=frame["after_seq"])
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(actions.check_agent_close)(
+            self.user, frame["conversation"], reason=frame.get("reason") or "", **self.scope_kwargs
+        )
+        await self.follow(str(appended.conversation), appended.conversation_pk, last_sent=appended.seq - 1)
+        await self.deliver_own(appended)
+
+    async def on_not_available(self, frame: dict[str, Any]) -> None:
+        await self.access(frame["conversation"])
+        raise ChatError(_("this server does not offer that yet"), code="not_available")
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.rejoin_groups()
+        await self.keep_alive()
+        pks = [f.pk for f in self.followed.values()]
+        assigned, states = await database_sync_to_async(queries.agent_ping_state)(self.user, pks)
+        for conversation in assigned:
+            if str(conversation.public_id) not in self.announced:
+                # Assigned through another socket and the notice was lost.
+                await self.announce_assigned(conversation)
+        await self.catch_up({pk: seq for pk, (seq, _state) in states.items()})
+        open_seqs = {
+            public_id: states[f.pk][0]
+            for public_id, f in self.followed.items()
+            if f.pk in states and states[f.pk][1] != "closed"
+        }
+        await self.send_json({"type": "pong", "last_seq": open_seqs})
+
+    # --- from the groups -------------------------------------------------------------
+
+    async def conversation_assigned(self, message: dict[str, Any]) -> None:
+        if message["conversation"] in self.announced:
+            return
+        try:
+            conversation = await self.access(message["conversation"])
+        except ChatError:
+            return
+        await self.announce_assigned(conversation)
+
+    async def queue_changed(self, message: dict[str, Any]) -> None:
+        department = self.departments.get(message["department"])
+        if department is not None:
+            await self.send_json(await database_sync_to_async(queries.queue_summary)(department))
+
+    async def agent_presence_changed(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "agent": message["agent"], "status": message["status"]})

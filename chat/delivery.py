@@ -1,0 +1,290 @@
+"""The socket plumbing both chat consumers share.
+
+Framing and limits (64 KiB, token bucket, close 4029), strict dispatch
+through an allow-list, the hello deadline, error frames that never carry
+exception text, and the delivery rule of PROTOCOL §1: per conversation the
+socket remembers the last seq it sent; a doorbell makes it read the log past
+that mark (one indexed query) and send in seq order, never at or below it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from chat import frames, limits, queries
+from chat.actions import Appended
+from chat.errors import ChatError, NotAuthenticated, RateLimited
+from chat.events import conversation_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_TOO_BIG = 4009
+CLOSE_RATE_LIMITED = 4029
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Followed:
+    pk: int
+    last_sent: int
+
+
+class ChatSocket(AsyncJsonWebsocketConsumer):
+    schemas: dict[str, frames.Schema] = {}
+    for_agent = False
+    hello_timeout_s: float = 10
+    maintenance_interval_s: float = 10
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.followed: dict[str, Followed] = {}
+        self.joined: set[str] = set()
+        self.bucket = limits.socket_bucket(agent=self.for_agent)
+        self.violations = 0
+        self.ready = False
+        self.closing = False
+        self.handlers: dict[str, Handler] = self.frame_handlers()
+        self.tasks: list[asyncio.Task] = []
+        await self.accept()
+        self.tasks.append(asyncio.create_task(self._hello_deadline()))
+        await self.connected()
+
+    async def connected(self) -> None:
+        """Subclasses may authenticate from the scope right away."""
+
+    def frame_handlers(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        for task in self.tasks:
+            task.cancel()
+        for group in self.joined:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("group_discard failed for %s", group, exc_info=True)
+        self.joined.clear()
+
+    async def refuse(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def became_ready(self) -> None:
+        self.ready = True
+        self.tasks.append(asyncio.create_task(self._maintenance()))
+
+    async def _hello_deadline(self) -> None:
+        await asyncio.sleep(self.hello_timeout_s)
+        if not self.ready:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+
+    async def _maintenance(self) -> None:
+        # A Redis restart forgets group memberships without telling anyone;
+        # group_add is idempotent and cheap, so re-join on a timer.
+        while not self.closing:
+            await asyncio.sleep(self.maintenance_interval_s)
+            try:
+                await self.rejoin_groups()
+                await self.keep_alive()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("socket maintenance failed", exc_info=True)
+
+    async def keep_alive(self) -> None:
+        """Agent sockets heartbeat their presence here."""
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.add(group)
+
+    async def rejoin_groups(self) -> None:
+        for group in list(self.joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Groups we join are shared with other apps (department, agent); a
+        # message type we do not handle must not kill the socket. Unlike the
+        # base class we do not hop to a thread to close old connections
+        # before every message: each database_sync_to_async call does that
+        # already, and the extra hop per message costs throughput.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            logger.debug("ignoring %s", message.get("type"))
+            return
+        await handler(message)
+
+    # --- inbound frames ------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > frames.MAX_FRAME_BYTES:
+            await self.refuse(CLOSE_TOO_BIG)
+            return
+        data: Any = None
+        try:
+            wait = self.bucket.take()
+            if wait:
+                raise RateLimited(max(1, round(wait + 0.5)))
+            self.violations = 0
+            if text_data is None:
+                raise frames.FrameInvalid("frames must be JSON text")
+            try:
+                data = json.loads(text_data)
+            except ValueError:
+                raise frames.FrameInvalid("the frame is not valid JSON") from None
+            kind = frames.frame_type(data, self.schemas)
+            if not self.ready and kind != "hello":
+                raise NotAuthenticated
+            clean = frames.validate_fields(data, self.schemas[kind])
+            await self.handlers[kind](clean)
+        except NotAuthenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+        except RateLimited as exc:
+            self.violations += 1
+            if self.violations > limits.max_violations():
+                await self.refuse(CLOSE_RATE_LIMITED)
+                return
+            await self.send_error(exc.code, exc.detail, data, retry_after_s=exc.retry_after_s)
+        except frames.FrameInvalid as exc:
+            await self.send_error("invalid", exc.detail, data)
+        except ChatError as exc:
+            await self.send_error(exc.code, exc.detail, data)
+        except Exception:
+            logger.exception("chat frame failed")
+            await self.send_error("server_error", "something went wrong on our side", data)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        if not self.closing:
+            await super().send_json(content, close=close)
+
+    async def send_error(self, code: str, detail: str, data: Any = None, **extra: Any) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+        client_id = frames.echo_client_id(data)
+        if client_id:
+            frame["client_id"] = client_id
+        if isinstance(data, dict) and isinstance(data.get("conversation"), str):
+            with contextlib.suppress(frames.FrameInvalid):
+                frame["conversation"] = frames.uuid_string(data["conversation"], "conversation")
+        frame.update(extra)
+        await self.send_json(frame)
+
+    # --- delivery ------------------------------------------------------------------
+
+    async def follow(self, public_id: str, pk: int, *, last_sent: int) -> Followed:
+        """Join the conversation's group (first), then remember the mark."""
+        followed = self.followed.get(public_id)
+        if followed is None:
+            await self.join(conversation_group(public_id))
+            followed = self.followed[public_id] = Followed(pk=pk, last_sent=last_sent)
+        return followed
+
+    def visible(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        if self.for_agent:
+            return frame
+        if frame.get("internal"):
+            return None
+        return {k: v for k, v in frame.items() if k != "internal"}
+
+    async def deliver(self, public_id: str, *, after_seq: int | None = None) -> None:
+        """Send what the log holds past the mark (or past `after_seq`: a replay)."""
+        followed = self.followed.get(public_id)
+        if followed is None:
+            return
+        after = followed.last_sent if after_seq is None else after_seq
+        while True:
+            batch, last = await database_sync_to_async(queries.events_after)(
+                followed.pk, public_id, after, for_agent=self.for_agent
+            )
+            for frame in batch:
+                if after_seq is None and frame["seq"] <= followed.last_sent:
+                    continue
+                await self.send_json(frame)
+            followed.last_sent = max(followed.last_sent, last)
+            # seqs are gapless, so a full page means there may be more.
+            if last - after < queries.REPLAY_PAGE:
+                return
+            after = last
+
+    async def deliver_own(self, appended: Appended) -> None:
+        """The socket that wrote an event sends it without reading it back."""
+        public_id = str(appended.conversation)
+        followed = self.followed.get(public_id)
+        if followed is None or appended.seq <= followed.last_sent:
+            return
+        if appended.seq == followed.last_sent + 1:
+            frame = self.visible(appended.frame)
+            if frame is not None:
+                await self.send_json(frame)
+            followed.last_sent = appended.seq
+        else:
+            await self.deliver(public_id)
+
+    async def conversation_event_appended(self, message: dict[str, Any]) -> None:
+        followed = self.followed.get(message["conversation"])
+        if followed is None or message["seq"] <= followed.last_sent:
+            return
+        try:
+            await self.deliver(message["conversation"])
+        except Exception:
+            # The next doorbell or ping catches up from the log.
+            logger.exception("delivery failed")
+
+    async def catch_up(self, last_seqs: dict[int, int]) -> None:
+        for public_id, followed in list(self.followed.items()):
+            if last_seqs.get(followed.pk, 0) > followed.last_sent:
+                await self.deliver(public_id)
+
+    async def ack(self, appended: Appended, client_id: str) -> None:
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation": str(appended.conversation),
+                "seq": appended.seq,
+            }
+        )
+
+    # --- ephemeral frames from the group -------------------------------------------
+
+    async def conversation_typing(self, message: dict[str, Any]) -> None:
+        mine = message["sender"] == self.channel_name
+        # Visitors see the agent typing, not their own other tabs.
+        relevant = self.for_agent or message["role"] != "visitor"
+        if not mine and relevant and message["conversation"] in self.followed:
+            await self.send_json(
+                {
+                    "type": "typing",
+                    "conversation": message["conversation"],
+                    "active": message["active"],
+                    "role": message["role"],
+                }
+            )
+
+    async def conversation_read(self, message: dict[str, Any]) -> None:
+        if message["sender"] != self.channel_name and message["conversation"] in self.followed:
+            await self.send_json(
+                {
+                    "type": "read",
+                    "conversation": message["conversation"],
+                    "seq": message["seq"],
+                    "role": message["role"],
+                }
+            )

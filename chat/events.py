@@ -1,0 +1,113 @@
+"""Group names and the (small, typed) messages chat sends through the layer.
+
+Group names: letters, digits, `.`, `_`, `-`; under 100 characters; no colons.
+Department and agent groups are the queues app's (`queues.events`), so that
+presence and chat reach the same sockets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal, TypedDict
+
+from queues.events import agent_group, department_group
+
+__all__ = [
+    "agent_group",
+    "conversation_group",
+    "department_group",
+    "visitor_group",
+]
+
+
+def conversation_group(public_id: uuid.UUID | str) -> str:
+    return f"conv.{uuid.UUID(str(public_id)).hex}"
+
+
+def visitor_group(public_id: uuid.UUID | str) -> str:
+    return f"visitor.{uuid.UUID(str(public_id)).hex}"
+
+
+class EventAppended(TypedDict):
+    """The doorbell: something was appended; read the log past your last seq."""
+
+    type: Literal["conversation.event_appended"]
+    conversation: str
+    seq: int
+
+
+def event_appended(conversation: uuid.UUID | str, seq: int) -> EventAppended:
+    return {"type": "conversation.event_appended", "conversation": str(conversation), "seq": seq}
+
+
+class ConversationStarted(TypedDict):
+    """To the visitor's group: other tabs of the same visitor join the new chat."""
+
+    type: Literal["conversation.started"]
+    conversation: str
+
+
+def conversation_started(conversation: uuid.UUID | str) -> ConversationStarted:
+    return {"type": "conversation.started", "conversation": str(conversation)}
+
+
+class ConversationAssigned(TypedDict):
+    """To the agent's group: every socket of that agent follows the chat."""
+
+    type: Literal["conversation.assigned"]
+    conversation: str
+
+
+def conversation_assigned(conversation: uuid.UUID | str) -> ConversationAssigned:
+    return {"type": "conversation.assigned", "conversation": str(conversation)}
+
+
+class QueueChanged(TypedDict):
+    """To the department's group: each agent socket re-reads the queue."""
+
+    type: Literal["queue.changed"]
+    department: str
+
+
+def queue_changed(department_slug: str) -> QueueChanged:
+    return {"type": "queue.changed", "department": department_slug}
+
+
+class ParticipantTyping(TypedDict):
+    type: Literal["conversation.typing"]
+    conversation: str
+    role: str
+    active: bool
+    sender: str  # channel name of the socket that typed, so it gets no echo
+
+
+def participant_typing(
+    conversation: uuid.UUID | str, *, role: str, active: bool, sender: str
+) -> ParticipantTyping:
+    return {
+        "type": "conversation.typing",
+        "conversation": str(conversation),
+        "role": role,
+        "active": active,
+        "sender": sender,
+    }
+
+
+class ParticipantRead(TypedDict):
+    type: Literal["conversation.read"]
+    conversation: str
+    role: str
+    seq: int
+    sender: str
+
+
+def participant_read(
+    conversation: uuid.UUID | str, *, role: str, seq: int, sender: str
+) -> ParticipantRead:
+    return {
+        "type": "conversation.read",
+        "conversation": str(conversation),
+        "role": role,
+        "seq": seq,
+        "sender": sender,
+    }

@@ -1,0 +1,81 @@
+"""Rate limits: a token bucket per socket and a window per visitor across sockets.
+
+Numbers come from settings (with these defaults) so a deployment or a load
+test can tune them without code changes:
+
+- CHATPORTAL_WS_RATE_PER_S / CHATPORTAL_WS_BURST: frames per socket
+  (every frame counts, pings included);
+- CHATPORTAL_AGENT_WS_RATE_PER_S / CHATPORTAL_AGENT_WS_BURST: the same for
+  agent sockets, which serve several chats at once;
+- CHATPORTAL_VISITOR_MESSAGES_PER_MINUTE: messages per visitor over all of
+  its sockets, counted in the cache (local memory or Redis);
+- CHATPORTAL_WS_MAX_VIOLATIONS: refused frames in a row before close 4029.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def setting(name: str, default: float) -> float:
+    return getattr(settings, name, default)
+
+
+class TokenBucket:
+    """In-memory, per socket: no shared state needed for a per-socket limit."""
+
+    def __init__(self, rate_per_s: float, burst: float, *, clock=time.monotonic):
+        self.rate = rate_per_s
+        self.capacity = burst
+        self.tokens = burst
+        self.clock = clock
+        self.stamp = clock()
+
+    def take(self) -> float:
+        """0 when a token was taken; otherwise seconds until one is available."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+def socket_bucket(*, agent: bool) -> TokenBucket:
+    if agent:
+        return TokenBucket(
+            setting("CHATPORTAL_AGENT_WS_RATE_PER_S", 30), setting("CHATPORTAL_AGENT_WS_BURST", 60)
+        )
+    return TokenBucket(setting("CHATPORTAL_WS_RATE_PER_S", 10), setting("CHATPORTAL_WS_BURST", 20))
+
+
+def max_violations() -> int:
+    return int(setting("CHATPORTAL_WS_MAX_VIOLATIONS", 10))
+
+
+VISITOR_WINDOW_S = 60
+
+
+def visitor_message_retry_after(visitor_pk: int, *, now: float | None = None) -> int:
+    """Counts one message; 0 if allowed, else seconds until the window resets.
+
+    A fixed one-minute window keyed by visitor: one cache round trip per
+    message (incr), plus an add at the start of each window.
+    """
+    limit = int(setting("CHATPORTAL_VISITOR_MESSAGES_PER_MINUTE", 120))
+    now = time.time() if now is None else now
+    window = int(now // VISITOR_WINDOW_S)
+    key = f"chat:visitor-msgs:{visitor_pk}:{window}"
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # First message of the window (or the key expired): start at 1.
+        count = 1 if cache.add(key, 1, timeout=VISITOR_WINDOW_S * 2) else cache.incr(key)
+    if count <= limit:
+        return 0
+    return max(1, math.ceil((window + 1) * VISITOR_WINDOW_S - now))

@@ -1,0 +1,193 @@
+"""Reads for sockets: event frames from the log, snapshots, queue figures.
+
+Everything here is synchronous ORM code that consumers call through
+`database_sync_to_async`; it changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from chat.models import Conversation, ConversationEvent, Visitor
+from queues.models import Department
+
+logger = logging.getLogger(__name__)
+
+REPLAY_PAGE = 500
+QUEUE_LIST_LIMIT = 50
+
+
+def iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_frame(
+    conversation: uuid.UUID | str,
+    *,
+    seq: int,
+    kind: str,
+    payload: dict[str, Any],
+    created_at: datetime.datetime,
+    internal: bool,
+    for_agent: bool,
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "type": "event",
+        "conversation": str(conversation),
+        "seq": seq,
+        "at": iso(created_at),
+        "kind": kind,
+    }
+    frame.update(payload)
+    if for_agent:
+        frame["internal"] = internal
+    return frame
+
+
+def events_after(
+    conversation_pk: int,
+    public_id: uuid.UUID | str,
+    after_seq: int,
+    *,
+    for_agent: bool,
+    limit: int = REPLAY_PAGE,
+) -> tuple[list[dict[str, Any]], int]:
+    """Visible event frames with seq > after_seq (one indexed query), and the
+    highest seq examined: the caller's new last-sent mark, even when the
+    events above the mark were all invisible to it."""
+    rows = ConversationEvent.objects.filter(conversation_id=conversation_pk, seq__gt=after_seq)
+    rows = rows.order_by("seq").values_list("seq", "kind", "payload", "created_at", "internal")
+    frames, last = [], after_seq
+    for seq, kind, payload, created_at, internal in rows[:limit]:
+        last = seq
+        if internal and not for_agent:
+            continue
+        frames.append(
+            event_frame(
+                public_id, seq=seq, kind=kind, payload=payload, created_at=created_at,
+                internal=internal, for_agent=for_agent,
+            )
+        )
+    return frames, last
+
+
+def last_seqs(conversation_pks: Collection[int]) -> dict[int, int]:
+    if not conversation_pks:
+        return {}
+    return dict(Conversation.objects.filter(pk__in=conversation_pks).values_list("pk", "last_seq"))
+
+
+def open_conversation_of(visitor: Visitor) -> Conversation | None:
+    return (
+        Conversation.objects.select_related("department", "assigned_agent")
+        .filter(visitor=visitor, state__in=Conversation.OPEN_STATES)
+        .first()
+    )
+
+
+def agent_display_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def conversation_for_visitor(conversation: Conversation) -> dict[str, Any]:
+    agent = conversation.assigned_agent
+    return {
+        "id": str(conversation.public_id),
+        "state": conversation.state,
+        "last_seq": conversation.last_seq,
+        "agent": {"name": agent_display_name(agent)} if agent else None,
+    }
+
+
+def conversation_for_agent(conversation: Conversation) -> dict[str, Any]:
+    """Needs `department`, `visitor` and `assigned_agent` loaded (select_related)."""
+    agent = conversation.assigned_agent
+    return {
+        "id": str(conversation.public_id),
+        "state": conversation.state,
+        "last_seq": conversation.last_seq,
+        "department": conversation.department.slug,
+        "visitor": {"name": conversation.visitor.display_name},
+        "agent": {"name": agent_display_name(agent)} if agent else None,
+        "page": {"url": conversation.page_url, "title": conversation.page_title},
+        "locale": conversation.locale,
+        "created_at": iso(conversation.created_at),
+    }
+
+
+def department_for_visitor(department: Department, *, now: datetime.datetime | None = None):
+    now = now or timezone.now()
+    return {
+        "slug": department.slug,
+        "name": department.name,
+        "online": department_is_open(department, now),
+        # No honest number yet: wait estimates come with routing.
+        "estimated_wait_s": None,
+        "hours": department_hours(department),
+    }
+
+
+def department_is_open(department: Department, now: datetime.datetime) -> bool:
+    from queues.hours import is_open
+
+    return is_open(department, now)
+
+
+def department_hours(department: Department) -> str:
+    from queues.hours import describe_hours
+
+    return str(describe_hours(department))
+
+
+def queue_summary(department: Department, *, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """The `queue` frame for agents: how many wait, the oldest wait, and who."""
+    now = now or timezone.now()
+    waiting = Conversation.objects.filter(department=department, state=Conversation.State.QUEUED)
+    figures = waiting.aggregate(count=Count("pk"), oldest=Min("queued_at"))
+    oldest = figures["oldest"]
+    queued = (
+        waiting.select_related("department", "visitor", "assigned_agent")
+        .order_by("queued_at", "pk")[:QUEUE_LIST_LIMIT]
+    )
+    return {
+        "type": "queue",
+        "department": department.slug,
+        "waiting": figures["count"],
+        "oldest_wait_s": max(0, int((now - oldest).total_seconds())) if oldest else None,
+        "conversations": [conversation_for_agent(c) for c in queued],
+    }
+
+
+def agent_snapshot(user, department_ids: Collection[int]) -> tuple[list[Conversation], list[dict]]:
+    """The agent's assigned open conversations, and the queues of its departments."""
+    assigned = list(
+        Conversation.objects.select_related("department", "visitor", "assigned_agent")
+        .filter(assigned_agent=user, state__in=Conversation.OPEN_STATES)
+        .order_by("assigned_at")
+    )
+    queues = [
+        queue_summary(department)
+        for department in Department.objects.filter(pk__in=department_ids).order_by("slug")
+    ]
+    return assigned, queues
+
+
+def visitor_ping_state(visitor: Visitor, pks: Collection[int]):
+    return open_conversation_of(visitor), last_seqs(pks)
+
+
+def agent_ping_state(user, pks: Collection[int]):
+    """The agent's assigned open conversations, and (last_seq, state) of the followed ones."""
+    assigned = list(
+        Conversation.objects.select_related("department", "visitor", "assigned_agent")
+        .filter(assigned_agent=user, state__in=Conversation.OPEN_STATES)
+    )
+    rows = Conversation.objects.filter(pk__in=pks).values_list("pk", "last_seq", "state")
+    return assigned, {pk: (seq, state) for pk, seq, state in rows}
