@@ -18,6 +18,14 @@ from crm.record import call_data, contact_by_public_id, contact_record
 from crm.schemas import CallIn, ContactRecordOut, RecordedCallOut, TimelineEntryOut
 from crm.timeline import contact_timeline
 
+try:
+    from ninja import Status
+except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple instead
+
+    def Status(status_code, value):  # noqa: N802
+        return status_code, value
+
+
 router = Router(tags=["crm"])
 calls_router = Router(tags=["calls"])
 
@@ -73,7 +81,7 @@ def report_call(request: HttpRequest, payload: CallIn):
     except ValueError as exc:
         raise HttpError(400, str(exc)) from exc
     contact = recorded.contact
-    return 201, {
+    return Status(201, {
         "call": call_data(recorded.call),
         "contact": contact_record(contact) if contact is not None else None,
-    }
+    })

@@ -110,7 +110,8 @@ def call_data(call: CallRecord) -> dict[str, Any]:
         "id": str(call.public_id),
         "phone": call.phone,
         "direction": call.direction,
-        "started_at": call.started_at,
+        # An instance fresh from create() keeps the caller's offset; answer in UTC.
+        "started_at": call.started_at.astimezone(datetime.UTC),
         "duration_s": call.duration_s,
         "agent": call.agent.get_username() if call.agent is not None else None,
         "note": call.note,
