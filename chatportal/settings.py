@@ -131,7 +131,18 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py caps an asyncio pool at 100 connections (PITFALLS 1);
                 # the default capacity of 100 drops messages silently (PITFALLS 2).
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                # redis-py >= 8 reads with a 5 s socket timeout by default, the
+                # same as the layer's 5 s blocking BZPOPMIN: every idle receive
+                # loop then dies with TimeoutError and daphne closes the socket
+                # (1011). The read timeout must be above the blocking timeout.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": 1000,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "capacity": 5000,
                 "expiry": 60,
                 "group_expiry": 86400,
