@@ -248,8 +248,10 @@ def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float
     e2e_from_send = [r.delivered_at[0] - r.sent_at for r in delivered]
     ack = [r.acked_at - r.sent_at for r in acked if r.acked_at is not None]
     lag = [max(0.0, r.sent_at - r.scheduled_at) for r in records]
-    seconds = max(end - start, 1e-9)
-    in_window = [r for r in acked if r.acked_at is not None and start <= r.acked_at <= end]
+    # From the first scheduled send to the last ack: what the server sustained.
+    last_ack = max((r.acked_at for r in acked if r.acked_at is not None), default=end)
+    seconds = max(last_ack - start, 1e-9)
+    last_delivery = max((r.delivered_at[0] for r in delivered), default=end)
     target_rate = args.conversations * args.rate * 2
     return {
         "config": {
@@ -276,7 +278,8 @@ def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float
         },
         "throughput_msg_s": {
             "target": target_rate,
-            "acked": round(len(in_window) / seconds, 1),
+            "acked": round(len(acked) / seconds, 1),
+            "delivered": round(len(delivered) / max(last_delivery - start, 1e-9), 1),
         },
         "latency_ms": {
             "end_to_end_from_schedule": distribution_ms(e2e),

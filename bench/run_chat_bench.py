@@ -89,6 +89,22 @@ def service_cpu_seconds(names: tuple[str, ...]) -> float:
     return total
 
 
+PG_COUNTERS = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted",
+               "tup_updated", "tup_deleted", "blks_read", "blks_hit")
+
+
+def pg_counters(pg: PostgresServer, db_name: str) -> dict[str, int]:
+    """The bench database's pg_stat_database row (transactions, tuples, blocks)."""
+    with pg._connect() as conn:
+        # Statistics are collected asynchronously; ask for a fresh snapshot.
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            f"SELECT {', '.join(PG_COUNTERS)} FROM pg_stat_database WHERE datname = %s",  # noqa: S608
+            [db_name],
+        ).fetchone()
+    return dict(zip(PG_COUNTERS, row, strict=True)) if row else {}
+
+
 def create_bench_agents(env: dict[str, str], *, count: int, max_chats: int, department: str) -> list[dict[str, str]]:
     code = AGENTS_SNIPPET.format(count=count, max_chats=max_chats, department=department)
     out = run_chatportal(env, "shell", "-c", code)
@@ -166,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
         services_before = service_cpu_seconds(("postgres", "redis-server"))
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        pg_before = pg_counters(pg, db_name)
         t_run = time.monotonic()
         loadgen = subprocess.run(
             [sys.executable, str(REPO_ROOT / "bench" / "loadgen.py"),
@@ -180,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / "loadgen.stderr.txt").write_text(loadgen.stderr)
         cpu = {name: round(cpu_seconds(w.pid) - cpu_before[name], 2) for w in workers if (name := w.name) in cpu_before and w.pid}
         services_cpu = round(service_cpu_seconds(("postgres", "redis-server")) - services_before, 2)
+        time.sleep(1.0)  # let the statistics collector catch up
+        pg_after = pg_counters(pg, db_name)
         try:
             summary = json.loads(loadgen.stdout)
         except ValueError:
@@ -190,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         loadgen_cpu = (children_after.ru_utime - children_before.ru_utime) + (
             children_after.ru_stime - children_before.ru_stime
         )
+        acked = max(1, summary["counts"]["acked"])
+        pg_delta = {k: pg_after[k] - pg_before.get(k, 0) for k in pg_after}
+        # Includes setup traffic of the run (connects, hellos, accepts), so it is an upper bound.
+        summary["postgres_per_acked_message"] = {k: round(v / acked, 2) for k, v in pg_delta.items()}
         summary["machine"] = {
             "cpus": os.cpu_count(),
             "run_wall_s": round(wall, 1),
