@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from chatportal import cli
@@ -27,8 +28,26 @@ def _fast_password_hashing(settings):
 
 
 def run_cli(capsys, *args: str) -> str:
-    cli.main(["chatportal", *args])
+    # In-process, through the CLI's own name mapping. (execute_from_command_line
+    # would close the test's database connection when the command ends.)
+    name, *rest = args
+    call_command(cli.ALIASES.get(name, name), *rest)
     return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["chatportal", "agent-token", "boris"], ["chatportal", "agent_token", "boris"]),
+     (["chatportal", "seed-demo"], ["chatportal", "seed_demo"]),
+     (["chatportal", "migrate"], ["chatportal", "migrate"])],
+)
+def test_it_maps_hyphenated_command_names(monkeypatch, argv, expected):
+    import django.core.management
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(django.core.management, "execute_from_command_line", seen.append)
+    cli.main(argv)
+    assert seen == [expected]
 
 
 def chatportal_command() -> list[str]:
@@ -128,8 +147,6 @@ def test_it_prints_the_same_working_agent_token_twice(capsys):
     [("nobody", "no such user"), ("customer1@example.com", "not an active agent")],
 )
 def test_it_refuses_a_token_for_unknown_users_and_non_agents(capsys, username, message):
-    from django.core.management import call_command
-
     run_cli(capsys, "seed-demo")
     with pytest.raises(CommandError, match=message):
         call_command("agent_token", username)
