@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.live_server import REPO_ROOT
+from tests.live_server import REPO_ROOT, LiveServer
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 NGINX = REPO_ROOT / "deploy" / "nginx.conf"
@@ -92,6 +92,18 @@ def test_the_image_serves_with_daphne_and_checks_its_websocket_path():
     ignore = (REPO_ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
     for copied in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
         assert f"!{copied.rstrip('/')}" in ignore.replace("/\n", "\n"), f"{copied} is not in the build context"
+
+
+def test_the_health_check_passes_on_a_running_worker(embedded_server: LiveServer):
+    import subprocess
+    import sys
+
+    worker = embedded_server.worker
+    done = subprocess.run(
+        [sys.executable, str(Path(REPO_ROOT, "deploy", "healthcheck.py")), "--port", str(worker.port)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_health_check_fails_when_nothing_listens():
