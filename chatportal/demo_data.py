@@ -112,6 +112,7 @@ ORGANIZATIONS = [
 ]
 
 # organization, plan, name, starts, ends, renewal, price
+# fmt: off
 CONTRACTS = [
     ("Electrica Nord SRL", "Gold 24x7", "Electrica Nord — Gold 24x7",
      datetime.date(2024, 7, 1), datetime.date(2027, 6, 30), datetime.date(2027, 6, 30),
@@ -165,6 +166,7 @@ CALLS = [
     ("call-2", "crm-4", "outbound", datetime.datetime(2026, 11, 24, 4, 30, tzinfo=datetime.UTC),
      185, "chen", "Renewal of the Bronze contract: call back after budget approval."),
 ]
+# fmt: on
 
 
 @dataclass
@@ -243,26 +245,44 @@ def _seed_staff(demo: DemoData) -> None:
     all_departments = list(demo.departments.values())
     for username, first, last, departments, languages, skills in AGENTS:
         user = _user(
-            demo, username, first_name=first, last_name=last,
-            email=f"{username}@chatportal.example", is_staff=False, is_active=True,
+            demo,
+            username,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@chatportal.example",
+            is_staff=False,
+            is_active=True,
         )
         profile, _ = AgentProfile.objects.update_or_create(
             user=user,
-            defaults={"max_chats": 3, "is_supervisor": False,
-                      "languages": languages, "skills": skills},
+            defaults={
+                "max_chats": 3,
+                "is_supervisor": False,
+                "languages": languages,
+                "skills": skills,
+            },
         )
         profile.departments.set([demo.departments[slug] for slug in departments])
         demo.agents[username] = user
 
     username, first, last = SUPERVISOR
     sofia = _user(
-        demo, username, first_name=first, last_name=last,
-        email=f"{username}@chatportal.example", is_staff=True, is_active=True,
+        demo,
+        username,
+        first_name=first,
+        last_name=last,
+        email=f"{username}@chatportal.example",
+        is_staff=True,
+        is_active=True,
     )
     profile, _ = AgentProfile.objects.update_or_create(
         user=sofia,
-        defaults={"max_chats": 3, "is_supervisor": True, "languages": "ro,ru,en",
-                  "skills": "relay,billing"},
+        defaults={
+            "max_chats": 3,
+            "is_supervisor": True,
+            "languages": "ro,ru,en",
+            "skills": "relay,billing",
+        },
     )
     profile.departments.set(all_departments)
     demo.agents[username] = sofia
@@ -272,8 +292,14 @@ def _seed_staff(demo: DemoData) -> None:
             department.save(update_fields=["lead"])
 
     _user(
-        demo, ADMIN_USERNAME, first_name="Admin", last_name="", email="admin@chatportal.example",
-        is_staff=True, is_superuser=True, is_active=True,
+        demo,
+        ADMIN_USERNAME,
+        first_name="Admin",
+        last_name="",
+        email="admin@chatportal.example",
+        is_staff=True,
+        is_superuser=True,
+        is_active=True,
     )
 
 
@@ -286,9 +312,12 @@ def _seed_catalog(demo: DemoData) -> None:
     for name, first_response, resolution, is_24x7, priority in SLA_PLANS:
         plan, _ = SlaPlan.objects.update_or_create(
             name=name,
-            defaults={"first_response_minutes": first_response,
-                      "resolution_minutes": resolution, "is_24x7": is_24x7,
-                      "priority": priority},
+            defaults={
+                "first_response_minutes": first_response,
+                "resolution_minutes": resolution,
+                "is_24x7": is_24x7,
+                "priority": priority,
+            },
         )
         demo.plans[name] = plan
 
@@ -301,25 +330,51 @@ def _seed_customers(demo: DemoData) -> None:
         demo.organizations[name] = organization
     for org_name, plan_name, name, starts, ends, renewal, price in CONTRACTS:
         SupportContract.objects.update_or_create(
-            organization=demo.organizations[org_name], plan=demo.plans[plan_name],
+            organization=demo.organizations[org_name],
+            plan=demo.plans[plan_name],
             starts_on=starts,
-            defaults={"name": name, "ends_on": ends, "renewal_date": renewal,
-                      "price": price, "currency": "EUR"},
+            defaults={
+                "name": name,
+                "ends_on": ends,
+                "renewal_date": renewal,
+                "price": price,
+                "currency": "EUR",
+            },
         )
 
-    for (external_id, name, org_name, emails, phones, locale, time_zone, owner,
-         org_admin) in CONTACTS:
+    for (
+        external_id,
+        name,
+        org_name,
+        emails,
+        phones,
+        locale,
+        time_zone,
+        owner,
+        org_admin,
+    ) in CONTACTS:
         first, _, last = name.partition(" ")
         portal_user = _user(
-            demo, emails[0], first_name=first, last_name=last, email=emails[0],
-            is_staff=False, is_active=True,
+            demo,
+            emails[0],
+            first_name=first,
+            last_name=last,
+            email=emails[0],
+            is_staff=False,
+            is_active=True,
         )
         organization = demo.organizations[org_name]
         contact, _ = Contact.objects.update_or_create(
             external_id=external_id,
-            defaults={"name": name, "organization": organization, "locale": locale,
-                      "time_zone": time_zone, "account_owner": demo.agents[owner],
-                      "portal_user": portal_user, "is_organization_admin": org_admin},
+            defaults={
+                "name": name,
+                "organization": organization,
+                "locale": locale,
+                "time_zone": time_zone,
+                "account_owner": demo.agents[owner],
+                "portal_user": portal_user,
+                "is_organization_admin": org_admin,
+            },
         )
         for index, email in enumerate(emails):
             ContactEmail.objects.update_or_create(
@@ -327,7 +382,8 @@ def _seed_customers(demo: DemoData) -> None:
             )
         for index, (number, label) in enumerate(phones):
             ContactPhone.objects.update_or_create(
-                contact=contact, number=normalize_phone(number, organization.default_region),
+                contact=contact,
+                number=normalize_phone(number, organization.default_region),
                 defaults={"label": label, "is_primary": index == 0},
             )
         demo.contacts[external_id] = contact
@@ -336,9 +392,13 @@ def _seed_customers(demo: DemoData) -> None:
         contact = demo.contacts[owner]
         Asset.objects.update_or_create(
             serial_number=serial,
-            defaults={"product": demo.products[product], "contact": contact,
-                      "organization": contact.organization, "purchase_date": purchased,
-                      "warranty_end": warranty_end},
+            defaults={
+                "product": demo.products[product],
+                "contact": contact,
+                "organization": contact.organization,
+                "purchase_date": purchased,
+                "warranty_end": warranty_end,
+            },
         )
 
 
@@ -348,16 +408,35 @@ def _seed_calls(demo: DemoData) -> None:
         phone = contact.phones.order_by("-is_primary", "number").first()
         CallRecord.objects.update_or_create(
             public_id=uuid.uuid5(DEMO_NAMESPACE, key),
-            defaults={"contact": contact, "phone": phone.number if phone else "",
-                      "direction": direction, "started_at": started, "duration_s": seconds,
-                      "agent": demo.agents[agent], "note": note},
+            defaults={
+                "contact": contact,
+                "phone": phone.number if phone else "",
+                "direction": direction,
+                "started_at": started,
+                "duration_s": seconds,
+                "agent": demo.agents[agent],
+                "note": note,
+            },
         )
 
 
 def demo_counts() -> dict[str, int]:
     """Row counts of everything the seed touches (the idempotency test compares them)."""
     user_model = get_user_model()
-    models = [user_model, Department, WeeklyHours, Holiday, AgentProfile, Organization,
-              Contact, ContactEmail, ContactPhone, Product, Asset, SlaPlan, SupportContract,
-              CallRecord]
+    models = [
+        user_model,
+        Department,
+        WeeklyHours,
+        Holiday,
+        AgentProfile,
+        Organization,
+        Contact,
+        ContactEmail,
+        ContactPhone,
+        Product,
+        Asset,
+        SlaPlan,
+        SupportContract,
+        CallRecord,
+    ]
     return {model._meta.label: model.objects.count() for model in models}

@@ -143,7 +143,11 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["locale", "is_organization_admin"]
     list_select_related = ["organization", "account_owner"]
     search_fields = [
-        "name", "external_id", "organization__name", "emails__email", "assets__serial_number",
+        "name",
+        "external_id",
+        "organization__name",
+        "emails__email",
+        "assets__serial_number",
     ]
     readonly_fields = ["public_id", "created_at", "updated_at"]
     autocomplete_fields = ["organization", "account_owner", "portal_user"]
@@ -169,8 +173,14 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
-    list_display = ["serial_number", "product", "contact", "organization", "warranty_end",
-                    "in_warranty_now"]
+    list_display = [
+        "serial_number",
+        "product",
+        "contact",
+        "organization",
+        "warranty_end",
+        "in_warranty_now",
+    ]
     list_filter = ["product"]
     list_select_related = ["product", "contact", "organization"]
     search_fields = ["serial_number", "product__name", "contact__name", "organization__name"]
@@ -184,15 +194,23 @@ class AssetAdmin(admin.ModelAdmin):
 
 @admin.register(SlaPlan)
 class SlaPlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "first_response_minutes", "resolution_minutes", "is_24x7",
-                    "priority"]
+    list_display = ["name", "first_response_minutes", "resolution_minutes", "is_24x7", "priority"]
     search_fields = ["name"]
 
 
 @admin.register(SupportContract)
 class SupportContractAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "organization", "plan", "starts_on", "ends_on", "renewal_date",
-                    "price", "currency", "active_now"]
+    list_display = [
+        "__str__",
+        "organization",
+        "plan",
+        "starts_on",
+        "ends_on",
+        "renewal_date",
+        "price",
+        "currency",
+        "active_now",
+    ]
     list_filter = ["plan", "currency"]
     list_select_related = ["organization", "plan"]
     search_fields = ["name", "organization__name", "plan__name"]

@@ -81,7 +81,10 @@ def report_call(request: HttpRequest, payload: CallIn):
     except ValueError as exc:
         raise HttpError(400, str(exc)) from exc
     contact = recorded.contact
-    return Status(201, {
-        "call": call_data(recorded.call),
-        "contact": contact_record(contact) if contact is not None else None,
-    })
+    return Status(
+        201,
+        {
+            "call": call_data(recorded.call),
+            "contact": contact_record(contact) if contact is not None else None,
+        },
+    )

@@ -38,9 +38,7 @@ def contact_record(contact: Contact, *, today: datetime.date | None = None) -> d
         if organization is not None
         else SupportContract.objects.none()
     )
-    calls = (
-        CallRecord.objects.filter(contact=contact).select_related("agent")[:RECENT_CALLS]
-    )
+    calls = CallRecord.objects.filter(contact=contact).select_related("agent")[:RECENT_CALLS]
     return {
         "id": str(contact.public_id),
         "name": contact.name,

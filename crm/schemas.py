@@ -53,7 +53,7 @@ class ContractOut(Schema):
     renewal_date: datetime.date | None
     active: bool
     days_to_renewal: int | None = Field(description="Negative when the renewal date has passed")
-    price: Decimal = Field(description="A decimal string, e.g. \"12000.00\"")
+    price: Decimal = Field(description='A decimal string, e.g. "12000.00"')
     currency: str
 
 

@@ -30,15 +30,24 @@ def _time_zones() -> frozenset[str]:
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department
-        fields = ["name", "slug", "time_zone", "is_24x7", "routing_mode", "offer_timeout_s",
-                  "long_wait_s", "lead"]
+        fields = [
+            "name",
+            "slug",
+            "time_zone",
+            "is_24x7",
+            "routing_mode",
+            "offer_timeout_s",
+            "long_wait_s",
+            "lead",
+        ]
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data.get("time_zone", "").strip()
         if name not in _time_zones():
             raise forms.ValidationError(
                 _("Unknown time zone %(name)s; use an IANA name such as Europe/Bucharest."),
-                code="invalid", params={"name": name},
+                code="invalid",
+                params={"name": name},
             )
         return name
 
@@ -112,8 +121,15 @@ class AgentApiTokenAdmin(admin.ModelAdmin):
 class AgentPresenceAdmin(admin.ModelAdmin):
     """View only: presence changes go through queues.actions, which publish them."""
 
-    list_display = ["user", "chosen_status", "published_status", "accepting", "set_by",
-                    "changed_at", "disconnected_since"]
+    list_display = [
+        "user",
+        "chosen_status",
+        "published_status",
+        "accepting",
+        "set_by",
+        "changed_at",
+        "disconnected_since",
+    ]
     list_filter = ["chosen_status", "published_status", "accepting"]
     list_select_related = ["user"]
     search_fields = ["user__username"]

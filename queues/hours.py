@@ -161,7 +161,7 @@ def local_moment(day: datetime.date, wall: datetime.time, zone: ZoneInfo) -> dat
 
 
 def describe_hours(department: Department | Schedule) -> str:
-    """"Mon-Fri 09:00-18:00 Europe/Bucharest", "24x7"."""
+    """The hours in one line, e.g. `Mon-Fri 09:00-18:00 Europe/Bucharest` or `24x7`."""
     schedule = schedule_of(department)
     if schedule.is_24x7:
         return _("24x7")

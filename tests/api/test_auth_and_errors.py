@@ -120,8 +120,16 @@ def test_it_stops_authenticating_when_the_agent_profile_goes(demo):
 
 @pytest.mark.parametrize(
     "raw",
-    [None, "", "cpt_", "cpt_abc.def", 42, "CPT_" + "a" * 32 + "." + "b" * 64,
-     "cpt_" + "A" * 32 + "." + "b" * 64, " cpt_" + "a" * 32 + "." + "b" * 64],
+    [
+        None,
+        "",
+        "cpt_",
+        "cpt_abc.def",
+        42,
+        "CPT_" + "a" * 32 + "." + "b" * 64,
+        "cpt_" + "A" * 32 + "." + "b" * 64,
+        " cpt_" + "a" * 32 + "." + "b" * 64,
+    ],
 )
 def test_it_refuses_malformed_tokens(db, raw, django_assert_num_queries):
     with django_assert_num_queries(0):

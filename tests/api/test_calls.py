@@ -13,11 +13,17 @@ def post(client, body):
 
 
 def test_it_records_a_known_callers_call_and_answers_201_with_the_contact(api):
-    response = post(api, {
-        "phone": "+40 721 234 567", "direction": "inbound",
-        "started_at": "2026-11-30T08:15:00+02:00", "duration_s": 125, "agent": "boris",
-        "note": "RZA-500 alarm after firmware update",
-    })
+    response = post(
+        api,
+        {
+            "phone": "+40 721 234 567",
+            "direction": "inbound",
+            "started_at": "2026-11-30T08:15:00+02:00",
+            "duration_s": 125,
+            "agent": "boris",
+            "note": "RZA-500 alarm after firmware update",
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["call"]["phone"] == "+40721234567"
@@ -44,7 +50,8 @@ def test_it_answers_400_for_an_unknown_agent(api):
     before = CallRecord.objects.count()
     error = assert_error(
         post(api, {"phone": "0721 234 567", "direction": "inbound", "agent": "mallory"}),
-        400, "invalid",
+        400,
+        "invalid",
     )
     assert "agent" in error["detail"]
     assert CallRecord.objects.count() == before

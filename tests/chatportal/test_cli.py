@@ -37,9 +37,11 @@ def run_cli(capsys, *args: str) -> str:
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
-    [(["chatportal", "agent-token", "boris"], ["chatportal", "agent_token", "boris"]),
-     (["chatportal", "seed-demo"], ["chatportal", "seed_demo"]),
-     (["chatportal", "migrate"], ["chatportal", "migrate"])],
+    [
+        (["chatportal", "agent-token", "boris"], ["chatportal", "agent_token", "boris"]),
+        (["chatportal", "seed-demo"], ["chatportal", "seed_demo"]),
+        (["chatportal", "migrate"], ["chatportal", "migrate"]),
+    ],
 )
 def test_it_maps_hyphenated_command_names(monkeypatch, argv, expected):
     import django.core.management
@@ -114,7 +116,9 @@ def test_it_seeds_the_agents_departments_and_accounts_the_design_promises(capsys
     assert maria.organization.default_region == "RO"
     assert maria.assets.get(serial_number="RZA-2024-0001").product.name == "RZA-500"
 
-    sales, support, billing = (Department.objects.get(slug=s) for s in ("sales", "support", "billing"))
+    sales, support, billing = (
+        Department.objects.get(slug=s) for s in ("sales", "support", "billing")
+    )
     assert (sales.time_zone, billing.time_zone) == ("Europe/Bucharest", "Europe/Moscow")
     assert support.is_24x7 and not sales.is_24x7 and not billing.is_24x7
     assert sales.hours.count() == 5 and billing.hours.count() == 5
@@ -158,13 +162,21 @@ def test_it_runs_the_demo_from_an_empty_data_directory(tmp_path):
     env = embedded_env(data_dir)
     prepared = subprocess.run(
         [*chatportal_command(), "demo", "--no-serve"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert prepared.returncode == 0, prepared.stderr
     assert (data_dir / "chatportal.sqlite3").exists()
     token = subprocess.run(
         [*chatportal_command(), "agent-token", "boris"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert token.returncode == 0, token.stderr
     assert TOKEN_RE.fullmatch(token.stdout.strip())
@@ -180,7 +192,11 @@ def test_it_passes_the_deploy_check_with_production_settings(tmp_path):
     )
     result = subprocess.run(
         [*chatportal_command(), "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -45,8 +45,11 @@ def test_it_refuses_an_unknown_agent_and_writes_nothing(demo):
         {"phone": "0721 234 567", "direction": "sideways"},
         {"phone": "0721 234 567", "direction": "inbound", "duration_s": -1},
         {"phone": "0721 234 567", "direction": "inbound", "duration_s": 86401},
-        {"phone": "0721 234 567", "direction": "inbound",
-         "started_at": dt.datetime(2026, 11, 1, 9, 0)},
+        {
+            "phone": "0721 234 567",
+            "direction": "inbound",
+            "started_at": dt.datetime(2026, 11, 1, 9, 0),
+        },
         {"phone": "0721 234 567", "direction": "inbound", "note": "x" * 10_001},
     ],
 )

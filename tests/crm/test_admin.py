@@ -20,8 +20,16 @@ def _changelist_names(response) -> list[str]:
 
 @pytest.mark.parametrize(
     "term",
-    ["+40 721 234 567", "+40721234567", "0721 234 567", "0721-234-567", "0040721234567",
-     "customer1@example.com", "RZA-2024-0001", "crm-1"],
+    [
+        "+40 721 234 567",
+        "+40721234567",
+        "0721 234 567",
+        "0721-234-567",
+        "0040721234567",
+        "customer1@example.com",
+        "RZA-2024-0001",
+        "crm-1",
+    ],
 )
 def test_it_finds_contacts_by_phone_in_any_format_email_and_serial(admin_client, term):
     response = admin_client.get(reverse("admin:crm_contact_changelist"), {"q": term})
@@ -47,14 +55,21 @@ def _contact_form(organization: Organization, phone: str, email: str) -> dict[st
         "organization": str(organization.pk),
         "locale": "ro",
         "time_zone": "Europe/Bucharest",
-        "emails-TOTAL_FORMS": "1", "emails-INITIAL_FORMS": "0",
-        "emails-MIN_NUM_FORMS": "0", "emails-MAX_NUM_FORMS": "1000",
+        "emails-TOTAL_FORMS": "1",
+        "emails-INITIAL_FORMS": "0",
+        "emails-MIN_NUM_FORMS": "0",
+        "emails-MAX_NUM_FORMS": "1000",
         "emails-0-email": email,
-        "phones-TOTAL_FORMS": "1", "phones-INITIAL_FORMS": "0",
-        "phones-MIN_NUM_FORMS": "0", "phones-MAX_NUM_FORMS": "1000",
-        "phones-0-number": phone, "phones-0-label": "mobile",
-        "assets-TOTAL_FORMS": "0", "assets-INITIAL_FORMS": "0",
-        "assets-MIN_NUM_FORMS": "0", "assets-MAX_NUM_FORMS": "1000",
+        "phones-TOTAL_FORMS": "1",
+        "phones-INITIAL_FORMS": "0",
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+        "phones-0-number": phone,
+        "phones-0-label": "mobile",
+        "assets-TOTAL_FORMS": "0",
+        "assets-INITIAL_FORMS": "0",
+        "assets-MIN_NUM_FORMS": "0",
+        "assets-MAX_NUM_FORMS": "1000",
     }
 
 
@@ -106,9 +121,20 @@ def test_it_never_shows_a_token_secret_in_the_admin(admin_client):
 
 @pytest.mark.parametrize(
     "name",
-    ["crm_organization", "crm_contact", "crm_product", "crm_asset", "crm_slaplan",
-     "crm_supportcontract", "crm_callrecord", "queues_department", "queues_agentprofile",
-     "queues_agentapitoken", "queues_agentpresence", "queues_productroute"],
+    [
+        "crm_organization",
+        "crm_contact",
+        "crm_product",
+        "crm_asset",
+        "crm_slaplan",
+        "crm_supportcontract",
+        "crm_callrecord",
+        "queues_department",
+        "queues_agentprofile",
+        "queues_agentapitoken",
+        "queues_agentpresence",
+        "queues_productroute",
+    ],
 )
 def test_it_renders_every_admin_list_and_the_demo_change_pages(admin_client, name):
     response = admin_client.get(reverse(f"admin:{name}_changelist"))
@@ -129,10 +155,18 @@ def test_it_shows_department_hours_in_the_list(admin_client):
 def test_it_refuses_an_unknown_time_zone_for_a_department(admin_client):
     response = admin_client.post(
         reverse("admin:queues_department_add"),
-        {"name": "Night", "slug": "night", "time_zone": "Mars/Base", "routing_mode": "auto",
-         "offer_timeout_s": "45", "long_wait_s": "300",
-         "hours-TOTAL_FORMS": "0", "hours-INITIAL_FORMS": "0",
-         "holidays-TOTAL_FORMS": "0", "holidays-INITIAL_FORMS": "0"},
+        {
+            "name": "Night",
+            "slug": "night",
+            "time_zone": "Mars/Base",
+            "routing_mode": "auto",
+            "offer_timeout_s": "45",
+            "long_wait_s": "300",
+            "hours-TOTAL_FORMS": "0",
+            "hours-INITIAL_FORMS": "0",
+            "holidays-TOTAL_FORMS": "0",
+            "holidays-INITIAL_FORMS": "0",
+        },
     )
     assert response.status_code == 200
     assert "Unknown time zone Mars/Base" in response.content.decode()

@@ -33,7 +33,9 @@ def test_it_finds_maria_by_her_number_in_any_format(maria, number):
     assert asset["in_warranty"] is True
     assert asset["warranty_end"] == dt.date(2034, 6, 30)
     assert asset["product"] == {
-        "name": "RZA-500", "line": "Relay protection", "brand": "Chatportal Energy",
+        "name": "RZA-500",
+        "line": "Relay protection",
+        "brand": "Chatportal Energy",
     }
     [contract] = record["contracts"]
     assert contract["plan"] == "Gold 24x7"
@@ -140,6 +142,8 @@ def test_it_builds_the_whole_record_in_a_few_queries(maria, django_assert_max_nu
     assert record["external_id"] == "crm-1"
     assert "customer1@example.com" in [e["email"] for e in record["emails"]]
     assert record["phones"][0] == {
-        "number": "+40721234567", "display": "+40 721 234 567", "label": "mobile",
+        "number": "+40721234567",
+        "display": "+40 721 234 567",
+        "label": "mobile",
         "is_primary": True,
     }

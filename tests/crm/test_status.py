@@ -49,19 +49,26 @@ def test_it_counts_days_to_renewal_and_flags_expired_warranty_and_contracts(gold
     contact = Contact.objects.create(name="Ion Pop", organization=organization)
     product = Product.objects.create(name="MRU-200", line="Motor protection")
     Asset.objects.create(
-        contact=contact, organization=organization, product=product,
-        serial_number="MRU-1", warranty_end=dt.date(2022, 3, 15),
+        contact=contact,
+        organization=organization,
+        product=product,
+        serial_number="MRU-1",
+        warranty_end=dt.date(2022, 3, 15),
     )
     # Not assigned to anyone at the organization, but the caller may ask about it.
     Asset.objects.create(organization=organization, product=product, serial_number="MRU-2")
     SupportContract.objects.create(
-        organization=organization, plan=gold, starts_on=dt.date(2023, 1, 1),
-        ends_on=dt.date(2024, 12, 31), renewal_date=dt.date(2024, 12, 31),
+        organization=organization,
+        plan=gold,
+        starts_on=dt.date(2023, 1, 1),
+        ends_on=dt.date(2024, 12, 31),
+        renewal_date=dt.date(2024, 12, 31),
         price=Decimal("2400.50"),
     )
     record = contact_record(contact, today=dt.date(2026, 12, 1))
     assert [(a["serial_number"], a["in_warranty"]) for a in record["assets"]] == [
-        ("MRU-1", False), ("MRU-2", False),
+        ("MRU-1", False),
+        ("MRU-2", False),
     ]
     [contract] = record["contracts"]
     assert contract["active"] is False

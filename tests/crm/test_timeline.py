@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+import crm.timeline
 from crm.actions import record_call
 from crm.timeline import (
     TimelineEntry,
+    call_entries,
     contact_timeline,
     register_timeline_source,
     timeline_sources,
@@ -14,11 +18,17 @@ from crm.timeline import (
 BASE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture
+def only_calls(monkeypatch):
+    # Other apps register their sources at startup; these tests control theirs.
+    monkeypatch.setattr(crm.timeline, "_sources", {"calls": call_entries})
+
+
 def test_it_registers_the_calls_source_at_startup():
     assert "calls" in timeline_sources()
 
 
-def test_it_merges_sources_newest_first_and_honours_the_limit(maria):
+def test_it_merges_sources_newest_first_and_honours_the_limit(maria, only_calls):
     record_call(phone="0721 234 567", direction="inbound", started_at=BASE, agent="boris")
 
     def chats(contact, limit):
@@ -43,7 +53,7 @@ def test_it_merges_sources_newest_first_and_honours_the_limit(maria):
         unregister_timeline_source("test-chats")
 
 
-def test_it_leaves_out_a_failing_source(maria):
+def test_it_leaves_out_a_failing_source(maria, only_calls):
     def broken(contact, limit):
         raise RuntimeError("boom")
 
@@ -55,10 +65,14 @@ def test_it_leaves_out_a_failing_source(maria):
     assert entries and all(e.kind == "call" for e in entries)
 
 
-def test_it_describes_calls_with_agent_duration_and_note(maria):
+def test_it_describes_calls_with_agent_duration_and_note(maria, only_calls):
     recorded = record_call(
-        phone="+40721234567", direction="outbound", started_at=BASE + dt.timedelta(days=5),
-        duration_s=125, agent="boris", note="Called back about <b>RZA</b>",
+        phone="+40721234567",
+        direction="outbound",
+        started_at=BASE + dt.timedelta(days=5),
+        duration_s=125,
+        agent="boris",
+        note="Called back about <b>RZA</b>",
     )
     [entry] = contact_timeline(maria, limit=1)
     assert entry.kind == "call"
