@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -57,15 +58,21 @@ class PhoneCandidate:
     region: str | None
 
 
-def phone_candidates(raw: str) -> list[PhoneCandidate]:
-    """The readings of `raw` to try, in order (see the module docstring)."""
+def iter_phone_candidates(raw: str) -> Iterator[PhoneCandidate]:
+    """The readings of `raw` to try, in order (see the module docstring).
+
+    Lazy, so that the common case (the site-region reading matches) does not
+    pay for the query over organization regions.
+    """
     if is_international(raw):
-        return [PhoneCandidate(normalize_phone(raw), None)]
+        yield PhoneCandidate(normalize_phone(raw), None)
+        return
     site_region = default_region()
-    candidates: list[PhoneCandidate] = []
+    found_any = False
     first = try_normalize_phone(raw, site_region)
     if first is not None:
-        candidates.append(PhoneCandidate(first, None))
+        found_any = True
+        yield PhoneCandidate(first, None)
     regions = (
         Organization.objects.exclude(default_region="")
         .values_list("default_region", flat=True)
@@ -74,17 +81,17 @@ def phone_candidates(raw: str) -> list[PhoneCandidate]:
     for region in sorted({r.upper() for r in regions} - {site_region}):
         number = try_normalize_phone(raw, region) if _known_region(region) else None
         if number is not None:
-            candidates.append(PhoneCandidate(number, region))
-    if not candidates:
-        # Say why in the site's terms; the other regions failed too.
-        normalize_phone(raw, site_region)
+            found_any = True
+            yield PhoneCandidate(number, region)
+    if not found_any:
         raise InvalidPhoneNumber(f"not a valid phone number: {raw!r}")
-    return candidates
+
+
+def phone_candidates(raw: str) -> list[PhoneCandidate]:
+    return list(iter_phone_candidates(raw))
 
 
 def _known_region(region: str) -> bool:
-    import phonenumbers
-
     return region in phonenumbers.SUPPORTED_REGIONS
 
 
@@ -96,15 +103,17 @@ class PhoneMatch:
 
 def match_phone(raw: str) -> PhoneMatch:
     """The contact behind `raw` (or None) and the E.164 reading used."""
-    candidates = phone_candidates(raw)
-    for candidate in candidates:
+    first_number: str | None = None
+    for candidate in iter_phone_candidates(raw):
+        first_number = first_number or candidate.number
         phones = ContactPhone.objects.filter(number=candidate.number)
         if candidate.region is not None:
             phones = phones.filter(contact__organization__default_region__iexact=candidate.region)
         phone = phones.order_by("-is_primary", "contact_id").select_related("contact").first()
         if phone is not None:
             return PhoneMatch(phone.contact, candidate.number)
-    return PhoneMatch(None, candidates[0].number)
+    assert first_number is not None  # the iterator raises when there is no reading
+    return PhoneMatch(None, first_number)
 
 
 def find_contact_by_phone(raw: str) -> Contact | None:

@@ -92,3 +92,9 @@ def test_it_answers_json_for_a_wrong_method(api):
     response = api.get(CALLS)
     assert_error(response, 405, "method_not_allowed")
     assert "POST" in response["Allow"]
+
+
+def test_it_records_a_call_in_a_bounded_number_of_queries(api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(13):
+        response = post(api, {"phone": "0721 234 567", "direction": "inbound", "agent": "boris"})
+    assert response.status_code == 201
