@@ -98,6 +98,17 @@ class ContactPhone(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def save(self, *args, **kwargs):
+        # Lookups compare E.164 strings; a number written any other way would
+        # never match. Forms refuse invalid numbers; here we only normalize.
+        from crm.phones import try_normalize_phone
+
+        region = None
+        if self.contact_id is not None and self.contact.organization_id is not None:
+            region = self.contact.organization.default_region or None
+        self.number = try_normalize_phone(self.number, region) or self.number.strip()
+        super().save(*args, **kwargs)
+
 
 class Product(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)

@@ -147,3 +147,11 @@ def test_it_builds_the_whole_record_in_a_few_queries(maria, django_assert_max_nu
         "label": "mobile",
         "is_primary": True,
     }
+
+
+def test_it_stores_phones_as_e164_whoever_creates_them(db):
+    russian = Organization.objects.create(name="Sibenergo Test", default_region="RU")
+    contact = Contact.objects.create(name="Oleg", organization=russian)
+    phone = ContactPhone.objects.create(contact=contact, number="8 (383) 210-11-22")
+    assert phone.number == "+73832101122"
+    assert find_contact_by_phone("+7 383 210 11 22") == contact
