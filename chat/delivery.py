@@ -140,16 +140,19 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             return
         data: Any = None
         try:
+            # Every frame costs a token, malformed ones included; parsing
+            # first lets a refusal echo the frame's client_id.
             wait = self.bucket.take()
+            if text_data is not None:
+                with contextlib.suppress(ValueError):
+                    data = json.loads(text_data)
             if wait:
                 raise RateLimited(max(1, round(wait + 0.5)))
             self.violations = 0
             if text_data is None:
                 raise frames.FrameInvalid("frames must be JSON text")
-            try:
-                data = json.loads(text_data)
-            except ValueError:
-                raise frames.FrameInvalid("the frame is not valid JSON") from None
+            if data is None and text_data.strip() != "null":
+                raise frames.FrameInvalid("the frame is not valid JSON")
             kind = frames.frame_type(data, self.schemas)
             if not self.ready and kind != "hello":
                 raise NotAuthenticated
