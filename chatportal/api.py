@@ -9,7 +9,9 @@ raise `ninja.errors.HttpError(status, detail)` (the code follows from the
 status, see ERROR_CODES), `django.http.Http404`, or `PermissionDenied`;
 anything else becomes a logged 500 `server_error` without a trace.
 
-Other apps add their routers below (`api.add_router("/tickets", router)`).
+Apps above crm mount their endpoints without editing this file: their
+`<app>/api.py` exposes `API_ROUTERS = [("/tickets", router), ...]`, picked up
+below in import-direction order (see ROUTER_APPS).
 Bearer-token endpoints need no CSRF token: ninja exempts its views from the
 CSRF middleware and only cookie authentication checks CSRF itself.
 """
@@ -17,6 +19,8 @@ CSRF middleware and only cookie authentication checks CSRF itself.
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import logging
 from typing import Any
 
@@ -140,6 +144,22 @@ def _json_method_not_allowed(view):
 
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error_response(404, "no such endpoint", code="not_found")
+
+
+ROUTER_APPS = ("queues", "chat", "tickets", "frontend")
+
+
+def mount_app_routers(target: NinjaAPI, apps: tuple[str, ...] = ROUTER_APPS) -> None:
+    for app in apps:
+        if importlib.util.find_spec(app) is None or importlib.util.find_spec(f"{app}.api") is None:
+            continue
+        # An import error in an app's api.py must fail loudly, not hide its endpoints.
+        module = importlib.import_module(f"{app}.api")
+        for prefix, router in getattr(module, "API_ROUTERS", ()):
+            target.add_router(prefix, router)
+
+
+mount_app_routers(api)
 
 
 def _api_patterns() -> list[Any]:

@@ -157,3 +157,25 @@ def test_it_notes_last_use_at_most_once_a_minute(demo, django_assert_num_queries
     )
     authenticate_agent_token(token)
     assert AgentApiToken.objects.get(user=boris).last_used_at > first_use - dt.timedelta(seconds=1)
+
+
+def test_it_mounts_the_routers_that_apps_expose_in_their_api_module(tmp_path, monkeypatch):
+    from ninja import NinjaAPI
+
+    from chatportal.api import mount_app_routers
+
+    package = tmp_path / "fakeapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "api.py").write_text(
+        "from ninja import Router\n"
+        "router = Router()\n"
+        "@router.get('/ping')\n"
+        "def ping(request):\n"
+        "    return {'pong': True}\n"
+        "API_ROUTERS = [('/fake', router)]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    target = NinjaAPI(urls_namespace="test-mount")
+    mount_app_routers(target, ("fakeapp", "no_such_app_anywhere"))
+    assert "/fake/ping" in target.get_openapi_schema(path_prefix="")["paths"]
