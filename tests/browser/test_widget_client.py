@@ -45,6 +45,8 @@ class FakeWidgetServer:
         self.events: list[dict] = []
         self.acked: dict[str, int] = {}
         self.token = f"vt-{uuid.uuid4().hex}"
+        self.refuse_hello_with: list[str] = []
+        self.identity_invalid = False
 
     # -- wiring
     def attach(self, context) -> None:
@@ -113,7 +115,12 @@ class FakeWidgetServer:
     def _received(self, ws, frame: dict) -> None:
         self.frames.append(frame)
         kind = frame.get("type")
-        if kind == "hello":
+        if kind == "hello" and self.refuse_hello_with:
+            code = self.refuse_hello_with.pop(0)
+            ws.send(json.dumps({"type": "error", "code": code, "detail": "refused by the test"}))
+        elif kind == "hello":
+            if self.identity_invalid:
+                ws.send(json.dumps({"type": "error", "code": "identity_invalid", "detail": "bad"}))
             conversation = None
             if self.events:
                 conversation = {
@@ -498,3 +505,37 @@ def test_it_follows_the_browser_language_without_a_tag_locale(chromium_browser, 
         expect(page.get_by_role("button", name="Открыть чат", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_it_falls_back_to_a_bare_hello_when_the_server_refuses_its_fields(browser_context, server):
+    server.refuse_hello_with = ["not_found"]
+    page = open_widget(browser_context, department="no-such-department", name="Ana")
+    wait_until(page, lambda: len(server.sent("hello")) == 2, what="the second hello")
+    first, second = server.sent("hello")
+    assert first["department"] == "no-such-department"
+    assert "department" not in second and "profile" not in second
+    send_message(page, "still works")
+    expect(bubbles(page, "still works").locator(".sr")).to_have_text("Sent")
+    assert len(server.sockets) == 1
+
+
+def test_it_keeps_its_token_when_the_server_fails_the_hello(browser_context, server):
+    page = open_widget(browser_context)
+    send_message(page, "first visit")
+    expect(bubbles(page, "first visit").locator(".sr")).to_have_text("Sent")
+    server.refuse_hello_with = ["server_error"]
+    server.ws.close(code=1012)
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    wait_until(page, lambda: len(server.sent("hello")) == 3, timeout_s=30, what="the retry")
+    assert server.sent("hello")[2]["token"] == server.token
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_hidden()
+
+
+def test_it_treats_identity_invalid_as_advice_not_as_a_refusal(browser_context, server):
+    server.identity_invalid = True
+    page = open_widget(browser_context, department="support", **{"identity-jwt": "not.a.jwt"})
+    wait_until(page, lambda: server.sent("hello"), what="hello")
+    assert server.sent("hello")[0]["identity"] == {"jwt": "not.a.jwt"}
+    send_message(page, "anonymous then")
+    expect(bubbles(page, "anonymous then").locator(".sr")).to_have_text("Sent")
+    assert len(server.sent("hello")) == 1

@@ -87,7 +87,7 @@
   var LOCALE = pickLocale();
   function t(key, vars) {
     var text = STRINGS[LOCALE][key] || STRINGS.en[key] || key;
-    return text.replace(/\{(\w+)\}/g, function (_, name) {
+    return text.replace(/\{(\w+)\}/g, (_, name) => {
       return vars && vars[name] != null ? String(vars[name]) : "";
     });
   }
@@ -134,7 +134,7 @@
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    var hex = Array.prototype.map.call(bytes, (b) => { return (b + 256).toString(16).slice(1); }).join("");
     return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
   }
 
@@ -142,7 +142,7 @@
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
+      Object.keys(attrs).forEach((name) => {
         var value = attrs[name];
         if (value == null || value === false) return;
         if (name === "text") node.textContent = value;
@@ -150,7 +150,7 @@
         else node.setAttribute(name, value === true ? "" : value);
       });
     }
-    (children || []).forEach(function (child) {
+    (children || []).forEach((child) => {
       if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     });
     return node;
@@ -309,7 +309,7 @@
   }
 
   function markRead(seq) {
-    Object.keys(rendered).forEach(function (id) {
+    Object.keys(rendered).forEach((id) => {
       var node = rendered[id];
       if (node._seq && node._seq <= seq && node._state !== "read") setTick(node, "read");
     });
@@ -391,9 +391,9 @@
     ui.log.textContent = "";
     rendered = {};
     if (state.conv) {
-      state.conv.events.forEach(function (ev) { renderEvent(Object.assign({ replayed: true }, ev)); });
+      state.conv.events.forEach((ev) => { renderEvent(Object.assign({ replayed: true }, ev)); });
     }
-    state.pending.forEach(function (item) { if (!rendered[item.client_id]) renderPending(item); });
+    state.pending.forEach((item) => { if (!rendered[item.client_id]) renderPending(item); });
     drawState();
     scrollDown();
   }
@@ -425,7 +425,7 @@
     if (ev.seq <= conv.lastSeq) return;
     conv.lastSeq = ev.seq;
     var stored = {};
-    ["seq", "at", "kind", "author", "body", "client_id", "department", "agent", "to", "by", "reason", "number", "status", "portal_url"].forEach(function (key) {
+    ["seq", "at", "kind", "author", "body", "client_id", "department", "agent", "to", "by", "reason", "number", "status", "portal_url"].forEach((key) => {
       if (ev[key] !== undefined) stored[key] = ev[key];
     });
     conv.events.push(stored);
@@ -443,7 +443,7 @@
 
   function dropPending(clientId) {
     var before = state.pending.length;
-    state.pending = state.pending.filter(function (item) { return item.client_id !== clientId; });
+    state.pending = state.pending.filter((item) => { return item.client_id !== clientId; });
     if (state.pending.length !== before) persistPending();
   }
 
@@ -486,31 +486,14 @@
     var socket;
     try { socket = new WebSocket(WS_URL); } catch (e) { scheduleReconnect(); return; }
     ws = socket;
-    socket.onopen = function () {
-      if (ws !== socket) return;
-      var hello = {
-        type: "hello",
-        token: state.token || null,
-        department: data.department || undefined,
-        profile: profile(),
-        identity: identity(),
-        page: { url: String(location.href).slice(0, 2000), title: String(document.title || "").slice(0, 300) },
-        locale: LOCALE
-      };
-      if (state.conv && state.conv.id && state.conv.state !== "closed") {
-        hello.resume = {};
-        hello.resume[state.conv.id] = state.conv.lastSeq;
-      }
-      state.sentProfile = JSON.stringify(hello.profile);
-      socket.send(JSON.stringify(hello));
-    };
-    socket.onmessage = function (msg) {
+    socket.onopen = () => { if (ws === socket) sendHello(socket); };
+    socket.onmessage = (msg) => {
       if (ws !== socket) return;
       var frame;
       try { frame = JSON.parse(msg.data); } catch (e) { return; }
       if (frame && typeof frame.type === "string") receive(frame);
     };
-    socket.onclose = function (closeEvent) {
+    socket.onclose = (closeEvent) => {
       if (ws !== socket) return;
       ws = null;
       welcomed = false;
@@ -522,7 +505,43 @@
       }
       scheduleReconnect(closeEvent.code === 4029 ? 10 : 0);
     };
-    socket.onerror = function () { /* onclose follows and reconnects */ };
+    socket.onerror = () => { /* onclose follows and reconnects */ };
+  }
+
+  // minimal: the server refused our hello's fields once (a mistyped
+  // data-department, say); a bare hello still gets the visitor a chat.
+  var minimalHello = false;
+  function sendHello(socket) {
+    var hello = { type: "hello", token: state.token || null, locale: LOCALE };
+    if (!minimalHello) {
+      hello.department = data.department || undefined;
+      hello.profile = profile();
+      hello.identity = identity();
+      hello.page = { url: String(location.href).slice(0, 2000), title: String(document.title || "").slice(0, 300) };
+    }
+    if (state.conv && state.conv.id && state.conv.state !== "closed") {
+      hello.resume = {};
+      hello.resume[state.conv.id] = state.conv.lastSeq;
+    }
+    state.sentProfile = JSON.stringify(minimalHello ? profile() : hello.profile);
+    socket.send(JSON.stringify(hello));
+  }
+
+  function onHelloRefused(frame) {
+    if (window.console) console.warn("Chatportal: hello refused (" + frame.code + "): " + frame.detail);
+    if (!minimalHello && (frame.code === "invalid" || frame.code === "not_found")) {
+      minimalHello = true;
+      sendHello(ws);
+      return;
+    }
+    // Closed by us, so the server's later 4001 (no hello in time) cannot
+    // cost the visitor their token; try again after a while.
+    var socket = ws;
+    ws = null;
+    stopHeartbeat();
+    try { socket.close(); } catch (e) { /* already closing */ }
+    showStatus(t("reconnecting"));
+    scheduleReconnect(8);
   }
 
   function scheduleReconnect(minSeconds) {
@@ -533,7 +552,7 @@
     var base = Math.min(30000, 500 * Math.pow(2, attempt));
     var delay = Math.max((minSeconds || 0) * 1000, base / 2 + Math.random() * base / 2);
     attempt = Math.min(attempt + 1, 10);
-    retryTimer = setTimeout(function () { retryTimer = null; connect(); }, delay);
+    retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
   }
 
   function reconnectNow() {
@@ -556,7 +575,7 @@
 
   function startHeartbeat() {
     stopHeartbeat();
-    pingTimer = setInterval(function () {
+    pingTimer = setInterval(() => {
       if (!send({ type: "ping" })) return;
       // No pong in time means the connection is dead even without a close frame
       // (sleep, network switch); drop it and reconnect.
@@ -572,7 +591,7 @@
   }
 
   function sendPending() {
-    state.pending.forEach(function (item) {
+    state.pending.forEach((item) => {
       send({ type: "message", client_id: item.client_id, body: item.body });
     });
   }
@@ -582,7 +601,10 @@
       case "welcome": return onWelcome(frame);
       case "event": return acceptEvent(frame);
       case "ack": return onAck(frame);
-      case "error": return onError(frame);
+      case "error":
+        // identity_invalid arrives before welcome too, and is only advice.
+        if (!welcomed && frame.code !== "identity_invalid") return onHelloRefused(frame);
+        return onError(frame);
       case "pong": return onPong(frame);
       case "queue": return onQueue(frame);
       case "typing":
@@ -656,8 +678,8 @@
     if (typeof clientId !== "string" || !rendered[clientId]) return;
     if (frame.code === "rate_limited") {
       var wait = Math.min(60, Math.max(1, Number(frame.retry_after_s) || 5));
-      setTimeout(function () {
-        state.pending.forEach(function (item) {
+      setTimeout(() => {
+        state.pending.forEach((item) => {
           if (item.client_id === clientId) send({ type: "message", client_id: item.client_id, body: item.body });
         });
       }, wait * 1000);
@@ -697,7 +719,7 @@
   function onSuggestions(frame) {
     if (!state.conv || frame.conversation !== state.conv.id || !Array.isArray(frame.articles) || !frame.articles.length) return;
     var list = el("ul");
-    frame.articles.slice(0, 5).forEach(function (article) {
+    frame.articles.slice(0, 5).forEach((article) => {
       if (!article || typeof article.title !== "string") return;
       list.appendChild(el("li", null, [link(article.url, article.title)]));
     });
@@ -713,7 +735,7 @@
     var name = state.conv && state.conv.agent && state.conv.agent.name || t("agent");
     ui.typing.textContent = active ? t("typing", { name: name }) : "";
     // A lost "stopped typing" frame must not leave the indicator on forever.
-    if (active) typingHideTimer = setTimeout(function () { ui.typing.textContent = ""; }, 8000);
+    if (active) typingHideTimer = setTimeout(() => { ui.typing.textContent = ""; }, 8000);
   }
 
   // ---- Visitor actions ------------------------------------------------------------
@@ -737,7 +759,7 @@
     }
     // Throttled: one "typing" every 3 s while keys keep coming, "stopped" after 4 s of quiet.
     if (!typingActive || Date.now() - typingSentAt > 3000) sendTyping(true);
-    typingStopTimer = setTimeout(function () { if (typingActive) sendTyping(false); }, 4000);
+    typingStopTimer = setTimeout(() => { if (typingActive) sendTyping(false); }, 4000);
   }
 
   function submit(e) {
@@ -770,7 +792,7 @@
   var readTimer = null;
   function scheduleRead() {
     if (readTimer || !state.open || document.hidden) return;
-    readTimer = setTimeout(function () {
+    readTimer = setTimeout(() => {
       readTimer = null;
       var conv = state.conv;
       if (!conv || !conv.id || !conv.lastSeq || conv.sentRead >= conv.lastSeq || !state.open || document.hidden) return;
@@ -816,22 +838,22 @@
     }
   }
 
-  ui.launcher.addEventListener("click", function () { setOpen(!state.open); });
-  ui.minimize.addEventListener("click", function () { setOpen(false); ui.launcher.focus(); });
+  ui.launcher.addEventListener("click", () => { setOpen(!state.open); });
+  ui.minimize.addEventListener("click", () => { setOpen(false); ui.launcher.focus(); });
   ui.form.addEventListener("submit", submit);
   ui.text.addEventListener("input", onInput);
-  ui.text.addEventListener("keydown", function (e) {
+  ui.text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
   });
   ui.end.addEventListener("click", endChat);
   ui.newChat.addEventListener("click", newChat);
   ui.stars.addEventListener("click", rate);
-  root.addEventListener("keydown", function (e) {
+  root.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && state.open) { setOpen(false); ui.launcher.focus(); }
   });
   document.addEventListener("visibilitychange", scheduleRead);
-  window.addEventListener("online", function () { if (ws || retryTimer) reconnectNow(); });
-  window.addEventListener("offline", function () { if (everConnected) showStatus(t("reconnecting")); });
+  window.addEventListener("online", () => { if (ws || retryTimer) reconnectNow(); });
+  window.addEventListener("offline", () => { if (everConnected) showStatus(t("reconnecting")); });
 
   function mount() {
     document.body.appendChild(host);
@@ -844,8 +866,8 @@
   }
 
   window.Chatportal = Object.freeze({
-    open: function () { setOpen(true); },
-    close: function () { setOpen(false); },
+    open: () => { setOpen(true); },
+    close: () => { setOpen(false); },
     version: 1
   });
 
