@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -23,6 +25,11 @@ from crm.models import (
     SupportContract,
 )
 from crm.phones import InvalidPhoneNumber, default_region, normalize_phone
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def phone_numbers_for_search(term: str) -> list[str]:
@@ -84,6 +91,35 @@ class ContactEmailForm(forms.ModelForm):
             raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid") from exc
 
 
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "name",
+            "organization",
+            "external_id",
+            "locale",
+            "time_zone",
+            "account_owner",
+            "portal_user",
+            "is_organization_admin",
+        ]
+
+    def clean_time_zone(self) -> str:
+        name = (self.cleaned_data.get("time_zone") or "UTC").strip()
+        if name not in available_time_zones():
+            raise forms.ValidationError(
+                _("Unknown time zone %(name)s; use an IANA name such as Europe/Bucharest."),
+                code="invalid",
+                params={"name": name},
+            )
+        return name
+
+    def clean_external_id(self) -> str | None:
+        # Blank must stay NULL: the column is unique and many contacts have none.
+        return (self.cleaned_data.get("external_id") or "").strip() or None
+
+
 class ContactEmailInline(admin.TabularInline):
     model = ContactEmail
     form = ContactEmailForm
@@ -139,6 +175,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactForm
     list_display = ["name", "organization", "external_id", "account_owner", "locale"]
     list_filter = ["locale", "is_organization_admin"]
     list_select_related = ["organization", "account_owner"]

@@ -170,3 +170,23 @@ def test_it_refuses_an_unknown_time_zone_for_a_department(admin_client):
     )
     assert response.status_code == 200
     assert "Unknown time zone Mars/Base" in response.content.decode()
+
+
+def test_it_refuses_an_unknown_contact_time_zone_and_keeps_blank_external_ids_null(
+    admin_client,
+):
+    organization = Organization.objects.get(name="Electrica Nord SRL")
+    form = _contact_form(organization, "0744 000 111", "radu@example.com")
+    form["time_zone"] = "Europe/Atlantis"
+    response = admin_client.post(reverse("admin:crm_contact_add"), form)
+    assert response.status_code == 200
+    assert "Unknown time zone Europe/Atlantis" in response.content.decode()
+
+    for n, phone in enumerate(["0744 000 111", "0744 000 222"]):
+        form = _contact_form(organization, phone, f"radu{n}@example.com")
+        form["name"] = f"Radu {n}"
+        form["external_id"] = "  "
+        assert admin_client.post(reverse("admin:crm_contact_add"), form).status_code == 302
+    assert list(
+        Contact.objects.filter(name__startswith="Radu ").values_list("external_id", flat=True)
+    ) == [None, None]
