@@ -236,8 +236,23 @@ def test_it_carries_a_chat_between_a_third_party_page_and_an_agent(
 
     conversation = take_conversation(agent, "My relay shows error E42")
     expect(log).to_contain_text("joined the chat")
+
+    # Typing, both ways: the agent's shows in the widget, the visitor's reaches the agent.
+    agent.send({"type": "typing", "conversation": conversation, "active": True})
+    expect(page.get_by_text("is typing…")).to_be_visible()
+    start = len(agent.frames)
+    page.get_by_role("textbox", name="Message", exact=True).press_sequentially("v2.")
+    agent.wait_for(
+        lambda f: (
+            f.get("type") == "typing" and f.get("role") == "visitor" and f.get("active") is True
+        ),
+        what="the visitor's typing",
+        start=start,
+    )
+    page.get_by_role("textbox", name="Message", exact=True).fill("")
     agent.say(conversation, "Hello Ana, Boris here. Which firmware?")
     expect(log.locator(".msg", has_text="Which firmware?")).to_have_count(1)
+    expect(page.get_by_text("is typing…")).to_have_count(0)
 
     payload = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
     agent.say(conversation, payload)

@@ -434,6 +434,7 @@
     if (ev.kind === "queued" && conv.state !== "active") conv.state = "queued";
     if (ev.kind === "closed") { conv.state = "closed"; showTyping(false); }
     if (ev.kind === "message" && ev.client_id) dropPending(ev.client_id);
+    if (ev.kind === "message" && ev.author && ev.author.role === "agent") showTyping(false);
     persistConv();
     renderEvent(ev);
     drawState();
