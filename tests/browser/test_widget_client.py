@@ -465,6 +465,7 @@ def test_it_is_not_restyled_by_the_host_page_and_leaks_one_global(browser_contex
     assert styles[0] != "rgb(255, 0, 0)"
     assert styles[1] != "rgb(255, 255, 0)"
     assert "Comic Sans" not in styles[2]
+    assert "system-ui" in styles[2]
     assert styles[3] != "dotted"
     # The host's own button really is red, so the rule was live.
     assert (

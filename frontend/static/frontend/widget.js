@@ -179,7 +179,7 @@
   // ---- Styles: everything lives inside the shadow root ----------------------
   var CSS = [
     ":host{all:initial!important;position:fixed!important;z-index:2147483000!important;right:20px!important;bottom:20px!important;display:block!important;",
-    "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;--accent:#2456d6}",
+    "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif!important;color:#1d2330!important;--accent:#2456d6}",
     "*{box-sizing:border-box;font:inherit}",
     "[hidden]{display:none!important}",
     "button{cursor:pointer;border:0;border-radius:6px;padding:7px 12px;background:var(--accent);color:#fff}",
@@ -202,8 +202,8 @@
     ".msg.failed{border-color:#d62424}",
     ".note{align-self:center;font-size:12px;color:#5b6577;text-align:center;white-space:pre-wrap}",
     ".note a,.msg a{color:var(--accent)}",
-    ".typing{padding:2px 12px;font-size:12px;color:#5b6577;min-height:18px}",
-    ".form{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-top:1px solid #dfe3ec}",
+    ".typing{padding:0 12px 2px;font-size:12px;color:#5b6577;min-height:18px;background:#f6f7fb}",
+    ".form,.prechat{display:flex;flex-direction:column;gap:6px}.form{padding:8px 12px;border-top:1px solid #dfe3ec}",
     ".form input,.form textarea{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
     ".form textarea{resize:none;height:56px}",
     ".row{display:flex;gap:6px;justify-content:flex-end}",
