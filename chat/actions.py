@@ -152,10 +152,12 @@ def _write_event(
         internal=internal,
     )
     event.save(force_insert=True)
-    publish_on_commit(events.conversation_group(public_id), events.event_appended(public_id, seq))
     frame = event_frame(
         public_id, seq=seq, kind=kind, payload=payload, created_at=event.created_at or now,
         internal=internal, for_agent=True,
+    )
+    publish_on_commit(
+        events.conversation_group(public_id), events.event_appended(public_id, seq, frame=frame)
     )
     return Appended(conversation_pk=conversation_pk, conversation=public_id, seq=seq, frame=frame)
 

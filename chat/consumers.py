@@ -7,6 +7,8 @@ hop to an action or a read, send what it returns. The shared plumbing
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -18,6 +20,8 @@ from chat.delivery import ChatSocket, Handler
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, department_group, visitor_group
 from queues import actions as presence
+
+logger = logging.getLogger(__name__)
 
 
 class WidgetConsumer(ChatSocket):
@@ -185,6 +189,8 @@ class AgentConsumer(ChatSocket):
     schemas = frames.AGENT_FRAMES
     for_agent = True
     connection_id: uuid.UUID | None = None
+    queue_refresh_delay_s: float = 0.25
+    queue_refresh: asyncio.Task | None = None
 
     def frame_handlers(self) -> dict[str, Handler]:
         return {
@@ -229,6 +235,7 @@ class AgentConsumer(ChatSocket):
             "is_supervisor": profile.is_supervisor,
         }
         self.announced: set[str] = set()
+        self.stale_queues: set[str] = set()
         self.connection_id = uuid.uuid4()
         self.presence = await database_sync_to_async(presence.do_register_connection)(
             user, connection_id=self.connection_id, channel_name=self.channel_name
@@ -390,9 +397,24 @@ class AgentConsumer(ChatSocket):
         await self.announce_assigned(conversation)
 
     async def queue_changed(self, message: dict[str, Any]) -> None:
-        department = self.departments.get(message["department"])
-        if department is not None:
-            await self.send_json(await database_sync_to_async(queries.queue_summary)(department))
+        # A burst of starts and accepts rings once per change for every agent
+        # of the department; coalescing them into one read per short window
+        # keeps that fan-out from starving message delivery.
+        if message["department"] not in self.departments:
+            return
+        self.stale_queues.add(message["department"])
+        if self.queue_refresh is None or self.queue_refresh.done():
+            self.queue_refresh = asyncio.create_task(self.refresh_queues())
+            self.tasks.append(self.queue_refresh)
+
+    async def refresh_queues(self) -> None:
+        await asyncio.sleep(self.queue_refresh_delay_s)
+        while self.stale_queues and not self.closing:
+            department = self.departments[self.stale_queues.pop()]
+            try:
+                await self.send_json(await database_sync_to_async(queries.queue_summary)(department))
+            except Exception:
+                logger.exception("queue refresh failed")
 
     async def agent_presence_changed(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "presence", "agent": message["agent"], "status": message["status"]})

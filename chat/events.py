@@ -28,16 +28,34 @@ def visitor_group(public_id: uuid.UUID | str) -> str:
     return f"visitor.{uuid.UUID(str(public_id)).hex}"
 
 
-class EventAppended(TypedDict):
-    """The doorbell: something was appended; read the log past your last seq."""
+# Events up to this size ride along with their doorbell, so that a socket
+# whose mark is exactly seq - 1 sends it without reading the log back.
+INLINE_EVENT_MAX_CHARS = 2000
+
+
+class EventAppended(TypedDict, total=False):
+    """The doorbell: something was appended; read the log past your last seq.
+
+    `event` (optional) is the event frame as agents see it. It is only a
+    shortcut: a socket uses it when it is the very next seq for it, and reads
+    the log otherwise, so order and exactly-once never depend on the layer.
+    """
 
     type: Literal["conversation.event_appended"]
     conversation: str
     seq: int
+    event: dict
 
 
-def event_appended(conversation: uuid.UUID | str, seq: int) -> EventAppended:
-    return {"type": "conversation.event_appended", "conversation": str(conversation), "seq": seq}
+def event_appended(
+    conversation: uuid.UUID | str, seq: int, *, frame: dict | None = None
+) -> EventAppended:
+    doorbell: EventAppended = {
+        "type": "conversation.event_appended", "conversation": str(conversation), "seq": seq,
+    }
+    if frame is not None and len(str(frame.get("body", ""))) <= INLINE_EVENT_MAX_CHARS:
+        doorbell["event"] = frame
+    return doorbell
 
 
 class ConversationStarted(TypedDict):

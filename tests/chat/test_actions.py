@@ -41,9 +41,12 @@ def test_it_starts_a_queued_conversation_and_publishes_after_commit(visitor, sup
     assert created and conversation.state == "queued" and conversation.last_seq == 1
     event = conversation.events.get()
     assert (event.seq, event.kind, event.payload) == (1, "queued", {"department": "support"})
+    doorbell = published_events[0][1]
+    assert doorbell["event"]["kind"] == "queued"
     assert published_events == [
         (conversation_group(conversation.public_id),
-         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 1}),
+         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 1,
+          "event": doorbell["event"]}),
         (visitor_group(visitor.public_id),
          {"type": "conversation.started", "conversation": str(conversation.public_id)}),
         (department_group("support"), {"type": "queue.changed", "department": "support"}),
@@ -85,8 +88,16 @@ def test_post_message_appends_with_the_next_seq_and_publishes_a_doorbell(
     assert appended.frame["author"] == {"role": "visitor", "name": "Ana"}
     assert published_events == [
         (conversation_group(conversation.public_id),
-         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 2}),
+         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 2,
+          "event": appended.frame}),
     ]
+
+
+def test_a_large_event_rings_the_doorbell_without_its_body(visitor, conversation, published_events):
+    published_events.clear()
+    post(conversation, actions.visitor_author(visitor), "x" * 5000)
+    [(_group, doorbell)] = published_events
+    assert "event" not in doorbell and doorbell["seq"] == 2
 
 
 def test_a_retried_client_id_returns_the_original_seq_and_appends_nothing(visitor, conversation):
