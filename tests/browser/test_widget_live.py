@@ -342,3 +342,39 @@ def test_it_delivers_what_was_typed_while_the_server_was_down_exactly_once(
         expect(log.locator(".msg", has_text="welcome back")).to_have_count(1)
     finally:
         again.close()
+
+
+def test_it_takes_a_message_when_the_department_is_closed(
+    browser_context, host_site, embedded_server
+):
+    # A department with no opening hours is never open: the widget must not dead-end.
+    embedded_server.run(
+        "shell",
+        "-c",
+        "from queues.models import Department;"
+        " Department.objects.create(slug='night', name='Night desk', time_zone='Europe/Bucharest')",
+    )
+    host_site.page_html = host_page_html(
+        f"{embedded_server.url}/widget.js", {"department": "night"}
+    )
+    page = browser_context.new_page()
+    page.goto(host_site.url)
+    page.get_by_role("button", name="Open chat", exact=True).click()
+    expect(page.get_by_text("We are offline right now")).to_be_visible()
+    page.get_by_role("textbox", name="Name (optional)").fill("Ana Night")
+    page.get_by_role("textbox", name="E-mail (optional)").fill("ana.night@example.com")
+    send_message(page, "Please call me back tomorrow")
+    mine = page.get_by_role("log").locator(".msg", has_text="Please call me back tomorrow")
+    expect(mine.locator(".sr")).to_have_text("Sent")
+    expect(page.get_by_role("log")).to_contain_text("Your message is kept")
+    expect(mine).to_have_count(1)
+
+    kept = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import ConversationEvent as E;"
+        " e = E.objects.get(kind='message', payload__body='Please call me back tomorrow');"
+        " v = e.conversation.visitor;"
+        " print(e.conversation.department.slug, v.name, v.email, sep='|')",
+    )
+    assert kept.strip().splitlines()[-1] == "night|Ana Night|ana.night@example.com"
