@@ -26,6 +26,7 @@ SERVER = "http://chat.test"
 WIDGET_SRC = f"{SERVER}/widget.js"
 SOCKET_URL = "ws://chat.test/ws/widget/"
 CONV = "5b0c3f0e-9a51-4d7e-8f43-2f1f4cbe0001"
+NEW_CONV = "5b0c3f0e-9a51-4d7e-8f43-2f1f4cbe0002"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -47,6 +48,17 @@ class FakeWidgetServer:
         self.token = f"vt-{uuid.uuid4().hex}"
         self.refuse_hello_with: list[str] = []
         self.identity_invalid = False
+        self.conv = CONV
+        self.ended = False
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.events) and not self.ended
+
+    def end_elsewhere(self) -> None:
+        """The agent closes the chat while the visitor's socket is down."""
+        self.append("closed", by="agent", reason="")
+        self.ended = True
 
     # -- wiring
     def attach(self, context) -> None:
@@ -71,7 +83,7 @@ class FakeWidgetServer:
     def append(self, kind: str, **fields) -> dict:
         event = {
             "type": "event",
-            "conversation": CONV,
+            "conversation": self.conv,
             "seq": self.last_seq + 1,
             "at": now(),
             "kind": kind,
@@ -91,6 +103,9 @@ class FakeWidgetServer:
     def ack(self, frame: dict, ws=None) -> None:
         client_id = frame["client_id"]
         if client_id not in self.acked:
+            if self.ended:
+                # The old chat is over: this message opens a new conversation.
+                self.conv, self.events, self.ended = NEW_CONV, [], False
             if not self.events:
                 self.push(self.append("queued", department="support"), ws)
             event = self.append(
@@ -106,7 +121,7 @@ class FakeWidgetServer:
                 {
                     "type": "ack",
                     "client_id": client_id,
-                    "conversation": CONV,
+                    "conversation": self.conv,
                     "seq": self.acked[client_id],
                 }
             )
@@ -122,9 +137,9 @@ class FakeWidgetServer:
             if self.identity_invalid:
                 ws.send(json.dumps({"type": "error", "code": "identity_invalid", "detail": "bad"}))
             conversation = None
-            if self.events:
+            if self.is_open:
                 conversation = {
-                    "id": CONV,
+                    "id": self.conv,
                     "state": "active",
                     "last_seq": self.last_seq,
                     "agent": {"name": "Boris"},
@@ -148,20 +163,20 @@ class FakeWidgetServer:
                 )
             )
             for conv_id, after in (frame.get("resume") or {}).items():
-                if conv_id == CONV:
+                if conv_id == self.conv:
                     for event in self.events:
                         if event["seq"] > after:
                             self.push(event, ws)
         elif kind == "message" and self.auto_ack:
             self.ack(frame, ws)
-        elif kind == "resume" and frame.get("conversation") == CONV:
+        elif kind == "resume" and frame.get("conversation") == self.conv:
             for event in self.events:
                 if event["seq"] > frame.get("after_seq", 0):
                     self.push(event, ws)
         elif kind == "ping":
             ws.send(
                 json.dumps(
-                    {"type": "pong", "last_seq": {CONV: self.last_seq} if self.events else {}}
+                    {"type": "pong", "last_seq": {self.conv: self.last_seq} if self.is_open else {}}
                 )
             )
         elif kind == "close":
@@ -540,3 +555,28 @@ def test_it_treats_identity_invalid_as_advice_not_as_a_refusal(browser_context, 
     send_message(page, "anonymous then")
     expect(bubbles(page, "anonymous then").locator(".sr")).to_have_text("Sent")
     assert len(server.sent("hello")) == 1
+
+
+def test_it_opens_a_new_conversation_for_a_message_left_after_the_chat_ended_elsewhere(
+    browser_context, server
+):
+    page = open_widget(browser_context)
+    send_message(page, "first chat")
+    expect(bubbles(page, "first chat").locator(".sr")).to_have_text("Sent")
+    server.auto_ack = False
+    send_message(page, "one more thing")
+    wait_until(page, lambda: len(server.sent("message")) == 2, what="the unacked message")
+    server.end_elsewhere()
+    server.auto_ack = True
+    server.ws.close(code=1012)
+    # The welcome knows no open chat: the old one shows as ended, the
+    # unsent message goes out again and starts the next conversation.
+    wait_until(page, lambda: len(server.sent("message")) == 3, what="the resend")
+    assert server.conv == NEW_CONV
+    expect(bubbles(page, "one more thing").locator(".sr")).to_have_text("Sent")
+    expect(bubbles(page, "one more thing")).to_have_count(1)
+    expect(bubbles(page, "first chat")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
+    page.get_by_role("button", name="End chat", exact=True).click()
+    wait_until(page, lambda: server.sent("close"), what="close")
+    assert server.sent("close")[0]["conversation"] == NEW_CONV
