@@ -10,6 +10,7 @@ from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import etag, require_GET
 
 # Host pages reference /widget.js without a version, so a short cache lets a
@@ -49,6 +50,7 @@ def widget_source() -> tuple[bytes, str]:
 
 
 @require_GET
+@gzip_page
 @etag(lambda request: widget_source()[1])
 def widget_js(request):
     body, _digest = widget_source()

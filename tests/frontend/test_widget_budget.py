@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -68,6 +69,19 @@ def test_it_answers_a_revalidation_with_not_modified(client):
     first = client.get("/widget.js")
     again = client.get("/widget.js", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
+
+
+def test_it_is_compressed_for_browsers_that_accept_gzip(client):
+    response = client.get("/widget.js", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == WIDGET_PATH.read_bytes()
+    assert "Accept-Encoding" in response["Vary"]
+    assert (
+        client.get(
+            "/widget.js", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=response["ETag"]
+        ).status_code
+        == 304
+    )
 
 
 def test_it_refuses_to_accept_posts_at_the_widget_url(client):
