@@ -50,6 +50,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CHATPORTAL_CSRF_TRUSTED_ORIGINS")
 # are admitted. Every other socket path admits only our own hosts.
 CHATPORTAL_WIDGET_ORIGINS = env_list("CHATPORTAL_WIDGET_ORIGINS")
 CHATPORTAL_PRESENCE_TTL_S = int(os.environ.get("CHATPORTAL_PRESENCE_TTL_S", "30"))
+# After an agent's last socket is gone (closed, or silent past the TTL), how
+# long before its chats are requeued: a reload or a network blip costs nothing.
+CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", "15"))
 CHATPORTAL_IDENTITY_SECRET = os.environ.get("CHATPORTAL_IDENTITY_SECRET", "")
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
 CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
