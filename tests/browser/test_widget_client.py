@@ -464,6 +464,11 @@ def test_it_ends_the_chat_and_offers_a_new_one(browser_context, server):
     page.get_by_role("button", name="Start new chat").click()
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
     expect(page.get_by_role("log").locator(".msg")).to_have_count(0)
+    # A late event of the chat just put away does not bring it back.
+    server.push(server.append("message", author={"role": "agent", "name": "Boris"}, body="late"))
+    page.wait_for_timeout(300)
+    expect(page.get_by_role("log").locator(".msg")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
 
 
 def test_it_is_not_restyled_by_the_host_page_and_leaks_one_global(browser_context, server):
@@ -580,3 +585,21 @@ def test_it_opens_a_new_conversation_for_a_message_left_after_the_chat_ended_els
     page.get_by_role("button", name="End chat", exact=True).click()
     wait_until(page, lambda: server.sent("close"), what="close")
     assert server.sent("close")[0]["conversation"] == NEW_CONV
+
+
+def test_it_follows_a_transfer_to_another_agent_and_back_to_a_queue(browser_context, server):
+    page = open_widget(browser_context)
+    send_message(page, "hello")
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    server.push(server.append("transferred", to={"agent": {"name": "Chen"}}))
+    expect(page.get_by_role("log")).to_contain_text("Transferred to Chen.")
+    server.ws.send(
+        json.dumps({"type": "typing", "conversation": CONV, "active": True, "role": "agent"})
+    )
+    expect(page.get_by_text("Chen is typing…")).to_be_visible()
+    server.push(server.append("transferred", to={"department": "billing"}))
+    expect(page.get_by_role("log")).to_contain_text("Transferred to billing.")
+    server.ws.send(
+        json.dumps({"type": "queue", "conversation": CONV, "position": 1, "estimated_wait_s": 30})
+    )
+    expect(page.get_by_role("status").filter(has_text="number 1 in the queue")).to_be_visible()

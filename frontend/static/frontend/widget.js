@@ -118,7 +118,8 @@
     online: true,
     open: false,
     unread: 0,
-    rated: false
+    rated: false,
+    left: load("left", []) // conversations put away with "Start new chat"
   };
 
   function persistConv() { save("conv", state.conv); }
@@ -409,6 +410,8 @@
   function adoptConv(id) {
     if (typeof id !== "string" || !id) return false;
     if (state.conv && state.conv.id === id) return true;
+    // Late frames of a chat the visitor already left (its `rated` event, say).
+    if (state.left.indexOf(id) >= 0) return false;
     // A message resent after the chat ended elsewhere opens a new conversation;
     // an open one on screen is never replaced by a stray frame.
     if (state.conv && state.conv.id && state.conv.state !== "closed") return false;
@@ -432,6 +435,10 @@
     if (conv.events.length > MAX_STORED_EVENTS) conv.events.splice(0, conv.events.length - MAX_STORED_EVENTS);
     if (ev.kind === "assigned") { conv.state = "active"; conv.agent = ev.agent || null; ui.queue.hidden = true; }
     if (ev.kind === "queued" && conv.state !== "active") conv.state = "queued";
+    if (ev.kind === "transferred" && ev.to) {
+      // To a named agent it stays active; to a department it waits there again.
+      if (ev.to.agent) conv.agent = ev.to.agent; else conv.state = "queued";
+    }
     if (ev.kind === "closed") { conv.state = "closed"; showTyping(false); }
     if (ev.kind === "message" && ev.client_id) dropPending(ev.client_id);
     if (ev.kind === "message" && ev.author && ev.author.role === "agent") showTyping(false);
@@ -821,6 +828,10 @@
   }
 
   function newChat() {
+    if (state.conv && state.conv.id) {
+      state.left = state.left.concat(state.conv.id).slice(-10);
+      save("left", state.left);
+    }
     state.conv = null;
     persistConv();
     state.rated = false;
