@@ -79,6 +79,10 @@ class Conversation(models.Model):
     # When it (last) entered the queue: the queue is served in this order.
     queued_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # Set when routing offers the chat to an agent; cleared when the agent
+    # answers (accepts or writes). Past the department's offer timeout the
+    # chat goes to the next agent (chat.assignment.expire_offers).
+    offered_at = models.DateTimeField(null=True, blank=True)
     rating_score = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +118,7 @@ class ConversationEvent(models.Model):
         MESSAGE = "message", _("message")
         QUEUED = "queued", _("queued")
         ASSIGNED = "assigned", _("assigned")
+        TRANSFERRED = "transferred", _("transferred")
         CLOSED = "closed", _("closed")
         RATED = "rated", _("rated")
 
