@@ -78,6 +78,7 @@ class Stats:
     def __init__(self) -> None:
         self.sent: dict[str, Sent] = {}
         self.errors: Counter[str] = Counter()
+        self.error_details: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()
         self.duplicates = 0
         self.out_of_order = 0
@@ -97,6 +98,7 @@ class Peer:
         self.welcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.assigned: asyncio.Queue[str] = asyncio.Queue()
+        self.pongs: asyncio.Queue[float] = asyncio.Queue()
         self.last_seq: dict[str, int] = {}
         self.seen: dict[str, set[int]] = {}
 
@@ -155,6 +157,8 @@ class Peer:
             self._on_ack(frame, now)
         elif kind == "event":
             self._on_event(frame, now)
+        elif kind == "pong":
+            self.pongs.put_nowait(now)
         elif kind == "assigned":
             conv = frame.get("conversation") or {}
             if isinstance(conv, dict) and isinstance(conv.get("id"), str):
@@ -162,6 +166,8 @@ class Peer:
         elif kind == "error":
             code = str(frame.get("code", "unknown"))
             self.stats.errors[code] += 1
+            if len(self.stats.error_details) < 50:
+                self.stats.error_details[f"{code}: {str(frame.get('detail', ''))[:100]}"] += 1
             client_id = frame.get("client_id")
             future = self.acks.pop(client_id, None) if isinstance(client_id, str) else None
             if future is not None and not future.done():
@@ -270,6 +276,7 @@ def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float
             "acked": len(acked),
             "unacked": len(unacked),
             "errors": dict(stats.errors),
+            "error_details": dict(stats.error_details),
             "sockets_closed": dict(stats.closed),
             "delivered": len(delivered),
             "lost": len(lost),
@@ -367,7 +374,9 @@ async def open_conversation(args, index: int, stats: Stats) -> Conversation:
     return Conversation(index=index, visitor=visitor, id=ack["conversation"])
 
 
-async def collect_assignments(conversations: list[Conversation], agents: list[Peer], wait_s: float) -> int:
+async def collect_assignments(
+    conversations: list[Conversation], agents: list[Peer], wait_s: float, accept_wait_s: float
+) -> int:
     """Map each conversation to the agent socket it was routed to; accept leftovers."""
     by_id = {c.id: c for c in conversations}
     unassigned = {c.id for c in conversations}
@@ -395,14 +404,44 @@ async def collect_assignments(conversations: list[Conversation], agents: list[Pe
             accepted += 1
         if leftovers:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_assigned.wait(), wait_s)
+                await asyncio.wait_for(all_assigned.wait(), accept_wait_s)
     finally:
         for task in drains:
             task.cancel()
     missing = [c.index for c in conversations if c.agent is None]
     if missing:
-        raise LoadgenError(f"{len(missing)} conversations never got an agent (e.g. {missing[:5]})")
+        errors = dict(agents[0].stats.error_details) if agents else {}
+        raise LoadgenError(
+            f"{len(missing)} conversations never got an agent (e.g. {missing[:5]}); errors so far: {errors}"
+        )
     return accepted
+
+
+async def settle(agents: list[Peer], *, quiet_ms: float, wait_s: float) -> dict[str, Any]:
+    """Wait until the workers have worked off the setup backlog.
+
+    Opening hundreds of chats leaves every worker with a queue of doorbells
+    (queue changes fan out to every agent). Measuring on top of that backlog
+    would measure the setup, so ping every agent socket (a ping does a
+    database round trip on the worker's one sync thread, behind that
+    backlog) until every pong is quick twice in a row.
+    """
+    started = time.monotonic()
+    rounds, quick_in_a_row, worst_ms = 0, 0, float("inf")
+    while time.monotonic() - started < wait_s:
+        rounds += 1
+        sent_at = time.monotonic()
+        for agent in agents:
+            await agent.send({"type": "ping"})
+        with contextlib.suppress(TimeoutError):
+            pongs = await asyncio.wait_for(asyncio.gather(*(a.pongs.get() for a in agents)), wait_s)
+            worst_ms = (max(pongs) - sent_at) * 1000
+            quick_in_a_row = quick_in_a_row + 1 if worst_ms <= quiet_ms else 0
+            if quick_in_a_row >= 2:
+                break
+        await asyncio.sleep(0.5)
+    return {"rounds": rounds, "last_worst_pong_ms": round(worst_ms, 1),
+            "seconds": round(time.monotonic() - started, 1), "settled": quick_in_a_row >= 2}
 
 
 async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float) -> None:
@@ -442,13 +481,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for start in range(0, args.conversations, OPEN_BATCH):
             batch = range(start, min(start + OPEN_BATCH, args.conversations))
             conversations += await asyncio.gather(*(open_conversation(args, i, stats) for i in batch))
-        setup["accepted_manually"] = await collect_assignments(conversations, agents, args.assign_timeout)
+        setup["accepted_manually"] = await collect_assignments(
+            conversations, agents, args.assign_timeout, args.accept_timeout
+        )
         setup["per_agent"] = dict(Counter(c.agent.name for c in conversations if c.agent))
+        setup["settle"] = await settle(agents, quiet_ms=args.settle_ms, wait_s=args.settle_timeout)
         setup["seconds"] = round(time.monotonic() - t_setup, 2)
         # The setup traffic (the first messages) is not part of the measurement.
         stats.sent.clear()
         stats.duplicates = stats.out_of_order = 0
         stats.errors.clear()
+        stats.error_details.clear()
 
         t0 = time.monotonic() + 0.5
         senders = [
@@ -495,6 +538,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connect-timeout", type=positive(float, 120), default=30.0)
     parser.add_argument("--assign-timeout", type=positive(float, 300), default=5.0,
                         help="seconds to wait for routing before agents accept what is left")
+    parser.add_argument("--accept-timeout", type=positive(float, 600), default=120.0,
+                        help="seconds to wait for the answers to those accepts")
+    parser.add_argument("--settle-ms", type=positive(float, 5000), default=150.0,
+                        help="after setup, wait until every agent's ping answers within this")
+    parser.add_argument("--settle-timeout", type=positive(float, 600), default=180.0)
     parser.add_argument("--output", type=Path, default=None, help="also write the JSON summary here")
     parser.add_argument("--seed", type=int, default=None, help="random seed for send phases")
     return parser

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
             profiler = subprocess.Popen(
                 [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration + 30)),
-                 "--rate", "50", "--format", "speedscope", "--output", str(out_dir / "worker-a.speedscope.json")],
+                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
                 stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
             )
 

@@ -45,6 +45,8 @@ class ScriptedChat:
                 await ws.send(json.dumps({"type": "welcome", "agent": {"id": "a"}, "conversations": [], "queues": []}))
             elif frame["type"] == "hello":
                 await ws.send(json.dumps({"type": "welcome", "token": uuid.uuid4().hex, "conversation": None}))
+            elif frame["type"] == "ping":
+                await ws.send(json.dumps({"type": "pong", "last_seq": {}}))
             elif frame["type"] == "message":
                 if path.startswith("/ws/widget/") and conversation is None:
                     conversation = uuid.uuid4().hex
@@ -99,6 +101,7 @@ async def test_it_counts_every_message_delivered_once_when_nothing_goes_wrong(tm
     e2e = summary["latency_ms"]["end_to_end_from_schedule"]
     assert e2e["count"] == 80 and 0 <= e2e["p50"] <= e2e["p99"] <= e2e["max"] < 1000
     assert summary["setup"]["per_agent"] == {"agent-a1": 2, "agent-a2": 2}
+    assert summary["setup"]["settle"]["settled"] is True
 
 
 async def test_it_reports_lost_duplicated_and_out_of_order_events(tmp_path):
