@@ -126,16 +126,12 @@
   function persistPending() { save("pending", state.pending); }
 
   function uuid() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    if (window.crypto && window.crypto.getRandomValues) {
-      window.crypto.getRandomValues(bytes);
-    } else {
-      for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-    }
+    if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    // randomUUID exists only in secure contexts, and host pages may be plain http.
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, (b) => { return (b + 256).toString(16).slice(1); }).join("");
+    var hex = Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
     return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
   }
 
@@ -427,10 +423,9 @@
     // replays; the on-screen transcript is strictly increasing.
     if (ev.seq <= conv.lastSeq) return;
     conv.lastSeq = ev.seq;
-    var stored = {};
-    ["seq", "at", "kind", "author", "body", "client_id", "department", "agent", "to", "by", "reason", "number", "status", "portal_url"].forEach((key) => {
-      if (ev[key] !== undefined) stored[key] = ev[key];
-    });
+    var stored = Object.assign({}, ev);
+    delete stored.type;
+    delete stored.conversation;
     conv.events.push(stored);
     if (conv.events.length > MAX_STORED_EVENTS) conv.events.splice(0, conv.events.length - MAX_STORED_EVENTS);
     if (ev.kind === "assigned") { conv.state = "active"; conv.agent = ev.agent || null; ui.queue.hidden = true; }
@@ -451,7 +446,7 @@
 
   function dropPending(clientId) {
     var before = state.pending.length;
-    state.pending = state.pending.filter((item) => { return item.client_id !== clientId; });
+    state.pending = state.pending.filter((item) => item.client_id !== clientId);
     if (state.pending.length !== before) persistPending();
   }
 
@@ -536,7 +531,7 @@
   }
 
   function onHelloRefused(frame) {
-    if (window.console) console.warn("Chatportal: hello refused (" + frame.code + "): " + frame.detail);
+    console.warn("Chatportal: hello refused (" + frame.code + "): " + frame.detail);
     if (!minimalHello && (frame.code === "invalid" || frame.code === "not_found")) {
       minimalHello = true;
       sendHello(ws);
