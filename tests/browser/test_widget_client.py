@@ -603,3 +603,19 @@ def test_it_follows_a_transfer_to_another_agent_and_back_to_a_queue(browser_cont
         json.dumps({"type": "queue", "conversation": CONV, "position": 1, "estimated_wait_s": 30})
     )
     expect(page.get_by_role("status").filter(has_text="number 1 in the queue")).to_be_visible()
+
+
+def test_it_mounts_once_when_the_host_page_pastes_the_tag_twice(browser_context, server):
+    tag = f'<script src="{WIDGET_SRC}" data-department="support" async></script>'
+    body = f"<!doctype html><title>Twice</title><body>{tag}{tag}</body>"
+    browser_context.route(
+        HOST_PAGE_URL,
+        lambda route: route.fulfill(status=200, content_type="text/html", body=body),
+    )
+    page = browser_context.new_page()
+    page.goto(HOST_PAGE_URL)
+    page.get_by_role("button", name="Open chat", exact=True).click()
+    expect(page.locator("[data-chatportal]")).to_have_count(1)
+    wait_until(page, lambda: server.sent("hello"), what="hello")
+    page.wait_for_timeout(300)
+    assert len(server.sockets) == 1
