@@ -8,6 +8,7 @@ hop to an action or a read, send what it returns. The shared plumbing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -189,7 +190,7 @@ class AgentConsumer(ChatSocket):
     schemas = frames.AGENT_FRAMES
     for_agent = True
     connection_id: uuid.UUID | None = None
-    queue_refresh_delay_s: float = 0.25
+    queue_refresh_delay_s: float = 1.0
     queue_refresh: asyncio.Task | None = None
 
     def frame_handlers(self) -> dict[str, Handler]:
@@ -373,10 +374,10 @@ class AgentConsumer(ChatSocket):
         await self.keep_alive()
         pks = [f.pk for f in self.followed.values()]
         assigned, states = await database_sync_to_async(queries.agent_ping_state)(self.user, pks)
-        for conversation in assigned:
-            if str(conversation.public_id) not in self.announced:
-                # Assigned through another socket and the notice was lost.
-                await self.announce_assigned(conversation)
+        for public_id in assigned - self.announced:
+            # Assigned through another socket and the notice was lost.
+            with contextlib.suppress(ChatError):
+                await self.announce_assigned(await self.access(public_id))
         await self.catch_up({pk: seq for pk, (seq, _state) in states.items()})
         open_seqs = {
             public_id: states[f.pk][0]

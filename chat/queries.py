@@ -21,7 +21,7 @@ from queues.models import Department
 logger = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
-QUEUE_LIST_LIMIT = 50
+QUEUE_LIST_LIMIT = 20
 
 
 def iso(moment: datetime.datetime) -> str:
@@ -147,21 +147,37 @@ def department_hours(department: Department) -> str:
 
 
 def queue_summary(department: Department, *, now: datetime.datetime | None = None) -> dict[str, Any]:
-    """The `queue` frame for agents: how many wait, the oldest wait, and who."""
+    """The `queue` frame for agents: how many wait, the oldest wait, and the first ones.
+
+    Two light queries (an aggregate and a values() list): every agent of the
+    department runs this on each queue change.
+    """
     now = now or timezone.now()
     waiting = Conversation.objects.filter(department=department, state=Conversation.State.QUEUED)
     figures = waiting.aggregate(count=Count("pk"), oldest=Min("queued_at"))
     oldest = figures["oldest"]
-    queued = (
-        waiting.select_related("department", "visitor", "assigned_agent")
-        .order_by("queued_at", "pk")[:QUEUE_LIST_LIMIT]
-    )
+    rows = waiting.order_by("queued_at", "pk").values_list(
+        "public_id", "last_seq", "visitor__name", "page_url", "page_title", "locale", "created_at"
+    )[:QUEUE_LIST_LIMIT]
     return {
         "type": "queue",
         "department": department.slug,
         "waiting": figures["count"],
         "oldest_wait_s": max(0, int((now - oldest).total_seconds())) if oldest else None,
-        "conversations": [conversation_for_agent(c) for c in queued],
+        "conversations": [
+            {
+                "id": str(public_id),
+                "state": Conversation.State.QUEUED.value,
+                "last_seq": last_seq,
+                "department": department.slug,
+                "visitor": {"name": visitor_name or None},
+                "agent": None,
+                "page": {"url": url, "title": title},
+                "locale": locale,
+                "created_at": iso(created_at),
+            }
+            for public_id, last_seq, visitor_name, url, title, locale, created_at in rows
+        ],
     }
 
 
@@ -184,10 +200,12 @@ def visitor_ping_state(visitor: Visitor, pks: Collection[int]):
 
 
 def agent_ping_state(user, pks: Collection[int]):
-    """The agent's assigned open conversations, and (last_seq, state) of the followed ones."""
-    assigned = list(
-        Conversation.objects.select_related("department", "visitor", "assigned_agent")
-        .filter(assigned_agent=user, state__in=Conversation.OPEN_STATES)
-    )
+    """Ids of the agent's assigned open conversations, and (last_seq, state) of the followed ones."""
+    assigned = {
+        str(public_id)
+        for public_id in Conversation.objects.filter(
+            assigned_agent=user, state__in=Conversation.OPEN_STATES
+        ).values_list("public_id", flat=True)
+    }
     rows = Conversation.objects.filter(pk__in=pks).values_list("pk", "last_seq", "state")
     return assigned, {pk: (seq, state) for pk, seq, state in rows}
