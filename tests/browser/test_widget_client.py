@@ -619,3 +619,22 @@ def test_it_mounts_once_when_the_host_page_pastes_the_tag_twice(browser_context,
     wait_until(page, lambda: server.sent("hello"), what="hello")
     page.wait_for_timeout(300)
     assert len(server.sockets) == 1
+
+
+def test_it_reuses_the_visitor_token_another_tab_received_after_it_loaded(browser_context, server):
+    serve_host_page(browser_context, WIDGET_SRC, department="support")
+    late = browser_context.new_page()
+    late.goto(HOST_PAGE_URL)  # loaded first, chat never opened: no socket, no token yet
+    first = browser_context.new_page()
+    first.goto(HOST_PAGE_URL)
+    first.get_by_role("button", name="Open chat", exact=True).click()
+    send_message(first, "from the first tab")
+    expect(bubbles(first, "from the first tab").locator(".sr")).to_have_text("Sent")
+    assert server.sent("hello")[0]["token"] is None
+
+    late.get_by_role("button", name="Open chat", exact=True).click()
+    wait_until(late, lambda: len(server.sent("hello")) == 2, what="the late tab's hello")
+    hello = server.sent("hello")[1]
+    assert hello["token"] == server.token
+    assert hello["resume"] == {CONV: server.last_seq}
+    expect(bubbles(late, "from the first tab")).to_have_count(1)

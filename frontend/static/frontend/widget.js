@@ -515,6 +515,13 @@
   // data-department, say); a bare hello still gets the visitor a chat.
   var minimalHello = false;
   function sendHello(socket) {
+    // Another tab of this site may have become a visitor (or started a chat)
+    // since this one loaded: reuse that, never mint a second visitor.
+    state.token = load("token", null) || state.token;
+    if (!state.conv) {
+      state.conv = load("conv", null);
+      if (state.conv) redrawAll();
+    }
     var hello = { type: "hello", token: state.token || null, locale: LOCALE };
     if (!minimalHello) {
       hello.department = data.department || undefined;
