@@ -102,13 +102,17 @@ def _next_seq(
     if require_open:
         condition = " AND state IN (%s, %s)"
         params += [State.QUEUED, State.ACTIVE]
+    settle = ""
     if assigned_to is not None:
         condition += " AND assigned_agent_id = %s"
         params.append(assigned_to)
+        # The assigned agent writing answers a pending routing offer, in the
+        # same statement (no extra query on the message path).
+        settle = ", offered_at = NULL"
     if connection.vendor in {"postgresql", "sqlite"}:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET last_seq = last_seq + 1, updated_at = %s "  # noqa: S608 (table name is ours)
+                f"UPDATE {table} SET last_seq = last_seq + 1, updated_at = %s{settle} "  # noqa: S608 (table name is ours)
                 f"WHERE id = %s{condition} RETURNING last_seq",
                 params,
             )
@@ -117,9 +121,11 @@ def _next_seq(
     rows = Conversation.objects.filter(pk=conversation_pk)
     if require_open:
         rows = rows.filter(state__in=Conversation.OPEN_STATES)
+    extra: dict[str, Any] = {}
     if assigned_to is not None:
         rows = rows.filter(assigned_agent_id=assigned_to)
-    if not rows.update(last_seq=F("last_seq") + 1, updated_at=now):
+        extra["offered_at"] = None
+    if not rows.update(last_seq=F("last_seq") + 1, updated_at=now, **extra):
         return None
     return Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_pk)
 
@@ -311,7 +317,7 @@ def start_conversation(
                 events.visitor_group(visitor.public_id),
                 events.conversation_started(conversation.public_id),
             )
-            publish_on_commit(events.department_group(department.slug), events.queue_changed(department.slug))
+            publish_queue_changed(department)
             transaction.on_commit(lambda: route_conversation(conversation.pk), robust=True)
     except IntegrityError:
         # Another tab or worker opened one a moment ago: the partial unique
@@ -324,12 +330,30 @@ def start_conversation(
     return conversation, True
 
 
-def route_conversation(conversation_pk: int) -> None:
-    """Where automatic routing plugs in (presence + `queues.routing` policy).
+def publish_queue_changed(department: Department) -> None:
+    """Agents re-read the queue figures; waiting visitors get their new place."""
+    publish_on_commit(events.department_group(department.slug), events.queue_changed(department.slug))
+    department_pk = department.pk
+    transaction.on_commit(lambda: _send_queue_snapshot(department_pk), robust=True)
 
-    Until it lands, a new conversation waits `queued` and an agent takes it
-    with `accept` (`accept_conversation`); this runs after the start commits.
-    """
+
+def _send_queue_snapshot(department_pk: int) -> None:
+    from chat.waiting import queue_snapshot, waiting_group
+    from chatportal.realtime import send_now
+
+    department = Department.objects.prefetch_related("hours", "holidays").get(pk=department_pk)
+    send_now(waiting_group(department.slug), queue_snapshot(department))
+
+
+def route_conversation(conversation_pk: int) -> None:
+    """Route the conversation's department (runs after the start commits)."""
+    from chat.assignment import route_waiting
+
+    department_id = (
+        Conversation.objects.filter(pk=conversation_pk).values_list("department_id", flat=True).first()
+    )
+    if department_id is not None:
+        route_waiting([department_id])
 
 
 def post_message(
@@ -445,8 +469,12 @@ def _close(conversation: Conversation, *, by: str, reason: str, author: Author) 
         author=author, require_open=False,
     )
     if conversation.state == State.QUEUED:
-        slug = conversation.department.slug
-        publish_on_commit(events.department_group(slug), events.queue_changed(slug))
+        publish_queue_changed(conversation.department)
+    elif conversation.state == State.ACTIVE and conversation.assigned_agent_id:
+        # A slot freed: the agent may now take a chat of any of its departments.
+        from chat.assignment import route_agent_departments_after_commit
+
+        route_agent_departments_after_commit(conversation.assigned_agent_id)
     return appended
 
 
@@ -472,8 +500,7 @@ def accept_conversation(conversation: Conversation, agent: AbstractBaseUser) -> 
             author=author, require_open=False,
         )
         publish_on_commit(events.agent_group(agent.pk), events.conversation_assigned(conversation.public_id))
-        slug = conversation.department.slug
-        publish_on_commit(events.department_group(slug), events.queue_changed(slug))
+        publish_queue_changed(conversation.department)
     return appended
 
 

@@ -129,3 +129,15 @@ def participant_read(
         "seq": seq,
         "sender": sender,
     }
+
+
+class ConversationUnassigned(TypedDict):
+    """To the agent's group: the chat was taken away (requeue, transfer)."""
+
+    type: Literal["conversation.unassigned"]
+    conversation: str
+    reason: str
+
+
+def conversation_unassigned(conversation: uuid.UUID | str, *, reason: str) -> ConversationUnassigned:
+    return {"type": "conversation.unassigned", "conversation": str(conversation), "reason": reason}

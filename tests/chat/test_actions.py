@@ -50,7 +50,10 @@ def test_it_starts_a_queued_conversation_and_publishes_after_commit(visitor, sup
         (visitor_group(visitor.public_id),
          {"type": "conversation.started", "conversation": str(conversation.public_id)}),
         (department_group("support"), {"type": "queue.changed", "department": "support"}),
+        # Waiting visitors of the department learn their new places.
+        ("dept.support.waiting", published_events[3][1]),
     ]
+    assert published_events[3][1]["order"] == [conversation.public_id.hex]
 
 
 def test_group_names_have_no_colons_and_stay_short(conversation, visitor):
@@ -150,6 +153,7 @@ def test_accept_is_compare_and_set(visitor, conversation, support, published_eve
     assert (conversation.state, conversation.assigned_agent_id) == ("active", boris.pk)
     assert [group for group, _ in published_events] == [
         conversation_group(conversation.public_id), f"agent.{boris.pk}", "dept.support",
+        "dept.support.waiting",
     ]
 
 

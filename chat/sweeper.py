@@ -1,0 +1,53 @@
+"""The safety net: dead sockets, missed offers, and a routing pass.
+
+Everything that matters also happens on the event that causes it (a close,
+a disconnect, an agent coming online); this loop catches what no event
+announces: a socket that died without a close frame, an offer nobody
+answered, a notification the channel layer dropped. Every worker runs it;
+each step is idempotent and race-free, so running it twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat.assignment import expire_offers, requeue_agent_conversations, route_waiting
+from queues.actions import sweep_presence
+
+logger = logging.getLogger(__name__)
+
+_task: asyncio.Task | None = None
+
+
+def sweep_interval_s() -> float:
+    return max(1.0, min(5.0, settings.CHATPORTAL_PRESENCE_TTL_S / 3))
+
+
+def run_sweeps(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    gone = sweep_presence(now=now)
+    requeued = sum(requeue_agent_conversations(user_id, reason="agent_offline") for user_id in gone)
+    expired = expire_offers(now=now)
+    routed = len(route_waiting(now=now))
+    return {"gone": len(gone), "requeued": requeued, "expired": expired, "routed": routed}
+
+
+async def _loop() -> None:
+    while True:
+        await asyncio.sleep(sweep_interval_s())
+        try:
+            await database_sync_to_async(run_sweeps)()
+        except Exception:
+            logger.exception("sweep failed")
+
+
+def ensure_sweeper_running() -> None:
+    """Start this process's sweep loop (once) on the running event loop."""
+    global _task
+    if _task is not None and not _task.done():
+        return
+    _task = asyncio.get_running_loop().create_task(_loop(), name="chatportal-sweeper")
