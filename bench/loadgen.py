@@ -494,6 +494,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stats.error_details.clear()
 
         t0 = time.monotonic() + 0.5
+        # A marker for wrappers (bench/run_chat_bench.py starts its profiler here).
+        print(f"STEADY {json.dumps(setup)}", file=sys.stderr, flush=True)
         senders = [
             asyncio.create_task(run_side(conv, side, args, stats, t0))
             for conv in conversations for side in ("visitor", "agent")

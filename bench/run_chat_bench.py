@@ -74,6 +74,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """Non-idle CPU seconds of the whole machine (all cores), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+
+
 def service_cpu_seconds(names: tuple[str, ...]) -> float:
     """CPU of every process whose command name is one of `names` (postgres, redis-server)."""
     total = 0.0
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--rate", type=float, default=1.0, help="messages/s per side per conversation")
     parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--drain", type=float, default=60.0,
+                        help="seconds after the last send to wait for acks and deliveries")
     parser.add_argument("--workers", type=int, default=2, choices=range(1, 9))
     parser.add_argument("--agents", type=int, default=0, help="bench agents (default: one per 10 conversations)")
     parser.add_argument("--department", default="support")
@@ -171,28 +180,50 @@ def main(argv: list[str] | None = None) -> int:
             workers.append(worker)
             worker.start()
 
-        if args.profile:
-            py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            profiler = subprocess.Popen(
-                [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration + 30)),
-                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
-                stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
-            )
-
         cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
         services_before = service_cpu_seconds(("postgres", "redis-server"))
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         pg_before = pg_counters(pg, db_name)
         t_run = time.monotonic()
-        loadgen = subprocess.run(
+        load_before = os.getloadavg()
+        loadgen = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "bench" / "loadgen.py"),
              *[arg for w in workers for arg in ("--worker", f"ws://{w.host}:{w.port}")],
              "--agents-file", str(out_dir / "agents.json"),
              "--conversations", str(args.conversations), "--rate", str(args.rate),
              "--duration", str(args.duration), "--department", args.department,
+             "--drain", str(args.drain),
              "--output", str(out_dir / "loadgen.json"), "--seed", "1"],
-            capture_output=True, text=True, timeout=args.duration + 900, check=False,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        assert loadgen.stderr is not None
+        stderr_lines = []
+        steady_cpu: dict[str, float] = {}
+        for line in loadgen.stderr:
+            stderr_lines.append(line)
+            if line.startswith("STEADY "):
+                # Measure (and profile) the steady phase only, not the setup.
+                steady_cpu = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
+                steady_cpu["machine_busy"] = machine_busy_seconds()
+                steady_cpu["_at"] = time.monotonic()
+                if args.profile:
+                    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+                    profiler = subprocess.Popen(
+                        [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
+                         "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
+                        stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
+                    )
+            elif line.startswith("e2e "):
+                steady_cpu.setdefault("_end", time.monotonic())
+                for w in workers:
+                    if w.pid and w.name in steady_cpu:
+                        steady_cpu[w.name] = cpu_seconds(w.pid) - steady_cpu[w.name]
+                if "machine_busy" in steady_cpu:
+                    # All cores together, every process on the machine (ours and others').
+                    steady_cpu["machine_busy"] = machine_busy_seconds() - steady_cpu["machine_busy"]
+        stdout = loadgen.stdout.read() if loadgen.stdout else ""
+        loadgen.wait(timeout=args.duration + 900)
+        loadgen = subprocess.CompletedProcess(loadgen.args, loadgen.returncode, stdout, "".join(stderr_lines))
         wall = time.monotonic() - t_run
         (out_dir / "loadgen.stderr.txt").write_text(loadgen.stderr)
         cpu = {name: round(cpu_seconds(w.pid) - cpu_before[name], 2) for w in workers if (name := w.name) in cpu_before and w.pid}
@@ -216,10 +247,19 @@ def main(argv: list[str] | None = None) -> int:
         summary["machine"] = {
             "cpus": os.cpu_count(),
             "run_wall_s": round(wall, 1),
-            "cpu_s": {**cpu, "postgres+redis": services_cpu,
+            "cpu_s": {**cpu, "postgres+redis (live processes only)": services_cpu,
                       "loadgen": round(loadgen_cpu, 2)},
             "python": sys.version.split()[0],
+            # The machine is shared: other processes' load skews every number here.
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         }
+        if "_at" in steady_cpu and "_end" in steady_cpu:
+            span = steady_cpu.pop("_end") - steady_cpu.pop("_at")
+            # Steady phase (send + drain), as a share of one core.
+            summary["machine"]["steady_cpu_pct_of_one_core"] = {
+                name: round(100 * value / span, 1) for name, value in steady_cpu.items()
+            }
+            summary["machine"]["steady_span_s"] = round(span, 1)
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         print(json.dumps(summary, indent=2))
         print(loadgen.stderr.strip().splitlines()[-1] if loadgen.stderr.strip() else "", file=sys.stderr)
