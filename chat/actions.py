@@ -8,7 +8,9 @@ frame through a single `database_sync_to_async` hop.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -96,6 +98,29 @@ def _next_seq(
     it takes serializes concurrent appends, so seqs are gapless and unique
     without a SELECT FOR UPDATE round trip (PITFALLS #4).
     """
+    if connection.vendor in {"postgresql", "sqlite"}:
+        sql, params = _seq_update_sql(
+            conversation_pk, now=now, require_open=require_open, assigned_to=assigned_to
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    rows = Conversation.objects.filter(pk=conversation_pk)
+    if require_open:
+        rows = rows.filter(state__in=Conversation.OPEN_STATES)
+    extra: dict[str, Any] = {}
+    if assigned_to is not None:
+        rows = rows.filter(assigned_agent_id=assigned_to)
+        extra["offered_at"] = None
+    if not rows.update(last_seq=F("last_seq") + 1, updated_at=now, **extra):
+        return None
+    return Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_pk)
+
+
+def _seq_update_sql(
+    conversation_pk: int, *, now: datetime.datetime, require_open: bool, assigned_to: int | None
+) -> tuple[str, list[Any]]:
     table = Conversation._meta.db_table
     params: list[Any] = [connection.ops.adapt_datetimefield_value(now), conversation_pk]
     condition = ""
@@ -109,25 +134,51 @@ def _next_seq(
         # The assigned agent writing answers a pending routing offer, in the
         # same statement (no extra query on the message path).
         settle = ", offered_at = NULL"
-    if connection.vendor in {"postgresql", "sqlite"}:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET last_seq = last_seq + 1, updated_at = %s{settle} "  # noqa: S608 (table name is ours)
-                f"WHERE id = %s{condition} RETURNING last_seq",
-                params,
-            )
-            row = cursor.fetchone()
-        return row[0] if row else None
-    rows = Conversation.objects.filter(pk=conversation_pk)
-    if require_open:
-        rows = rows.filter(state__in=Conversation.OPEN_STATES)
-    extra: dict[str, Any] = {}
-    if assigned_to is not None:
-        rows = rows.filter(assigned_agent_id=assigned_to)
-        extra["offered_at"] = None
-    if not rows.update(last_seq=F("last_seq") + 1, updated_at=now, **extra):
-        return None
-    return Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_pk)
+    sql = (
+        f"UPDATE {table} SET last_seq = last_seq + 1, updated_at = %s{settle} "  # noqa: S608 (table name is ours)
+        f"WHERE id = %s{condition} RETURNING last_seq"
+    )
+    return sql, params
+
+
+def _insert_message_postgresql(
+    conversation_pk: int,
+    *,
+    now: datetime.datetime,
+    assigned_to: int | None,
+    payload: dict[str, Any],
+    author: Author,
+    client_id: uuid.UUID,
+    internal: bool,
+) -> int | None:
+    """Seq and INSERT in one statement (one round trip, and in autocommit no
+    BEGIN/COMMIT round trips either): the hot path of PITFALLS #4.
+
+    A data-modifying CTE runs in the statement's snapshot: if the INSERT
+    fails (a retried client_id hits the partial unique index) the whole
+    statement fails, the seq increment included, so no gap is left. No row
+    from the UPDATE (closed, or not assigned to `assigned_to`) inserts
+    nothing and returns None.
+    """
+    update_sql, params = _seq_update_sql(
+        conversation_pk, now=now, require_open=True, assigned_to=assigned_to
+    )
+    table = ConversationEvent._meta.db_table
+    sql = (
+        f"WITH next AS ({update_sql}) "  # noqa: S608 (table names are ours)
+        f"INSERT INTO {table} (conversation_id, seq, kind, payload, author_role, author_user_id, "
+        "author_visitor_id, client_id, internal, created_at) "
+        "SELECT %s, last_seq, %s, %s::jsonb, %s, %s::integer, %s::bigint, %s::uuid, %s, %s FROM next "
+        "RETURNING seq"
+    )
+    params += [
+        conversation_pk, Kind.MESSAGE, json.dumps(payload), author.role, author.user_id,
+        author.visitor_id, client_id, internal, now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 class _NotOpen(Exception):
@@ -356,6 +407,24 @@ def route_conversation(conversation_pk: int) -> None:
         route_waiting([department_id])
 
 
+def _published_message(
+    conversation_pk: int,
+    public_id: uuid.UUID,
+    seq: int,
+    payload: dict[str, Any],
+    now: datetime.datetime,
+    internal: bool,
+) -> Appended:
+    frame = event_frame(
+        public_id, seq=seq, kind=Kind.MESSAGE, payload=payload, created_at=now,
+        internal=internal, for_agent=True,
+    )
+    publish_on_commit(
+        events.conversation_group(public_id), events.event_appended(public_id, seq, frame=frame)
+    )
+    return Appended(conversation_pk=conversation_pk, conversation=public_id, seq=seq, frame=frame)
+
+
 def post_message(
     conversation_pk: int,
     public_id: uuid.UUID,
@@ -372,13 +441,28 @@ def post_message(
     assigned to that agent, checked in the same UPDATE that takes the seq
     (an agent's public reply; internal notes need only access).
 
-    Two queries on the happy path: the seq UPDATE … RETURNING and the INSERT.
+    PostgreSQL: one statement (seq UPDATE and INSERT in a CTE), run in
+    autocommit when no transaction is open, so a message costs one round
+    trip. SQLite: the seq UPDATE … RETURNING and the INSERT in a transaction.
     A duplicate client_id fails the INSERT on the partial unique index; the
-    transaction (and its seq) rolls back and the original is looked up.
+    statement or transaction (and its seq) rolls back and the original is
+    looked up.
     """
     payload: dict[str, Any] = {"author": author.wire, "body": body, "client_id": str(client_id)}
     now = timezone.now()
     try:
+        if connection.vendor == "postgresql":
+            # A single statement is atomic by itself; inside a caller's
+            # transaction a savepoint keeps a duplicate from aborting it.
+            scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+            with scope:
+                seq = _insert_message_postgresql(
+                    conversation_pk, now=now, assigned_to=assigned_to, payload=payload,
+                    author=author, client_id=client_id, internal=internal,
+                )
+                if seq is None:
+                    raise _NotOpen
+                return _published_message(conversation_pk, public_id, seq, payload, now, internal)
         with transaction.atomic():
             seq = _next_seq(conversation_pk, now=now, require_open=True, assigned_to=assigned_to)
             if seq is None:
@@ -634,8 +718,14 @@ def check_agent_close(
 
 def check_accept(
     user: AbstractBaseUser, conversation_id: str, **scope: Any
-) -> tuple[Conversation, Appended]:
+) -> tuple[Conversation, Appended | None]:
     conversation = access_conversation_for_agent(user, conversation_id, **scope)
+    if conversation.state == State.ACTIVE and conversation.assigned_agent_id == user.pk:
+        # Routing offered it to this agent: accepting answers the offer.
+        from chat.assignment import settle_offer
+
+        settle_offer(conversation.pk, user.pk)
+        return conversation, None
     appended = accept_conversation(conversation, user)
     conversation = Conversation.objects.select_related("department", "visitor", "assigned_agent").get(
         pk=conversation.pk

@@ -321,3 +321,166 @@ def settle_offer(conversation_pk: int, agent_id: int) -> None:
     Conversation.objects.filter(
         pk=conversation_pk, assigned_agent_id=agent_id, offered_at__isnull=False
     ).update(offered_at=None)
+
+
+# --- presence that drives routing -------------------------------------------------
+
+
+def agent_connected(user, *, connection_id: uuid.UUID, channel_name: str) -> AgentPresence:
+    """A new socket of the agent: maybe capacity appeared (back online)."""
+    with transaction.atomic():
+        presence = presence_actions.do_register_connection(
+            user, connection_id=connection_id, channel_name=channel_name
+        )
+        route_agent_departments_after_commit(user.pk)
+    return presence
+
+
+def set_agent_presence(
+    user, status: str, *, accepting: bool | None = None, acting_user=None
+) -> AgentPresence:
+    """The agent (or a supervisor) sets presence; routing follows at once.
+
+    `offline` said explicitly gives the agent's chats back to the queue now;
+    `away` keeps current chats and takes no new ones; `online` (accepting)
+    pulls waiting chats.
+    """
+    set_by = AgentPresence.SetBy.AGENT
+    if acting_user is not None and acting_user.pk != user.pk:
+        set_by = AgentPresence.SetBy.SUPERVISOR
+    with transaction.atomic():
+        presence = presence_actions.do_set_presence(user, status, accepting=accepting, set_by=set_by)
+        if status == AgentPresence.Status.OFFLINE:
+            requeue_agent_conversations(user.pk, reason="agent_offline")
+        else:
+            route_agent_departments_after_commit(user.pk)
+    return presence
+
+
+def check_set_presence(
+    acting_user, status: str, *, accepting: bool | None = None, agent_username: str | None = None
+) -> AgentPresence:
+    from chat.errors import Forbidden, NotFound
+
+    target = acting_user
+    if agent_username and agent_username != acting_user.get_username():
+        acting = AgentProfile.objects.filter(user=acting_user).first()
+        if acting is None or not acting.is_supervisor:
+            raise Forbidden("only a supervisor sets a colleague's presence")
+        target = get_user_model().objects.filter(
+            username=agent_username, agent_profile__isnull=False
+        ).first()
+        if target is None:
+            raise NotFound("no such agent")
+    return set_agent_presence(target, status, accepting=accepting, acting_user=acting_user)
+
+
+# --- transfer ---------------------------------------------------------------------
+
+
+def check_transfer(
+    user, conversation_id: str, *, department: str | None = None, agent: str | None = None,
+    **scope,
+):
+    """Hand a conversation to another department or agent; history stays with it.
+
+    Only the assigned agent or a supervisor moves an active chat (a colleague
+    cannot pull it away); a queued one any agent of its department may move.
+    """
+    from chat.access import access_conversation_for_agent
+    from chat.errors import ChatError, Conflict, Forbidden, NotFound
+
+    if (department is None) == (agent is None):
+        raise ChatError("name either a department or an agent to transfer to")
+    conversation = access_conversation_for_agent(user, conversation_id, **scope)
+    if conversation.state == State.CLOSED:
+        raise Conflict("the conversation is closed")
+    is_supervisor = scope.get("is_supervisor")
+    if is_supervisor is None:
+        is_supervisor = AgentProfile.objects.filter(user=user, is_supervisor=True).exists()
+    if (
+        conversation.state == State.ACTIVE
+        and conversation.assigned_agent_id != user.pk
+        and not is_supervisor
+    ):
+        raise Forbidden("only the assigned agent or a supervisor transfers this chat")
+    if department is not None:
+        target = Department.objects.filter(slug=department).first()
+        if target is None:
+            raise NotFound("unknown department")
+        return transfer_to_department(conversation, target, by=user)
+    target_user = get_user_model().objects.filter(
+        username=agent, is_active=True, agent_profile__isnull=False
+    ).first()
+    if target_user is None:
+        raise NotFound("no such agent")
+    return transfer_to_agent(conversation, target_user, by=user)
+
+
+def transfer_to_department(conversation: Conversation, target: Department, *, by):
+    from chat.errors import Conflict
+
+    if conversation.department_id == target.pk and conversation.state == State.QUEUED:
+        raise Conflict("the conversation already waits in that department")
+    source = conversation.department
+    previous = conversation.assigned_agent_id
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Conversation.objects.filter(pk=conversation.pk, state__in=Conversation.OPEN_STATES).update(
+            department=target, state=State.QUEUED, assigned_agent=None, assigned_at=None,
+            offered_at=None, queued_at=conversation.queued_at or now, updated_at=now,
+        )
+        if not moved:
+            raise Conflict("the conversation is closed")
+        appended = append_event(
+            conversation, kind=Kind.TRANSFERRED, payload={"to": {"department": target.slug}},
+            author=agent_author(by), require_open=False,
+        )
+        if previous:
+            publish_on_commit(
+                events.agent_group(previous),
+                events.conversation_unassigned(conversation.public_id, reason="transferred"),
+            )
+        publish_queue_changed(source)
+        if source.pk != target.pk:
+            publish_queue_changed(target)
+        route_after_commit([target.pk])
+    return appended
+
+
+def transfer_to_agent(conversation: Conversation, target, *, by):
+    from chat.errors import Conflict
+
+    if conversation.assigned_agent_id == target.pk:
+        raise Conflict("the conversation is already with that agent")
+    previous = conversation.assigned_agent_id
+    now = timezone.now()
+    with transaction.atomic():
+        profile = AgentProfile.objects.select_for_update().get(user=target)
+        states = agent_states(active_chats=active_chat_counts([target.pk]), now=now)
+        state = next((s for s in states if s.agent_id == target.pk), None)
+        if state is None or not state.online or not state.accepting:
+            raise Conflict("that agent is not available")
+        if state.active_chats >= profile.max_chats:
+            raise Conflict("that agent has no room for another chat")
+        moved = Conversation.objects.filter(pk=conversation.pk, state__in=Conversation.OPEN_STATES).update(
+            state=State.ACTIVE, assigned_agent=target, assigned_at=now, offered_at=now,
+            queued_at=conversation.queued_at or now, updated_at=now,
+        )
+        if not moved:
+            raise Conflict("the conversation is closed")
+        appended = append_event(
+            conversation, kind=Kind.TRANSFERRED,
+            payload={"to": {"agent": {"name": agent_author(target).name}}},
+            author=agent_author(by), require_open=False,
+        )
+        if previous:
+            publish_on_commit(
+                events.agent_group(previous),
+                events.conversation_unassigned(conversation.public_id, reason="transferred"),
+            )
+        publish_on_commit(events.agent_group(target.pk), events.conversation_assigned(conversation.public_id))
+        publish_queue_changed(conversation.department)
+        if previous:
+            route_agent_departments_after_commit(previous)
+    return appended

@@ -16,7 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
-from chat import access, actions, frames, queries
+from chat import access, actions, assignment, frames, queries, waiting
 from chat.delivery import ChatSocket, Handler
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, department_group, visitor_group
@@ -89,6 +89,7 @@ class WidgetConsumer(ChatSocket):
         if conversation is not None:
             # Whatever was appended between the snapshot and the group join.
             await self.deliver(str(conversation.public_id))
+            await self.send_queue_place()
 
     async def replay(self, conversation_id: str, after_seq: int) -> None:
         conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
@@ -116,6 +117,30 @@ class WidgetConsumer(ChatSocket):
             await self.follow(public_id, appended.conversation_pk, last_sent=0)
         await self.ack(appended, frame["client_id"])
         await self.deliver_own(appended)
+        if appended.started:
+            await self.send_queue_place()
+
+    # --- honest waiting ---------------------------------------------------------------
+
+    last_queue_frame: dict[str, Any] | None = None
+
+    async def send_queue_place(self) -> None:
+        """Join the department's waiting visitors and say where this one stands."""
+        if self.open_conversation is None:
+            return
+        slug, frame = await database_sync_to_async(waiting.visitor_queue_frame)(self.open_conversation[0])
+        if slug is not None:
+            await self.join(waiting.waiting_group(slug))
+        await self.send_queue_frame(frame)
+
+    async def send_queue_frame(self, frame: dict[str, Any] | None) -> None:
+        if frame is not None and frame != self.last_queue_frame:
+            self.last_queue_frame = frame
+            await self.send_json(frame)
+
+    async def queue_snapshot(self, message: dict[str, Any]) -> None:
+        if self.open_conversation is not None:
+            await self.send_queue_frame(waiting.position_frame(message, str(self.open_conversation[1])))
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         if self.open_conversation is not None:
@@ -167,6 +192,10 @@ class WidgetConsumer(ChatSocket):
             self.open_conversation = (conversation.pk, conversation.public_id)
             seqs[conversation.pk] = conversation.last_seq
         await self.catch_up(seqs)
+        if self.last_queue_frame is not None:
+            # It was waiting when we last knew: refresh its place (a transfer
+            # or a lost snapshot), at most once per ping.
+            await self.send_queue_place()
         last_seq = {str(conversation.public_id): conversation.last_seq} if conversation else {}
         await self.send_json({"type": "pong", "last_seq": last_seq})
 
@@ -202,7 +231,7 @@ class AgentConsumer(ChatSocket):
             "typing": self.on_typing,
             "read": self.on_read,
             "resume": self.on_resume,
-            "transfer": self.on_not_available,
+            "transfer": self.on_transfer,
             "close": self.on_close,
             "to_ticket": self.on_not_available,
             "ping": self.on_ping,
@@ -238,7 +267,7 @@ class AgentConsumer(ChatSocket):
         self.announced: set[str] = set()
         self.stale_queues: set[str] = set()
         self.connection_id = uuid.uuid4()
-        self.presence = await database_sync_to_async(presence.do_register_connection)(
+        self.presence = await database_sync_to_async(assignment.agent_connected)(
             user, connection_id=self.connection_id, channel_name=self.channel_name
         )
         await self.join(agent_group(user.pk))
@@ -291,17 +320,38 @@ class AgentConsumer(ChatSocket):
         )
 
     async def on_presence(self, frame: dict[str, Any]) -> None:
-        self.presence = await database_sync_to_async(presence.do_set_presence)(
-            self.user, frame["status"]
+        changed = await database_sync_to_async(assignment.check_set_presence)(
+            self.user, frame["status"], accepting=frame.get("accepting"),
+            agent_username=frame.get("agent"),
         )
+        if changed.user_id == self.user.pk:
+            self.presence = changed
         await self.send_json(
-            {"type": "presence", "agent": self.user.get_username(), "status": self.presence.published_status}
+            {
+                "type": "presence",
+                "agent": changed.user.get_username(),
+                "status": changed.published_status,
+                "accepting": changed.accepting,
+            }
         )
+
+    async def on_transfer(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(assignment.check_transfer)(
+            self.user, frame["conversation"], department=frame.get("department"),
+            agent=frame.get("agent"), **self.scope_kwargs,
+        )
+        await self.deliver_own(appended)
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
         conversation, appended = await database_sync_to_async(actions.check_accept)(
             self.user, frame["conversation"], **self.scope_kwargs
         )
+        if appended is None:
+            # An offer routing made: now answered. Announce it if this socket
+            # had not heard of it yet.
+            if str(conversation.public_id) not in self.announced:
+                await self.announce_assigned(conversation)
+            return
         await self.announce_assigned(conversation)
         await self.deliver_own(appended)
 
@@ -418,4 +468,20 @@ class AgentConsumer(ChatSocket):
                 logger.exception("queue refresh failed")
 
     async def agent_presence_changed(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence", "agent": message["agent"], "status": message["status"]})
+        await self.send_json(
+            {
+                "type": "presence",
+                "agent": message["agent"],
+                "status": message["status"],
+                "accepting": message["accepting"],
+            }
+        )
+
+    async def conversation_unassigned(self, message: dict[str, Any]) -> None:
+        public_id = message["conversation"]
+        if public_id not in self.announced:
+            return
+        self.announced.discard(public_id)
+        await self.send_json(
+            {"type": "unassigned", "conversation": public_id, "reason": message["reason"]}
+        )

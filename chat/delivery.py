@@ -25,6 +25,7 @@ from chat import frames, limits, queries
 from chat.actions import Appended
 from chat.errors import ChatError, NotAuthenticated, RateLimited
 from chat.events import conversation_group
+from chat.sweeper import ensure_sweeper_running
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         self.closing = False
         self.handlers: dict[str, Handler] = self.frame_handlers()
         self.tasks: list[asyncio.Task] = []
+        # Dead sockets, missed offers and lost triggers are swept by every
+        # worker that serves sockets (idempotent, so several is fine).
+        ensure_sweeper_running()
         await self.accept()
         self.tasks.append(asyncio.create_task(self._hello_deadline()))
         await self.connected()

@@ -204,7 +204,13 @@ WIDGET_FRAMES: dict[str, Schema] = {
 
 AGENT_FRAMES: dict[str, Schema] = {
     "hello": {"token": (optional(text(max_chars=200)), False)},
-    "presence": {"status": (choice("online", "away", "offline"), True)},
+    "presence": {
+        "status": (choice("online", "away", "offline"), True),
+        # Separate from the status: online but finishing current chats only.
+        "accepting": (boolean, False),
+        # A supervisor setting a colleague (by username).
+        "agent": (text(max_chars=150, allow_empty=False), False),
+    },
     "accept": {"conversation": CONVERSATION},
     "message": {
         "conversation": CONVERSATION,

@@ -123,13 +123,18 @@ def conversation_for_agent(conversation: Conversation) -> dict[str, Any]:
 
 
 def department_for_visitor(department: Department, *, now: datetime.datetime | None = None):
+    from chat.waiting import department_estimate
+
     now = now or timezone.now()
+    # Online: open now AND someone online and accepting could take the chat.
+    estimate = department_estimate(department, now=now)
     return {
         "slug": department.slug,
         "name": department.name,
-        "online": department_is_open(department, now),
-        # No honest number yet: wait estimates come with routing.
-        "estimated_wait_s": None,
+        "online": estimate["online"],
+        "estimated_wait_s": estimate["estimated_wait_s"],
+        # Past this the widget offers to leave a message instead of waiting.
+        "long_wait_s": estimate["long_wait_s"],
         "hours": department_hours(department),
     }
 

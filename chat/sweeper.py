@@ -48,6 +48,7 @@ async def _loop() -> None:
 def ensure_sweeper_running() -> None:
     """Start this process's sweep loop (once) on the running event loop."""
     global _task
-    if _task is not None and not _task.done():
+    loop = asyncio.get_running_loop()
+    if _task is not None and not _task.done() and _task.get_loop() is loop:
         return
-    _task = asyncio.get_running_loop().create_task(_loop(), name="chatportal-sweeper")
+    _task = loop.create_task(_loop(), name="chatportal-sweeper")

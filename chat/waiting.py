@@ -120,3 +120,18 @@ def department_estimate(department: Department, *, now: datetime.datetime | None
         "estimated_wait_s": estimate_for_position(snapshot, position) if online else None,
         "long_wait_s": department.long_wait_s,
     }
+
+
+def visitor_queue_frame(conversation_pk: int) -> tuple[str | None, dict[str, Any] | None]:
+    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits."""
+    conversation = (
+        Conversation.objects.select_related("department")
+        .filter(pk=conversation_pk)
+        .only("public_id", "state", "department")
+        .first()
+    )
+    if conversation is None or conversation.state != State.QUEUED:
+        return (conversation.department.slug if conversation else None), None
+    department = Department.objects.prefetch_related("hours", "holidays").get(pk=conversation.department_id)
+    snapshot = queue_snapshot(department)
+    return department.slug, position_frame(snapshot, str(conversation.public_id))

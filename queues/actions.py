@@ -48,9 +48,13 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
         username=presence.user.get_username(), user_id=presence.user_id,
         status=status, accepting=presence.accepting,
     )
-    for slug in presence.user.agent_profile.departments.values_list("slug", flat=True):
+    slugs = list(presence.user.agent_profile.departments.values_list("slug", flat=True))
+    for slug in slugs:
         publish_on_commit(events.department_group(slug), event)
-    publish_on_commit(events.agent_group(presence.user_id), event)
+    if not slugs:
+        # The agent's own sockets are in its department groups; without any
+        # department they still need to hear their own status.
+        publish_on_commit(events.agent_group(presence.user_id), event)
     return status
 
 

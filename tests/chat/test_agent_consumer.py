@@ -147,15 +147,138 @@ async def test_an_agent_of_another_department_is_forbidden(support, sales_agent)
     await visitor.close()
 
 
-async def test_transfer_and_to_ticket_answer_not_available(support_agent):
+async def test_to_ticket_answers_not_available_until_tickets_exist(support_agent):
     visitor, conversation = await start_chat()
     agent, _ = await open_agent(support_agent)
-    await agent.send({"type": "transfer", "conversation": conversation, "department": "sales"})
-    assert (await agent.expect("error"))["code"] == "not_available"
     await agent.send({"type": "to_ticket", "conversation": conversation, "subject": "Relay"})
     assert (await agent.expect("error"))["code"] == "not_available"
     await agent.close()
     await visitor.close()
+
+
+async def seen_or_expect(socket: Socket, frame_type: str, **fields):
+    """A frame already received (skipped over by an earlier expect) or the next one."""
+    for frame in socket.received:
+        if frame["type"] == frame_type and all(frame.get(k) == v for k, v in fields.items()):
+            return frame
+    return await socket.expect(frame_type, **fields)
+
+
+async def test_an_online_agent_is_given_a_new_chat_and_answers_the_offer(support_agent):
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "presence", "status": "online"})
+    await agent.expect("presence", agent="boris", status="online")
+    visitor, conversation = await start_chat("My relay blinks")
+    assigned = await agent.expect("assigned")
+    assert assigned["conversation"]["id"] == conversation
+    seen = await seen_or_expect(visitor, "event", kind="assigned")
+    assert seen["agent"] == {"name": "Boris"}
+    await agent.send({"type": "accept", "conversation": conversation})
+    await agent.send({"type": "message", "conversation": conversation, "client_id": new_id(), "body": "Hi"})
+    await agent.expect("ack")
+    assert (await visitor.expect("event", kind="message"))["body"] == "Hi"
+    await agent.close()
+    await visitor.close()
+
+
+async def test_a_waiting_visitor_hears_its_place_in_line(support):
+    chen = await database_sync_to_async(make_agent)("chen", [support], max_chats=1)
+    first, _ = await start_chat("first")
+    second, conversation = await start_chat("second")
+    place = await seen_or_expect(second, "queue", conversation=conversation)
+    assert place["position"] == 2
+    assert place["estimated_wait_s"] is None  # nobody online: no honest number
+    agent, _ = await open_agent(chen)
+    await agent.send({"type": "presence", "status": "online"})
+    # The first chat goes to boris; the second moves up (now next in line).
+    moved = await second.expect("queue", conversation=conversation, position=1)
+    assert moved["estimated_wait_s"] is not None
+    await agent.close()
+    await first.close()
+    await second.close()
+
+
+async def test_saying_offline_gives_the_chats_back_to_the_queue(support_agent):
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "presence", "status": "online"})
+    visitor, conversation = await start_chat()
+    await agent.expect("assigned")
+    await agent.send({"type": "presence", "status": "offline"})
+    unassigned = await agent.expect("unassigned", conversation=conversation)
+    assert unassigned["reason"] == "agent_offline"
+    requeued = await visitor.expect("event", kind="queued", seq=4)
+    assert requeued["department"] == "support"
+    await agent.close()
+    await visitor.close()
+
+
+async def test_transfer_to_a_department_keeps_the_history_and_tells_the_visitor(
+    support, sales, support_agent, sales_agent
+):
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "presence", "status": "online"})
+    visitor, conversation = await start_chat("I need a quote")
+    await agent.expect("assigned")
+    seller, _ = await open_agent(sales_agent)
+    await seller.send({"type": "presence", "status": "online"})
+    await agent.send({"type": "transfer", "conversation": conversation, "department": "sales"})
+    moved = await visitor.expect("event", kind="transferred")
+    assert moved["to"] == {"department": "sales"}
+    await agent.expect("unassigned", conversation=conversation)
+    assigned = await seller.expect("assigned")
+    assert assigned["conversation"]["id"] == conversation
+    history = [await seller.expect("event") for _ in range(5)]
+    # Routing assigned the chat as it started, before the first message landed.
+    assert [e["kind"] for e in history] == ["queued", "assigned", "message", "transferred", "assigned"]
+    assert history[2]["body"] == "I need a quote"
+    for s in (agent, seller, visitor):
+        await s.close()
+
+
+async def test_transfer_to_an_agent_and_its_refusals(support, support_agent, sales_agent):
+    chen = await database_sync_to_async(make_agent)("chen", [support])
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "presence", "status": "online"})
+    visitor, conversation = await start_chat()
+    await agent.expect("assigned")
+    # A colleague cannot pull an active chat away, and an offline agent cannot receive one.
+    colleague, _ = await open_agent(chen)
+    await colleague.send({"type": "transfer", "conversation": conversation, "agent": "chen"})
+    assert (await colleague.expect("error"))["code"] == "forbidden"
+    await agent.send({"type": "transfer", "conversation": conversation, "agent": "nobody"})
+    assert (await agent.expect("error"))["code"] == "not_found"
+    await agent.send({"type": "transfer", "conversation": conversation, "agent": "chen"})
+    assert (await agent.expect("error"))["code"] == "conflict"
+    await agent.send({"type": "transfer", "conversation": conversation})
+    assert (await agent.expect("error"))["code"] == "invalid"
+    await colleague.send({"type": "presence", "status": "online"})
+    await colleague.expect("presence", agent="chen", status="online")
+    await agent.send({"type": "transfer", "conversation": conversation, "agent": "chen"})
+    assert (await visitor.expect("event", kind="transferred"))["to"] == {"agent": {"name": "Chen"}}
+    assert (await colleague.expect("assigned"))["conversation"]["id"] == conversation
+    # A sales agent has no access to support's chat at all.
+    seller, _ = await open_agent(sales_agent)
+    await seller.send({"type": "transfer", "conversation": conversation, "department": "sales"})
+    assert (await seller.expect("error"))["code"] == "forbidden"
+    for s in (agent, colleague, seller, visitor):
+        await s.close()
+
+
+async def test_a_supervisor_sets_a_colleague_away_but_an_agent_cannot(support, support_agent):
+    sofia = await database_sync_to_async(make_agent)("sofia", [support], is_supervisor=True)
+    chen = await database_sync_to_async(make_agent)("chen", [support])
+    boris, _ = await open_agent(support_agent)
+    await boris.send({"type": "presence", "status": "online"})
+    await boris.expect("presence", agent="boris", status="online")
+    supervisor, _ = await open_agent(sofia)
+    await supervisor.send({"type": "presence", "status": "away", "agent": "boris"})
+    assert (await supervisor.expect("presence", agent="boris"))["status"] == "away"
+    assert (await boris.expect("presence", agent="boris", status="away"))["accepting"] is True
+    colleague, _ = await open_agent(chen)
+    await colleague.send({"type": "presence", "status": "offline", "agent": "boris"})
+    assert (await colleague.expect("error"))["code"] == "forbidden"
+    for s in (boris, supervisor, colleague):
+        await s.close()
 
 
 async def test_presence_is_set_and_answered(support_agent):
