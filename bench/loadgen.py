@@ -82,6 +82,11 @@ class Stats:
         self.closed: Counter[str] = Counter()
         self.duplicates = 0
         self.out_of_order = 0
+        self.reassigned = 0
+        self.unassigned = 0
+        self.skipped_no_agent = 0
+        # Filled once every conversation has an agent: later (re)assignments move it.
+        self.registry: dict[str, Conversation] = {}
 
 
 class Peer:
@@ -99,6 +104,8 @@ class Peer:
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.assigned: asyncio.Queue[str] = asyncio.Queue()
         self.pongs: asyncio.Queue[float] = asyncio.Queue()
+        self._background: set[asyncio.Task[None]] = set()
+        self.accepted: set[str] = set()
         self.last_seq: dict[str, int] = {}
         self.seen: dict[str, set[int]] = {}
 
@@ -162,7 +169,25 @@ class Peer:
         elif kind == "assigned":
             conv = frame.get("conversation") or {}
             if isinstance(conv, dict) and isinstance(conv.get("id"), str):
+                # Routing offers the chat; an agent that does not answer the
+                # offer in time loses it, so this agent answers at once.
+                # The answer to an accept is another `assigned`: accept once.
+                if conv["id"] not in self.accepted:
+                    self.accepted.add(conv["id"])
+                    self._spawn(self.send({"type": "accept", "conversation": conv["id"]}))
                 self.assigned.put_nowait(conv["id"])
+                known = self.stats.registry.get(conv["id"])
+                if known is not None and known.agent is not self:
+                    self.stats.reassigned += 1
+                    known.agent = self
+        elif kind == "unassigned":
+            conv_id = frame.get("conversation")
+            if isinstance(conv_id, dict):
+                conv_id = conv_id.get("id")
+            known = self.stats.registry.get(conv_id) if isinstance(conv_id, str) else None
+            if known is not None and known.agent is self:
+                self.stats.unassigned += 1
+                known.agent = None
         elif kind == "error":
             code = str(frame.get("code", "unknown"))
             self.stats.errors[code] += 1
@@ -175,6 +200,11 @@ class Peer:
             record = self.stats.sent.get(client_id) if isinstance(client_id, str) else None
             if record is not None:
                 record.error = code
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _on_ack(self, frame: dict[str, Any], now: float) -> None:
         client_id = frame.get("client_id")
@@ -208,10 +238,10 @@ class Peer:
             return
         client_id = frame.get("client_id")
         record = self.stats.sent.get(client_id) if isinstance(client_id, str) else None
+        # Duplicates are counted per socket above; after a reassignment a
+        # message may also reach the conversation's previous agent socket.
         if record is not None and record.side != self.role:
             record.delivered_at.append(now)
-            if len(record.delivered_at) > 1:
-                self.stats.duplicates += 1
 
     async def post(self, frame: dict[str, Any], wait_s: float) -> dict[str, Any]:
         """Send a message frame and wait for its ack (setup only; the load is open loop)."""
@@ -282,6 +312,9 @@ def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float
             "lost": len(lost),
             "duplicated": stats.duplicates,
             "out_of_order": stats.out_of_order,
+            "reassigned": stats.reassigned,
+            "unassigned": stats.unassigned,
+            "agent_sends_skipped_unassigned": stats.skipped_no_agent,
         },
         "throughput_msg_s": {
             "target": target_rate,
@@ -400,7 +433,9 @@ async def collect_assignments(
         # Manual-routing departments (or a full house): agents pick what is left.
         leftovers = [c for c in conversations if c.agent is None]
         for i, conv in enumerate(leftovers):
-            await agents[i % len(agents)].send({"type": "accept", "conversation": conv.id})
+            agent = agents[i % len(agents)]
+            agent.accepted.add(conv.id)
+            await agent.send({"type": "accept", "conversation": conv.id})
             accepted += 1
         if leftovers:
             with contextlib.suppress(TimeoutError):
@@ -445,8 +480,7 @@ async def settle(agents: list[Peer], *, quiet_ms: float, wait_s: float) -> dict[
 
 
 async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float) -> None:
-    peer = conv.visitor if side == "visitor" else conv.agent
-    assert peer is not None and conv.id is not None
+    assert conv.id is not None
     interval = 1.0 / args.rate
     # A random phase per conversation and side spreads sends over the interval.
     phase = random.random() * interval  # noqa: S311 (not security-relevant)
@@ -456,6 +490,11 @@ async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float)
         delay = scheduled - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        # The agent side follows reassignments (offer timeouts, requeues).
+        peer = conv.visitor if side == "visitor" else conv.agent
+        if peer is None:
+            stats.skipped_no_agent += 1
+            continue
         client_id = str(uuid.uuid4())
         record = Sent(client_id, conv.index, side, scheduled)
         stats.sent[client_id] = record
@@ -467,7 +506,8 @@ async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float)
             await peer.send(frame)
         except ConnectionClosed:
             record.error = "socket_closed"
-            return
+            if side == "visitor":
+                return
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -492,6 +532,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stats.duplicates = stats.out_of_order = 0
         stats.errors.clear()
         stats.error_details.clear()
+        stats.registry = {c.id: c for c in conversations if c.id}
 
         t0 = time.monotonic() + 0.5
         # A marker for wrappers (bench/run_chat_bench.py starts its profiler here).
