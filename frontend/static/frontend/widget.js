@@ -122,7 +122,15 @@
     left: load("left", []) // conversations put away with "Start new chat"
   };
 
-  function persistConv() { save("conv", state.conv); }
+  function persistConv() {
+    // Storage quotas are a few MB per site, shared with the host page: long
+    // transcripts keep their newest part.
+    var conv = state.conv;
+    while (conv && conv.events.length > 1 && JSON.stringify(conv.events).length > 300000) {
+      conv.events.splice(0, Math.ceil(conv.events.length / 4));
+    }
+    save("conv", conv);
+  }
   function persistPending() { save("pending", state.pending); }
 
   function uuid() {
