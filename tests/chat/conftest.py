@@ -58,8 +58,16 @@ class Socket:
             if message["type"] == "websocket.close":
                 return message.get("code")
 
-    async def silent(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout)
+    async def silent(self, timeout: float = 0.3, *, ignore: tuple[str, ...] = ("queue", "presence")) -> bool:
+        """Nothing but ephemeral status frames (queue places, presence) arrives for `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            if await self.communicator.receive_nothing(left):
+                return True
+            if (await self.recv())["type"] not in ignore:
+                return False
+        return True
 
     async def close(self) -> None:
         await self.communicator.disconnect()
