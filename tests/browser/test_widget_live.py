@@ -149,14 +149,19 @@ def embedded_server_env(host_site) -> dict[str, str]:
     return {"CHATPORTAL_WIDGET_ORIGINS": host_site.origin}
 
 
+def open_agent(server: LiveServer) -> AgentSocket:
+    """Boris, signed in with his API token and online."""
+    sock = AgentSocket(server.ws_url("/ws/agent/"), server.origin)
+    sock.send({"type": "hello", "token": server.agent_token(AGENT)})
+    sock.wait_for(lambda f: f.get("type") == "welcome", what="welcome")
+    sock.send({"type": "presence", "status": "online"})
+    return sock
+
+
 @pytest.fixture
 def agent(embedded_server: LiveServer) -> Iterator[AgentSocket]:
-    token = embedded_server.agent_token(AGENT)
-    sock = AgentSocket(embedded_server.ws_url("/ws/agent/"), embedded_server.origin)
+    sock = open_agent(embedded_server)
     try:
-        sock.send({"type": "hello", "token": token})
-        sock.wait_for(lambda f: f.get("type") == "welcome", what="welcome")
-        sock.send({"type": "presence", "status": "online"})
         yield sock
     finally:
         sock.close()
@@ -378,3 +383,20 @@ def test_it_takes_a_message_when_the_department_is_closed(
         " print(e.conversation.department.slug, v.name, v.email, sep='|')",
     )
     assert kept.strip().splitlines()[-1] == "night|Ana Night|ana.night@example.com"
+
+
+def test_it_shows_the_visitors_place_in_the_queue_until_an_agent_takes_the_chat(
+    browser_context, host_site, embedded_server
+):
+    page = open_chat(browser_context, host_site, embedded_server)
+    send_message(page, "waiting in line")
+    place = page.get_by_role("status").filter(has_text="in the queue")
+    expect(place).to_contain_text("You are number 1 in the queue.")
+
+    boris = open_agent(embedded_server)
+    try:
+        take_conversation(boris, "waiting in line")
+        expect(page.get_by_role("log")).to_contain_text("joined the chat")
+        expect(place).to_have_count(0)
+    finally:
+        boris.close()
