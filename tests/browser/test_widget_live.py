@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jwt
 import pytest
 from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
@@ -144,9 +145,15 @@ def host_site() -> Iterator[HostSite]:
         yield site
 
 
+IDENTITY_SECRET = "host-site-identity-secret-for-tests"
+
+
 @pytest.fixture
 def embedded_server_env(host_site) -> dict[str, str]:
-    return {"CHATPORTAL_WIDGET_ORIGINS": host_site.origin}
+    return {
+        "CHATPORTAL_WIDGET_ORIGINS": host_site.origin,
+        "CHATPORTAL_IDENTITY_SECRET": IDENTITY_SECRET,
+    }
 
 
 def open_agent(server: LiveServer) -> AgentSocket:
@@ -400,3 +407,40 @@ def test_it_shows_the_visitors_place_in_the_queue_until_an_agent_takes_the_chat(
         expect(place).to_have_count(0)
     finally:
         boris.close()
+
+
+def test_it_tells_the_agent_who_the_host_sites_signed_in_user_is(
+    browser_context, host_site, embedded_server, agent
+):
+    # The host site signs its user (Maria Popescu, external id crm-1 in the demo data).
+    token = jwt.encode(
+        {
+            "sub": "crm-1",
+            "exp": int(time.time()) + 600,
+            "name": "Maria Popescu",
+            "email": "customer1@example.com",
+        },
+        IDENTITY_SECRET,
+        algorithm="HS256",
+    )
+    host_site.page_html = host_page_html(
+        f"{embedded_server.url}/widget.js", {"department": "support", "identity-jwt": token}
+    )
+    page = browser_context.new_page()
+    page.goto(host_site.url)
+    page.get_by_role("button", name="Open chat", exact=True).click()
+    send_message(page, "It is Maria, about my RZA-500")
+    conversation = take_conversation(agent, "It is Maria, about my RZA-500")
+    summary = agent.wait_for(
+        lambda f: f.get("type") == "assigned" and f["conversation"]["id"] == conversation,
+        what="the assigned summary",
+    )
+    assert summary["conversation"]["visitor"]["name"] == "Maria Popescu"
+    linked = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import Conversation;"
+        f" c = Conversation.objects.get(public_id='{conversation}');"
+        " print(c.visitor.external_id, c.visitor.contact.name, sep='|')",
+    )
+    assert linked.strip().splitlines()[-1] == "crm-1|Maria Popescu"
