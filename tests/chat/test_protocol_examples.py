@@ -45,6 +45,7 @@ async def test_a_whole_conversation_speaks_the_protocol(support, support_agent):
     conversation = ack["conversation"]
     await expect("visitor", visitor, "event", seq=1)
     await expect("visitor", visitor, "event", seq=2)
+    await expect("visitor", visitor, "queue", conversation=conversation)
 
     agent, agent_welcome = await open_agent(support_agent)
     log.append(("agent", "received", agent_welcome))
@@ -73,7 +74,7 @@ async def test_a_whole_conversation_speaks_the_protocol(support, support_agent):
     await expect("visitor", visitor, "pong")
     await send("visitor", visitor, {"type": "message", "client_id": "not-a-uuid", "body": "hi"})
     await expect("visitor", visitor, "error")
-    await send("agent", agent, {"type": "transfer", "conversation": conversation, "department": "sales"})
+    await send("agent", agent, {"type": "to_ticket", "conversation": conversation, "subject": "E42"})
     await expect("agent", agent, "error")
     await send("agent", agent, {"type": "close", "conversation": conversation, "reason": "solved"})
     await expect("visitor", visitor, "event", seq=6)
