@@ -121,6 +121,8 @@ class ConversationEvent(models.Model):
         TRANSFERRED = "transferred", _("transferred")
         CLOSED = "closed", _("closed")
         RATED = "rated", _("rated")
+        # The chat became a ticket: {"number", "status", "portal_url"}.
+        TICKET = "ticket", _("ticket")
 
     class Role(models.TextChoices):
         VISITOR = "visitor", _("visitor")

@@ -30,6 +30,10 @@ class Department(models.Model):
         _("long wait (seconds)"), default=300,
         help_text=_("Past this estimated wait the widget offers to leave a message instead."),
     )
+    auto_ticket_after_s = models.PositiveIntegerField(
+        _("ticket after (seconds)"), default=600,
+        help_text=_("A queued chat nobody has answered this long becomes a ticket; 0 turns it off."),
+    )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="led_departments", help_text=_("Notified of escalations."),

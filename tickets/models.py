@@ -1,0 +1,224 @@
+"""Tickets on the CRM record and their event log.
+
+Like a conversation, a ticket's history is a table: every change appends a
+`TicketEvent` with the next gapless `seq` in the same transaction, and the
+portal, the console and the CRM timeline are renders of it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from chat.models import Conversation
+from crm.models import Contact, Organization, SlaPlan
+from queues.models import Department
+
+NUMBER_PREFIX = "T-"
+FIRST_NUMBER = 1001
+
+
+def new_reply_token() -> str:
+    # 128 bits in the Reply-To address: guessing one threads nothing.
+    return secrets.token_urlsafe(16)
+
+
+class TicketNumber(models.Model):
+    """The one-row counter behind `T-1001`, `T-1002`, …
+
+    Taken with one `UPDATE … RETURNING` inside the creating transaction: the
+    row lock serializes concurrent creations, and a rolled-back creation
+    rolls the counter back too, so numbers stay sequential without gaps.
+    """
+
+    last_value = models.PositiveIntegerField(default=FIRST_NUMBER - 1)
+
+    def __str__(self) -> str:
+        return f"{NUMBER_PREFIX}{self.last_value}"
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+        OPEN = "open", _("open")
+        PENDING = "pending", _("pending (waiting on the customer)")
+        ON_HOLD = "on_hold", _("on hold (waiting on a third party)")
+        SOLVED = "solved", _("solved")
+        CLOSED = "closed", _("closed")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("low")
+        NORMAL = "normal", _("normal")
+        HIGH = "high", _("high")
+        URGENT = "urgent", _("urgent")
+
+    class Channel(models.TextChoices):
+        CHAT = "chat", _("chat")
+        EMAIL = "email", _("e-mail")
+        PHONE = "phone", _("phone")
+        WEB = "web", _("web")
+        PORTAL = "portal", _("portal")
+
+    OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+    DONE_STATUSES = (Status.SOLVED, Status.CLOSED)
+    # Escalation order: a breach moves a ticket one step up.
+    PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    # The id for links and sockets: numbers are sequential, so never the only key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subject = models.CharField(_("subject"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    # Sorting by priority in the database needs a number, not the label.
+    priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # Null only for a sender nobody knows (an anonymous chat, an unknown e-mail).
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    # What the unknown sender typed (pre-chat form, From: header), unverified.
+    requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
+    requester_email = models.CharField(_("requester e-mail"), max_length=254, blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    # One chat becomes at most one ticket.
+    conversation = models.OneToOneField(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    )
+    sla_plan = models.ForeignKey(
+        SlaPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    # When it last entered `pending`: leaving it moves the resolution due later.
+    pending_since = models.DateTimeField(null=True, blank=True)
+    # Set by the SLA sweep so that each warning and breach is announced once.
+    first_response_warned_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_warned_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+    reply_token = models.CharField(max_length=40, unique=True, default=new_reply_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["department", "status"], name="tickets_dept_status_idx"),
+            models.Index(fields=["contact", "status"], name="tickets_contact_status_idx"),
+            models.Index(fields=["organization", "status"], name="tickets_org_status_idx"),
+            models.Index(fields=["assignee", "status"], name="tickets_assignee_status_idx"),
+            # The SLA sweep reads only running clocks.
+            models.Index(
+                fields=["resolution_due"], name="tickets_open_due_idx",
+                condition=Q(status__in=["new", "open", "on_hold"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    def save(self, *args, **kwargs):
+        self.priority_rank = self.PRIORITY_ORDER.index(self.priority)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def customer_status(self) -> str:
+        return customer_status_label(self.status)
+
+    @property
+    def requester_display(self) -> str:
+        if self.contact_id is not None:
+            return self.contact.name
+        return self.requester_name or self.requester_email
+
+
+# What customers read (portal, widget, e-mails); agents see the choice labels.
+_CUSTOMER_LABELS = {
+    Ticket.Status.NEW: _("We're working on it"),
+    Ticket.Status.OPEN: _("We're working on it"),
+    Ticket.Status.PENDING: _("Waiting for your reply"),
+    Ticket.Status.ON_HOLD: _("Waiting on a third party"),
+    Ticket.Status.SOLVED: _("Solved"),
+    Ticket.Status.CLOSED: _("Closed"),
+}
+
+
+def customer_status_label(status: str) -> str:
+    """The customer-facing label of a status, in the active language."""
+    label = _CUSTOMER_LABELS.get(status)
+    return str(label) if label is not None else gettext("Unknown")
+
+
+def internal_status_label(status: str) -> str:
+    try:
+        return str(Ticket.Status(status).label)
+    except ValueError:
+        return gettext("Unknown")
+
+
+class TicketEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        REPLY = "reply", _("reply")
+        NOTE = "note", _("internal note")
+        STATUS = "status", _("status changed")
+        PRIORITY = "priority", _("priority changed")
+        ASSIGNEE = "assignee", _("assignee changed")
+        TRANSCRIPT = "transcript", _("chat transcript")
+        SLA_WARNING = "sla_warning", _("SLA warning")
+        SLA_BREACH = "sla_breach", _("SLA breach")
+
+    class Role(models.TextChoices):
+        AGENT = "agent", _("agent")
+        CUSTOMER = "customer", _("customer")
+        SYSTEM = "system", _("system")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Small, denormalized wire fields (body, old/new values, author name).
+    payload = models.JSONField(default=dict)
+    author_role = models.CharField(max_length=8, choices=Role.choices, default=Role.SYSTEM)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Internal events (notes, SLA warnings, the chat's internal notes) never reach customers.
+    internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ticket", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "seq"], name="tickets_event_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq} {self.kind}"
