@@ -216,6 +216,15 @@ class VisitorClient:
             e for e in self.sock.events(self.conversation) if kind is None or e.get("kind") == kind
         ]
 
+    def queue_frames(self) -> list[Frame]:
+        if self.sock is None or self.conversation is None:
+            return []
+        return [
+            f
+            for f in self.sock.frames
+            if f["type"] == "queue" and f.get("conversation") == self.conversation
+        ]
+
     @property
     def closed(self) -> bool:
         return bool(self.events("closed"))
@@ -606,3 +615,18 @@ def abort_transport(sock: ProtocolSocket) -> None:
     """Drop the TCP connection under a socket: no close frame, no goodbye."""
     assert sock._conn is not None, "not open"
     sock._conn.transport.abort()
+
+
+def database_summary(server: LiveServer) -> dict[str, Any]:
+    """Counts that say where a stuck run stopped: conversations by state, events by kind."""
+    with connect_db(server) as conn:
+        states = dict(
+            conn.execute("SELECT state, count(*) FROM chat_conversation GROUP BY state").fetchall()
+        )
+        kinds = dict(
+            conn.execute(
+                "SELECT kind, count(*) FROM chat_conversationevent GROUP BY kind"
+            ).fetchall()
+        )
+        live = conn.execute("SELECT count(*) FROM queues_agentconnection").fetchone()[0]
+    return {"conversations": states, "events": kinds, "agent_connections": live}

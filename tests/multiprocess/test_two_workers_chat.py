@@ -212,3 +212,49 @@ async def test_an_idle_socket_outlives_the_redis_blocking_read(two_workers: Live
     finally:
         await agent.close()
         await visitor.close()
+
+
+async def test_it_loses_nothing_when_the_visitors_worker_is_killed(two_workers: LiveServer):
+    server = two_workers
+    agent, _ = await open_agent(server, WORKER_B, AGENT)
+    visitor, welcome = await open_visitor(server, WORKER_A, token=None)
+    sockets = [agent, visitor]
+    try:
+        first = await visitor.post_message("before the crash")
+        conversation = first["conversation"]
+        await take_conversation(agent, conversation)
+        before = await send_spaced(agent, [f"agent before {i}" for i in range(3)], conversation=conversation, internal=False)
+        await visitor.wait_until(
+            lambda: {a["seq"] for a in before} <= set(message_seqs(visitor.events(conversation))),
+            timeout=DELIVERY_TIMEOUT_S, what="the first replies",
+        )
+        seen = visitor.events(conversation)
+
+        # SIGKILL: no close frames, no cleanup; the socket just dies.
+        server.workers[WORKER_A].kill()
+        await visitor.wait_closed(timeout=DELIVERY_TIMEOUT_S)
+        during = await send_spaced(agent, [f"agent during {i}" for i in range(3)], conversation=conversation, internal=False)
+
+        visitor2, _ = await open_visitor(
+            server, WORKER_B, token=welcome["token"], resume={conversation: max(e["seq"] for e in seen)}
+        )
+        sockets.append(visitor2)
+        after = await send_spaced(visitor2, ["after the crash"])
+        expected = [first, *before, *during, *after]
+        await visitor2.wait_until(
+            lambda: {a["seq"] for a in expected} <= set(message_seqs(seen + visitor2.events(conversation))),
+            timeout=DELIVERY_TIMEOUT_S, what="everything after the crash",
+        )
+        await agent.wait_until(
+            lambda: {a["seq"] for a in expected} <= set(message_seqs(agent.events(conversation))),
+            timeout=DELIVERY_TIMEOUT_S, what="the agent's copy",
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        for sock in sockets:
+            await sock.close()
+    visitor_events = seen + visitor2.events(conversation)
+    assert_in_seq_order_exactly_once(visitor_events, "visitor (before and after the crash)")
+    assert_delivered(visitor_events, expected, "visitor")
+    assert_in_seq_order_exactly_once(agent.events(conversation), "agent")
+    assert_delivered(agent.events(conversation), expected, "agent")

@@ -112,6 +112,15 @@ class ProtocolSocket:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
 
+    async def wait_closed(self, *, timeout: float) -> int:
+        """The close code once the connection is gone (1006 for a dead peer)."""
+        if self._reader is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        if self.closed_code is None:
+            raise ProtocolError(f"{self.name}: still open after {timeout:.0f} s")
+        return self.closed_code
+
     def of_type(self, type_: str) -> list[Frame]:
         return [f for f in self.frames if f["type"] == type_]
 
