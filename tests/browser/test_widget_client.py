@@ -638,3 +638,16 @@ def test_it_reuses_the_visitor_token_another_tab_received_after_it_loaded(browse
     assert hello["token"] == server.token
     assert hello["resume"] == {CONV: server.last_seq}
     expect(bubbles(late, "from the first tab")).to_have_count(1)
+
+
+def test_it_shows_the_estimated_wait_before_the_first_message(browser_context, server):
+    page = open_widget(browser_context)
+    wait = page.get_by_role("status").filter(has_text="Estimated wait")
+    expect(wait).to_have_text("Estimated wait: about 1 min.")
+    send_message(page, "hello")
+    server.ws.send(
+        json.dumps({"type": "queue", "conversation": CONV, "position": 3, "estimated_wait_s": 300})
+    )
+    expect(wait).to_have_text("You are number 3 in the queue. Estimated wait: about 5 min.")
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(wait).to_have_count(0)

@@ -389,8 +389,16 @@
     ui.prechat.hidden = hasConv || state.pending.length > 0 || !!(data.name && data.email);
     ui.offline.hidden = state.online || hasConv;
     ui.rate.hidden = state.rated || !closed;
-    if (closed || !hasConv) ui.queue.hidden = true;
+    if (!hasConv && state.online && typeof state.wait === "number") {
+      // The department's estimate for a new chat, until queue frames take over.
+      ui.queue.textContent = waitText(state.wait);
+      ui.queue.hidden = false;
+    } else if (closed || !hasConv) {
+      ui.queue.hidden = true;
+    }
   }
+
+  function waitText(seconds) { return t("wait", { m: Math.max(1, Math.round(seconds / 60)) }); }
 
   function redrawAll() {
     ui.log.textContent = "";
@@ -647,6 +655,7 @@
     }
     var dept = frame.department || {};
     state.online = dept.online !== false;
+    state.wait = dept.estimated_wait_s;
     var conv = frame.conversation;
     if (conv && typeof conv.id === "string") {
       if (!state.conv || state.conv.id !== conv.id) {
@@ -729,7 +738,7 @@
     if (!state.conv || frame.conversation !== state.conv.id || state.conv.state !== "queued") return;
     var text = [];
     if (typeof frame.position === "number") text.push(t("position", { n: frame.position }));
-    if (typeof frame.estimated_wait_s === "number") text.push(t("wait", { m: Math.max(1, Math.round(frame.estimated_wait_s / 60)) }));
+    if (typeof frame.estimated_wait_s === "number") text.push(waitText(frame.estimated_wait_s));
     ui.queue.textContent = text.join(" ");
     ui.queue.hidden = !text.length;
   }
