@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                 name: round(100 * value / span, 1) for name, value in steady_cpu.items()
             }
             summary["machine"]["steady_span_s"] = round(span, 1)
+            worker_cpu = sum(v for k, v in steady_cpu.items() if k.startswith("worker-"))
+            # What one message costs the workers, receiving, writing and delivering it.
+            summary["machine"]["worker_cpu_ms_per_acked_message"] = round(1000 * worker_cpu / acked, 2)
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         print(json.dumps(summary, indent=2))
         print(loadgen.stderr.strip().splitlines()[-1] if loadgen.stderr.strip() else "", file=sys.stderr)
