@@ -16,7 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
-from chat import access, actions, assignment, frames, queries, waiting
+from chat import access, actions, assignment, conversion, frames, queries, waiting
 from chat.delivery import ChatSocket, Handler
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, department_group, visitor_group
@@ -43,6 +43,7 @@ class WidgetConsumer(ChatSocket):
 
     # The visitor's open conversation as this socket knows it: (pk, public id).
     open_conversation: tuple[int, uuid.UUID] | None = None
+    department_online: bool = True
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.ready:
@@ -66,16 +67,19 @@ class WidgetConsumer(ChatSocket):
         if conversation is not None:
             self.open_conversation = (conversation.pk, conversation.public_id)
             await self.follow(str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq)
+        department_info = (
+            await database_sync_to_async(queries.department_for_visitor)(self.department)
+            if self.department
+            else None
+        )
+        # A chat started while nobody can answer is a message for a ticket.
+        self.department_online = bool(department_info and department_info["online"])
         await self.send_json(
             {
                 "type": "welcome",
                 "token": session.token,
                 "visitor": {"id": str(self.visitor.public_id), "name": self.visitor.display_name},
-                "department": (
-                    await database_sync_to_async(queries.department_for_visitor)(self.department)
-                    if self.department
-                    else None
-                ),
+                "department": department_info,
                 "conversation": queries.conversation_for_visitor(conversation) if conversation else None,
                 "suggestions": [],
             }
@@ -117,7 +121,12 @@ class WidgetConsumer(ChatSocket):
             await self.follow(public_id, appended.conversation_pk, last_sent=0)
         await self.ack(appended, frame["client_id"])
         await self.deliver_own(appended)
-        if appended.started:
+        if appended.started and not self.department_online:
+            # The `ticket` and `closed` events reach this socket through the log.
+            await database_sync_to_async(conversion.convert_automatically)(
+                appended.conversation_pk, reason="offline"
+            )
+        elif appended.started:
             await self.send_queue_place()
 
     # --- honest waiting ---------------------------------------------------------------
@@ -170,6 +179,10 @@ class WidgetConsumer(ChatSocket):
             self.visitor, frame["conversation"]
         )
         await self.deliver_own(appended)
+        # Left while still waiting: the message becomes a ticket (no-op if answered).
+        await database_sync_to_async(conversion.convert_automatically)(
+            appended.conversation_pk, reason="left"
+        )
 
     async def on_rate(self, frame: dict[str, Any]) -> None:
         appended = await database_sync_to_async(actions.check_visitor_rate)(
@@ -233,7 +246,7 @@ class AgentConsumer(ChatSocket):
             "resume": self.on_resume,
             "transfer": self.on_transfer,
             "close": self.on_close,
-            "to_ticket": self.on_not_available,
+            "to_ticket": self.on_to_ticket,
             "ping": self.on_ping,
         }
 
@@ -415,9 +428,23 @@ class AgentConsumer(ChatSocket):
         await self.follow(str(appended.conversation), appended.conversation_pk, last_sent=appended.seq - 1)
         await self.deliver_own(appended)
 
-    async def on_not_available(self, frame: dict[str, Any]) -> None:
-        await self.access(frame["conversation"])
-        raise ChatError(_("this server does not offer that yet"), code="not_available")
+    async def on_to_ticket(self, frame: dict[str, Any]) -> None:
+        conversation = await self.access(frame["conversation"])
+        appended = await database_sync_to_async(conversion.convert_on_request)(
+            conversation, subject=frame.get("subject"), priority=frame.get("priority"), by=self.user
+        )
+        if appended is None:
+            raise ChatError(_("this server does not offer that yet"), code="not_available")
+        public_id = str(conversation.public_id)
+        if public_id not in self.followed:
+            await self.follow(public_id, conversation.pk, last_sent=appended.seq - 1)
+        if appended.duplicate:
+            # Converted before: its `ticket` event was delivered then (resume gets it back).
+            raise ChatError(
+                _("this chat is already ticket %(number)s") % {"number": appended.frame.get("number")},
+                code="conflict",
+            )
+        await self.deliver_own(appended)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.rejoin_groups()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -23,6 +24,15 @@ logger = logging.getLogger(__name__)
 
 _task: asyncio.Task | None = None
 
+# Sweeps of higher apps (tickets' SLA clocks), registered from their
+# AppConfig.ready(): chat must not import them. Each is `fn(now) -> dict`.
+_extra_sweeps: list[Callable[[datetime.datetime | None], dict[str, int]]] = []
+
+
+def register_sweep(fn: Callable[[datetime.datetime | None], dict[str, int]]) -> None:
+    if fn not in _extra_sweeps:
+        _extra_sweeps.append(fn)
+
 
 def sweep_interval_s() -> float:
     return max(1.0, min(5.0, settings.CHATPORTAL_PRESENCE_TTL_S / 3))
@@ -33,7 +43,14 @@ def run_sweeps(*, now: datetime.datetime | None = None) -> dict[str, int]:
     requeued = sum(requeue_agent_conversations(user_id, reason="agent_offline") for user_id in gone)
     expired = expire_offers(now=now)
     routed = len(route_waiting(now=now))
-    return {"gone": len(gone), "requeued": requeued, "expired": expired, "routed": routed}
+    counts = {"gone": len(gone), "requeued": requeued, "expired": expired, "routed": routed}
+    for sweep in _extra_sweeps:
+        try:
+            counts.update(sweep(now))
+        except Exception:
+            # One app's failing sweep must not stop routing's.
+            logger.exception("sweep %s failed", getattr(sweep, "__name__", sweep))
+    return counts
 
 
 async def _loop() -> None:

@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class TicketsConfig(AppConfig):
     name = "tickets"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Lower apps offer registries so that they never import tickets.
+        from chat.conversion import register_ticket_converter
+        from chat.sweeper import register_sweep
+        from crm.lookup import register_open_tickets_source
+        from crm.timeline import register_timeline_source
+        from tickets import crm_sources
+        from tickets.conversion import convert_for_chat, sweep
+
+        register_ticket_converter(convert_for_chat)
+        register_sweep(sweep)
+        register_open_tickets_source("tickets", crm_sources.open_tickets)
+        register_timeline_source("tickets", crm_sources.timeline_entries)

@@ -151,6 +151,15 @@ class Ticket(models.Model):
         return customer_status_label(self.status)
 
     @property
+    def portal_path(self) -> str:
+        # The portal's ticket page (tickets/urls_portal.py keeps this path).
+        return f"/portal/tickets/{self.number}/"
+
+    @property
+    def portal_url(self) -> str:
+        return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + self.portal_path
+
+    @property
     def requester_display(self) -> str:
         if self.contact_id is not None:
             return self.contact.name

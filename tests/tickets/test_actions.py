@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core import mail
+
+from tickets import actions, events
+from tickets.errors import TicketConflict, TicketError
+from tickets.models import Ticket, TicketEvent, customer_status_label
+
+pytestmark = pytest.mark.django_db
+
+
+def _ticket(customer, support, **kwargs):
+    defaults = {
+        "subject": "Relay clicks", "body": "The relay clicks twice.", "contact": customer,
+        "channel": "portal", "department": support, "author_role": "customer",
+        "author_contact": customer,
+    }
+    defaults.update(kwargs)
+    return actions.create_ticket(**defaults)
+
+
+def test_it_numbers_tickets_sequentially_from_1001(customer, support):
+    first = _ticket(customer, support)
+    second = _ticket(customer, support)
+    assert (first.number, second.number) == ("T-1001", "T-1002")
+    assert first.public_id != second.public_id
+    assert first.reply_token != second.reply_token and len(first.reply_token) >= 20
+
+
+def test_it_writes_a_created_event_with_the_first_message(customer, support):
+    ticket = _ticket(customer, support)
+    event = ticket.events.get()
+    assert (event.seq, event.kind, event.author_role) == (1, "created", "customer")
+    assert event.payload["body"] == "The relay clicks twice."
+    assert ticket.organization == customer.organization
+    assert ticket.last_seq == 1
+
+
+def test_it_rings_the_customer_organization_and_agent_groups(customer, support, published_events):
+    ticket = _ticket(customer, support)
+    doorbell = {"type": "ticket.changed", "ticket": ticket.number, "seq": 1}
+    groups = {group for group, event in published_events if event == doorbell}
+    assert groups == {
+        events.customer_group(customer),
+        events.organization_group(customer.organization),
+        events.ticket_group(ticket.public_id),
+    }
+    assert events.customer_group(customer) == f"customer.{customer.public_id.hex}"
+
+
+def test_it_keeps_seqs_gapless_across_actions(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    actions.add_reply(ticket, body="Which model?", author_role="agent", author_user=support_agent)
+    actions.add_reply(ticket, body="Check the wiring", internal=True, author_role="agent",
+                      author_user=support_agent)
+    actions.change_priority(ticket, "high", by=support_agent)
+    actions.assign_ticket(ticket, support_agent, by=support_agent)
+    actions.change_status(ticket, "pending", by=support_agent)
+    seqs = list(ticket.events.values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    ticket.refresh_from_db()
+    assert ticket.last_seq == seqs[-1]
+    assert ticket.status == "pending" and ticket.priority == "high" and ticket.assignee == support_agent
+
+
+def test_it_meets_first_response_with_the_first_public_agent_reply_only(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    actions.add_reply(ticket, body="note", internal=True, author_role="agent", author_user=support_agent)
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is None and ticket.status == "new"
+    actions.add_reply(ticket, body="Hello Maria", author_role="agent", author_user=support_agent)
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is not None
+    assert ticket.status == "open"
+
+
+def test_it_reopens_a_pending_ticket_when_the_customer_replies(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    actions.change_status(ticket, "pending", by=support_agent)
+    actions.add_reply(ticket, body="Here it is", author_role="customer", author_contact=customer)
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.pending_since is None
+    assert ticket.events.filter(kind="status").last().payload["cause"] == "reply"
+
+
+def test_it_refuses_replies_to_a_closed_ticket(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    actions.change_status(ticket, "closed", by=support_agent)
+    with pytest.raises(TicketConflict):
+        actions.add_reply(ticket, body="again", author_role="customer", author_contact=customer)
+    with pytest.raises(TicketConflict):
+        actions.change_status(ticket, "open", by=support_agent)
+
+
+def test_it_refuses_internal_notes_from_customers_and_empty_bodies(customer, support):
+    ticket = _ticket(customer, support)
+    with pytest.raises(TicketError):
+        actions.add_reply(ticket, body="x", internal=True, author_role="customer", author_contact=customer)
+    with pytest.raises(TicketError):
+        actions.add_reply(ticket, body="   ", author_role="customer", author_contact=customer)
+    with pytest.raises(TicketError):
+        _ticket(customer, support, channel="fax")
+
+
+def test_it_sets_and_clears_solved_at(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    actions.change_status(ticket, "solved", by=support_agent)
+    ticket.refresh_from_db()
+    assert ticket.solved_at is not None
+    actions.change_status(ticket, "open", by=support_agent)
+    ticket.refresh_from_db()
+    assert ticket.solved_at is None
+
+
+def test_it_changes_nothing_when_the_value_is_the_same(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    assert actions.change_priority(ticket, "normal", by=support_agent) is None
+    assert actions.change_status(ticket, "new", by=support_agent) is None
+    assert ticket.events.count() == 1
+
+
+def test_it_refuses_a_non_agent_assignee(customer, support, support_agent):
+    ticket = _ticket(customer, support)
+    with pytest.raises(TicketError):
+        actions.assign_ticket(ticket, customer.portal_user, by=support_agent)
+
+
+def test_it_labels_statuses_for_customers():
+    assert customer_status_label("new") == "We're working on it"
+    assert customer_status_label("open") == "We're working on it"
+    assert customer_status_label("pending") == "Waiting for your reply"
+    assert customer_status_label("on_hold") == "Waiting on a third party"
+    assert customer_status_label("solved") == "Solved"
+    assert customer_status_label("closed") == "Closed"
+
+
+def test_it_takes_the_sla_from_the_active_contract(customer, support, gold_contract, standard_plan):
+    ticket = _ticket(customer, support)
+    assert ticket.sla_plan == gold_contract.plan
+    assert ticket.first_response_due - ticket.created_at < datetime.timedelta(minutes=61)
+
+
+def test_it_falls_back_to_the_default_plan(other_customer, support, standard_plan):
+    ticket = _ticket(other_customer, support, author_contact=other_customer)
+    assert ticket.sla_plan == standard_plan
+    assert ticket.organization is None
+
+
+def test_it_warns_then_breaches_and_escalates_once(customer, support, support_agent, standard_plan,
+                                                    published_events):
+    support.lead = support_agent
+    support.save()
+    ticket = _ticket(customer, support)
+    actions.assign_ticket(ticket, support_agent, by=support_agent)
+    due = ticket.first_response_due
+    assert actions.sweep_sla(due - datetime.timedelta(hours=2)) == {"warnings": 0, "breaches": 0}
+    assert actions.sweep_sla(due - datetime.timedelta(minutes=10)) == {"warnings": 1, "breaches": 0}
+    assert actions.sweep_sla(due - datetime.timedelta(minutes=5)) == {"warnings": 0, "breaches": 0}
+    len(published_events)  # run the on-commit callbacks (mail)
+    assert len(mail.outbox) == 1 and "SLA warning" in mail.outbox[0].subject
+    assert actions.sweep_sla(due + datetime.timedelta(minutes=1)) == {"warnings": 0, "breaches": 1}
+    assert actions.sweep_sla(due + datetime.timedelta(minutes=2)) == {"warnings": 0, "breaches": 0}
+    len(published_events)
+    ticket.refresh_from_db()
+    assert ticket.priority == "high"
+    breach = ticket.events.get(kind="sla_breach")
+    assert breach.internal and breach.payload["clock"] == "first_response"
+    assert mail.outbox[-1].to == ["boris@example.com"] and "breached" in mail.outbox[-1].subject
+
+
+def test_it_skips_paused_and_answered_clocks(customer, support, support_agent, standard_plan):
+    ticket = _ticket(customer, support)
+    actions.change_status(ticket, "pending", by=support_agent)
+    assert actions.sweep_sla(ticket.resolution_due + datetime.timedelta(hours=1))["breaches"] == 0
+    other = _ticket(customer, support)
+    actions.add_reply(other, body="Hi", author_role="agent", author_user=support_agent)
+    later = other.first_response_due + datetime.timedelta(minutes=1)
+    assert actions.sweep_sla(later)["breaches"] == 0
+    assert not TicketEvent.objects.filter(kind="sla_breach").exists()
+
+
+def test_it_moves_the_resolution_due_later_by_the_time_spent_pending(
+    customer, support, support_agent, standard_plan, monkeypatch
+):
+    ticket = _ticket(customer, support)
+    due = ticket.resolution_due
+    start = ticket.created_at
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=1))
+    actions.change_status(ticket, "pending", by=support_agent)
+    monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=4))
+    actions.change_status(ticket, "open", by=support_agent)
+    ticket.refresh_from_db()
+    # support is open 24x7: three hours pending move the due three hours later.
+    assert ticket.resolution_due - due == datetime.timedelta(hours=3)
+    assert Ticket.objects.get(pk=ticket.pk).pending_since is None

@@ -1,0 +1,100 @@
+"""Who may see which ticket: one rule for the portal, sockets and the API.
+
+Customers (a Django user with a `contact`) see their own tickets, an
+organization admin the organization's; anything else is `TicketNotFound`,
+so a customer cannot learn whether someone else's ticket number exists.
+Agents see the tickets of their departments and the ones assigned to them;
+supervisors see all.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from crm.models import Contact
+from queues.models import AgentProfile
+from tickets.errors import TicketNotFound
+from tickets.models import NUMBER_PREFIX, Ticket
+
+MAX_NUMBER_CHARS = 20
+
+
+def normalize_number(raw: object) -> str:
+    """`T-1042` from `T-1042` or `t-1042`; anything else is not found."""
+    text = str(raw or "").strip().upper()
+    digits = text.removeprefix(NUMBER_PREFIX)
+    if len(text) > MAX_NUMBER_CHARS or not digits.isdigit() or not text.startswith(NUMBER_PREFIX):
+        raise TicketNotFound("no such ticket")
+    return text
+
+
+def customer_contact(user: AbstractBaseUser | None) -> Contact | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    try:
+        return user.contact  # type: ignore[attr-defined]
+    except Contact.DoesNotExist:
+        return None
+
+
+def tickets_for_customer(user: AbstractBaseUser | None) -> QuerySet[Ticket]:
+    """The tickets a customer may see, newest first; none for anyone else."""
+    contact = customer_contact(user)
+    if contact is None:
+        return Ticket.objects.none()
+    visible = Q(contact=contact)
+    if contact.is_organization_admin and contact.organization_id is not None:
+        visible |= Q(organization_id=contact.organization_id)
+    return (
+        Ticket.objects.filter(visible)
+        .select_related("contact", "department", "assignee")
+        .order_by("-updated_at")
+    )
+
+
+def access_ticket_for_customer(user: AbstractBaseUser | None, number: object) -> Ticket:
+    number = normalize_number(number)
+    ticket = tickets_for_customer(user).filter(number=number).first()
+    if ticket is None:
+        raise TicketNotFound("no such ticket")
+    return ticket
+
+
+def agent_scope(user: AbstractBaseUser | None) -> tuple[bool, set[int]] | None:
+    """(is supervisor, department ids) of an agent; None for anyone else."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    profile = AgentProfile.objects.filter(user=user).first()
+    if profile is None:
+        return None
+    return profile.is_supervisor, set(profile.departments.values_list("pk", flat=True))
+
+
+def tickets_for_agent(
+    user: AbstractBaseUser | None, *, scope: tuple[bool, set[int]] | None = None
+) -> QuerySet[Ticket]:
+    scope = scope or agent_scope(user)
+    if scope is None:
+        return Ticket.objects.none()
+    is_supervisor, department_ids = scope
+    tickets = Ticket.objects.all()
+    if not is_supervisor:
+        tickets = tickets.filter(Q(department_id__in=department_ids) | Q(assignee=user))
+    return tickets
+
+
+def access_ticket_for_agent(
+    user: AbstractBaseUser | None, number: object, *, scope: tuple[bool, set[int]] | None = None
+) -> Ticket:
+    """Not found both when it does not exist and when it is another department's."""
+    number = normalize_number(number)
+    ticket = (
+        tickets_for_agent(user, scope=scope)
+        .select_related("contact", "organization", "department", "assignee", "sla_plan")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise TicketNotFound("no such ticket")
+    return ticket

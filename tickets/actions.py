@@ -1,0 +1,623 @@
+"""Everything that changes a ticket, and the only place tickets publish.
+
+Each action runs in one short `transaction.atomic()`: it writes the rows,
+appends a `TicketEvent` with the next gapless `seq` and schedules the
+doorbell (`ticket.changed`) for the customer's portal sockets, the
+organization's admins and the agents watching the ticket. The doorbell
+carries no content, so internal notes ring it too; sockets re-read what
+they may see. No mail or network call runs inside a transaction: mail goes
+out from `on_commit` callbacks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chatportal.realtime import publish_on_commit
+from crm.models import Contact
+from queues.models import Department
+from tickets import events, sla
+from tickets.errors import TicketConflict, TicketError
+from tickets.models import NUMBER_PREFIX, Ticket, TicketEvent, TicketNumber
+
+logger = logging.getLogger(__name__)
+
+Status = Ticket.Status
+Priority = Ticket.Priority
+Kind = TicketEvent.Kind
+Role = TicketEvent.Role
+
+MAX_BODY_CHARS = 10_000
+MAX_SUBJECT_CHARS = 300
+
+# Which status may follow which; everything else is a conflict. A closed
+# ticket is final (a new message opens a new ticket).
+TRANSITIONS: dict[str, set[str]] = {
+    Status.NEW: {Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
+    Status.OPEN: {Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
+    Status.PENDING: {Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
+    Status.ON_HOLD: {Status.OPEN, Status.PENDING, Status.SOLVED, Status.CLOSED},
+    Status.SOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: set(),
+}
+
+
+# --- the event log -------------------------------------------------------------------
+
+
+def _next_number() -> str:
+    """`T-<n>`: one `UPDATE … RETURNING` on the counter row, inside the caller's transaction."""
+    table = TicketNumber._meta.db_table
+    if connection.vendor in {"postgresql", "sqlite"}:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_value = last_value + 1 WHERE id = 1 RETURNING last_value"  # noqa: S608
+            )
+            row = cursor.fetchone()
+        if row is None:
+            # The migration creates the row; a database built without it gets it now.
+            TicketNumber.objects.get_or_create(pk=1)
+            return _next_number()
+        return f"{NUMBER_PREFIX}{row[0]}"
+    counter, _created = TicketNumber.objects.select_for_update().get_or_create(pk=1)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return f"{NUMBER_PREFIX}{counter.last_value}"
+
+
+def _author_name(user: AbstractBaseUser | None, contact: Contact | None) -> str | None:
+    if user is not None:
+        return user.get_full_name() or user.get_username()
+    if contact is not None:
+        return contact.name
+    return None
+
+
+def _append(
+    ticket: Ticket,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    author_role: str = Role.SYSTEM,
+    author_user: AbstractBaseUser | None = None,
+    author_contact: Contact | None = None,
+    internal: bool = False,
+    fields: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Take the next seq (and apply `fields`) in one UPDATE, insert the event, ring."""
+    now = timezone.now()
+    updates: dict[str, Any] = {"last_seq": F("last_seq") + 1, "updated_at": now, **(fields or {})}
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    seq = Ticket.objects.values_list("last_seq", flat=True).get(pk=ticket.pk)
+    for name, value in (fields or {}).items():
+        setattr(ticket, name, value)
+    ticket.last_seq = seq
+    ticket.updated_at = now
+    payload = {**payload, "author": _author_name(author_user, author_contact)}
+    event = TicketEvent.objects.create(
+        ticket=ticket, seq=seq, kind=kind, payload=payload, author_role=author_role,
+        author_user=author_user, author_contact=author_contact, internal=internal,
+    )
+    _ring(ticket, seq)
+    return event
+
+
+def _ring(ticket: Ticket, seq: int) -> None:
+    doorbell = events.ticket_changed(ticket.number, seq)
+    publish_on_commit(events.ticket_group(ticket.public_id), doorbell)
+    if ticket.contact_id is not None:
+        publish_on_commit(events.customer_group(ticket.contact), doorbell)
+    if ticket.organization_id is not None:
+        publish_on_commit(events.organization_group(ticket.organization), doorbell)
+
+
+def _role_of(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return Role.SYSTEM
+    if hasattr(user, "agent_profile"):
+        return Role.AGENT
+    return Role.CUSTOMER
+
+
+def _contact_of(user: AbstractBaseUser | None) -> Contact | None:
+    if user is None or hasattr(user, "agent_profile"):
+        return None
+    return getattr(user, "contact", None)
+
+
+def _clean_body(body: str) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise TicketError(_("the message is empty"))
+    if len(body) > MAX_BODY_CHARS:
+        raise TicketError(_("the message is longer than %(n)s characters") % {"n": MAX_BODY_CHARS})
+    return body.strip()
+
+
+def _clean_subject(subject: str) -> str:
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise TicketError(_("the subject is empty"))
+    return subject[:MAX_SUBJECT_CHARS]
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket re-read under a row lock: status decisions see the latest state."""
+    fresh = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("contact", "organization", "department", "sla_plan", "assignee")
+        .get(pk=ticket.pk)
+    )
+    return fresh
+
+
+def _sync(target: Ticket, source: Ticket) -> None:
+    for field in Ticket._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+# --- creating ------------------------------------------------------------------------
+
+
+def create_ticket(
+    *,
+    subject: str,
+    body: str,
+    contact: Contact | None,
+    channel: str,
+    department: Department,
+    priority: str = Priority.NORMAL,
+    author_role: str,
+    author_user: AbstractBaseUser | None = None,
+    author_contact: Contact | None = None,
+    conversation: Any = None,
+    requester_name: str = "",
+    requester_email: str = "",
+    assignee: AbstractBaseUser | None = None,
+    status: str = Status.NEW,
+    first_responded_at: datetime.datetime | None = None,
+) -> Ticket:
+    """A new ticket with its `created` event (the first message) and SLA clocks set."""
+    subject = _clean_subject(subject)
+    body = _clean_body(body)
+    if channel not in Ticket.Channel.values:
+        raise TicketError(_("unknown channel"))
+    if priority not in Priority.values:
+        raise TicketError(_("unknown priority"))
+    if author_role not in Role.values:
+        raise TicketError(_("unknown author role"))
+    now = timezone.now()
+    plan = sla.plan_for(contact)
+    first_due = resolution_due = None
+    if plan is not None:
+        schedule = sla.clock_schedule(plan, _with_hours(department))
+        first_due, resolution_due = sla.due_times(plan, schedule, now)
+    with transaction.atomic():
+        ticket = Ticket(
+            number=_next_number(),
+            subject=subject,
+            status=status,
+            priority=priority,
+            channel=channel,
+            contact=contact,
+            organization_id=contact.organization_id if contact is not None else None,
+            requester_name=(requester_name or "")[:200],
+            requester_email=(requester_email or "")[:254],
+            department=department,
+            assignee=assignee,
+            conversation=conversation,
+            sla_plan=plan,
+            first_response_due=first_due,
+            resolution_due=resolution_due,
+            first_responded_at=first_responded_at,
+        )
+        ticket.save(force_insert=True)
+        _append(
+            ticket, kind=Kind.CREATED,
+            payload={"subject": subject, "body": body, "channel": channel, "priority": priority},
+            author_role=author_role, author_user=author_user, author_contact=author_contact,
+        )
+    return ticket
+
+
+def _with_hours(department: Department) -> Department:
+    # Fresh hours and holidays: a department object kept by a socket may be stale.
+    return Department.objects.prefetch_related("hours", "holidays").get(pk=department.pk)
+
+
+# --- replies -------------------------------------------------------------------------
+
+
+def add_reply(
+    ticket: Ticket,
+    *,
+    body: str,
+    internal: bool = False,
+    author_role: str,
+    author_user: AbstractBaseUser | None = None,
+    author_contact: Contact | None = None,
+) -> TicketEvent:
+    """A public reply or (agents only) an internal note.
+
+    The first public agent reply meets the first-response clock and opens a
+    new ticket; a customer reply to a pending or solved ticket reopens it
+    (the resolution clock resumes, later by the time spent pending).
+    """
+    body = _clean_body(body)
+    if author_role not in Role.values:
+        raise TicketError(_("unknown author role"))
+    if internal and author_role != Role.AGENT:
+        raise TicketError(_("only agents write internal notes"))
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.status == Status.CLOSED:
+            raise TicketConflict(_("this ticket is closed"))
+        now = timezone.now()
+        fields: dict[str, Any] = {}
+        status_change: tuple[str, str] | None = None
+        if not internal and author_role == Role.AGENT:
+            if locked.first_responded_at is None:
+                fields["first_responded_at"] = now
+            if locked.status == Status.NEW:
+                status_change = (locked.status, Status.OPEN)
+        elif author_role == Role.CUSTOMER and locked.status in {Status.PENDING, Status.SOLVED}:
+            status_change = (locked.status, Status.OPEN)
+        if status_change is not None:
+            fields.update(_status_fields(locked, status_change[1], now))
+        event = _append(
+            locked,
+            kind=Kind.NOTE if internal else Kind.REPLY,
+            payload={"body": body},
+            author_role=author_role, author_user=author_user, author_contact=author_contact,
+            internal=internal, fields=fields,
+        )
+        if status_change is not None:
+            _append(
+                locked, kind=Kind.STATUS,
+                payload={"old": status_change[0], "new": status_change[1], "cause": "reply"},
+                author_role=Role.SYSTEM,
+            )
+        _sync(ticket, locked)
+    return event
+
+
+# --- status, priority, assignee ------------------------------------------------------
+
+
+def _status_fields(ticket: Ticket, status: str, now: datetime.datetime) -> dict[str, Any]:
+    """The clock fields that change with a status transition."""
+    fields: dict[str, Any] = {"status": status}
+    old = ticket.status
+    if old == Status.PENDING and status != Status.PENDING:
+        if ticket.pending_since is not None and ticket.resolution_due is not None and ticket.sla_plan:
+            schedule = sla.clock_schedule(ticket.sla_plan, _with_hours(ticket.department))
+            fields["resolution_due"] = sla.resume_after_pending(
+                schedule, ticket.resolution_due, ticket.pending_since, now
+            )
+            # A moved due time may be announced again.
+            fields["resolution_warned_at"] = None
+        fields["pending_since"] = None
+    if status == Status.PENDING and old != Status.PENDING:
+        fields["pending_since"] = now
+    if status == Status.SOLVED:
+        fields["solved_at"] = now
+    elif status == Status.OPEN and old in Ticket.DONE_STATUSES:
+        fields["solved_at"] = None
+    return fields
+
+
+def change_status(ticket: Ticket, status: str, *, by: AbstractBaseUser | None) -> TicketEvent | None:
+    """Move the ticket to `status`; None if it already is there."""
+    if status not in Status.values:
+        raise TicketError(_("unknown status"))
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.status == status:
+            return None
+        if status not in TRANSITIONS[locked.status]:
+            raise TicketConflict(
+                _("a %(old)s ticket cannot become %(new)s") % {"old": locked.status, "new": status}
+            )
+        old = locked.status
+        event = _append(
+            locked, kind=Kind.STATUS, payload={"old": old, "new": status},
+            author_role=_role_of(by), author_user=by, author_contact=_contact_of(by),
+            fields=_status_fields(locked, status, timezone.now()),
+        )
+        _sync(ticket, locked)
+    return event
+
+
+def change_priority(ticket: Ticket, priority: str, *, by: AbstractBaseUser | None) -> TicketEvent | None:
+    if priority not in Priority.values:
+        raise TicketError(_("unknown priority"))
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.priority == priority:
+            return None
+        old = locked.priority
+        event = _append(
+            locked, kind=Kind.PRIORITY, payload={"old": old, "new": priority},
+            author_role=_role_of(by), author_user=by,
+            fields={"priority": priority, "priority_rank": Ticket.PRIORITY_ORDER.index(priority)},
+        )
+        _sync(ticket, locked)
+    return event
+
+
+def assign_ticket(
+    ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None
+) -> TicketEvent | None:
+    """Give the ticket to `assignee` (None: unassign). The assignee must be an agent."""
+    if assignee is not None and not hasattr(assignee, "agent_profile"):
+        raise TicketError(_("the assignee is not an agent"))
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.assignee_id == (assignee.pk if assignee is not None else None):
+            return None
+        old = locked.assignee.get_username() if locked.assignee is not None else None
+        event = _append(
+            locked, kind=Kind.ASSIGNEE,
+            payload={"old": old, "new": assignee.get_username() if assignee is not None else None},
+            author_role=_role_of(by), author_user=by,
+            fields={"assignee_id": assignee.pk if assignee is not None else None},
+        )
+        locked.assignee = assignee
+        _sync(ticket, locked)
+        ticket.assignee = assignee
+    return event
+
+
+# --- SLA warnings and breaches -------------------------------------------------------
+
+
+def sweep_sla(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Warn before and escalate at each SLA breach, once each; safe on every worker.
+
+    Paused (`pending`) and stopped (solved, closed) clocks are skipped. A
+    breach raises the priority one step and tells the department lead.
+    """
+    now = now or timezone.now()
+    soon = now + sla.warn_before()
+    counts = {"warnings": 0, "breaches": 0}
+    running = Ticket.objects.filter(status__in=[Status.NEW, Status.OPEN, Status.ON_HOLD])
+    first = running.filter(
+        first_responded_at__isnull=True, first_response_due__lte=soon,
+        first_response_breached_at__isnull=True,
+    )
+    resolution = running.filter(resolution_due__lte=soon, resolution_breached_at__isnull=True)
+    candidates = set(first.values_list("pk", flat=True)[:500]) | set(
+        resolution.values_list("pk", flat=True)[:500]
+    )
+    for pk in sorted(candidates):
+        warned, breached = _sweep_one(pk, now=now, soon=soon)
+        counts["warnings"] += warned
+        counts["breaches"] += breached
+    return counts
+
+
+def _sweep_one(pk: int, *, now: datetime.datetime, soon: datetime.datetime) -> tuple[int, int]:
+    warned = breached = 0
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("contact", "organization", "department__lead", "assignee")
+            .filter(pk=pk, status__in=[Status.NEW, Status.OPEN, Status.ON_HOLD])
+            .first()
+        )
+        if ticket is None:
+            return 0, 0
+        clocks = [("resolution", ticket.resolution_due)]
+        if ticket.first_responded_at is None:
+            clocks.insert(0, ("first_response", ticket.first_response_due))
+        for clock, due in clocks:
+            if due is None:
+                continue
+            if due <= now and getattr(ticket, f"{clock}_breached_at") is None:
+                _breach(ticket, clock, due, now)
+                breached += 1
+            elif due <= soon and getattr(ticket, f"{clock}_warned_at") is None and due > now:
+                _append(
+                    ticket, kind=Kind.SLA_WARNING, internal=True,
+                    payload={"clock": clock, "due": due.isoformat().replace("+00:00", "Z")},
+                    fields={f"{clock}_warned_at": now},
+                )
+                _mail_on_commit(ticket, clock, due, breach=False)
+                warned += 1
+    return warned, breached
+
+
+def _breach(ticket: Ticket, clock: str, due: datetime.datetime, now: datetime.datetime) -> None:
+    old = ticket.priority
+    index = Ticket.PRIORITY_ORDER.index(old)
+    new = Ticket.PRIORITY_ORDER[min(index + 1, len(Ticket.PRIORITY_ORDER) - 1)]
+    fields: dict[str, Any] = {f"{clock}_breached_at": now, f"{clock}_warned_at": now}
+    # Escalate once per ticket: a second clock breaching does not bump again.
+    already_escalated = ticket.first_response_breached_at or ticket.resolution_breached_at
+    if new != old and not already_escalated:
+        fields.update(priority=new, priority_rank=Ticket.PRIORITY_ORDER.index(new))
+    _append(
+        ticket, kind=Kind.SLA_BREACH, internal=True,
+        payload={
+            "clock": clock, "due": due.isoformat().replace("+00:00", "Z"),
+            "priority_old": old, "priority_new": fields.get("priority", old),
+        },
+        fields=fields,
+    )
+    _mail_on_commit(ticket, clock, due, breach=True)
+
+
+def _mail_on_commit(ticket: Ticket, clock: str, due: datetime.datetime, *, breach: bool) -> None:
+    """Breaches go to the department lead (and the assignee); warnings to the assignee."""
+    recipients = []
+    if breach and ticket.department.lead is not None and ticket.department.lead.email:
+        recipients.append(ticket.department.lead.email)
+    if ticket.assignee is not None and ticket.assignee.email:
+        recipients.append(ticket.assignee.email)
+    if not recipients:
+        return
+    what = _("first response") if clock == "first_response" else _("resolution")
+    if breach:
+        subject = _("SLA breached: %(number)s %(what)s was due") % {"number": ticket.number, "what": what}
+    else:
+        subject = _("SLA warning: %(number)s %(what)s due soon") % {"number": ticket.number, "what": what}
+    body = _(
+        "Ticket %(number)s (%(subject)s), department %(department)s, priority %(priority)s.\n"
+        "The %(what)s was due at %(due)s UTC.\n"
+    ) % {
+        "number": ticket.number, "subject": ticket.subject, "department": ticket.department.name,
+        "priority": ticket.priority, "what": what, "due": due.strftime("%Y-%m-%d %H:%M"),
+    }
+    recipients = sorted(set(recipients))
+
+    def send() -> None:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+
+    transaction.on_commit(send, robust=True)
+
+
+# --- chat → ticket -------------------------------------------------------------------
+
+
+def _transcript_line(event: Any) -> dict[str, Any]:
+    author = event.payload.get("author") or {}
+    return {
+        "seq": event.seq,
+        "role": event.author_role,
+        "name": author.get("name") if isinstance(author, dict) else None,
+        "body": event.payload.get("body", ""),
+        "internal": event.internal,
+        "at": event.created_at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def convert_conversation(
+    conversation: Any,
+    *,
+    subject: str | None = "",
+    priority: str | None = Priority.NORMAL,
+    by: AbstractBaseUser | None = None,
+    reason: str,
+) -> Ticket:
+    """The chat as a ticket on the contact's record; at most one ticket per chat.
+
+    The ticket's first message is the visitor's first message; the chat's
+    messages go on the ticket as `transcript` events (a public one with the
+    public messages, and for agents an internal one with everything,
+    internal notes included). The conversation gets an event of kind
+    `ticket` both sides see. Converting again returns the same ticket.
+    `reason`: `agent`, `offline`, `unanswered` or `left`.
+    """
+    from chat import actions as chat_actions
+    from chat.models import Conversation, ConversationEvent
+
+    priority = priority or Priority.NORMAL
+    if priority not in Priority.values:
+        raise TicketError(_("unknown priority"))
+    with transaction.atomic():
+        # The conversation row lock makes concurrent conversions (an agent
+        # and the sweep, two workers) take turns; the loser finds the ticket.
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("visitor", "contact", "department", "assigned_agent")
+            .get(pk=conversation.pk)
+        )
+        existing = Ticket.objects.filter(conversation=conversation).first()
+        if existing is not None:
+            return existing
+        messages = list(
+            ConversationEvent.objects.filter(
+                conversation=conversation, kind=ConversationEvent.Kind.MESSAGE
+            ).order_by("seq")
+        )
+        visitor = conversation.visitor
+        contact = conversation.contact or (visitor.contact if visitor.contact_id else None)
+        public_lines = [_transcript_line(m) for m in messages if not m.internal]
+        first_visitor = next(
+            (m for m in messages if m.author_role == "visitor" and not m.internal), None
+        )
+        first_agent = next((m for m in messages if m.author_role == "agent" and not m.internal), None)
+        body = first_visitor.payload.get("body", "") if first_visitor is not None else ""
+        if not str(body).strip():
+            body = _("(The chat had no message from the visitor.)")
+        if not (subject or "").strip():
+            subject = _first_line(body) or _("Chat with %(name)s") % {
+                "name": visitor.name or _("a visitor")
+            }
+        assignee = by if by is not None and hasattr(by, "agent_profile") else conversation.assigned_agent
+        ticket = create_ticket(
+            subject=subject,
+            body=body,
+            contact=contact,
+            channel=Ticket.Channel.CHAT,
+            department=conversation.department,
+            priority=priority,
+            author_role=Role.CUSTOMER if contact is not None else Role.SYSTEM,
+            author_contact=contact,
+            conversation=conversation,
+            requester_name=visitor.name,
+            requester_email=visitor.email,
+            assignee=assignee,
+            status=Status.OPEN if first_agent is not None else Status.NEW,
+            first_responded_at=first_agent.created_at if first_agent is not None else None,
+        )
+        _append(
+            ticket, kind=Kind.TRANSCRIPT,
+            payload={"conversation": str(conversation.public_id), "reason": reason, "messages": public_lines},
+            author_role=_role_of(by), author_user=by,
+        )
+        if any(m.internal for m in messages):
+            _append(
+                ticket, kind=Kind.TRANSCRIPT, internal=True,
+                payload={
+                    "conversation": str(conversation.public_id), "reason": reason,
+                    "messages": [_transcript_line(m) for m in messages],
+                },
+                author_role=_role_of(by), author_user=by,
+            )
+        appended = chat_actions.append_event(
+            conversation,
+            kind=ConversationEvent.Kind.TICKET,
+            payload={"number": ticket.number, "status": ticket.status, "portal_url": ticket.portal_url},
+            author=chat_actions.agent_author(by) if by is not None else chat_actions.SYSTEM,
+            require_open=False,
+        )
+        ticket.chat_event = appended.frame  # type: ignore[attr-defined]
+    return ticket
+
+
+def _first_line(body: str) -> str:
+    line = body.strip().splitlines()[0] if body.strip() else ""
+    return line[:120]
+
+
+def ticket_event_for_conversation(ticket: Ticket) -> dict[str, Any] | None:
+    """The chat event frame of kind `ticket` for a ticket made from a chat."""
+    from chat.models import ConversationEvent
+    from chat.queries import event_frame
+
+    if ticket.conversation_id is None:
+        return None
+    event = (
+        ConversationEvent.objects.filter(
+            conversation_id=ticket.conversation_id, kind=ConversationEvent.Kind.TICKET
+        )
+        .select_related("conversation")
+        .order_by("seq")
+        .first()
+    )
+    if event is None:
+        return None
+    return event_frame(
+        event.conversation.public_id, seq=event.seq, kind=event.kind, payload=event.payload,
+        created_at=event.created_at, internal=event.internal, for_agent=True,
+    )
