@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import path
 
 from chat.consumers import AgentConsumer, WidgetConsumer
+from tickets.consumers import PortalConsumer
 
 websocket_urlpatterns: list = [
     path("ws/widget/", WidgetConsumer.as_asgi()),
     path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/portal/", PortalConsumer.as_asgi()),
 ]

@@ -56,6 +56,12 @@ CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", 
 CHATPORTAL_IDENTITY_SECRET = os.environ.get("CHATPORTAL_IDENTITY_SECRET", "")
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
 CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
+# Inbound e-mail from an MTA (POST /api/v1/inbound-email): the shared secret
+# in X-Chatportal-Inbound-Secret; unset turns the endpoint off.
+CHATPORTAL_INBOUND_EMAIL_SECRET = os.environ.get("CHATPORTAL_INBOUND_EMAIL_SECRET", "")
+# The department new e-mail tickets land in (slug), and the address replies thread to.
+CHATPORTAL_EMAIL_DEPARTMENT = os.environ.get("CHATPORTAL_EMAIL_DEPARTMENT", "support")
+CHATPORTAL_SUPPORT_ADDRESS = os.environ.get("CHATPORTAL_SUPPORT_ADDRESS", "")
 
 INSTALLED_APPS = [
     "daphne",

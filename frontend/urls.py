@@ -3,11 +3,19 @@ from __future__ import annotations
 from django.urls import path
 
 from frontend import views
+from tickets import views_portal as portal
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.console, name="console"),
-    path("portal/", views.portal_home, name="portal"),
+    path("portal/", portal.portal_home, name="portal"),
+    path("portal/login/", portal.portal_login, name="portal_login"),
+    path("portal/logout/", portal.portal_logout, name="portal_logout"),
+    path("portal/login/link/", portal.portal_link_request, name="portal_link_request"),
+    path("portal/login/link/<str:token>/", portal.portal_link_confirm, name="portal_link_confirm"),
+    path("portal/tickets/new/", portal.portal_new_ticket, name="portal_new_ticket"),
+    path("portal/tickets/<str:number>/", portal.portal_ticket, name="portal_ticket"),
+    path("portal/tickets/<str:number>/reply/", portal.portal_reply, name="portal_reply"),
     path("widget.js", views.widget_js, name="widget_js"),
     path("widget-demo/", views.widget_demo, name="widget_demo"),
 ]

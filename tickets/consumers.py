@@ -1,0 +1,177 @@
+"""`/ws/portal/`: a customer's tickets, live, as htmx out-of-band fragments.
+
+The socket only listens. It joins the customer's group (and the
+organization's, for an organization admin); a `ticket.changed` doorbell
+makes it re-read that ticket through `access_ticket_for_customer` — the rule
+the pages use — and send the fragment rendered from the page's own partial,
+so what arrives is exactly what a reload would show. The doorbell carries no
+content, and internal notes ring it too: they change nothing the customer can
+see, so the fragment is simply re-rendered without them.
+
+`?ticket=T-1001` (a ticket's page) sends that ticket's section with its
+timeline; without it (the list) every change sends the ticket's table row.
+Doorbells can overtake each other in Redis (PITFALLS 3): each push renders
+the current state, and a doorbell at or below the seq already rendered is
+dropped, so a late one never rolls the page back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.sessions.backends.base import SessionBase
+
+from tickets import events
+from tickets.access import access_ticket_for_customer
+from tickets.errors import TicketNotFound
+from tickets.portal_auth import customer_contact
+from tickets.views_portal import render_ticket_fragment
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_TOO_BIG = 4009
+CLOSE_RATE_LIMITED = 4029
+# The portal never expects frames from the browser; a few stray ones are
+# tolerated (htmx may send on forms marked ws-send), a flood is not.
+MAX_INBOUND_FRAMES = 20
+MAX_INBOUND_BYTES = 4096
+NUMBER_MAX_LENGTH = 20
+
+
+def _groups(user: Any) -> list[str] | None:
+    """The groups a customer's socket joins, or None for anyone but a customer."""
+    contact = customer_contact(user)
+    if contact is None:
+        return None
+    groups = [events.customer_group(contact)]
+    if contact.is_organization_admin and contact.organization is not None:
+        groups.append(events.organization_group(contact.organization))
+    return groups
+
+
+def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
+    try:
+        ticket = access_ticket_for_customer(user, number)
+    except TicketNotFound:
+        return None
+    return ticket.last_seq, render_ticket_fragment(ticket, view=view)
+
+
+def _session_alive(session: SessionBase | None, user_pk: Any) -> bool:
+    # Logging out (here or on another tab) flushes the session; a socket
+    # opened with it must not keep pushing the customer's tickets.
+    if session is None or not session.session_key:
+        return False
+    store = session.__class__(session.session_key)
+    return str(store.get("_auth_user_id", "")) == str(user_pk)
+
+
+class PortalConsumer(AsyncWebsocketConsumer):
+    maintenance_interval_s: float = 25
+
+    async def connect(self) -> None:
+        self.closing = False
+        self.joined: list[str] = []
+        self.sent_seq: dict[str, int] = {}
+        self.inbound = 0
+        self.tasks: list[asyncio.Task] = []
+        self.user = self.scope.get("user")
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        watched = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
+        self.view = "ticket" if watched else "list"
+        self.watched = watched
+        # Accept first, then refuse: a refusal before accept is an HTTP 403
+        # that browsers report as 1006, and htmx would keep retrying.
+        await self.accept()
+        groups = await database_sync_to_async(_groups)(self.user)
+        if groups is None:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        self.tasks.append(asyncio.create_task(self._maintenance()))
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        for task in self.tasks:
+            task.cancel()
+        for group in self.joined:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("group_discard failed for %s", group, exc_info=True)
+        self.joined.clear()
+
+    async def refuse(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Groups may carry message types added later; an unknown one must not
+        # kill the socket (the base class raises).
+        if message.get("type") in {"websocket.connect", "websocket.receive",
+                                   "websocket.disconnect", "ticket.changed"}:
+            await super().dispatch(message)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_INBOUND_BYTES:
+            await self.refuse(CLOSE_TOO_BIG)
+            return
+        self.inbound += 1
+        if self.inbound > MAX_INBOUND_FRAMES:
+            await self.refuse(CLOSE_RATE_LIMITED)
+
+    async def _maintenance(self) -> None:
+        # A Redis restart forgets memberships silently (PITFALLS 5): re-join on
+        # a timer (group_add is idempotent), check the session still stands,
+        # and send a comment as a heartbeat that idle proxies see as traffic
+        # (htmx swaps nothing for it).
+        while not self.closing:
+            await asyncio.sleep(self.maintenance_interval_s)
+            try:
+                alive = await database_sync_to_async(_session_alive)(
+                    self.scope.get("session"), getattr(self.user, "pk", None)
+                )
+                if not alive:
+                    await self.refuse(CLOSE_UNAUTHENTICATED)
+                    return
+                for group in self.joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                await self.send(text_data="<!-- heartbeat -->")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("portal socket maintenance failed", exc_info=True)
+
+    async def ticket_changed(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        number = message.get("ticket")
+        seq = message.get("seq")
+        if not isinstance(number, str) or not isinstance(seq, int):
+            return
+        if self.view == "ticket" and number != self.watched:
+            return
+        if seq <= self.sent_seq.get(number, 0):
+            return
+        try:
+            rendered = await database_sync_to_async(_render)(self.user, number, self.view)
+        except Exception:
+            logger.exception("portal push for %s failed", number)
+            return
+        if rendered is None or self.closing:
+            return
+        last_seq, html = rendered
+        if last_seq <= self.sent_seq.get(number, 0):
+            return
+        self.sent_seq[number] = last_seq
+        await self.send(text_data=html)

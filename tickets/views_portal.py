@@ -1,0 +1,387 @@
+"""The customer portal: sign-in, "My tickets", a ticket's page, new tickets.
+
+Thin views: `tickets.access` decides what a customer may see (the same rule
+the portal socket uses), `tickets.actions` makes every change. Pages work
+without JavaScript; with htmx the reply form swaps in place, and the page's
+socket (`/ws/portal/`) swaps in the fragments rendered from the same
+partials (`render_ticket_fragment`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth import login, logout
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from queues.models import Department
+from tickets import actions
+from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.email_out import portal_url, send_login_link
+from tickets.errors import TicketError, TicketNotFound
+from tickets.models import Ticket, TicketEvent, customer_status_label
+from tickets.portal_auth import (
+    allow_link_request,
+    client_address,
+    customer_contact,
+    customer_for_email,
+    customer_required,
+    make_login_token,
+    redirect_signed_in_customer,
+    user_for_login_token,
+    username_for_login,
+)
+
+MAX_BODY = 20_000
+MAX_SUBJECT = 300
+LIST_LIMIT = 200
+TIMELINE_LIMIT = 500
+# What a customer's timeline shows: public replies, the opening message and
+# status changes. Notes, SLA clocks, assignments and the raw chat transcript
+# (which holds agents' internal notes) never reach the portal.
+PUBLIC_KINDS = (TicketEvent.Kind.CREATED, TicketEvent.Kind.REPLY, TicketEvent.Kind.STATUS)
+
+
+# --- rendering shared with the socket ------------------------------------------------
+
+
+def public_timeline(ticket: Ticket) -> list[TicketEvent]:
+    events = (
+        TicketEvent.objects.filter(ticket=ticket, internal=False, kind__in=PUBLIC_KINDS)
+        .select_related("author_user", "author_contact")
+        .order_by("-seq")[:TIMELINE_LIMIT]
+    )
+    return list(reversed(events))
+
+
+def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
+    entries = []
+    for event in public_timeline(ticket):
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.author_role == TicketEvent.Role.AGENT:
+            user = event.author_user
+            # Agents show by first name only, never their username or e-mail.
+            author = (user.first_name if user is not None else "") or str(_("Support"))
+        elif event.author_role == TicketEvent.Role.CUSTOMER:
+            author = event.author_contact.name if event.author_contact else str(_("You"))
+        else:
+            author = str(_("Support"))
+        if event.kind == TicketEvent.Kind.STATUS:
+            old_label = customer_status_label(str(payload.get("old", "")))
+            new_label = customer_status_label(str(payload.get("new", "")))
+            # new -> open reads "We're working on it" twice: not news to a customer.
+            if old_label == new_label:
+                continue
+        entry: dict[str, Any] = {
+            "seq": event.seq,
+            "kind": event.kind,
+            "author": author,
+            "from_customer": event.author_role == TicketEvent.Role.CUSTOMER,
+            "created_at": event.created_at,
+            "body": str(payload.get("body", "")) if event.kind != TicketEvent.Kind.STATUS else "",
+        }
+        if event.kind == TicketEvent.Kind.STATUS:
+            entry["status_label"] = new_label
+        entries.append(entry)
+    return entries
+
+
+def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "status_label": customer_status_label(ticket.status),
+        "updated_iso": ticket.updated_at.isoformat(),
+    }
+    if with_timeline:
+        context["timeline"] = timeline_entries(ticket)
+    return context
+
+
+def render_ticket_fragment(ticket: Ticket, *, view: str) -> str:
+    """The out-of-band fragment for one ticket: its row ("list") or its page section ("ticket")."""
+    if view == "ticket":
+        return render_to_string(
+            "tickets/portal/ticket_detail.html#ticket", ticket_context(ticket, with_timeline=True)
+        )
+    return render_to_string(
+        "tickets/portal/ticket_list.html#row", ticket_context(ticket, with_timeline=False)
+    )
+
+
+def _socket_path(**query: str) -> str:
+    return "/ws/portal/" + (f"?{urlencode(query)}" if query else "")
+
+
+# --- sign-in ---------------------------------------------------------------------------
+
+
+class PortalAuthenticationForm(AuthenticationForm):
+    """Django's login form, for customers only, with their e-mail as the username."""
+
+    username = forms.CharField(
+        label=_("E-mail"), max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        raw = self.cleaned_data.get("username")
+        if raw:
+            self.cleaned_data["username"] = username_for_login(raw.strip())
+        cleaned = super().clean()
+        # An agent's valid password gets the same answer as a wrong one: the
+        # portal is no back door into the console, nor an oracle for accounts.
+        if self.user_cache is not None and customer_contact(self.user_cache) is None:
+            self.user_cache = None
+            raise self.get_invalid_login_error()
+        return cleaned
+
+
+class LinkRequestForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) and target.startswith("/portal/"):
+        return target
+    return default
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+@redirect_signed_in_customer
+def portal_login(request: HttpRequest) -> HttpResponse:
+    form = PortalAuthenticationForm(request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.get_user(), backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(_safe_next(request, reverse("portal")))
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "tickets/portal/login.html",
+        {"form": form, "next": _safe_next(request, "")}, status=status,
+    )
+
+
+@require_POST
+@csrf_protect
+def portal_logout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal_login")
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+@redirect_signed_in_customer
+def portal_link_request(request: HttpRequest) -> HttpResponse:
+    form = LinkRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        address = form.cleaned_data["email"]
+        if not allow_link_request(address, client_address(request)):
+            return render(
+                request, "tickets/portal/link_request.html",
+                {"form": form, "rate_limited": True}, status=429,
+            )
+        user = customer_for_email(address)
+        if user is not None:
+            token = make_login_token(user)
+            link = portal_url(reverse("portal_link_confirm", args=[token]))
+            contact = customer_contact(user)
+            send_login_link(address, link=link, locale=contact.locale if contact else "")
+        # The same answer whether or not the address is a customer's.
+        return render(request, "tickets/portal/link_sent.html", {"email": address})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "tickets/portal/link_request.html", {"form": form}, status=status)
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def portal_link_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only asks for a click: mail scanners that fetch links must not
+    # spend the one use (signing in updates last_login, which voids the link).
+    user = user_for_login_token(token)
+    if user is None:
+        return render(request, "tickets/portal/link_invalid.html", status=400)
+    if request.method == "POST":
+        if request.user.is_authenticated:
+            logout(request)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("portal")
+    return render(request, "tickets/portal/link_confirm.html", {"token": token})
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+
+def _search(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
+    query = query.strip()[:100]
+    if not query:
+        return tickets
+    return tickets.filter(Q(number__iexact=query) | Q(subject__icontains=query))
+
+
+@require_GET
+@never_cache
+@customer_required
+def portal_home(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    tickets = _search(tickets_for_customer(request.user), query).select_related("contact")
+    rows = [ticket_context(t, with_timeline=False) for t in tickets.order_by("-updated_at")[:LIST_LIMIT]]
+    return render(
+        request, "tickets/portal/ticket_list.html",
+        {
+            "rows": rows,
+            "query": query.strip()[:100],
+            "contact": request.contact,  # type: ignore[attr-defined]
+            "socket_path": _socket_path(),
+        },
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"), max_length=MAX_BODY, strip=True,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class NewTicketForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT, strip=True)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), empty_label=None,
+        to_field_name="slug",
+    )
+    body = forms.CharField(
+        label=_("How can we help?"), max_length=MAX_BODY, strip=True,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.order_by("name")
+
+    def clean_subject(self) -> str:
+        subject = " ".join(self.cleaned_data["subject"].split())
+        if not subject:
+            raise ValidationError(_("Please write a subject."))
+        return subject
+
+
+def _ticket_page(
+    request: HttpRequest, ticket: Ticket, form: ReplyForm, *, status: int = 200,
+    error: str = "",
+) -> HttpResponse:
+    context = ticket_context(ticket, with_timeline=True)
+    context.update(
+        {
+            "form": form,
+            "error": error,
+            "socket_path": _socket_path(ticket=ticket.number),
+        }
+    )
+    return render(request, "tickets/portal/ticket_detail.html", context, status=status)
+
+
+def _load(request: HttpRequest, number: str) -> Ticket | None:
+    try:
+        return access_ticket_for_customer(request.user, number)
+    except TicketNotFound:
+        return None
+
+
+@require_GET
+@never_cache
+@customer_required
+def portal_ticket(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _load(request, number)
+    if ticket is None:
+        return render(request, "tickets/portal/not_found.html", status=404)
+    return _ticket_page(request, ticket, ReplyForm())
+
+
+@require_POST
+@csrf_protect
+@customer_required
+def portal_reply(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _load(request, number)
+    if ticket is None:
+        return render(request, "tickets/portal/not_found.html", status=404)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _reply_answer(request, ticket, form, status=400)
+    try:
+        actions.add_reply(
+            ticket,
+            body=form.cleaned_data["body"],
+            internal=False,
+            author_role=TicketEvent.Role.CUSTOMER,
+            author_contact=request.contact,  # type: ignore[attr-defined]
+        )
+    except TicketError as exc:
+        return _reply_answer(request, ticket, form, status=exc.status, error=exc.detail)
+    ticket.refresh_from_db()
+    if request.htmx:  # type: ignore[attr-defined]
+        return _reply_answer(request, ticket, ReplyForm())
+    return redirect("portal_ticket", number=ticket.number)
+
+
+def _reply_answer(
+    request: HttpRequest, ticket: Ticket, form: ReplyForm, *, status: int = 200, error: str = ""
+) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        # The form swaps in place; the ticket section rides along out of band.
+        context = ticket_context(ticket, with_timeline=True)
+        context.update({"form": form, "error": error})
+        response = render(request, "tickets/portal/ticket_detail.html#reply", context, status=status)
+        if status == 200:
+            response.write(render_ticket_fragment(ticket, view="ticket"))
+        return response
+    return _ticket_page(request, ticket, form, status=status, error=error)
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+@never_cache
+@customer_required
+def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+    form = NewTicketForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        contact = request.contact  # type: ignore[attr-defined]
+        try:
+            ticket = actions.create_ticket(
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                contact=contact,
+                channel=Ticket.Channel.PORTAL,
+                department=form.cleaned_data["department"],
+                author_role=TicketEvent.Role.CUSTOMER,
+                author_contact=contact,
+            )
+        except TicketError as exc:
+            error = exc.detail
+        else:
+            return redirect("portal_ticket", number=ticket.number)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "tickets/portal/new_ticket.html", {"form": form, "error": error}, status=status
+    )
