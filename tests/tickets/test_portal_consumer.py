@@ -1,0 +1,186 @@
+"""`/ws/portal/` over a real ASGI stack: who may connect, what is pushed, to whom."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from chatportal.asgi import application
+from crm.models import Organization
+from tests.factories import make_agent, make_contact, make_department
+from tickets import actions
+from tickets.models import Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def make_customer(name: str, email: str, *, organization=None, org_admin: bool = False):
+    user = get_user_model().objects.create_user(username=email, email=email, password="demo-pass-123")
+    contact = make_contact(name, email=email)
+    contact.portal_user = user
+    contact.organization = organization
+    contact.is_organization_admin = org_admin
+    contact.save()
+    return user, contact
+
+
+def open_ticket(contact, subject: str = "Relay trips at night") -> Ticket:
+    return actions.create_ticket(
+        subject=subject, body="It trips.", contact=contact, channel=Ticket.Channel.PORTAL,
+        department=make_department(), author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+    )
+
+
+def _cookie(user) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+
+async def portal_socket(user=None, path: str = "/ws/portal/") -> WebsocketCommunicator:
+    headers = [ORIGIN, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
+    socket = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+def attrs(fragment: str) -> dict[str, str]:
+    root = re.match(r"\s*<(\w+)([^>]*)>", fragment)
+    assert root, fragment
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', root.group(2)))
+
+
+@pytest.fixture
+def world(db):
+    org = Organization.objects.create(name="Electrica Nord")
+    maria = make_customer("Maria Popescu", "customer1@example.com", organization=org)
+    ivan = make_customer("Ivan Petrov", "customer2@example.com")
+    agent = make_agent("ana", ["support"], first_name="Ana")
+    ticket = open_ticket(maria[1])
+    return {"org": org, "maria": maria, "ivan": ivan, "agent": agent, "ticket": ticket}
+
+
+async def test_it_closes_an_anonymous_socket_with_4001_after_accepting():
+    socket = await portal_socket()
+    assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4001}
+
+
+async def test_it_closes_an_agent_socket_with_4001(world):
+    socket = await portal_socket(world["agent"])
+    assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4001}
+
+
+async def test_an_agent_reply_pushes_the_ticket_section_to_the_customer_page(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
+    await database_sync_to_async(actions.add_reply)(
+        ticket, body="We replaced the relay.", author_role="agent", author_user=world["agent"]
+    )
+    fragment = await socket.receive_from(3)
+    root = attrs(fragment)
+    fresh = await database_sync_to_async(Ticket.objects.get)(pk=ticket.pk)
+    assert root["id"] == f"ticket-{ticket.number}"
+    assert root["hx-swap-oob"] == "true"
+    assert root["data-status"] == "open"
+    assert root["data-updated"] == fresh.updated_at.isoformat()
+    assert "We replaced the relay." in fragment
+    await socket.disconnect()
+
+
+async def test_a_status_change_pushes_the_row_to_the_list_page(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0])
+    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    fragment = await socket.receive_from(3)
+    root = attrs(fragment)
+    assert fragment.lstrip().startswith("<tr")
+    assert root["id"] == f"ticket-{ticket.number}" and root["data-status"] == "pending"
+    assert "Waiting for your reply" in fragment
+    assert f'href="/portal/tickets/{ticket.number}/"' in fragment
+    await socket.disconnect()
+
+
+async def test_internal_notes_are_never_pushed_to_the_customer(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
+    await database_sync_to_async(actions.add_reply)(
+        ticket, body="SECRET internal remark", internal=True, author_role="agent",
+        author_user=world["agent"],
+    )
+    # The doorbell rings, but what arrives (if anything) carries no note.
+    try:
+        fragment = await socket.receive_from(1)
+    except TimeoutError:
+        fragment = ""
+    assert "SECRET" not in fragment
+    await socket.disconnect()
+
+
+async def test_another_customer_socket_gets_nothing(world):
+    ivan_socket = await portal_socket(world["ivan"][0])
+    maria_socket = await portal_socket(world["maria"][0])
+    await database_sync_to_async(actions.add_reply)(
+        world["ticket"], body="Only for Maria", author_role="agent", author_user=world["agent"]
+    )
+    assert attrs(await maria_socket.receive_from(3))["id"] == f"ticket-{world['ticket'].number}"
+    assert await ivan_socket.receive_nothing(0.5)
+    await ivan_socket.disconnect()
+    await maria_socket.disconnect()
+
+
+async def test_a_socket_naming_someone_else_ticket_gets_nothing(world):
+    ivan_socket = await portal_socket(world["ivan"][0], f"/ws/portal/?ticket={world['ticket'].number}")
+    await database_sync_to_async(actions.change_status)(world["ticket"], "pending", by=world["agent"])
+    assert await ivan_socket.receive_nothing(0.5)
+    await ivan_socket.disconnect()
+
+
+async def test_an_organization_admin_socket_hears_colleagues_tickets(world):
+    admin_user, _ = await database_sync_to_async(make_customer)(
+        "Elena", "elena@example.com", organization=world["org"], org_admin=True
+    )
+    socket = await portal_socket(admin_user)
+    await database_sync_to_async(actions.change_status)(world["ticket"], "on_hold", by=world["agent"])
+    fragment = await socket.receive_from(3)
+    assert attrs(fragment)["data-status"] == "on_hold"
+    await socket.disconnect()
+
+
+async def test_a_late_doorbell_never_rolls_the_page_back(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0])
+    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    first = await socket.receive_from(3)
+    assert attrs(first)["data-status"] == "pending"
+    from channels.layers import get_channel_layer
+
+    from tickets.events import customer_group
+
+    await get_channel_layer().group_send(
+        customer_group(world["maria"][1]), {"type": "ticket.changed", "ticket": ticket.number, "seq": 1}
+    )
+    assert await socket.receive_nothing(0.5)
+    await socket.disconnect()
+
+
+async def test_a_logged_out_session_stops_the_socket(world, monkeypatch):
+    from tickets.consumers import PortalConsumer
+
+    monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.2)
+    user = world["maria"][0]
+    cookie = await database_sync_to_async(_cookie)(user)
+    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, *cookie])
+    assert (await socket.connect())[0]
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    from django.contrib.sessions.models import Session
+
+    await database_sync_to_async(Session.objects.all().delete)()
+    assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4001}
