@@ -380,7 +380,7 @@
 
   function drawState() {
     var closed = !!(state.conv && state.conv.state === "closed");
-    var hasConv = !!(state.conv && state.conv.id);
+    var hasConv = !!cid();
     ui.ended.hidden = !closed;
     ui.form.hidden = closed;
     ui.end.disabled = !hasConv || closed;
@@ -412,6 +412,11 @@
   }
 
   // ---- Conversation state ------------------------------------------------------
+  // The conversation on screen: its id, that id while it is open, and whether a frame is about it.
+  function cid() { return (state.conv && state.conv.id) || null; }
+  function openId() { return cid() && state.conv.state !== "closed" ? state.conv.id : null; }
+  function mine(frame) { return !!cid() && frame.conversation === state.conv.id; }
+
   function startConv(id) {
     state.conv = { id: id, state: "queued", lastSeq: 0, readSeq: 0, events: [] };
     state.rated = false;
@@ -426,7 +431,7 @@
     if (state.left.indexOf(id) >= 0) return false;
     // A message resent after the chat ended elsewhere opens a new conversation;
     // an open one on screen is never replaced by a stray frame.
-    if (state.conv && state.conv.id && state.conv.state !== "closed") return false;
+    if (openId()) return false;
     startConv(id);
     redrawAll();
     return true;
@@ -545,9 +550,9 @@
       hello.identity = identity();
       hello.page = { url: String(location.href).slice(0, 2000), title: String(document.title || "").slice(0, 300) };
     }
-    if (state.conv && state.conv.id && state.conv.state !== "closed") {
+    if (openId()) {
       hello.resume = {};
-      hello.resume[state.conv.id] = state.conv.lastSeq;
+      hello.resume[openId()] = state.conv.lastSeq;
     }
     state.sentProfile = JSON.stringify(minimalHello ? profile() : hello.profile);
     socket.send(JSON.stringify(hello));
@@ -634,10 +639,10 @@
       case "pong": return onPong(frame);
       case "queue": return onQueue(frame);
       case "typing":
-        if (frame.role === "agent" && state.conv && frame.conversation === state.conv.id) showTyping(!!frame.active);
+        if (frame.role === "agent" && mine(frame)) showTyping(!!frame.active);
         return;
       case "read":
-        if (frame.role === "agent" && state.conv && frame.conversation === state.conv.id && typeof frame.seq === "number") markRead(frame.seq);
+        if (frame.role === "agent" && mine(frame) && typeof frame.seq === "number") markRead(frame.seq);
         return;
       case "suggestions": return onSuggestions(frame);
       default: return;
@@ -673,7 +678,7 @@
       state.conv.state = "closed";
       persistConv();
     }
-    if (!state.online && dept.hours && !(state.conv && state.conv.id)) {
+    if (!state.online && dept.hours && !cid()) {
       ui.offlineText.textContent = t("offline") + " " + t("hours", { hours: String(dept.hours) });
     }
     drawState();
@@ -722,7 +727,7 @@
     clearTimeout(pongTimer);
     pongTimer = null;
     var seqs = frame.last_seq || {};
-    if (!state.conv || !state.conv.id) {
+    if (!cid()) {
       // A conversation started elsewhere (another tab): follow it.
       var ids = Object.keys(seqs);
       if (ids.length === 1 && adoptConv(ids[0])) send({ type: "resume", conversation: ids[0], after_seq: 0 });
@@ -735,7 +740,7 @@
   }
 
   function onQueue(frame) {
-    if (!state.conv || frame.conversation !== state.conv.id || state.conv.state !== "queued") return;
+    if (!mine(frame) || state.conv.state !== "queued") return;
     var text = [];
     if (typeof frame.position === "number") text.push(t("position", { n: frame.position }));
     if (typeof frame.estimated_wait_s === "number") text.push(waitText(frame.estimated_wait_s));
@@ -744,7 +749,7 @@
   }
 
   function onSuggestions(frame) {
-    if (!state.conv || frame.conversation !== state.conv.id || !Array.isArray(frame.articles) || !frame.articles.length) return;
+    if (!mine(frame) || !Array.isArray(frame.articles) || !frame.articles.length) return;
     var list = el("ul");
     frame.articles.slice(0, 5).forEach((article) => {
       if (!article || typeof article.title !== "string") return;
@@ -771,7 +776,7 @@
   var typingStopTimer = null;
 
   function sendTyping(active) {
-    if (!state.conv || !state.conv.id || state.conv.state === "closed") return;
+    if (!openId()) return;
     if (send({ type: "typing", active: active })) {
       typingActive = active;
       typingSentAt = Date.now();
@@ -805,7 +810,7 @@
     renderPending(item);
     drawState();
     scrollDown();
-    if (ws && state.sentProfile !== null && JSON.stringify(prof) !== state.sentProfile && !(state.conv && state.conv.id)) {
+    if (ws && state.sentProfile !== null && JSON.stringify(prof) !== state.sentProfile && !cid()) {
       // The profile travels only in hello: say hello again, the pending
       // message follows the new welcome with its client_id unchanged.
       reconnectNow();
@@ -843,11 +848,11 @@
   }
 
   function endChat() {
-    if (state.conv && state.conv.id && state.conv.state !== "closed") send({ type: "close", conversation: state.conv.id });
+    if (openId()) send({ type: "close", conversation: openId() });
   }
 
   function newChat() {
-    if (state.conv && state.conv.id) {
+    if (cid()) {
       state.left = state.left.concat(state.conv.id).slice(-10);
       save("left", state.left);
     }
@@ -860,7 +865,7 @@
 
   function rate(e) {
     var target = e.target.closest("button[data-score]");
-    if (!target || !state.conv || !state.conv.id) return;
+    if (!target || !cid()) return;
     if (send({ type: "rate", conversation: state.conv.id, score: Number(target.getAttribute("data-score")), comment: "" })) {
       state.rated = true;
       ui.rate.hidden = true;
@@ -893,7 +898,7 @@
     // once so replies arrive while the panel is closed; first-time visitors
     // connect only when they open the chat.
     if (load("open", false)) setOpen(true);
-    else if ((state.conv && state.conv.id && state.conv.state !== "closed") || state.pending.length) connect();
+    else if (openId() || state.pending.length) connect();
   }
 
   window.Chatportal = Object.freeze({
