@@ -86,16 +86,19 @@ class PortalConsumer(AsyncWebsocketConsumer):
         watched = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
         self.view = "ticket" if watched else "list"
         self.watched = watched
-        # Accept first, then refuse: a refusal before accept is an HTTP 403
-        # that browsers report as 1006, and htmx would keep retrying.
-        await self.accept()
         groups = await database_sync_to_async(_groups)(self.user)
         if groups is None:
+            # Accept, then refuse: a refusal before accept is an HTTP 403 that
+            # browsers report as 1006, and htmx would keep retrying.
+            await self.accept()
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        # Join before accepting: once the page sees the socket open, no change
+        # can slip by unheard.
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
+        await self.accept()
         self.tasks.append(asyncio.create_task(self._maintenance()))
 
     async def disconnect(self, code: int) -> None:
