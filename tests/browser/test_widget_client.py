@@ -448,6 +448,8 @@ def test_it_offers_an_offline_form_when_nobody_is_online(browser_context, server
 def test_it_ends_the_chat_and_offers_a_new_one(browser_context, server):
     page = open_widget(browser_context)
     send_message(page, "thanks, bye")
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(page.get_by_role("log")).to_contain_text("Boris joined the chat.")
     page.get_by_role("button", name="End chat", exact=True).click()
     wait_until(page, lambda: server.sent("close"), what="close frame")
     assert server.sent("close")[0] == {"type": "close", "conversation": CONV}
@@ -651,3 +653,11 @@ def test_it_shows_the_estimated_wait_before_the_first_message(browser_context, s
     expect(wait).to_have_text("You are number 3 in the queue. Estimated wait: about 5 min.")
     server.push(server.append("assigned", agent={"name": "Boris"}))
     expect(wait).to_have_count(0)
+
+
+def test_it_does_not_ask_to_rate_a_chat_no_agent_joined(browser_context, server):
+    page = open_widget(browser_context)
+    send_message(page, "never mind")
+    page.get_by_role("button", name="End chat", exact=True).click()
+    expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
+    expect(page.get_by_role("button", name="4 of 5")).to_have_count(0)

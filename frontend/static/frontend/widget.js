@@ -388,7 +388,8 @@
     // Pre-chat fields only before the first message, unless the host page told us who it is.
     ui.prechat.hidden = hasConv || state.pending.length > 0 || !!(data.name && data.email);
     ui.offline.hidden = state.online || hasConv;
-    ui.rate.hidden = state.rated || !closed;
+    // Only a chat an agent took part in is worth rating (not a message left offline).
+    ui.rate.hidden = state.rated || !closed || !state.conv.agent;
     if (!hasConv && state.online && typeof state.wait === "number") {
       // The department's estimate for a new chat, until queue frames take over.
       ui.queue.textContent = waitText(state.wait);
