@@ -276,6 +276,9 @@ class AgentBot:
         self.unassigned: list[str] = []
         self.failures: list[str] = []
         self.errors: list[Frame] = []
+        # Its own presence as the server published it, when that was not online
+        # (e.g. set away by the system after a missed offer).
+        self.not_online: list[Frame] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
@@ -331,6 +334,12 @@ class AgentBot:
                 chat.closed_at = frame["_received_at"]
         elif frame.get("type") == "error":
             self.errors.append(frame)
+        elif (
+            frame.get("type") == "presence"
+            and frame.get("agent") == self.account.username
+            and frame.get("status") != "online"
+        ):
+            self.not_online.append(frame)
 
     async def _serve(self, conversation: str) -> None:
         try:
