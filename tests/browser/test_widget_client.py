@@ -661,3 +661,16 @@ def test_it_does_not_ask_to_rate_a_chat_no_agent_joined(browser_context, server)
     page.get_by_role("button", name="End chat", exact=True).click()
     expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
     expect(page.get_by_role("button", name="4 of 5")).to_have_count(0)
+
+
+def test_it_says_it_is_reconnecting_when_the_first_connection_fails(browser_context, server):
+    refused = []
+
+    def refuse(ws) -> None:
+        refused.append(ws)
+        ws.close(code=1011)
+
+    browser_context.route_web_socket(SOCKET_URL, refuse)
+    page = open_widget(browser_context)
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    wait_until(page, lambda: len(refused) >= 2, what="a retry")

@@ -578,7 +578,7 @@
 
   function scheduleReconnect(minSeconds) {
     if (retryTimer) return;
-    if (everConnected) showStatus(t("reconnecting"));
+    if (everConnected || state.open) showStatus(t("reconnecting"));
     // Exponential backoff with jitter, so a restarted server is not hit by
     // every visitor at the same instant.
     var base = Math.min(30000, 500 * Math.pow(2, attempt));
@@ -890,7 +890,7 @@
   });
   document.addEventListener("visibilitychange", scheduleRead);
   window.addEventListener("online", () => { if (ws || retryTimer) reconnectNow(); });
-  window.addEventListener("offline", () => { if (everConnected) showStatus(t("reconnecting")); });
+  window.addEventListener("offline", () => { if (everConnected || state.open) showStatus(t("reconnecting")); });
 
   function mount() {
     document.body.appendChild(host);
