@@ -319,6 +319,13 @@ def ingest_message(raw: bytes) -> IngestResult:
 
 router = Router(tags=["inbound e-mail"])
 
+try:
+    from ninja import Status as _status
+except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple
+
+    def _status(code: int, body: Any) -> Any:
+        return code, body
+
 
 def _secret_ok(request: HttpRequest) -> bool:
     expected = getattr(settings, "CHATPORTAL_INBOUND_EMAIL_SECRET", "") or ""
@@ -355,7 +362,7 @@ def inbound_email(request: HttpRequest):
         answer["ticket"] = result.ticket.number
     if result.reason:
         answer["reason"] = result.reason
-    return (201 if result.outcome == "created" else 200), answer
+    return _status(201 if result.outcome == "created" else 200, answer)
 
 
 API_ROUTERS = [("/inbound-email", router)]

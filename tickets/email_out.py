@@ -78,8 +78,17 @@ def recipient_for(ticket: Ticket) -> str:
 def should_notify(event: TicketEvent) -> bool:
     if event.internal or event.kind not in NOTIFYING_KINDS:
         return False
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    if event.kind == TicketEvent.Kind.STATUS:
+        # A reply's own status side effect is told by the reply (or was the
+        # customer's doing); new -> open reads the same to a customer.
+        if payload.get("cause") == "reply":
+            return False
+        return customer_status_label(str(payload.get("old", ""))) != customer_status_label(
+            str(payload.get("new", ""))
+        )
     # The customer wrote it: no echo of their own reply.
-    return not (event.kind == TicketEvent.Kind.REPLY and event.author_role != TicketEvent.Role.AGENT)
+    return event.author_role == TicketEvent.Role.AGENT
 
 
 def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternatives | None:

@@ -91,12 +91,12 @@ def test_it_decodes_encoded_word_subjects_and_base64_cyrillic_bodies():
 
 def test_it_decodes_quoted_printable_romanian_in_a_legacy_charset():
     raw = (
-        "From: maria@electrica.example\r\nTo: support@chatportal.example\r\n"
-        "Subject: =?iso-8859-2?q?Factur=E3_gre=BAit=E3?=\r\n"
-        "Content-Type: text/plain; charset=iso-8859-2\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-        "Factura din luna aceasta este gre=BAit=E3.\r\n"
-    ).encode()
+        b"From: maria@electrica.example\r\nTo: support@chatportal.example\r\n"
+        b"Subject: =?iso-8859-2?q?Factur=E3_gre=BAit=E3?=\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-2\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Factura din luna aceasta este gre=BAit=E3.\r\n"
+    )
     parsed = parse_message(raw)
     assert parsed.subject == "Factură greşită"
     assert parsed.text.strip() == "Factura din luna aceasta este greşită."
@@ -316,3 +316,15 @@ def test_notifications_wait_for_the_commit(maria, agent, django_capture_on_commi
         assert mail.outbox == []
     assert len(mail.outbox) == 1
     assert isinstance(event, TicketEvent)
+
+
+def test_a_reopening_by_the_customer_own_reply_mails_nobody(maria, agent):
+    ticket = actions.create_ticket(
+        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
+        author_role="customer", author_contact=maria,
+    )
+    actions.change_status(ticket, Ticket.Status.SOLVED, by=agent)
+    actions.add_reply(ticket, body="Not fixed.", author_role="customer", author_contact=maria)
+    reopened = ticket.events.filter(kind="status").order_by("-seq").first()
+    assert reopened.payload["new"] == "open"
+    assert not notify_customer(ticket, reopened)
