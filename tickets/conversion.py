@@ -1,8 +1,11 @@
 """Chat → ticket as chat calls it (through `chat.conversion`), and the automatic kinds.
 
 - `agent`: the agent's `to_ticket`; the chat stays as it is.
-- `offline`: a chat started while its department was offline becomes a
-  ticket once the visitor's message lands, and leaves the queue.
+- `offline`: a chat started while its department was offline (the widget's
+  welcome said `online: false`) becomes a ticket once the visitor's message
+  lands, and leaves the queue, when the department is closed by its
+  business hours. Offline within business hours (nobody signed in yet)
+  waits: the `unanswered` rule converts it after `auto_ticket_after_s`.
 - `unanswered`: a queued chat nobody answered within the department's
   `auto_ticket_after_s` (the sweep), and leaves the queue.
 - `left`: the visitor ended a chat no agent had answered.
@@ -25,6 +28,7 @@ from chat import actions as chat_actions
 from chat.actions import Appended
 from chat.errors import Conflict
 from chat.models import Conversation, ConversationEvent
+from queues.hours import is_open
 from queues.models import Department
 from tickets.actions import convert_conversation, ticket_event_for_conversation
 from tickets.models import Ticket
@@ -97,12 +101,21 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
                 return None
         elif conversation.state != Conversation.State.QUEUED:
             return None
+        if reason == "offline" and is_open(_with_hours(conversation.department), timezone.now()):
+            # Within business hours with nobody online yet: an agent may still
+            # come (a shift starting, a reload); the unanswered rule converts
+            # it after the department's auto_ticket_after_s.
+            return None
         ticket = convert_conversation(conversation, subject="", priority="normal", by=None, reason=reason)
         appended = _appended(ticket, conversation, duplicate=False)
         if conversation.state == Conversation.State.QUEUED:
             conversation.refresh_from_db(fields=["state", "last_seq"])
             chat_actions.close_conversation(conversation, by="system", reason="ticket")
     return appended
+
+
+def _with_hours(department: Department) -> Department:
+    return Department.objects.prefetch_related("hours", "holidays").get(pk=department.pk)
 
 
 def sweep_unanswered(now: datetime.datetime | None = None) -> dict[str, int]:

@@ -275,9 +275,11 @@ async def test_visitor_close_and_rate(support):
     await socket.send({"type": "close", "conversation": ack["conversation"]})
     closed = await socket.expect("event", kind="closed")
     assert closed["by"] == "visitor" and closed["seq"] == 3
+    # Left while still queued: the message became a ticket (tickets app).
+    assert (await socket.expect("event", kind="ticket"))["seq"] == 4
     await socket.send({"type": "rate", "conversation": ack["conversation"], "score": 4, "comment": "ok"})
     rated_ack = await socket.expect("ack")
-    assert rated_ack["seq"] == 4
+    assert rated_ack["seq"] == 5
     rated = await socket.expect("event", kind="rated")
     assert (rated["score"], rated["comment"]) == (4, "ok")
     await socket.send({"type": "rate", "conversation": ack["conversation"], "score": 1})

@@ -1,0 +1,296 @@
+"""Tickets endpoints of the HTTP API (PROTOCOL §5), mounted by `chatportal/api.py`.
+
+Agents see the tickets of their departments and the ones assigned to them;
+supervisors see all. Another department's ticket answers 404, exactly like
+a number that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, NoReturn
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Router
+from ninja.errors import HttpError
+
+from crm.models import Contact
+from queues.models import Department
+from tickets import actions, email_in
+from tickets.access import access_ticket_for_agent, agent_scope, tickets_for_agent
+from tickets.errors import TicketError
+from tickets.models import Ticket, TicketEvent, customer_status_label, internal_status_label
+from tickets.schemas import (
+    ReplyIn,
+    TicketDetailOut,
+    TicketEventOut,
+    TicketIn,
+    TicketOut,
+    TicketPageOut,
+    TicketPatch,
+)
+
+try:
+    from ninja import Status
+except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple instead
+
+    def Status(status_code, value):  # noqa: N802
+        return status_code, value
+
+
+router = Router(tags=["tickets"])
+# The MTA endpoint (POST /api/v1/inbound-email) lives with the rest of inbound e-mail.
+API_ROUTERS = [("/tickets", router), *email_in.API_ROUTERS]
+
+LIST_PARAMS = {"status", "assignee", "contact", "department", "channel", "ordering", "limit", "offset"}
+ORDERINGS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "priority": "priority_rank",
+    "resolution_due": "resolution_due",
+}
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+DETAIL_EVENTS_LIMIT = 500
+
+
+def _scope(request: HttpRequest) -> tuple[bool, set[int]]:
+    scope = agent_scope(request.user)
+    if scope is None:
+        raise HttpError(403, "only agents use the tickets API")
+    return scope
+
+
+def _raise(exc: TicketError) -> NoReturn:
+    raise HttpError(exc.status, exc.detail) from exc
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    contact = ticket.contact
+    organization = ticket.organization
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "status_label": internal_status_label(ticket.status),
+        "customer_status_label": customer_status_label(ticket.status),
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "contact": {"id": str(contact.public_id), "name": contact.name} if contact else None,
+        "organization": (
+            {"id": str(organization.public_id), "name": organization.name} if organization else None
+        ),
+        "requester": {"name": ticket.requester_name, "email": ticket.requester_email},
+        "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+        "department": ticket.department.slug,
+        "conversation": str(ticket.conversation.public_id) if ticket.conversation else None,
+        "sla_plan": ticket.sla_plan.name if ticket.sla_plan else None,
+        "first_response_due": ticket.first_response_due,
+        "resolution_due": ticket.resolution_due,
+        "first_responded_at": ticket.first_responded_at,
+        "solved_at": ticket.solved_at,
+        "last_seq": ticket.last_seq,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def event_data(event: TicketEvent) -> dict[str, Any]:
+    payload = dict(event.payload)
+    author = payload.pop("author", None)
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.created_at,
+        "author_role": event.author_role,
+        "author": author,
+        "internal": event.internal,
+        "payload": payload,
+    }
+
+
+_RELATED = ("contact", "organization", "assignee", "department", "sla_plan", "conversation")
+
+
+def _split(raw: str, allowed: set[str], name: str) -> list[str]:
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if not values or bad:
+        raise HttpError(400, f"{name} must be one or more of: {', '.join(sorted(allowed))}")
+    return values
+
+
+def _int_param(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise HttpError(400, f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+@router.get("", response=TicketPageOut, summary="Tickets, filtered, ordered and paginated")
+def list_tickets(
+    request: HttpRequest,
+    status: str | None = None,
+    assignee: str | None = None,
+    contact: str | None = None,
+    department: str | None = None,
+    channel: str | None = None,
+    ordering: str = "-updated_at",
+    limit: str | None = None,
+    offset: str | None = None,
+):
+    """`status`/`channel` take comma-separated values; `assignee` a username or `none`;
+    `contact` a contact id; `department` a slug; `ordering` one of `created_at`,
+    `updated_at`, `priority`, `resolution_due`, with `-` for descending."""
+    unknown = sorted(set(request.GET) - LIST_PARAMS)
+    if unknown:
+        raise HttpError(400, f"unknown parameter: {unknown[0][:50]}")
+    if any(len(request.GET.getlist(key)) > 1 for key in request.GET):
+        raise HttpError(400, "give each parameter once (use commas for several values)")
+    scope = _scope(request)
+    tickets = tickets_for_agent(request.user, scope=scope)
+    if status is not None:
+        tickets = tickets.filter(status__in=_split(status, set(Ticket.Status.values), "status"))
+    if channel is not None:
+        tickets = tickets.filter(channel__in=_split(channel, set(Ticket.Channel.values), "channel"))
+    if assignee is not None:
+        if assignee == "none":
+            tickets = tickets.filter(assignee__isnull=True)
+        else:
+            tickets = tickets.filter(assignee__username=assignee[:150])
+    if contact is not None:
+        try:
+            tickets = tickets.filter(contact__public_id=uuid.UUID(contact))
+        except ValueError:
+            raise HttpError(400, "contact must be a contact id") from None
+    if department is not None:
+        tickets = tickets.filter(department__slug=department[:50])
+    field = ORDERINGS.get(ordering.removeprefix("-"))
+    if field is None:
+        raise HttpError(400, f"ordering must be one of: {', '.join(ORDERINGS)} (with - to reverse)")
+    descending = ordering.startswith("-")
+    order = (f"-{field}" if descending else field, "-pk" if descending else "pk")
+    limit_n = _int_param(limit, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    offset_n = _int_param(offset, "offset", default=0, low=0, high=10_000_000)
+    total = tickets.count()
+    page = list(tickets.select_related(*_RELATED).order_by(*order)[offset_n : offset_n + limit_n])
+    return {
+        "total": total, "limit": limit_n, "offset": offset_n,
+        "items": [ticket_data(t) for t in page],
+    }
+
+
+def _agent_by_username(username: str):
+    user = (
+        get_user_model().objects.select_related("agent_profile")
+        .filter(username=username, is_active=True, agent_profile__isnull=False).first()
+    )
+    if user is None:
+        raise HttpError(400, "unknown agent")
+    return user
+
+
+def _check_assignee_can_serve(user, department_id: int) -> None:
+    profile = user.agent_profile
+    if not profile.is_supervisor and not profile.departments.filter(pk=department_id).exists():
+        raise HttpError(400, "the assignee is not an agent of the ticket's department")
+
+
+@router.post("", response={201: TicketDetailOut}, summary="Open a ticket")
+def create(request: HttpRequest, payload: TicketIn):
+    is_supervisor, department_ids = _scope(request)
+    department = Department.objects.filter(slug=payload.department).first()
+    if department is None or not (is_supervisor or department.pk in department_ids):
+        raise HttpError(400, "unknown department")
+    contact = None
+    if payload.contact is not None:
+        try:
+            contact = Contact.objects.filter(public_id=uuid.UUID(payload.contact)).first()
+        except ValueError:
+            contact = None
+        if contact is None:
+            raise HttpError(400, "unknown contact")
+    elif not (payload.requester_name.strip() or payload.requester_email.strip()):
+        raise HttpError(400, "give a contact, or the requester's name or e-mail")
+    assignee = _agent_by_username(payload.assignee) if payload.assignee else None
+    if assignee is not None:
+        _check_assignee_can_serve(assignee, department.pk)
+    try:
+        with transaction.atomic():
+            ticket = actions.create_ticket(
+                subject=payload.subject, body=payload.body, contact=contact,
+                channel=payload.channel, department=department, priority=payload.priority,
+                author_role="agent", author_user=request.user,
+                requester_name=payload.requester_name.strip(),
+                requester_email=payload.requester_email.strip(),
+            )
+            if assignee is not None:
+                actions.assign_ticket(ticket, assignee, by=request.user)
+    except TicketError as exc:
+        _raise(exc)
+    return Status(201, _detail(request, ticket.number))
+
+
+def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    try:
+        ticket = access_ticket_for_agent(request.user, number)
+    except TicketError as exc:
+        _raise(exc)
+    data = ticket_data(ticket)
+    data["events"] = [
+        event_data(e) for e in ticket.events.order_by("seq")[:DETAIL_EVENTS_LIMIT]
+    ]
+    return data
+
+
+@router.get("/{number}", response=TicketDetailOut, summary="One ticket with its timeline")
+def detail(request: HttpRequest, number: str):
+    _scope(request)
+    return _detail(request, number)
+
+
+@router.patch("/{number}", response=TicketDetailOut, summary="Change status, priority or assignee")
+def update(request: HttpRequest, number: str, payload: TicketPatch):
+    scope = _scope(request)
+    changes = payload.model_fields_set
+    if not changes:
+        raise HttpError(400, "nothing to change: give status, priority or assignee")
+    for field in ("status", "priority"):
+        if field in changes and getattr(payload, field) is None:
+            raise HttpError(400, f"{field} cannot be null")
+    try:
+        ticket = access_ticket_for_agent(request.user, number, scope=scope)
+        assignee = None
+        if "assignee" in changes and payload.assignee is not None:
+            assignee = _agent_by_username(payload.assignee)
+            _check_assignee_can_serve(assignee, ticket.department_id)
+        with transaction.atomic():
+            if payload.priority is not None:
+                actions.change_priority(ticket, payload.priority, by=request.user)
+            if "assignee" in changes:
+                actions.assign_ticket(ticket, assignee, by=request.user)
+            if payload.status is not None:
+                actions.change_status(ticket, payload.status, by=request.user)
+    except TicketError as exc:
+        _raise(exc)
+    return _detail(request, ticket.number)
+
+
+@router.post("/{number}/replies", response={201: TicketEventOut}, summary="Reply, or add an internal note")
+def reply(request: HttpRequest, number: str, payload: ReplyIn):
+    scope = _scope(request)
+    try:
+        ticket = access_ticket_for_agent(request.user, number, scope=scope)
+        event = actions.add_reply(
+            ticket, body=payload.body, internal=payload.internal,
+            author_role="agent", author_user=request.user,
+        )
+    except TicketError as exc:
+        _raise(exc)
+    return Status(201, event_data(event))
+
+
+__all__ = ["API_ROUTERS", "TicketOut", "event_data", "ticket_data"]

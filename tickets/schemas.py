@@ -1,0 +1,102 @@
+"""What the tickets part of the HTTP API accepts and answers (OpenAPI comes from these)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, StrictBool, StrictStr
+
+StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
+PriorityName = Literal["low", "normal", "high", "urgent"]
+ChannelName = Literal["chat", "email", "phone", "web", "portal"]
+Body = Annotated[StrictStr, Field(min_length=1, max_length=10_000)]
+
+
+class NamedRef(Schema):
+    id: str
+    name: str
+
+
+class RequesterOut(Schema):
+    name: str
+    email: str
+
+
+class TicketOut(Schema):
+    number: str = Field(description='"T-1042"')
+    subject: str
+    status: StatusName
+    status_label: str = Field(description="The agents' label")
+    customer_status_label: str = Field(description="What the customer reads")
+    priority: PriorityName
+    channel: ChannelName
+    contact: NamedRef | None
+    organization: NamedRef | None
+    requester: RequesterOut = Field(description="As the sender typed it (unverified)")
+    assignee: str | None = Field(description="Username")
+    department: str = Field(description="Slug")
+    conversation: str | None = Field(description="The chat it came from")
+    sla_plan: str | None
+    first_response_due: datetime.datetime | None
+    resolution_due: datetime.datetime | None
+    first_responded_at: datetime.datetime | None
+    solved_at: datetime.datetime | None
+    last_seq: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class TicketEventOut(Schema):
+    seq: int
+    kind: str
+    at: datetime.datetime
+    author_role: str
+    author: str | None
+    internal: bool
+    payload: dict[str, Any]
+
+
+class TicketDetailOut(TicketOut):
+    events: list[TicketEventOut]
+
+
+class TicketPageOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[TicketOut]
+
+
+class TicketIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[StrictStr, Field(min_length=1, max_length=300)]
+    body: Body
+    department: Annotated[StrictStr, Field(min_length=1, max_length=50, description="Slug")]
+    channel: ChannelName = "phone"
+    priority: PriorityName = "normal"
+    contact: Annotated[StrictStr, Field(max_length=36, description="Contact id")] | None = None
+    requester_name: Annotated[StrictStr, Field(max_length=200)] = ""
+    requester_email: Annotated[StrictStr, Field(max_length=254)] = ""
+    assignee: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
+        None, description="Username of an agent"
+    )
+
+
+class TicketPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: StatusName | None = None
+    priority: PriorityName | None = None
+    assignee: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
+        None, description="Username; null unassigns"
+    )
+
+
+class ReplyIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Body
+    internal: StrictBool = False
