@@ -44,6 +44,9 @@ def business_windows(schedule: Schedule, start: datetime.datetime) -> Iterator[t
     if start.tzinfo is None:
         raise ValueError("an aware datetime is required")
     zone = schedule.zone
+    # All arithmetic in UTC: Python adds and subtracts datetimes that share a
+    # tzinfo in wall-clock time, which is wrong across a DST switch.
+    start = start.astimezone(datetime.UTC)
     first_day = start.astimezone(zone).date() - ONE_DAY  # an overnight shift from yesterday
     pending: tuple[datetime.datetime, datetime.datetime] | None = None
     for offset in range(HORIZON_DAYS + 2):
@@ -51,7 +54,7 @@ def business_windows(schedule: Schedule, start: datetime.datetime) -> Iterator[t
         if day in schedule.holidays:
             continue
         for interval in schedule.intervals_on(day.weekday()):
-            opens = local_moment(day, interval.opens, zone)
+            opens = local_moment(day, interval.opens, zone).astimezone(datetime.UTC)
             if interval.overnight:
                 next_day = day + ONE_DAY
                 # A holiday closes its whole local day, overnight shifts included.
@@ -59,6 +62,7 @@ def business_windows(schedule: Schedule, start: datetime.datetime) -> Iterator[t
                 closes = local_moment(next_day, closes_wall, zone)
             else:
                 closes = local_moment(day, interval.closes, zone)
+            closes = closes.astimezone(datetime.UTC)
             if closes <= start or closes <= opens:
                 continue
             opens = max(opens, start)
@@ -78,13 +82,13 @@ def _is_calendar(schedule: Schedule) -> bool:
 
 
 def add_business_seconds(schedule: Schedule, start: datetime.datetime, seconds: float) -> datetime.datetime:
-    """The moment `seconds` of open time after `start`."""
+    """The moment `seconds` of open time after `start` (in UTC)."""
     if seconds <= 0:
         return start
     if _is_calendar(schedule):
         if not schedule.is_24x7:
             logger.warning("department without business hours: SLA counts calendar time")
-        return start + datetime.timedelta(seconds=seconds)
+        return start.astimezone(datetime.UTC) + datetime.timedelta(seconds=seconds)
     remaining = datetime.timedelta(seconds=seconds)
     for opens, closes in business_windows(schedule, start):
         span = closes - opens
@@ -92,7 +96,7 @@ def add_business_seconds(schedule: Schedule, start: datetime.datetime, seconds: 
             return opens + remaining
         remaining -= span
     logger.warning("no business hours within %s days: SLA counts calendar time", HORIZON_DAYS)
-    return start + datetime.timedelta(seconds=seconds)
+    return start.astimezone(datetime.UTC) + datetime.timedelta(seconds=seconds)
 
 
 def add_business_minutes(schedule: Schedule, start: datetime.datetime, minutes: float) -> datetime.datetime:
@@ -103,8 +107,9 @@ def business_seconds_between(schedule: Schedule, start: datetime.datetime, end: 
     """Open time in `[start, end)`; 0 if `end` is not after `start`."""
     if end <= start:
         return 0.0
+    end = end.astimezone(datetime.UTC)
     if _is_calendar(schedule):
-        return (end - start).total_seconds()
+        return (end.astimezone(datetime.UTC) - start.astimezone(datetime.UTC)).total_seconds()
     total = 0.0
     for opens, closes in business_windows(schedule, start):
         if opens >= end:
