@@ -184,3 +184,19 @@ async def test_a_logged_out_session_stops_the_socket(world, monkeypatch):
 
     await database_sync_to_async(Session.objects.all().delete)()
     assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4001}
+
+
+def test_a_push_costs_two_queries_for_a_ticket_page_and_one_for_the_list(
+    world, django_assert_num_queries
+):
+    from tickets.consumers import _render
+
+    ticket, user = world["ticket"], world["maria"][0]
+    for index in range(20):
+        actions.add_reply(ticket, body=f"reply {index}", author_role="agent", author_user=world["agent"])
+    with django_assert_num_queries(2):  # the access check, the public timeline
+        seq, html = _render(user, ticket.number, "ticket")
+    assert seq == ticket.events.order_by("-seq").first().seq
+    assert html.count('class="event event-reply') == 20
+    with django_assert_num_queries(1):
+        _render(user, ticket.number, "list")
