@@ -115,6 +115,12 @@ def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
     }
     if with_timeline:
         context["timeline"] = timeline_entries(ticket)
+        # The clock a customer cares about: the first answer, then the resolution.
+        # Paused (pending on them) or done, there is no promise to show.
+        if ticket.status in (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ON_HOLD):
+            context["due"] = (
+                ticket.resolution_due if ticket.first_responded_at else ticket.first_response_due
+            )
     return context
 
 

@@ -200,3 +200,13 @@ def test_a_push_costs_two_queries_for_a_ticket_page_and_one_for_the_list(
     assert html.count('class="event event-reply') == 20
     with django_assert_num_queries(1):
         _render(user, ticket.number, "list")
+
+
+async def test_an_assignment_pushes_who_handles_the_ticket(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
+    await database_sync_to_async(actions.assign_ticket)(ticket, world["agent"], by=world["agent"])
+    fragment = await socket.receive_from(3)
+    assert "Handled by: Ana" in fragment
+    assert "ana@" not in fragment
+    await socket.disconnect()
