@@ -294,23 +294,31 @@ def add_reply(
 
 
 def _status_fields(ticket: Ticket, status: str, now: datetime.datetime) -> dict[str, Any]:
-    """The clock fields that change with a status transition."""
+    """The clock fields that change with a status transition.
+
+    Pending (waiting on the customer) and solved stop the resolution clock;
+    going back to work moves the due time later by the business time spent
+    stopped, so neither the customer's silence nor a premature "solved"
+    counts against the team.
+    """
     fields: dict[str, Any] = {"status": status}
     old = ticket.status
-    if old == Status.PENDING and status != Status.PENDING:
-        if ticket.pending_since is not None and ticket.resolution_due is not None and ticket.sla_plan:
+    was_paused = old in Ticket.PAUSED_STATUSES
+    paused = status in Ticket.PAUSED_STATUSES
+    if was_paused and not paused:
+        if ticket.paused_since is not None and ticket.resolution_due is not None and ticket.sla_plan:
             schedule = sla.clock_schedule(ticket.sla_plan, _with_hours(ticket.department))
             fields["resolution_due"] = sla.resume_after_pending(
-                schedule, ticket.resolution_due, ticket.pending_since, now
+                schedule, ticket.resolution_due, ticket.paused_since, now
             )
             # A moved due time may be announced again.
             fields["resolution_warned_at"] = None
-        fields["pending_since"] = None
-    if status == Status.PENDING and old != Status.PENDING:
-        fields["pending_since"] = now
+        fields["paused_since"] = None
+    elif paused and not was_paused:
+        fields["paused_since"] = now
     if status == Status.SOLVED:
         fields["solved_at"] = now
-    elif status == Status.OPEN and old in Ticket.DONE_STATUSES:
+    elif status != Status.CLOSED and old in Ticket.DONE_STATUSES:
         fields["solved_at"] = None
     return fields
 

@@ -38,7 +38,7 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ("contact", "organization", "assignee", "conversation")
     readonly_fields = (
         "number", "public_id", "last_seq", "reply_token", "first_response_due", "resolution_due",
-        "first_responded_at", "solved_at", "pending_since", "created_at", "updated_at",
+        "first_responded_at", "solved_at", "paused_since", "created_at", "updated_at",
     )
     inlines = [TicketEventInline]
     ordering = ("-created_at",)

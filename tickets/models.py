@@ -67,6 +67,8 @@ class Ticket(models.Model):
 
     OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
     DONE_STATUSES = (Status.SOLVED, Status.CLOSED)
+    # The resolution clock does not run in these.
+    PAUSED_STATUSES = (Status.PENDING, Status.SOLVED)
     # Escalation order: a breach moves a ticket one step up.
     PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 
@@ -109,8 +111,9 @@ class Ticket(models.Model):
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
-    # When it last entered `pending`: leaving it moves the resolution due later.
-    pending_since = models.DateTimeField(null=True, blank=True)
+    # When the resolution clock last stopped (`pending` on the customer, or
+    # `solved`); reopening moves the resolution due later by the pause.
+    paused_since = models.DateTimeField(null=True, blank=True)
     # Set by the SLA sweep so that each warning and breach is announced once.
     first_response_warned_at = models.DateTimeField(null=True, blank=True)
     first_response_breached_at = models.DateTimeField(null=True, blank=True)

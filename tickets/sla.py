@@ -9,7 +9,9 @@ Time counts only while the department is open (its weekly hours, holidays
 and time zone, the rules of `queues.hours`) unless the plan is 24x7 or the
 department itself is open 24x7. While a ticket is `pending` (waiting on the
 customer) its resolution clock is paused: leaving `pending` moves the due
-time later by the business time spent there. Solving stops the clocks.
+time later by the business time spent there. Solving stops the clocks (and
+a reopened ticket does not count the time it spent solved either). The
+first-response clock is met by the first public agent reply.
 
 The math works on a `Schedule` and plain aware datetimes, so it is tested
 as a table without a database.

@@ -82,7 +82,7 @@ def test_it_reopens_a_pending_ticket_when_the_customer_replies(customer, support
     actions.change_status(ticket, "pending", by=support_agent)
     actions.add_reply(ticket, body="Here it is", author_role="customer", author_contact=customer)
     ticket.refresh_from_db()
-    assert ticket.status == "open" and ticket.pending_since is None
+    assert ticket.status == "open" and ticket.paused_since is None
     assert ticket.events.filter(kind="status").last().payload["cause"] == "reply"
 
 
@@ -197,4 +197,30 @@ def test_it_moves_the_resolution_due_later_by_the_time_spent_pending(
     ticket.refresh_from_db()
     # support is open 24x7: three hours pending move the due three hours later.
     assert ticket.resolution_due - due == datetime.timedelta(hours=3)
-    assert Ticket.objects.get(pk=ticket.pk).pending_since is None
+    assert Ticket.objects.get(pk=ticket.pk).paused_since is None
+
+
+def test_a_reopened_ticket_does_not_count_the_time_it_was_solved(
+    customer, support, support_agent, standard_plan, monkeypatch
+):
+    from django.utils import timezone
+
+    ticket = _ticket(customer, support)
+    due, start = ticket.resolution_due, ticket.created_at
+    monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=1))
+    actions.change_status(ticket, "pending", by=support_agent)
+    monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=2))
+    actions.change_status(ticket, "solved", by=support_agent)
+    monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=5))
+    actions.add_reply(ticket, body="Still broken", author_role="customer", author_contact=customer)
+    ticket.refresh_from_db()
+    # Pending then solved: one pause of four hours, from 1 h to 5 h.
+    assert ticket.status == "open" and ticket.solved_at is None
+    assert ticket.resolution_due - due == datetime.timedelta(hours=4)
+
+
+def test_the_sweep_leaves_solved_tickets_alone(customer, support, support_agent, standard_plan):
+    ticket = _ticket(customer, support)
+    actions.change_status(ticket, "solved", by=support_agent)
+    later = ticket.resolution_due + datetime.timedelta(days=1)
+    assert actions.sweep_sla(later) == {"warnings": 0, "breaches": 0}
