@@ -8,6 +8,9 @@ so what arrives is exactly what a reload would show. The doorbell carries no
 content, and internal notes ring it too: they change nothing the customer can
 see, so the fragment is simply re-rendered without them.
 
+`?since=<ISO time>` (the page's read time) makes a (re)connecting socket
+first send every ticket changed after it: a socket closed by a restart or a
+limit reconnects (htmx does) and misses nothing.
 `?ticket=T-1001` (a ticket's page) sends that ticket's section with its
 timeline; without it (the list) every change sends the ticket's table row.
 Doorbells can overtake each other in Redis (PITFALLS 3): each push renders
@@ -18,6 +21,7 @@ dropped, so a late one never rolls the page back.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,9 +29,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
 
 from tickets import events
-from tickets.access import access_ticket_for_customer
+from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
 from tickets.portal_auth import customer_contact
 from tickets.views_portal import render_ticket_fragment
@@ -42,6 +47,7 @@ CLOSE_RATE_LIMITED = 4029
 MAX_INBOUND_FRAMES = 20
 MAX_INBOUND_BYTES = 4096
 NUMBER_MAX_LENGTH = 20
+CATCH_UP_LIMIT = 200
 
 
 def _groups(user: Any) -> list[str] | None:
@@ -61,6 +67,29 @@ def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
     except TicketNotFound:
         return None
     return ticket.last_seq, render_ticket_fragment(ticket, view=view)
+
+
+def _catch_up(user: Any, view: str, watched: str, since: datetime.datetime) -> list[tuple[str, int, str]]:
+    """Fragments for what changed after `since`: a reconnect misses nothing."""
+    tickets = tickets_for_customer(user).filter(updated_at__gt=since)
+    if view == "ticket":
+        tickets = tickets.filter(number=watched)
+    return [
+        (ticket.number, ticket.last_seq, render_ticket_fragment(ticket, view=view))
+        for ticket in tickets.order_by("updated_at")[:CATCH_UP_LIMIT]
+    ]
+
+
+def parse_since(raw: str) -> datetime.datetime | None:
+    try:
+        value = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    # A page never asks for more than a day back; older is a stale tab that
+    # would only make this socket re-render everything.
+    return max(value, timezone.now() - datetime.timedelta(days=1))
 
 
 def _session_alive(session: SessionBase | None, user_pk: Any) -> bool:
@@ -86,6 +115,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
         watched = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
         self.view = "ticket" if watched else "list"
         self.watched = watched
+        since = parse_since((query.get("since") or [""])[0][:40])
         groups = await database_sync_to_async(_groups)(self.user)
         if groups is None:
             # Accept, then refuse: a refusal before accept is an HTTP 403 that
@@ -99,6 +129,11 @@ class PortalConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
+        if since is not None:
+            pending = await database_sync_to_async(_catch_up)(self.user, self.view, watched, since)
+            for number, last_seq, html in pending:
+                self.sent_seq[number] = last_seq
+                await self.send(text_data=html)
         self.tasks.append(asyncio.create_task(self._maintenance()))
 
     async def disconnect(self, code: int) -> None:

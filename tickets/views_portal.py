@@ -9,6 +9,7 @@ partials (`render_ticket_fragment`).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -135,8 +137,16 @@ def render_ticket_fragment(ticket: Ticket, *, view: str) -> str:
     )
 
 
-def _socket_path(**query: str) -> str:
-    return "/ws/portal/" + (f"?{urlencode(query)}" if query else "")
+# A change that committed while the page was being read may carry an
+# updated_at just before the read; asking the socket for a little more than
+# the page shows costs an idempotent swap, missing it costs a stale page.
+CATCH_UP_MARGIN = datetime.timedelta(seconds=5)
+
+
+def _socket_path(*, since: datetime.datetime, **query: str) -> str:
+    """The page's socket URL; `since` lets it (re)connect and catch up on what changed."""
+    stamp = (since - CATCH_UP_MARGIN).astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "/ws/portal/?" + urlencode({**query, "since": stamp})
 
 
 # --- sign-in ---------------------------------------------------------------------------
@@ -256,6 +266,7 @@ def _search(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
 @never_cache
 @customer_required
 def portal_home(request: HttpRequest) -> HttpResponse:
+    read_at = timezone.now()
     query = request.GET.get("q", "")
     tickets = _search(tickets_for_customer(request.user), query).select_related("contact")
     rows = [ticket_context(t, with_timeline=False) for t in tickets.order_by("-updated_at")[:LIST_LIMIT]]
@@ -265,7 +276,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "query": query.strip()[:100],
             "contact": request.contact,  # type: ignore[attr-defined]
-            "socket_path": _socket_path(),
+            "socket_path": _socket_path(since=read_at),
         },
     )
 
@@ -308,7 +319,7 @@ def _ticket_page(
         {
             "form": form,
             "error": error,
-            "socket_path": _socket_path(ticket=ticket.number),
+            "socket_path": _socket_path(since=ticket.updated_at, ticket=ticket.number),
         }
     )
     return render(request, "tickets/portal/ticket_detail.html", context, status=status)

@@ -210,3 +210,31 @@ async def test_an_assignment_pushes_who_handles_the_ticket(world):
     assert "Handled by: Ana" in fragment
     assert "ana@" not in fragment
     await socket.disconnect()
+
+
+async def test_a_reconnecting_socket_catches_up_on_what_changed_since_the_page_was_read(world):
+    from django.utils import timezone
+
+    ticket = world["ticket"]
+    read_at = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    await database_sync_to_async(actions.add_reply)(
+        ticket, body="Sent while you were away.", author_role="agent", author_user=world["agent"]
+    )
+    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}&since={read_at}")
+    fragment = await socket.receive_from(3)
+    assert attrs(fragment)["id"] == f"ticket-{ticket.number}"
+    assert "Sent while you were away." in fragment
+    assert await socket.receive_nothing(0.3)
+    await socket.disconnect()
+
+
+async def test_a_catch_up_never_includes_another_customer_ticket(world):
+    ivan_socket = await portal_socket(world["ivan"][0], "/ws/portal/?since=2000-01-01T00:00:00Z")
+    assert await ivan_socket.receive_nothing(0.5)
+    await ivan_socket.disconnect()
+
+
+def test_the_page_socket_url_asks_for_changes_since_the_page_was_read(world, client):
+    client.force_login(world["maria"][0])
+    html = client.get(f"/portal/tickets/{world['ticket'].number}/").content.decode()
+    assert re.search(r'ws-connect="/ws/portal/\?ticket=T-\d+&amp;since=\d{4}-\d\d-\d\dT[^"]+Z"', html)
