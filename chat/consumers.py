@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
 from chat import access, actions, assignment, conversion, frames, queries, waiting
-from chat.delivery import ChatSocket, Handler
+from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, department_group, visitor_group
 from queues import actions as presence
@@ -104,7 +104,7 @@ class WidgetConsumer(ChatSocket):
         await self.deliver(public_id, after_seq=after_seq)
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        appended = await database_sync_to_async(actions.check_visitor_message)(
+        appended = await hot_path(actions.check_visitor_message)(
             self.visitor,
             conversation=self.open_conversation,
             department=self.department,
@@ -167,7 +167,7 @@ class WidgetConsumer(ChatSocket):
             pk, top = conversation.pk, conversation.last_seq
         else:
             pk, top = followed.pk, followed.last_sent
-        await database_sync_to_async(actions.mark_read)(
+        await hot_path(actions.mark_read)(
             pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
             sender=self.channel_name, visitor=self.visitor,
         )
@@ -385,7 +385,7 @@ class AgentConsumer(ChatSocket):
                 frame["conversation"], conversation.pk, last_sent=conversation.last_seq
             )
         internal = frame.get("internal", False)
-        appended = await database_sync_to_async(actions.post_message)(
+        appended = await hot_path(actions.post_message)(
             followed.pk,
             uuid.UUID(frame["conversation"]),
             author=self.author,
@@ -411,7 +411,7 @@ class AgentConsumer(ChatSocket):
             pk, top = conversation.pk, conversation.last_seq
         else:
             pk, top = followed.pk, followed.last_sent
-        await database_sync_to_async(actions.mark_read)(
+        await hot_path(actions.mark_read)(
             pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
             sender=self.channel_name, user=self.user,
         )

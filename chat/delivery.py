@@ -20,6 +20,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import connections
 
 from chat import frames, limits, queries
 from chat.actions import Appended
@@ -34,6 +35,19 @@ CLOSE_TOO_BIG = 4009
 CLOSE_RATE_LIMITED = 4029
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`database_sync_to_async` for the per-message hops (write, delivery read).
+
+    On PostgreSQL they run in the thread pool, each thread on its own
+    connection, so one socket's commit wait does not hold up every other
+    socket of the worker on the single shared sync thread (PITFALLS #4), and
+    concurrent commits share PostgreSQL's group commit. SQLite serializes
+    writers anyway (and its in-memory test database refuses concurrent ones),
+    so there the hops stay on the shared thread.
+    """
+    return database_sync_to_async(fn, thread_sensitive=connections["default"].vendor != "postgresql")
 
 
 @dataclass
@@ -217,7 +231,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             return
         after = followed.last_sent if after_seq is None else after_seq
         while True:
-            batch, last = await database_sync_to_async(queries.events_after)(
+            batch, last = await hot_path(queries.events_after)(
                 followed.pk, public_id, after, for_agent=self.for_agent
             )
             for frame in batch:
