@@ -1,0 +1,81 @@
+"""Settings for write-path experiments: chatportal.settings plus opt-in patches.
+
+Not for production. `bench/run_chat_bench.py --extra-env
+DJANGO_SETTINGS_MODULE=bench.experiment_settings --extra-env BENCH_...=1`
+runs the workers with one change to the write path, so that a proposal in
+docs/benchmarks.md can be measured before anyone rewrites the real code:
+
+- BENCH_NONBLOCKING_PUBLISH=1: the after-commit doorbell is scheduled on the
+  worker's event loop instead of blocking the sync thread until Redis has it.
+- BENCH_NO_VISITOR_WINDOW=1: skip the per-visitor message window (its two
+  synchronous Redis round trips); the per-socket token bucket still applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from chatportal.settings import *  # noqa: F403
+
+logger = logging.getLogger("bench.experiment")
+
+
+def _nonblocking_publish() -> None:
+    from asgiref.sync import SyncToAsync
+    from channels.layers import get_channel_layer
+
+    import chatportal.realtime as realtime
+
+    blocking_send_now = realtime.send_now
+
+    def log_failure(future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            logger.warning("doorbell failed: %r", future.exception())
+
+    def send_now(group, event):
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        layer = get_channel_layer()
+        if layer is None or loop is None or not loop.is_running():
+            return blocking_send_now(group, event)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).add_done_callback(log_failure)
+        return None
+
+    realtime.send_now = send_now
+
+
+def _no_visitor_window() -> None:
+    import chat.actions
+    import chat.limits
+
+    def no_window(visitor_pk, *, now=None):
+        return 0
+
+    chat.limits.visitor_message_retry_after = no_window
+    if hasattr(chat.actions, "limits"):
+        chat.actions.limits.visitor_message_retry_after = no_window
+
+
+def _apply() -> None:
+    if os.environ.get("BENCH_NONBLOCKING_PUBLISH") == "1":
+        _nonblocking_publish()
+    if os.environ.get("BENCH_NO_VISITOR_WINDOW") == "1":
+        _no_visitor_window()
+
+
+# Settings load before the apps; the patches need the apps, so they go in
+# right after the app registry is populated.
+import django.apps.registry  # noqa: E402
+
+_original_populate = django.apps.registry.Apps.populate
+
+
+def _populate_then_patch(self, installed_apps=None):
+    _original_populate(self, installed_apps)
+    if self.ready and not getattr(self, "_bench_patched", False):
+        self._bench_patched = True
+        _apply()
+
+
+django.apps.registry.Apps.populate = _populate_then_patch
