@@ -5,7 +5,9 @@
   welcome said `online: false`) becomes a ticket once the visitor's message
   lands, and leaves the queue, when the department is closed by its
   business hours. Offline within business hours (nobody signed in yet)
-  waits: the `unanswered` rule converts it after `auto_ticket_after_s`.
+  waits: the `unanswered` rule converts it after `auto_ticket_after_s`
+  (the setting `CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = True` converts it at
+  once instead).
 - `unanswered`: a queued chat nobody answered within the department's
   `auto_ticket_after_s` (the sweep), and leaves the queue.
 - `left`: the visitor ended a chat no agent had answered.
@@ -19,6 +21,7 @@ import datetime
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -101,7 +104,11 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
                 return None
         elif conversation.state != Conversation.State.QUEUED:
             return None
-        if reason == "offline" and is_open(_with_hours(conversation.department), timezone.now()):
+        if (
+            reason == "offline"
+            and not getattr(settings, "CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE", False)
+            and is_open(_with_hours(conversation.department), timezone.now())
+        ):
             # Within business hours with nobody online yet: an agent may still
             # come (a shift starting, a reload); the unanswered rule converts
             # it after the department's auto_ticket_after_s.

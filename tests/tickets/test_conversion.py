@@ -213,3 +213,12 @@ async def test_a_message_left_while_closed_becomes_a_ticket_and_the_visitor_is_t
     assert closed["seq"] == event["seq"] + 1
     assert await database_sync_to_async(Ticket.objects.filter(number=event["number"]).exists)()
     await visitor.close()
+
+
+@pytest.mark.django_db
+def test_a_setting_converts_offline_messages_at_once_even_within_hours(support, settings):
+    settings.CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = True
+    conversation = _chat(support)
+    assert convert_automatically(conversation.pk, reason="offline") is not None
+    conversation.refresh_from_db()
+    assert conversation.state == "closed"
