@@ -638,4 +638,13 @@ def database_summary(server: LiveServer) -> dict[str, Any]:
             ).fetchall()
         )
         live = conn.execute("SELECT count(*) FROM queues_agentconnection").fetchone()[0]
-    return {"conversations": states, "events": kinds, "agent_connections": live}
+        presence = conn.execute(
+            "SELECT chosen_status, published_status, set_by, count(*) FROM queues_agentpresence"
+            " GROUP BY chosen_status, published_status, set_by"
+        ).fetchall()
+    return {
+        "conversations": states,
+        "events": kinds,
+        "agent_connections": live,
+        "presence (chosen, published, set_by, n)": [list(row) for row in presence],
+    }

@@ -318,6 +318,9 @@ def measurements(
         ),
         "queue_frames_to_visitors": sum(len(v.queue_frames()) for v in visitors),
         "requeued_chats": sum(1 for c in rows.values() if len(c.of_kind("queued")) > 1),
+        "requeue_reasons": Counter(
+            str(e.payload.get("reason")) for c in rows.values() for e in c.of_kind("queued")[1:]
+        ),
         "agents_not_online_at_some_point": sum(1 for b in bots if b.not_online),
         "agent_failures": sum(len(b.failures) + len(b.errors) for b in bots),
         "chats_per_agent_min_max": [
