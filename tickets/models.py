@@ -155,7 +155,7 @@ class Ticket(models.Model):
 
     @property
     def portal_path(self) -> str:
-        # The portal's ticket page (tickets/urls_portal.py keeps this path).
+        # The portal's ticket page (`portal_ticket` in tickets.views_portal).
         return f"/portal/tickets/{self.number}/"
 
     @property
