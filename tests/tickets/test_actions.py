@@ -224,3 +224,27 @@ def test_the_sweep_leaves_solved_tickets_alone(customer, support, support_agent,
     actions.change_status(ticket, "solved", by=support_agent)
     later = ticket.resolution_due + datetime.timedelta(days=1)
     assert actions.sweep_sla(later) == {"warnings": 0, "breaches": 0}
+
+
+def test_due_times_count_the_departments_business_hours_unless_the_plan_is_24x7(
+    customer, other_customer, gold_contract, standard_plan, monkeypatch
+):
+    from django.utils import timezone
+
+    from queues.models import Department, Holiday, WeeklyHours
+
+    gold_contract.starts_on, gold_contract.ends_on = datetime.date(2020, 1, 1), datetime.date(2099, 1, 1)
+    gold_contract.save()
+    billing = Department.objects.create(slug="billing", name="Billing", time_zone="Europe/Moscow")
+    for day in range(5):
+        WeeklyHours.objects.create(department=billing, weekday=day, opens=datetime.time(9),
+                                   closes=datetime.time(17))
+    Holiday.objects.create(department=billing, date=datetime.date(2026, 11, 24))
+    # Monday 2026-11-23 16:00 in Moscow (13:00 UTC).
+    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(2026, 11, 23, 13, 0, tzinfo=datetime.UTC))
+    standard = _ticket(other_customer, billing, author_contact=other_customer)
+    # 240 business minutes: 1 h on Monday, Tuesday is a holiday, 3 h on Wednesday.
+    assert standard.first_response_due == datetime.datetime(2026, 11, 25, 9, 0, tzinfo=datetime.UTC)
+    gold = _ticket(customer, billing)
+    # Gold is 24x7: one hour of real time, whatever the hours.
+    assert gold.first_response_due == datetime.datetime(2026, 11, 23, 14, 0, tzinfo=datetime.UTC)
