@@ -50,6 +50,12 @@ class FakeWidgetServer:
         self.identity_invalid = False
         self.conv = CONV
         self.ended = False
+        self.estimated_wait_s: int | None = 40
+        self.long_wait_s = 300
+        # What the welcome reports about the open conversation, kept by append().
+        self.state = "queued"
+        self.agent: dict | None = None
+        self.answered = False
 
     @property
     def is_open(self) -> bool:
@@ -90,6 +96,13 @@ class FakeWidgetServer:
         }
         event.update(fields)
         self.events.append(event)
+        to = fields.get("to") or {}
+        if kind == "assigned" or "agent" in to:
+            self.state, self.agent = "active", fields.get("agent") or to.get("agent")
+        elif kind == "queued" or "department" in to:
+            self.state = "queued"
+        elif kind == "message" and fields.get("author", {}).get("role") == "agent":
+            self.answered = True
         return event
 
     def push(self, event: dict, ws=None) -> None:
@@ -106,6 +119,7 @@ class FakeWidgetServer:
             if self.ended:
                 # The old chat is over: this message opens a new conversation.
                 self.conv, self.events, self.ended = NEW_CONV, [], False
+                self.state, self.agent, self.answered = "queued", None, False
             if not self.events:
                 self.push(self.append("queued", department="support"), ws)
             event = self.append(
@@ -140,9 +154,9 @@ class FakeWidgetServer:
             if self.is_open:
                 conversation = {
                     "id": self.conv,
-                    "state": "active",
+                    "state": self.state,
                     "last_seq": self.last_seq,
-                    "agent": {"name": "Boris"},
+                    "agent": self.agent,
                 }
             ws.send(
                 json.dumps(
@@ -154,7 +168,8 @@ class FakeWidgetServer:
                             "slug": "support",
                             "name": "Support",
                             "online": self.online,
-                            "estimated_wait_s": 40,
+                            "estimated_wait_s": self.estimated_wait_s,
+                            "long_wait_s": self.long_wait_s,
                             "hours": self.hours,
                         },
                         "conversation": conversation,
@@ -179,8 +194,19 @@ class FakeWidgetServer:
                     {"type": "pong", "last_seq": {self.conv: self.last_seq} if self.is_open else {}}
                 )
             )
-        elif kind == "close":
+        elif kind == "close" and frame.get("conversation") == self.conv and not self.ended:
+            left_waiting = self.state == "queued" and not self.answered
             self.push(self.append("closed", by="visitor", reason=""), ws)
+            self.ended = True
+            if left_waiting:
+                # Like the server: a chat left while queued becomes a ticket.
+                number = "T-1001"
+                self.push(
+                    self.append(
+                        "ticket", number=number, status="open", portal_url=f"/portal/tickets/{number}"
+                    ),
+                    ws,
+                )
 
 
 def wait_until(
@@ -599,12 +625,27 @@ def test_it_follows_a_transfer_to_another_agent_and_back_to_a_queue(browser_cont
         json.dumps({"type": "typing", "conversation": CONV, "active": True, "role": "agent"})
     )
     expect(page.get_by_text("Chen is typing…")).to_be_visible()
+    pings = len(server.sent("ping"))
     server.push(server.append("transferred", to={"department": "billing"}))
+    # A department the welcome never named shows by its slug.
     expect(page.get_by_role("log")).to_contain_text("Transferred to billing.")
+    # Back in a queue, another department's: it asks for its place there.
+    wait_until(page, lambda: len(server.sent("ping")) > pings, what="a ping after the transfer")
     server.ws.send(
         json.dumps({"type": "queue", "conversation": CONV, "position": 1, "estimated_wait_s": 30})
     )
     expect(page.get_by_role("status").filter(has_text="number 1 in the queue")).to_be_visible()
+    server.push(server.append("assigned", agent={"name": "Dana"}))
+    expect(page.get_by_role("status").filter(has_text="in the queue")).to_have_count(0)
+    server.push(server.append("transferred", to={"department": "support"}))
+    # The welcome's department by its name.
+    expect(page.get_by_role("log")).to_contain_text("Transferred to Support.")
+    expect(page.get_by_role("button", name="Leave a message instead")).to_be_hidden()
+    server.ws.send(
+        json.dumps({"type": "queue", "conversation": CONV, "position": 4, "estimated_wait_s": 900})
+    )
+    expect(page.get_by_role("status").filter(has_text="number 4 in the queue")).to_be_visible()
+    expect(page.get_by_role("button", name="Leave a message instead")).to_be_visible()
 
 
 def test_it_mounts_once_when_the_host_page_pastes_the_tag_twice(browser_context, server):
@@ -674,3 +715,211 @@ def test_it_says_it_is_reconnecting_when_the_first_connection_fails(browser_cont
     page = open_widget(browser_context)
     expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
     wait_until(page, lambda: len(refused) >= 2, what="a retry")
+
+
+# -- honest waiting: leaving a message, requeues, transfers ------------------------
+
+
+def queue_frame(position: int, estimated_wait_s: int | None) -> str:
+    return json.dumps(
+        {
+            "type": "queue",
+            "conversation": CONV,
+            "position": position,
+            "estimated_wait_s": estimated_wait_s,
+        }
+    )
+
+
+def leave_offer(page):
+    return page.get_by_role("button", name="Leave a message instead", exact=True)
+
+
+def queue_place(page):
+    return page.get_by_role("status").filter(has_text="in the queue")
+
+
+def test_it_offers_to_leave_a_message_only_once_the_wait_is_long_or_unknown(
+    browser_context, server
+):
+    server.estimated_wait_s = 900
+    page = open_widget(browser_context)
+    # Before the first message, from the department's estimate in the welcome.
+    expect(page.get_by_role("status").filter(has_text="Estimated wait")).to_have_text(
+        "Estimated wait: about 15 min."
+    )
+    expect(leave_offer(page)).to_be_visible()
+    send_message(page, "need help")
+    expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
+    server.ws.send(queue_frame(2, 120))
+    expect(queue_place(page)).to_have_text(
+        "You are number 2 in the queue. Estimated wait: about 2 min."
+    )
+    expect(leave_offer(page)).to_be_hidden()
+    # Nobody could answer: no number would be honest, and waiting may be long.
+    server.ws.send(queue_frame(2, None))
+    expect(queue_place(page)).to_have_text("You are number 2 in the queue.")
+    expect(leave_offer(page)).to_be_visible()
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(page.get_by_role("log")).to_contain_text("Boris joined the chat.")
+    expect(leave_offer(page)).to_be_hidden()
+    assert not server.sent("close")
+
+
+def test_it_keeps_the_visitors_place_until_they_choose_to_leave_a_message(
+    browser_context, server
+):
+    page = open_widget(browser_context)
+    send_message(page, "need help")
+    expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
+    server.ws.send(queue_frame(7, 1500))
+    leave_offer(page).click()
+    email = page.get_by_role("textbox", name="E-mail (optional)", exact=True)
+    expect(email).to_be_focused()
+    expect(page.get_by_role("textbox", name="Name (optional)", exact=True)).to_be_hidden()
+    expect(page.get_by_text("Your place is kept until you send")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Keep my place", exact=True).click()
+    expect(email).to_be_hidden()
+    expect(page.get_by_role("button", name="Keep my place", exact=True)).to_be_hidden()
+    expect(queue_place(page)).to_contain_text("number 7 in the queue")
+    expect(leave_offer(page)).to_be_visible()
+    # Still in the same chat: the next message is an ordinary one.
+    send_message(page, "still here")
+    expect(bubbles(page, "still here").locator(".sr")).to_have_text("Sent")
+    page.wait_for_timeout(200)
+    assert not server.sent("close")
+    assert len(server.sent("hello")) == 1
+
+
+def test_it_sends_the_message_then_closes_and_shows_the_ticket_it_became(
+    browser_context, server
+):
+    page = open_widget(browser_context)
+    send_message(page, "need help")
+    expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
+    server.ws.send(queue_frame(7, 1500))
+    leave_offer(page).click()
+    page.get_by_role("textbox", name="E-mail (optional)", exact=True).fill("ana@example.com")
+    server.auto_ack = False
+    send_message(page, "Please write back about order 9")
+    # The e-mail only travels in hello: a fresh hello (same token, same chat), then the message.
+    wait_until(page, lambda: len(server.sent("hello")) == 2, what="the hello with the e-mail")
+    hello = server.sent("hello")[1]
+    assert hello["profile"] == {"email": "ana@example.com"}
+    assert hello["token"] == server.token
+    assert hello["resume"] == {CONV: server.last_seq}
+    wait_until(page, lambda: len(server.sent("message")) == 2, what="the message left")
+    left = server.sent("message")[1]
+    assert left["body"] == "Please write back about order 9"
+    assert UUID_RE.match(left["client_id"])
+    # The close waits for the ack, so the message is in the chat before it ends.
+    page.wait_for_timeout(300)
+    assert not server.sent("close")
+    server.ack(left)
+    wait_until(page, lambda: server.sent("close"), what="close")
+    assert server.sent("close") == [{"type": "close", "conversation": CONV}]
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Ticket T-1001 (open)")
+    expect(page.get_by_role("link", name="Follow it in the portal")).to_have_attribute(
+        "href", f"{SERVER}/portal/tickets/T-1001"
+    )
+    expect(page.get_by_text("Chat ended").first).to_be_visible()
+    expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_hidden()
+    expect(page.get_by_role("button", name="4 of 5")).to_have_count(0)
+    expect(bubbles(page, "Please write back about order 9")).to_have_count(1)
+
+
+def test_it_leaves_a_message_without_asking_for_an_e_mail_it_already_has(
+    browser_context, server
+):
+    server.estimated_wait_s = 900
+    page = open_widget(browser_context, department="support", name="Ana", email="ana@example.com")
+    # Before the first message: the message starts the chat, then it is closed.
+    leave_offer(page).click()
+    expect(page.get_by_role("textbox", name="E-mail (optional)", exact=True)).to_be_hidden()
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
+    # An empty box with no chat to leave does nothing.
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_timeout(200)
+    assert not server.sent("message") and not server.sent("close")
+    send_message(page, "Call me tomorrow")
+    wait_until(page, lambda: server.sent("close"), what="close")
+    assert [f["type"] for f in server.frames if f["type"] in ("message", "close")] == [
+        "message",
+        "close",
+    ]
+    assert len(server.sent("hello")) == 1
+    expect(page.get_by_role("log")).to_contain_text("Ticket T-1001 (open)")
+    expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
+
+
+def test_it_stays_in_the_chat_when_an_agent_takes_it_while_the_form_is_open(
+    browser_context, server
+):
+    page = open_widget(browser_context)
+    send_message(page, "need help")
+    server.ws.send(queue_frame(3, 1500))
+    leave_offer(page).click()
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(page.get_by_role("log")).to_contain_text("Boris joined the chat.")
+    expect(page.get_by_role("button", name="Keep my place", exact=True)).to_be_hidden()
+    expect(page.get_by_role("textbox", name="E-mail (optional)", exact=True)).to_be_hidden()
+    send_message(page, "oh hi Boris")
+    expect(bubbles(page, "oh hi Boris").locator(".sr")).to_have_text("Sent")
+    page.wait_for_timeout(200)
+    assert not server.sent("close")
+
+
+@pytest.mark.parametrize("reason", ["agent_offline", "offer_timeout"])
+def test_it_goes_back_to_the_queue_when_its_agent_is_disconnected(
+    browser_context, server, reason
+):
+    page = open_widget(browser_context)
+    send_message(page, "need help")
+    server.ws.send(queue_frame(1, 60))
+    expect(queue_place(page)).to_be_visible()
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(page.get_by_role("log")).to_contain_text("Boris joined the chat.")
+    expect(queue_place(page)).to_have_count(0)
+    pings = len(server.sent("ping"))
+    # The place can overtake the event; the server sends a place only when it changes.
+    server.ws.send(queue_frame(1, 45))
+    page.wait_for_timeout(100)
+    expect(queue_place(page)).to_have_count(0)
+    server.push(server.append("queued", department="support", reason=reason))
+    expect(page.get_by_role("log")).to_contain_text(
+        "Your agent was disconnected — you are back in the queue, nobody else will take your place."
+    )
+    expect(queue_place(page)).to_have_text(
+        "You are number 1 in the queue. Estimated wait: about 1 min."
+    )
+    # It asks the server where it stands now.
+    wait_until(page, lambda: len(server.sent("ping")) > pings, what="a ping after the requeue")
+    server.ws.send(queue_frame(1, 600))
+    expect(leave_offer(page)).to_be_visible()
+    server.push(server.append("assigned", agent={"name": "Chen"}))
+    expect(page.get_by_role("log")).to_contain_text("Chen joined the chat.")
+    expect(queue_place(page)).to_have_count(0)
+    expect(leave_offer(page)).to_be_hidden()
+    server.ws.send(
+        json.dumps({"type": "typing", "conversation": CONV, "active": True, "role": "agent"})
+    )
+    expect(page.get_by_text("Chen is typing…")).to_be_visible()
+
+
+def test_it_shows_a_requeue_after_a_reload_as_a_waiting_chat(browser_context, server):
+    page = open_widget(browser_context)
+    send_message(page, "need help")
+    server.push(server.append("assigned", agent={"name": "Boris"}))
+    expect(page.get_by_role("log")).to_contain_text("Boris joined the chat.")
+    server.append("queued", department="support", reason="agent_offline")
+    page.reload()
+    wait_until(page, lambda: len(server.sent("hello")) == 2, what="the hello after the reload")
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Your agent was disconnected")
+    server.ws.send(queue_frame(1, 30))
+    expect(queue_place(page)).to_have_text(
+        "You are number 1 in the queue. Estimated wait: about 1 min."
+    )

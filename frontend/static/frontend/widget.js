@@ -28,52 +28,57 @@
   var MAX_STORED_EVENTS = 200;
 
   // ---- Strings --------------------------------------------------------------
+  // One positional table per locale, in the order of KEYS; "" falls back to English.
+  var KEYS = (
+    "open minimize title log message send end name email placeholder typing agent you system queued " +
+    "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
+    "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
+    "unread leaveOffer leaveHint keep requeued"
+  ).split(" ");
   var STRINGS = {
-    en: {
-      open: "Open chat", minimize: "Minimize chat", title: "Chat with us", log: "Conversation",
-      message: "Message", send: "Send", end: "End chat", name: "Name (optional)",
-      email: "E-mail (optional)", placeholder: "Type a message…", typing: "{name} is typing…",
-      agent: "Agent", you: "You", system: "Chatportal", queued: "Waiting for the next agent ({dept}).",
-      assigned: "{name} joined the chat.", transferredDept: "Transferred to {dept}.",
-      transferredAgent: "Transferred to {name}.", closed: "Chat ended", newChat: "Start new chat",
-      position: "You are number {n} in the queue.", wait: "Estimated wait: about {m} min.",
-      offline: "We are offline right now. Leave a message and we will get back to you.",
-      offlineSend: "Leave a message", reconnecting: "Reconnecting…", sending: "Sending",
-      sent: "Sent", read: "Read", failed: "Not sent", ticket: "Ticket {number} ({status})",
-      ticketLink: "Follow it in the portal", rate: "How was this chat?", rateN: "{n} of 5",
-      thanks: "Thank you for your feedback.", hours: "Opening hours: {hours}", articles: "These articles may help:",
-      left: "Your message is kept; we will reply as soon as we are back.", unread: "{n} new messages"
-    },
-    ro: {
-      open: "Deschide chatul", minimize: "Minimizează chatul", title: "Discută cu noi", log: "Conversație",
-      message: "Mesaj", send: "Trimite", end: "Încheie chatul", name: "Nume (opțional)",
-      email: "E-mail (opțional)", placeholder: "Scrie un mesaj…", typing: "{name} scrie…",
-      agent: "Operator", you: "Tu", system: "Chatportal", queued: "Așteptați următorul operator ({dept}).",
-      assigned: "{name} s-a alăturat conversației.", transferredDept: "Transferat către {dept}.",
-      transferredAgent: "Transferat către {name}.", closed: "Chat încheiat", newChat: "Începe un chat nou",
-      position: "Sunteți numărul {n} la coadă.", wait: "Timp estimat de așteptare: circa {m} min.",
-      offline: "Acum nu suntem disponibili. Lăsați un mesaj și vă vom răspunde.",
-      offlineSend: "Lasă un mesaj", reconnecting: "Se reconectează…", sending: "Se trimite",
-      sent: "Trimis", read: "Citit", failed: "Netrimis", ticket: "Tichet {number} ({status})",
-      ticketLink: "Urmăriți-l în portal", rate: "Cum a fost conversația?", rateN: "{n} din 5",
-      thanks: "Vă mulțumim pentru părere.", hours: "Program: {hours}", articles: "Aceste articole vă pot ajuta:",
-      left: "Mesajul a fost păstrat; vă răspundem imediat ce revenim.", unread: "{n} mesaje noi"
-    },
-    ru: {
-      open: "Открыть чат", minimize: "Свернуть чат", title: "Напишите нам", log: "Переписка",
-      message: "Сообщение", send: "Отправить", end: "Завершить чат", name: "Имя (необязательно)",
-      email: "E-mail (необязательно)", placeholder: "Введите сообщение…", typing: "{name} печатает…",
-      agent: "Оператор", you: "Вы", system: "Chatportal", queued: "Ожидайте свободного оператора ({dept}).",
-      assigned: "{name} присоединился к чату.", transferredDept: "Передано в {dept}.",
-      transferredAgent: "Передано: {name}.", closed: "Чат завершён", newChat: "Начать новый чат",
-      position: "Вы {n}-й в очереди.", wait: "Ожидание: около {m} мин.",
-      offline: "Сейчас мы не в сети. Оставьте сообщение, и мы ответим.",
-      offlineSend: "Оставить сообщение", reconnecting: "Переподключение…", sending: "Отправляется",
-      sent: "Отправлено", read: "Прочитано", failed: "Не отправлено", ticket: "Заявка {number} ({status})",
-      ticketLink: "Следить на портале", rate: "Как прошёл чат?", rateN: "{n} из 5",
-      thanks: "Спасибо за отзыв.", hours: "Часы работы: {hours}", articles: "Возможно, помогут статьи:",
-      left: "Сообщение сохранено; ответим, как только вернёмся.", unread: "Новых сообщений: {n}"
-    }
+    en: [
+      "Open chat", "Minimize chat", "Chat with us", "Conversation", "Message", "Send", "End chat",
+      "Name (optional)", "E-mail (optional)", "Type a message…", "{name} is typing…", "Agent", "You",
+      "Chatportal", "Waiting for the next agent ({dept}).", "{name} joined the chat.",
+      "Transferred to {dept}.", "Transferred to {name}.", "Chat ended", "Start new chat",
+      "You are number {n} in the queue.", "Estimated wait: about {m} min.",
+      "We are offline right now. Leave a message and we will get back to you.", "Leave a message",
+      "Reconnecting…", "Sending", "Sent", "Read", "Not sent", "Ticket {number} ({status})",
+      "Follow it in the portal", "How was this chat?", "{n} of 5", "Thank you for your feedback.",
+      "Opening hours: {hours}", "These articles may help:",
+      "Your message is kept; we will reply as soon as we are back.", "{n} new messages",
+      "Leave a message instead",
+      "Your place is kept until you send; the message becomes a ticket.",
+      "Keep my place",
+      "Your agent was disconnected — you are back in the queue, nobody else will take your place."
+    ],
+    ro: [
+      "Deschide chatul", "Minimizează chatul", "Discută cu noi", "Conversație", "Mesaj", "Trimite",
+      "Încheie chatul", "Nume (opțional)", "E-mail (opțional)", "Scrie un mesaj…", "{name} scrie…",
+      "Operator", "Tu", "", "Așteptați următorul operator ({dept}).", "{name} s-a alăturat conversației.",
+      "Transferat către {dept}.", "Transferat către {name}.", "Chat încheiat", "Începe un chat nou",
+      "Sunteți numărul {n} la coadă.", "Timp estimat de așteptare: circa {m} min.",
+      "Acum nu suntem disponibili. Lăsați un mesaj și vă vom răspunde.", "Lasă un mesaj", "Se reconectează…",
+      "Se trimite", "Trimis", "Citit", "Netrimis", "Tichet {number} ({status})", "Urmăriți-l în portal",
+      "Cum a fost conversația?", "{n} din 5", "Vă mulțumim pentru părere.", "Program: {hours}",
+      "Aceste articole vă pot ajuta:", "Mesajul a fost păstrat; vă răspundem imediat ce revenim.",
+      "{n} mesaje noi", "Lăsați un mesaj în loc",
+      "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
+      "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul."
+    ],
+    ru: [
+      "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
+      "Имя (необязательно)", "E-mail (необязательно)", "Введите сообщение…", "{name} печатает…", "Оператор",
+      "Вы", "", "Ожидайте свободного оператора ({dept}).", "{name} присоединился к чату.",
+      "Передано в {dept}.", "Передано: {name}.", "Чат завершён", "Начать новый чат", "Вы {n}-й в очереди.",
+      "Ожидание: около {m} мин.", "Сейчас мы не в сети. Оставьте сообщение, и мы ответим.",
+      "Оставить сообщение", "Переподключение…", "Отправляется", "Отправлено", "Прочитано", "Не отправлено",
+      "Заявка {number} ({status})", "Следить на портале", "Как прошёл чат?", "{n} из 5", "Спасибо за отзыв.",
+      "Часы работы: {hours}", "Возможно, помогут статьи:",
+      "Сообщение сохранено; ответим, как только вернёмся.", "Новых сообщений: {n}", "Оставить сообщение вместо ожидания",
+      "Место сохранится до отправки; сообщение станет заявкой.",
+      "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт."
+    ]
   };
 
   function pickLocale() {
@@ -86,10 +91,9 @@
   }
   var LOCALE = pickLocale();
   function t(key, vars) {
-    var text = STRINGS[LOCALE][key] || STRINGS.en[key] || key;
-    return text.replace(/\{(\w+)\}/g, (_, name) => {
-      return vars && vars[name] != null ? String(vars[name]) : "";
-    });
+    var i = KEYS.indexOf(key);
+    var text = STRINGS[LOCALE][i] || STRINGS.en[i] || key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && vars[name] != null ? String(vars[name]) : ""));
   }
 
   // ---- Storage --------------------------------------------------------------
@@ -119,6 +123,10 @@
     open: false,
     unread: 0,
     rated: false,
+    depts: {}, // slug -> name, from welcomes
+    q: null, // the last queue frame of the conversation on screen
+    // Leaving a message instead of waiting: 0 no, 1 the form is shown, 2 chosen (sent, then close).
+    leave: load("leave", 0) === 2 ? 2 : 0,
     left: load("left", []) // conversations put away with "Start new chat"
   };
 
@@ -140,12 +148,14 @@
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     var hex = Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
-    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+    return hex.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
   }
 
   // ---- DOM helpers (text only: user data never goes through innerHTML) -------
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
+  function el(tag, attrs, children, ns) {
+    var node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+    // A button inside our form would submit it unless told otherwise.
+    if (tag === "button") node.type = "button";
     if (attrs) {
       Object.keys(attrs).forEach((name) => {
         var value = attrs[name];
@@ -175,6 +185,8 @@
     return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: text });
   }
 
+  function isNum(value) { return typeof value === "number"; }
+
   function formatTime(iso) {
     var when = iso ? new Date(iso) : new Date();
     if (isNaN(when.getTime())) return "";
@@ -189,7 +201,7 @@
     "[hidden]{display:none!important}",
     "button{cursor:pointer;border:0;border-radius:6px;padding:7px 12px;background:var(--accent);color:#fff}",
     "button:disabled{opacity:.5;cursor:default}",
-    "button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}",
+    ":focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}",
     ".launcher{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}",
     ".launcher svg{width:26px;height:26px;fill:#fff}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d62424;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
@@ -202,18 +214,18 @@
     ".log{flex:1;overflow-y:auto;padding:10px 12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb}",
     ".msg{max-width:85%;padding:7px 10px;border-radius:10px;background:#fff;border:1px solid #dfe3ec;align-self:flex-start;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".msg.own{align-self:flex-end;background:#e4ecff;border-color:#c8d6ff}",
-    ".msg .who{display:block;font-size:11px;font-weight:600;color:#5b6577}",
-    ".msg .meta{display:block;font-size:11px;color:#5b6577;text-align:right}",
+    ".msg .who,.msg .meta{display:block;font-size:11px;color:#5b6577}.msg .who{font-weight:600}.msg .meta{text-align:right}",
     ".msg.failed{border-color:#d62424}",
     ".note{align-self:center;font-size:12px;color:#5b6577;text-align:center;white-space:pre-wrap}",
     ".note a,.msg a{color:var(--accent)}",
     ".typing{padding:0 12px 2px;font-size:12px;color:#5b6577;min-height:18px;background:#f6f7fb}",
-    ".form,.prechat{display:flex;flex-direction:column;gap:6px}.form{padding:8px 12px;border-top:1px solid #dfe3ec}",
+    ".form,.prechat,.ended{display:flex;flex-direction:column;gap:6px}.form,.ended{padding:8px 12px;border-top:1px solid #dfe3ec}",
     ".form input,.form textarea{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
     ".form textarea{resize:none;height:56px}",
     ".row{display:flex;gap:6px;justify-content:flex-end}",
-    ".row .end{background:#5b6577;margin-right:auto}",
-    ".ended{display:flex;flex-direction:column;gap:6px;align-items:center;padding:10px;border-top:1px solid #dfe3ec}",
+    ".end,.alt{background:#5b6577}.row .end{margin-right:auto}",
+    ".status button{background:none;color:var(--accent);padding:0 0 0 4px;text-decoration:underline}",
+    ".ended{align-items:center}",
     ".stars{display:flex;gap:4px}.stars button{background:#eef1f7;color:#1d2330;padding:4px 8px}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
   ].join("");
@@ -221,59 +233,69 @@
   // ---- Build the UI -----------------------------------------------------------
   var host = el("div", { "data-chatportal": "widget" });
   var root = host.attachShadow({ mode: "open" });
-  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
-    try {
-      // A constructed sheet is not an inline <style>, so strict host CSPs allow it.
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-      root.adoptedStyleSheets = [sheet];
-    } catch (e) { root.appendChild(el("style", { text: CSS })); }
-  } else {
-    root.appendChild(el("style", { text: CSS }));
-  }
+  try {
+    // A constructed sheet is not an inline <style>, so strict host CSPs allow it.
+    if (!root.adoptedStyleSheets) throw 0;
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) { root.appendChild(el("style", { text: CSS })); }
 
   var ui = {};
   ui.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
   ui.status = el("div", { class: "status", role: "status", hidden: true });
-  ui.queue = el("div", { class: "status", role: "status", hidden: true });
+  // The queue place is a live region of its own; the offer to leave a message sits beside it.
+  ui.queue = el("span", { role: "status" });
+  ui.leave = el("button", { text: t("leaveOffer"), onclick: () => {
+    state.leave = 1;
+    state.askEmail = !profile().email;
+    drawState();
+    (state.askEmail ? ui.email : ui.text).focus();
+  } });
+  ui.wait = el("div", { class: "status", hidden: true }, [ui.queue, ui.leave]);
   ui.typing = el("div", { class: "typing", "aria-live": "polite" });
   ui.name = el("input", { type: "text", autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
   ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
   ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
-  ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), rows: "2" });
+  ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), rows: "2", oninput: onInput, onkeydown: (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
+  } });
   ui.send = el("button", { type: "submit", text: t("send") });
-  ui.end = el("button", { type: "button", class: "end", text: t("end"), disabled: true });
+  ui.end = el("button", { class: "end", text: t("end"), disabled: true, onclick: endChat });
+  ui.keep = el("button", { class: "alt", text: t("keep"), hidden: true, onclick: () => {
+    state.leave = 0;
+    drawState();
+    ui.text.focus();
+  } });
   ui.offlineText = el("span", { text: t("offline") });
   ui.offline = el("p", { class: "note", hidden: true }, [el("strong", { text: t("offlineSend") }), el("br"), ui.offlineText]);
-  ui.form = el("form", { class: "form", novalidate: true }, [ui.offline, ui.prechat, ui.text, el("div", { class: "row" }, [ui.end, ui.send])]);
-  ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate") });
+  ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.prechat, ui.text, el("div", { class: "row" }, [ui.end, ui.keep, ui.send])]);
+  ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate"), onclick: rate });
   ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
-  ui.newChat = el("button", { type: "button", text: t("newChat") });
+  ui.newChat = el("button", { text: t("newChat"), onclick: newChat });
   ui.ended = el("div", { class: "ended", hidden: true }, [el("strong", { text: t("closed") }), ui.rate, ui.newChat]);
-  ui.minimize = el("button", { type: "button", "aria-label": t("minimize"), text: "\u2013" });
+  ui.minimize = el("button", { "aria-label": t("minimize"), text: "\u2013", onclick: () => { setOpen(false); ui.launcher.focus(); } });
   ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("title"), hidden: true }, [
     el("header", { class: "head" }, [el("h2", { text: t("title") }), ui.minimize]),
-    ui.status, ui.queue, ui.log, ui.typing, ui.form, ui.ended
+    ui.status, ui.wait, ui.log, ui.typing, ui.form, ui.ended
   ]);
   ui.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   ui.unreadSr = el("span", { class: "sr" });
-  ui.launcher = el("button", { type: "button", class: "launcher", "aria-label": t("open"), "aria-expanded": "false" }, [ui.badge, ui.unreadSr]);
-  var SVG_NS = "http://www.w3.org/2000/svg";
-  var icon = document.createElementNS(SVG_NS, "svg");
-  icon.setAttribute("viewBox", "0 0 24 24");
-  icon.setAttribute("aria-hidden", "true");
-  var path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
-  icon.appendChild(path);
-  ui.launcher.insertBefore(icon, ui.badge);
+  var SVG = "http://www.w3.org/2000/svg";
+  ui.launcher = el("button", { class: "launcher", "aria-label": t("open"), "aria-expanded": "false", onclick: () => { setOpen(!state.open); } }, [
+    el("svg", { viewBox: "0 0 24 24", "aria-hidden": "true" }, [
+      el("path", { d: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z" }, null, SVG)
+    ], SVG),
+    ui.badge, ui.unreadSr
+  ]);
   root.appendChild(ui.panel);
   root.appendChild(ui.launcher);
 
   for (var score = 1; score <= 5; score++) {
-    ui.stars.appendChild(el("button", { type: "button", "data-score": String(score), "aria-label": t("rateN", { n: score }), text: "\u2605" + score }));
+    ui.stars.appendChild(el("button", { "data-score": String(score), "aria-label": t("rateN", { n: score }), text: "\u2605" + score }));
   }
-  if (data.name) ui.name.value = data.name; else if (state.profile.name) ui.name.value = state.profile.name;
-  if (data.email) ui.email.value = data.email; else if (state.profile.email) ui.email.value = state.profile.email;
+  ui.name.value = data.name || state.profile.name || "";
+  ui.email.value = data.email || state.profile.email || "";
 
   // ---- Rendering -------------------------------------------------------------
   var rendered = {}; // client_id -> bubble, for own messages (pending or confirmed)
@@ -347,7 +369,8 @@
         return;
       }
       case "queued":
-        note([t("queued", { dept: ev.department && (ev.department.name || ev.department) || "" })]);
+        // With a reason it is back in the queue, at its head (agent offline, offer unanswered).
+        note([ev.reason ? t("requeued") : t("queued", { dept: deptName(ev.department) })]);
         return;
       case "assigned":
         note([t("assigned", { name: ev.agent && ev.agent.name || t("agent") })]);
@@ -355,7 +378,7 @@
       case "transferred": {
         var to = ev.to || {};
         note([to.agent ? t("transferredAgent", { name: to.agent.name || t("agent") })
-          : t("transferredDept", { dept: to.department && (to.department.name || to.department) || "" })]);
+          : t("transferredDept", { dept: deptName(to.department) })]);
         return;
       }
       case "closed":
@@ -366,10 +389,13 @@
         note(ev.portal_url && safeUrl(ev.portal_url) ? [label, " \u2014 ", link(ev.portal_url, t("ticketLink"))] : [label]);
         return;
       }
-      default:
-        // Kinds added by later protocol versions are skipped, not shown raw.
-        return;
+      // Kinds added by later protocol versions are skipped, not shown raw.
     }
+  }
+
+  // Events name departments by slug; the welcome told us the names it knows.
+  function deptName(dept) {
+    return typeof dept === "string" ? state.depts[dept] || dept : dept && dept.name || "";
   }
 
   function drawUnread() {
@@ -379,27 +405,47 @@
   }
 
   function drawState() {
-    var closed = !!(state.conv && state.conv.state === "closed");
+    var conv = state.conv;
+    var closed = !!(conv && conv.state === "closed");
     var hasConv = !!cid();
+    var leaving = state.leave > 0 && !closed;
     ui.ended.hidden = !closed;
     ui.form.hidden = closed;
     ui.end.disabled = !hasConv || closed;
     ui.end.hidden = !state.online && !hasConv;
-    // Pre-chat fields only before the first message, unless the host page told us who it is.
-    ui.prechat.hidden = hasConv || state.pending.length > 0 || !!(data.name && data.email);
-    ui.offline.hidden = state.online || hasConv;
-    // Only a chat an agent took part in is worth rating (not a message left offline).
-    ui.rate.hidden = state.rated || !closed || !state.conv.agent;
-    if (!hasConv && state.online && typeof state.wait === "number") {
-      // The department's estimate for a new chat, until queue frames take over.
-      ui.queue.textContent = waitText(state.wait);
-      ui.queue.hidden = false;
-    } else if (closed || !hasConv) {
-      ui.queue.hidden = true;
+    ui.keep.hidden = state.leave !== 1;
+    // Pre-chat fields only before the first message, unless the host page told us who it is;
+    // leaving a message asks only for the e-mail, and only when we have none.
+    ui.prechat.hidden = leaving ? !state.askEmail : hasConv || state.pending.length > 0 || !!(data.name && data.email);
+    ui.name.hidden = leaving;
+    ui.offline.hidden = !leaving && (state.online || hasConv);
+    ui.offlineText.textContent = leaving ? t("leaveHint") : t("offline") + (state.hours ? " " + t("hours", { hours: state.hours }) : "");
+    // Only a chat an agent took part in is worth rating (not a message left offline or instead of waiting).
+    ui.rate.hidden = state.rated || !closed || !conv.agent || !!conv.left;
+    // Before the first message the department's estimate for a new chat; then
+    // the live queue place, while the chat waits.
+    var text = [];
+    var q = state.q || { estimated_wait_s: state.wait };
+    if (hasConv ? conv.state === "queued" : state.online) {
+      if (isNum(q.position)) text.push(t("position", { n: q.position }));
+      if (isNum(q.estimated_wait_s)) text.push(waitText(q.estimated_wait_s));
     }
+    ui.queue.textContent = text.join(" ");
+    ui.leave.hidden = leaving || !longWait(q.estimated_wait_s);
+    ui.wait.hidden = !text.length && ui.leave.hidden;
   }
 
   function waitText(seconds) { return t("wait", { m: Math.max(1, Math.round(seconds / 60)) }); }
+
+  // Long enough to offer a message instead: past the department's long_wait_s,
+  // or unknown (null: nobody could answer) once the chat is queued; undefined
+  // is "not told yet" (just transferred).
+  function longWait(estimate) {
+    var limit = state.longWait;
+    var known = isNum(estimate);
+    if (!isNum(limit) || estimate === undefined) return false;
+    return cid() ? state.conv.state === "queued" && (!known || estimate > limit) : state.online && known && estimate > limit;
+  }
 
   function redrawAll() {
     ui.log.textContent = "";
@@ -421,6 +467,7 @@
   function startConv(id) {
     state.conv = { id: id, state: "queued", lastSeq: 0, readSeq: 0, events: [] };
     state.rated = false;
+    state.q = null;
     persistConv();
   }
 
@@ -439,7 +486,7 @@
   }
 
   function acceptEvent(ev) {
-    if (typeof ev.seq !== "number" || !adoptConv(ev.conversation)) return;
+    if (!isNum(ev.seq) || !adoptConv(ev.conversation)) return;
     var conv = state.conv;
     // The server sends each seq once per socket, but a resume we ask for again
     // replays; the on-screen transcript is strictly increasing.
@@ -450,13 +497,28 @@
     delete stored.conversation;
     conv.events.push(stored);
     if (conv.events.length > MAX_STORED_EVENTS) conv.events.splice(0, conv.events.length - MAX_STORED_EVENTS);
-    if (ev.kind === "assigned") { conv.state = "active"; conv.agent = ev.agent || null; ui.queue.hidden = true; }
-    if (ev.kind === "queued" && conv.state !== "active") conv.state = "queued";
-    if (ev.kind === "transferred" && ev.to) {
-      // To a named agent it stays active; to a department it waits there again.
-      if (ev.to.agent) conv.agent = ev.to.agent; else conv.state = "queued";
+    var to = ev.kind === "transferred" && ev.to || {};
+    if (ev.kind === "assigned" || to.agent) {
+      conv.state = "active";
+      conv.agent = ev.agent || to.agent || null;
+      // Someone is here to answer: the message goes to them, unless the close is already out.
+      if (!state.closing) setLeave(0);
     }
-    if (ev.kind === "closed") { conv.state = "closed"; showTyping(false); }
+    // Events come in seq order, so a `queued` after `assigned` is a requeue
+    // (the agent went offline, or let the offer lapse), and a transfer to a
+    // department waits there: ask for the place in that queue.
+    if (ev.kind === "queued" || to.department) {
+      conv.state = "queued";
+      // Another department's queue: the old place means nothing there.
+      if (to.department) state.q = {};
+      if (ev.reason || to.department) send({ type: "ping" });
+    }
+    if (ev.kind === "closed") {
+      conv.state = "closed";
+      showTyping(false);
+      if (state.leave === 2) conv.left = true;
+      setLeave(0);
+    }
     if (ev.kind === "message" && ev.client_id) dropPending(ev.client_id);
     if (ev.kind === "message" && ev.author && ev.author.role === "agent") showTyping(false);
     persistConv();
@@ -464,6 +526,20 @@
     drawState();
     scrollDown();
     scheduleRead();
+  }
+
+  function setLeave(value) {
+    state.closing = false;
+    state.leave = value;
+    save("leave", value);
+  }
+
+  // Once the visitor chose to leave a message and every message is acked,
+  // close: the server turns a chat left while queued into a ticket.
+  function maybeLeave() {
+    if (state.leave === 2 && !state.closing && !state.pending.length && openId()) {
+      state.closing = send({ type: "close", conversation: openId() });
+    }
   }
 
   function dropPending(clientId) {
@@ -500,7 +576,6 @@
   function identity() {
     if (data.identityJwt) return { jwt: data.identityJwt };
     if (data.externalId && data.identityHmac) return { external_id: data.externalId, hmac: data.identityHmac };
-    return undefined;
   }
 
   function connect() {
@@ -622,10 +697,10 @@
     pingTimer = pongTimer = null;
   }
 
+  function sendItem(item) { send({ type: "message", client_id: item.client_id, body: item.body }); }
+
   function sendPending() {
-    state.pending.forEach((item) => {
-      send({ type: "message", client_id: item.client_id, body: item.body });
-    });
+    state.pending.forEach(sendItem);
   }
 
   function receive(frame) {
@@ -643,10 +718,9 @@
         if (frame.role === "agent" && mine(frame)) showTyping(!!frame.active);
         return;
       case "read":
-        if (frame.role === "agent" && mine(frame) && typeof frame.seq === "number") markRead(frame.seq);
+        if (frame.role === "agent" && mine(frame) && isNum(frame.seq)) markRead(frame.seq);
         return;
       case "suggestions": return onSuggestions(frame);
-      default: return;
     }
   }
 
@@ -662,6 +736,9 @@
     var dept = frame.department || {};
     state.online = dept.online !== false;
     state.wait = dept.estimated_wait_s;
+    state.longWait = dept.long_wait_s;
+    state.hours = !state.online && dept.hours ? String(dept.hours) : "";
+    if (dept.slug) state.depts[dept.slug] = String(dept.name || dept.slug);
     var conv = frame.conversation;
     if (conv && typeof conv.id === "string") {
       if (!state.conv || state.conv.id !== conv.id) {
@@ -669,7 +746,7 @@
         // from the beginning.
         startConv(conv.id);
         redrawAll();
-        send({ type: "resume", conversation: conv.id, after_seq: 0 });
+        resume(conv.id, 0);
       }
       if (typeof conv.state === "string") state.conv.state = conv.state;
       if (conv.agent) state.conv.agent = conv.agent;
@@ -679,11 +756,10 @@
       state.conv.state = "closed";
       persistConv();
     }
-    if (!state.online && dept.hours && !cid()) {
-      ui.offlineText.textContent = t("offline") + " " + t("hours", { hours: String(dept.hours) });
-    }
     drawState();
     sendPending();
+    state.closing = false;
+    maybeLeave();
     startHeartbeat();
     scheduleRead();
   }
@@ -695,10 +771,11 @@
     dropPending(clientId);
     var node = rendered[clientId];
     if (node) {
-      if (typeof frame.seq === "number") node._seq = frame.seq;
+      if (isNum(frame.seq)) node._seq = frame.seq;
       if (node._state === "sending" || node._state === "failed") setTick(node, "sent");
     }
     drawState();
+    maybeLeave();
     if (!state.online && !state.leftNoted) {
       state.leftNoted = true;
       note([t("left")]);
@@ -713,7 +790,7 @@
       var wait = Math.min(60, Math.max(1, Number(frame.retry_after_s) || 5));
       setTimeout(() => {
         state.pending.forEach((item) => {
-          if (item.client_id === clientId) send({ type: "message", client_id: item.client_id, body: item.body });
+          if (item.client_id === clientId) sendItem(item);
         });
       }, wait * 1000);
       return;
@@ -724,6 +801,8 @@
     drawState();
   }
 
+  function resume(id, after) { send({ type: "resume", conversation: id, after_seq: after }); }
+
   function onPong(frame) {
     clearTimeout(pongTimer);
     pongTimer = null;
@@ -731,22 +810,21 @@
     if (!cid()) {
       // A conversation started elsewhere (another tab): follow it.
       var ids = Object.keys(seqs);
-      if (ids.length === 1 && adoptConv(ids[0])) send({ type: "resume", conversation: ids[0], after_seq: 0 });
+      if (ids.length === 1 && adoptConv(ids[0])) resume(ids[0], 0);
       return;
     }
     var theirs = seqs[state.conv.id];
-    if (typeof theirs === "number" && theirs > state.conv.lastSeq) {
-      send({ type: "resume", conversation: state.conv.id, after_seq: state.conv.lastSeq });
+    if (isNum(theirs) && theirs > state.conv.lastSeq) {
+      resume(state.conv.id, state.conv.lastSeq);
     }
   }
 
   function onQueue(frame) {
-    if (!mine(frame) || state.conv.state !== "queued") return;
-    var text = [];
-    if (typeof frame.position === "number") text.push(t("position", { n: frame.position }));
-    if (typeof frame.estimated_wait_s === "number") text.push(waitText(frame.estimated_wait_s));
-    ui.queue.textContent = text.join(" ");
-    ui.queue.hidden = !text.length;
+    // Kept even while active: it may overtake the `queued` event of a requeue,
+    // and the server sends a place only when it changes.
+    if (!mine(frame)) return;
+    state.q = frame;
+    drawState();
   }
 
   function onSuggestions(frame) {
@@ -797,29 +875,34 @@
 
   function submit(e) {
     if (e) e.preventDefault();
-    var body = ui.text.value.replace(/^\s+|\s+$/g, "");
-    if (!body) return;
-    if (body.length > MAX_BODY) body = body.slice(0, MAX_BODY);
+    var body = ui.text.value.trim().slice(0, MAX_BODY);
+    // Leaving a message needs a message, or a waiting chat to leave.
+    if (state.leave === 1 && (body || openId())) setLeave(2);
+    else if (!body) return;
     ui.text.value = "";
     clearTimeout(typingStopTimer);
     if (typingActive) sendTyping(false);
     var prof = profile();
     save("profile", prof);
-    var item = { client_id: uuid(), body: body, at: new Date().toISOString() };
-    state.pending.push(item);
-    persistPending();
-    renderPending(item);
+    var item = body && { client_id: uuid(), body: body, at: new Date().toISOString() };
+    if (item) {
+      state.pending.push(item);
+      persistPending();
+      renderPending(item);
+    }
     drawState();
     scrollDown();
-    if (ws && state.sentProfile !== null && JSON.stringify(prof) !== state.sentProfile && !cid()) {
-      // The profile travels only in hello: say hello again, the pending
-      // message follows the new welcome with its client_id unchanged.
+    if (ws && state.sentProfile !== null && JSON.stringify(prof) !== state.sentProfile && (!cid() || state.leave)) {
+      // The profile travels only in hello (the ticket's e-mail too): say hello
+      // again, pending messages and the close follow the new welcome, with
+      // their client_ids unchanged.
       reconnectNow();
     } else if (!ws) {
       connect();
-    } else {
-      send({ type: "message", client_id: item.client_id, body: item.body });
+    } else if (item) {
+      sendItem(item);
     }
+    maybeLeave();
   }
 
   var readTimer = null;
@@ -860,6 +943,8 @@
     state.conv = null;
     persistConv();
     state.rated = false;
+    state.q = null;
+    setLeave(0);
     redrawAll();
     ui.text.focus();
   }
@@ -875,16 +960,6 @@
     }
   }
 
-  ui.launcher.addEventListener("click", () => { setOpen(!state.open); });
-  ui.minimize.addEventListener("click", () => { setOpen(false); ui.launcher.focus(); });
-  ui.form.addEventListener("submit", submit);
-  ui.text.addEventListener("input", onInput);
-  ui.text.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
-  });
-  ui.end.addEventListener("click", endChat);
-  ui.newChat.addEventListener("click", newChat);
-  ui.stars.addEventListener("click", rate);
   root.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && state.open) { setOpen(false); ui.launcher.focus(); }
   });
