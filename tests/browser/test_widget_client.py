@@ -203,7 +203,10 @@ class FakeWidgetServer:
                 number = "T-1001"
                 self.push(
                     self.append(
-                        "ticket", number=number, status="open", portal_url=f"/portal/tickets/{number}"
+                        "ticket",
+                        number=number,
+                        status="open",
+                        portal_url=f"/portal/tickets/{number}",
                     ),
                     ws,
                 )
@@ -766,9 +769,7 @@ def test_it_offers_to_leave_a_message_only_once_the_wait_is_long_or_unknown(
     assert not server.sent("close")
 
 
-def test_it_keeps_the_visitors_place_until_they_choose_to_leave_a_message(
-    browser_context, server
-):
+def test_it_keeps_the_visitors_place_until_they_choose_to_leave_a_message(browser_context, server):
     page = open_widget(browser_context)
     send_message(page, "need help")
     expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
@@ -792,9 +793,7 @@ def test_it_keeps_the_visitors_place_until_they_choose_to_leave_a_message(
     assert len(server.sent("hello")) == 1
 
 
-def test_it_sends_the_message_then_closes_and_shows_the_ticket_it_became(
-    browser_context, server
-):
+def test_it_sends_the_message_then_closes_and_shows_the_ticket_it_became(browser_context, server):
     page = open_widget(browser_context)
     send_message(page, "need help")
     expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
@@ -831,9 +830,7 @@ def test_it_sends_the_message_then_closes_and_shows_the_ticket_it_became(
     expect(bubbles(page, "Please write back about order 9")).to_have_count(1)
 
 
-def test_it_leaves_a_message_without_asking_for_an_e_mail_it_already_has(
-    browser_context, server
-):
+def test_it_leaves_a_message_without_asking_for_an_e_mail_it_already_has(browser_context, server):
     server.estimated_wait_s = 900
     page = open_widget(browser_context, department="support", name="Ana", email="ana@example.com")
     # Before the first message: the message starts the chat, then it is closed.
@@ -873,9 +870,7 @@ def test_it_stays_in_the_chat_when_an_agent_takes_it_while_the_form_is_open(
 
 
 @pytest.mark.parametrize("reason", ["agent_offline", "offer_timeout"])
-def test_it_goes_back_to_the_queue_when_its_agent_is_disconnected(
-    browser_context, server, reason
-):
+def test_it_goes_back_to_the_queue_when_its_agent_is_disconnected(browser_context, server, reason):
     page = open_widget(browser_context)
     send_message(page, "need help")
     server.ws.send(queue_frame(1, 60))
@@ -923,3 +918,26 @@ def test_it_shows_a_requeue_after_a_reload_as_a_waiting_chat(browser_context, se
     expect(queue_place(page)).to_have_text(
         "You are number 1 in the queue. Estimated wait: about 1 min."
     )
+
+
+def test_it_finishes_leaving_a_message_after_a_reload(browser_context, server):
+    page = open_widget(browser_context, department="support", name="Ana", email="ana@example.com")
+    send_message(page, "need help")
+    expect(bubbles(page, "need help").locator(".sr")).to_have_text("Sent")
+    server.ws.send(queue_frame(5, 1200))
+    leave_offer(page).click()
+    server.auto_ack = False
+    send_message(page, "Back tomorrow, write to me")
+    wait_until(page, lambda: len(server.sent("message")) == 2, what="the message left")
+    server.auto_ack = True
+    page.reload()
+    # Resent with its client_id after the new welcome, then the close follows its ack.
+    wait_until(page, lambda: server.sent("close"), what="close after the reload")
+    assert server.sent("message")[2]["client_id"] == server.sent("message")[1]["client_id"]
+    expect(page.get_by_role("log")).to_contain_text("Ticket T-1001 (open)")
+    # The choice was used up: the next chat is an ordinary one.
+    page.get_by_role("button", name="Start new chat").click()
+    send_message(page, "a new question")
+    expect(bubbles(page, "a new question").locator(".sr")).to_have_text("Sent")
+    page.wait_for_timeout(300)
+    assert len(server.sent("close")) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -448,3 +449,68 @@ def test_it_tells_the_agent_who_the_host_sites_signed_in_user_is(
         " print(c.visitor.external_id, c.visitor.contact.name, sep='|')",
     )
     assert linked.strip().splitlines()[-1] == "crm-1|Maria Popescu"
+
+
+def test_it_turns_a_wait_into_a_ticket_when_the_visitor_leaves_a_message_instead(
+    browser_context, host_site, embedded_server
+):
+    # Open (24x7) but nobody online: the chat waits, with no honest estimate,
+    # and the widget offers to leave a message instead of waiting.
+    embedded_server.run(
+        "shell",
+        "-c",
+        "from queues.models import Department;"
+        " Department.objects.filter(slug='support').update("
+        "is_24x7=True, auto_ticket_after_s=0, long_wait_s=60)",
+    )
+    page = open_chat(browser_context, host_site, embedded_server)
+    send_message(page, "Is the RZA-500 in stock?")
+    log = page.get_by_role("log")
+    expect(log.locator(".msg", has_text="Is the RZA-500 in stock?").locator(".sr")).to_have_text(
+        "Sent"
+    )
+    offer = page.get_by_role("button", name="Leave a message instead", exact=True)
+    expect(offer).to_be_visible()
+    # Still waiting until the visitor chooses.
+    waiting = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import ConversationEvent as E;"
+        " print(E.objects.get(kind='message', payload__body='Is the RZA-500 in stock?')"
+        ".conversation.state)",
+    )
+    assert waiting.strip().splitlines()[-1] == "queued"
+
+    offer.click()
+    page.get_by_role("textbox", name="E-mail (optional)", exact=True).fill("ana@example.com")
+    send_message(page, "Please e-mail me when it is back")
+    expect(log).to_contain_text(re.compile(r"Ticket T-\d+"), timeout=30_000)
+    link = page.get_by_role("link", name="Follow it in the portal")
+    expect(link).to_have_attribute("href", re.compile(r"^http://.+/T-\d+"))
+    expect(page.get_by_text("Chat ended").first).to_be_visible()
+    expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
+    expect(log.locator(".msg", has_text="Please e-mail me when it is back")).to_have_count(1)
+
+    ticket = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import ConversationEvent as E; from tickets.models import Ticket;"
+        " c = E.objects.get(kind='message', payload__body='Is the RZA-500 in stock?').conversation;"
+        " t = Ticket.objects.get(conversation=c);"
+        " print(t.number, t.requester_email, c.state, sep='|')",
+    )
+    number, email, state = ticket.strip().splitlines()[-1].split("|")
+    assert email == "ana@example.com"
+    assert state == "closed"
+    expect(log).to_contain_text(f"Ticket {number}")
+    messages = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import ConversationEvent as E;"
+        " c = E.objects.get(kind='message', payload__body='Is the RZA-500 in stock?').conversation;"
+        " print(list(E.objects.filter(conversation=c, kind='message').order_by('seq')"
+        ".values_list('payload__body', flat=True)))",
+    )
+    assert messages.strip().splitlines()[-1] == str(
+        ["Is the RZA-500 in stock?", "Please e-mail me when it is back"]
+    )

@@ -50,6 +50,40 @@ def test_it_ships_english_romanian_and_russian_accessible_names(source):
         assert f'"{name}"' in source
     assert '"Deschide chatul"' in source
     assert '"Открыть чат"' in source
+    for name in ('"Leave a message instead"', '"Lăsați un mesaj în loc"', '"Keep my place"'):
+        assert name in source
+
+
+def string_table(source: str) -> tuple[list[str], dict[str, list[str]]]:
+    keys_block = re.search(r"var KEYS = \((.*?)\)\.split", source, re.S)
+    assert keys_block, "the KEYS list moved; update this test"
+    keys = "".join(re.findall(r'"([^"]*)"', keys_block.group(1))).split(" ")
+    tables = {}
+    for locale in ("en", "ro", "ru"):
+        body = re.search(rf"\n    {locale}: \[(.*?)\n    \]", source, re.S)
+        assert body, f"no {locale} table"
+        tables[locale] = re.findall(r'"((?:[^"\\]|\\.)*)"', body.group(1))
+    return keys, tables
+
+
+def test_it_has_one_string_per_key_in_every_locale(source):
+    # The tables are positional (keys are not repeated per locale, for size):
+    # a missing or extra entry would shift every later string.
+    keys, tables = string_table(source)
+    assert len(keys) == len(set(keys))
+    for locale, strings in tables.items():
+        assert len(strings) == len(keys), locale
+    assert all(tables["en"]), "English is the fallback and has no blanks"
+
+
+def test_it_uses_the_same_placeholders_in_every_locale(source):
+    keys, tables = string_table(source)
+    for index, key in enumerate(keys):
+        wanted = set(re.findall(r"\{\w+\}", tables["en"][index]))
+        for locale in ("ro", "ru"):
+            text = tables[locale][index]
+            if text:  # blank: falls back to English
+                assert set(re.findall(r"\{\w+\}", text)) == wanted, (locale, key)
 
 
 def test_it_is_served_at_the_root_as_javascript(client):

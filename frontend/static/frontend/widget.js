@@ -751,10 +751,14 @@
       if (typeof conv.state === "string") state.conv.state = conv.state;
       if (conv.agent) state.conv.agent = conv.agent;
       persistConv();
-    } else if (state.conv && state.conv.state !== "closed") {
-      // The server knows no open conversation of ours: it ended while we were away.
-      state.conv.state = "closed";
-      persistConv();
+    } else {
+      if (state.conv && state.conv.state !== "closed") {
+        // The server knows no open conversation of ours: it ended while we were away.
+        state.conv.state = "closed";
+        persistConv();
+      }
+      // Nothing left to leave: a stale choice must not close a later chat.
+      if (!state.pending.length) setLeave(0);
     }
     drawState();
     sendPending();
