@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.conversations <= 2000 or not 0 < args.rate <= 50 or not 0 < args.duration <= 600:
         parser.error("conversations 1..2000, rate (0, 50], duration (0, 600]")
 
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if args.profile and not Path(py_spy).exists():
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = args.output_dir or REPO_ROOT / "bench" / "results" / f"chat-{stamp}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
                 steady_cpu["machine_busy"] = machine_busy_seconds()
                 steady_cpu["_at"] = time.monotonic()
                 if args.profile:
-                    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
                     profiler = subprocess.Popen(
                         [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
                          "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
