@@ -109,6 +109,11 @@ def _append(
         author_user=author_user, author_contact=author_contact, internal=internal,
     )
     _ring(ticket, seq)
+    # The customer hears of public replies and status changes by e-mail too
+    # (email_out decides which events qualify; it sends after commit).
+    from tickets.email_out import notify_customer_on_commit
+
+    notify_customer_on_commit(ticket, event)
     return event
 
 

@@ -248,3 +248,23 @@ def test_due_times_count_the_departments_business_hours_unless_the_plan_is_24x7(
     gold = _ticket(customer, billing)
     # Gold is 24x7: one hour of real time, whatever the hours.
     assert gold.first_response_due == datetime.datetime(2026, 11, 23, 14, 0, tzinfo=datetime.UTC)
+
+
+def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
+    customer, support, support_agent, published_events
+):
+    ticket = _ticket(customer, support)
+    list(published_events)  # commit the creation
+    mail.outbox.clear()
+    actions.add_reply(ticket, body="Check the wiring", internal=True, author_role="agent",
+                      author_user=support_agent)
+    list(published_events)
+    assert mail.outbox == []
+    actions.add_reply(ticket, body="Firmware 3.2 fixes it.", author_role="agent",
+                      author_user=support_agent)
+    list(published_events)
+    [message] = mail.outbox
+    assert ticket.number in message.subject
+    assert "Firmware 3.2 fixes it." in message.body
+    assert "Check the wiring" not in message.body
+    assert ticket.portal_path in message.body
