@@ -74,6 +74,9 @@ async def test_a_lost_doorbell_is_caught_up_on_ping(support, monkeypatch):
     tab_a, welcome = await open_widget()
     ack = await say(tab_a, "first")
     tab_b, _ = await open_widget(token=welcome["token"])
+    # The pong tells us tab B finished its hello (its catch-up read included).
+    await tab_b.send({"type": "ping"})
+    await tab_b.expect("pong")
     # The layer drops every notification of the next message.
     monkeypatch.setattr(realtime, "send_now", lambda group, event: None)
     later = await say(tab_a, "lost notification")
@@ -82,6 +85,7 @@ async def test_a_lost_doorbell_is_caught_up_on_ping(support, monkeypatch):
     caught = await tab_b.expect("event", seq=later["seq"])
     assert caught["body"] == "lost notification"
     pong = await tab_b.expect("pong")
+    assert len([f for f in tab_b.events() if f["seq"] == later["seq"]]) == 1
     assert pong["last_seq"] == {ack["conversation"]: later["seq"]}
     await tab_a.close()
     await tab_b.close()
