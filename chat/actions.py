@@ -29,6 +29,7 @@ from chat.access import (
     access_conversation_for_visitor,
     authenticate_visitor,
 )
+from chat.coalescer import request_routing, request_snapshot
 from chat.errors import ChatError, Conflict, Forbidden, NotAuthenticated, NotFound, RateLimited
 from chat.identity import IdentityInvalid, VerifiedIdentity, verify_identity
 from chat.locks import claim_queued_conversation, lock_agent_profile
@@ -369,7 +370,8 @@ def start_conversation(
                 events.conversation_started(conversation.public_id),
             )
             publish_queue_changed(department)
-            transaction.on_commit(lambda: route_conversation(conversation.pk), robust=True)
+            department_pk = department.pk
+            transaction.on_commit(lambda: request_routing([department_pk]), robust=True)
     except IntegrityError:
         # Another tab or worker opened one a moment ago: the partial unique
         # index kept it to one, and that one is ours too.
@@ -385,26 +387,7 @@ def publish_queue_changed(department: Department) -> None:
     """Agents re-read the queue figures; waiting visitors get their new place."""
     publish_on_commit(events.department_group(department.slug), events.queue_changed(department.slug))
     department_pk = department.pk
-    transaction.on_commit(lambda: _send_queue_snapshot(department_pk), robust=True)
-
-
-def _send_queue_snapshot(department_pk: int) -> None:
-    from chat.waiting import queue_snapshot, waiting_group
-    from chatportal.realtime import send_now
-
-    department = Department.objects.prefetch_related("hours", "holidays").get(pk=department_pk)
-    send_now(waiting_group(department.slug), queue_snapshot(department))
-
-
-def route_conversation(conversation_pk: int) -> None:
-    """Route the conversation's department (runs after the start commits)."""
-    from chat.assignment import route_waiting
-
-    department_id = (
-        Conversation.objects.filter(pk=conversation_pk).values_list("department_id", flat=True).first()
-    )
-    if department_id is not None:
-        route_waiting([department_id])
+    transaction.on_commit(lambda: request_snapshot(department_pk), robust=True)
 
 
 def _published_message(

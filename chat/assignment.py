@@ -229,8 +229,12 @@ def route_waiting(
 
 
 def route_after_commit(department_ids: Iterable[int]) -> None:
+    """Ask for a routing pass once this transaction commits (coalesced per burst)."""
+    from chat.coalescer import request_routing
+
     ids = sorted(set(department_ids))
-    transaction.on_commit(lambda: route_waiting(ids), robust=True)
+    if ids:
+        transaction.on_commit(lambda: request_routing(ids), robust=True)
 
 
 def route_agent_departments_after_commit(agent_id: int) -> None:

@@ -104,6 +104,10 @@ class WidgetConsumer(ChatSocket):
         await self.deliver(public_id, after_seq=after_seq)
 
     async def on_message(self, frame: dict[str, Any]) -> None:
+        if self.open_conversation is None and self.department is not None:
+            # This message may start a chat: listen for the queue's places
+            # before it exists, so the first snapshot after it cannot be missed.
+            await self.join(waiting.waiting_group(self.department.slug))
         appended = await hot_path(actions.check_visitor_message)(
             self.visitor,
             conversation=self.open_conversation,
@@ -121,14 +125,11 @@ class WidgetConsumer(ChatSocket):
             await self.follow(public_id, appended.conversation_pk, last_sent=0)
         await self.ack(appended, frame["client_id"])
         await self.deliver_own(appended)
-        converted = None
         if appended.started and not self.department_online:
             # The `ticket` and `closed` events reach this socket through the log.
-            converted = await database_sync_to_async(conversion.convert_automatically)(
+            await database_sync_to_async(conversion.convert_automatically)(
                 appended.conversation_pk, reason="offline"
             )
-        if appended.started and converted is None:
-            await self.send_queue_place()
 
     # --- honest waiting ---------------------------------------------------------------
 
@@ -496,6 +497,11 @@ class AgentConsumer(ChatSocket):
                 logger.exception("queue refresh failed")
 
     async def agent_presence_changed(self, message: dict[str, Any]) -> None:
+        # An agent in several departments is announced once per department group.
+        key = (message["agent"], message["status"], message["accepting"])
+        if getattr(self, "last_presence", {}).get(message["agent"]) == key:
+            return
+        self.last_presence = {**getattr(self, "last_presence", {}), message["agent"]: key}
         await self.send_json(
             {
                 "type": "presence",

@@ -20,6 +20,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.db import connections
 
 from chat import frames, limits, queries
@@ -60,7 +61,11 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
     schemas: dict[str, frames.Schema] = {}
     for_agent = False
     hello_timeout_s: float = 10
-    maintenance_interval_s: float = 10
+
+    @property
+    def maintenance_interval_s(self) -> float:
+        # The heartbeat that keeps an agent's presence alive: well inside the TTL.
+        return max(1.0, min(10.0, settings.CHATPORTAL_PRESENCE_TTL_S / 3))
 
     # --- lifecycle -----------------------------------------------------------------
 

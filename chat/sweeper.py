@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat.assignment import expire_offers, requeue_agent_conversations, route_waiting
+from chat.coalescer import ensure_coalescer_running
 from queues.actions import sweep_presence
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ async def _loop() -> None:
 def ensure_sweeper_running() -> None:
     """Start this process's sweep loop (once) on the running event loop."""
     global _task
+    ensure_coalescer_running()
     loop = asyncio.get_running_loop()
     if _task is not None and not _task.done() and _task.get_loop() is loop:
         return

@@ -230,9 +230,12 @@ async def test_transfer_to_a_department_keeps_the_history_and_tells_the_visitor(
     assigned = await seller.expect("assigned")
     assert assigned["conversation"]["id"] == conversation
     history = [await seller.expect("event") for _ in range(5)]
-    # Routing assigned the chat as it started, before the first message landed.
-    assert [e["kind"] for e in history] == ["queued", "assigned", "message", "transferred", "assigned"]
-    assert history[2]["body"] == "I need a quote"
+    # Routing runs just after the start commits: the first assignment may land
+    # before or after the first message.
+    kinds = [e["kind"] for e in history]
+    assert kinds[0] == "queued" and sorted(kinds[1:3]) == ["assigned", "message"]
+    assert kinds[3:] == ["transferred", "assigned"]
+    assert next(e for e in history if e["kind"] == "message")["body"] == "I need a quote"
     for s in (agent, seller, visitor):
         await s.close()
 

@@ -254,11 +254,6 @@ async def test_a_reload_within_the_grace_keeps_the_chat_with_its_agent(two_worke
 
 
 @pytest.mark.services
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent sockets heartbeat every 10 s (ChatSocket.maintenance_interval_s) whatever the TTL,"
-    " so with a TTL under 10 s a connected, idle agent is swept offline and its chats requeued",
-)
 @pytest.mark.parametrize("two_workers_env", [SHORT_TTL_ENV], ids=[f"ttl{SHORT_TTL_S}"])
 async def test_a_connected_idle_agent_keeps_its_chat_with_a_ttl_under_ten_seconds(
     two_workers: LiveServer,
