@@ -8,6 +8,8 @@ committed. The layer is a doorbell: consumers re-read the database.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 from typing import Any
 
@@ -31,17 +33,48 @@ def _check_serializable(event: dict[str, Any]) -> None:
         raise TypeError(f"event does not survive msgpack: {event!r}")
 
 
+# The worker's event loop, once a socket consumer has registered it. With it,
+# a doorbell is handed to the loop and the database thread moves on at once:
+# waiting for the Redis round trip there was half of the write path's time
+# (docs/benchmarks.md). Order across doorbells does not matter: sockets read
+# the log in seq order and use a payload only when it is the next seq.
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _loop
+    _loop = loop
+
+
+def _log_failure(group: str, future: concurrent.futures.Future) -> None:
+    exc = future.exception()
+    if exc is not None:
+        logger.error("channel layer publish to %s failed", group, exc_info=exc)
+
+
 def send_now(group: str, event: dict[str, Any]) -> None:
     if CHECK_SERIALIZABLE or getattr(settings, "CHATPORTAL_CHECK_EVENTS", False):
         _check_serializable(event)
     layer = get_channel_layer()
     if layer is None:
         return
+    loop = _loop
     try:
-        async_to_sync(layer.group_send)(group, event)
+        if loop is not None and loop.is_running() and not _on_loop_thread(loop):
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop)
+            future.add_done_callback(lambda f: _log_failure(group, f))
+        else:
+            async_to_sync(layer.group_send)(group, event)
     except Exception:
         # The database already holds the truth; consumers catch up from it.
         logger.exception("channel layer publish to %s failed", group)
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:

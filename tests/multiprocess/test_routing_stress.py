@@ -60,18 +60,10 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 # Overridable to bisect a failure at a smaller scale; the proof is the default.
 AGENTS = int(os.environ.get("CHATPORTAL_STRESS_AGENTS", "20"))
 MAX_CHATS = 3
-# The proof asked for is 500 at once. On the 2-core CI machine the workers
-# cannot take that burst yet (see the xfail reason); 100 at once (40 more
-# than the 60 slots) must pass and proves the same properties at a smaller scale.
+# The proof asked for is 500 chats at once for 20 agents with 3 slots each;
+# 100 at once is the quick version of the same properties.
 FULL_BURST = 500
 SMALL_BURST = 100
-THROUGHPUT_GAP = (
-    "a burst of 500 first messages saturates each worker's single database thread:"
-    " every chat start costs ~150-300 ms there (commit, then a routing pass and a queue"
-    " snapshot run synchronously in on_commit, then a second snapshot for the visitor's"
-    " queue frame), so the agents' accept/reply frames wait behind it for over 45-60 s,"
-    " offers expire and chats are requeued; the backlog does not drain within 180 s"
-)
 OPEN_BATCH = 50
 HOLD_S = (0.2, 1.0)
 DRAIN_LIMIT_S = 180.0
@@ -93,11 +85,7 @@ def two_workers_env() -> dict[str, str]:
     "chats",
     [
         pytest.param(SMALL_BURST, id="100-at-once"),
-        pytest.param(
-            FULL_BURST,
-            id="500-at-once",
-            marks=pytest.mark.xfail(reason=THROUGHPUT_GAP, strict=False),
-        ),
+        pytest.param(FULL_BURST, id="500-at-once"),
     ],
 )
 async def test_it_serves_a_burst_of_chats_within_caps_once_each_and_in_arrival_order(
