@@ -62,6 +62,13 @@ CHATPORTAL_INBOUND_EMAIL_SECRET = os.environ.get("CHATPORTAL_INBOUND_EMAIL_SECRE
 # The department new e-mail tickets land in (slug), and the address replies thread to.
 CHATPORTAL_EMAIL_DEPARTMENT = os.environ.get("CHATPORTAL_EMAIL_DEPARTMENT", "support")
 CHATPORTAL_SUPPORT_ADDRESS = os.environ.get("CHATPORTAL_SUPPORT_ADDRESS", "")
+# A message left while nobody is online during business hours becomes a ticket
+# at once (true) or waits for an agent until the department's auto_ticket_after_s
+# (false). Outside business hours it always becomes a ticket at once.
+CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = env_bool("CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE", False)
+# SLA: the plan for contacts without an active contract, and the warning lead time.
+CHATPORTAL_DEFAULT_SLA = os.environ.get("CHATPORTAL_DEFAULT_SLA", "Standard")
+CHATPORTAL_SLA_WARN_BEFORE_S = int(os.environ.get("CHATPORTAL_SLA_WARN_BEFORE_S", "1800"))
 
 INSTALLED_APPS = [
     "daphne",
