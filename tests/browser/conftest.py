@@ -61,7 +61,10 @@ def host_page_html(widget_src: str, attributes: Mapping[str, str]) -> str:
     )
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running
+# in the main thread while it is open, and pytest-asyncio cannot run the async
+# tests collected after the browser modules until it stops.
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
