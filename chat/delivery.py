@@ -133,12 +133,22 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         """Agent sockets heartbeat their presence here."""
 
     async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        # Remembered first: if the layer refuses now (a Redis hiccup, a full
+        # pool), the maintenance timer joins again, pings catch up from the
+        # log meanwhile, and a frame whose write already committed still gets
+        # its ack instead of an error.
         self.joined.add(group)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("group_add %s failed; retried by maintenance", group, exc_info=True)
 
     async def rejoin_groups(self) -> None:
         for group in list(self.joined):
-            await self.channel_layer.group_add(group, self.channel_name)
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception:
+                logger.warning("group_add %s failed; retried next time", group, exc_info=True)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups we join are shared with other apps (department, agent); a

@@ -42,8 +42,25 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 
 def remember_event_loop(loop: asyncio.AbstractEventLoop) -> None:
-    global _loop
+    global _loop, _send_slots
+    if loop is not _loop:
+        _send_slots = None  # a semaphore belongs to one loop
     _loop = loop
+
+
+# Doorbells in flight at once per worker. Unbounded, a burst of commits opens
+# more Redis connections than the pool allows (PITFALLS 1) and the sockets'
+# own group joins fail; bounded, they queue on the loop for microseconds.
+MAX_SENDS_IN_FLIGHT = 64
+_send_slots: asyncio.Semaphore | None = None
+
+
+async def _bounded_group_send(layer: Any, group: str, event: dict[str, Any]) -> None:
+    global _send_slots
+    if _send_slots is None:
+        _send_slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+    async with _send_slots:
+        await layer.group_send(group, event)
 
 
 def _log_failure(group: str, future: concurrent.futures.Future) -> None:
@@ -61,7 +78,7 @@ def send_now(group: str, event: dict[str, Any]) -> None:
     loop = _loop
     try:
         if loop is not None and loop.is_running() and not _on_loop_thread(loop):
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop)
+            future = asyncio.run_coroutine_threadsafe(_bounded_group_send(layer, group, event), loop)
             future.add_done_callback(lambda f: _log_failure(group, f))
         else:
             async_to_sync(layer.group_send)(group, event)
