@@ -21,8 +21,6 @@ import threading
 
 from channels.db import database_sync_to_async
 
-from chatportal.realtime import remember_event_loop
-
 logger = logging.getLogger(__name__)
 
 # How long a burst may gather before a pass runs.
@@ -124,6 +122,5 @@ def ensure_coalescer_running() -> None:
     if _task is not None and not _task.done() and _loop is loop:
         return
     _loop = loop
-    remember_event_loop(loop)
     _wake = asyncio.Event()
     _task = loop.create_task(_serve(), name="chatportal-coalescer")
