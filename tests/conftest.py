@@ -27,6 +27,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Every async test runs in its own event loop. channels-redis keeps a
+    # receive lock on the layer object, and a consumer left reading when an
+    # earlier test's loop closed leaves it bound to that dead loop; a layer
+    # per test keeps tests from sharing one (a server process has one loop).
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _check_published_events_serialize():
     # Everything published must survive msgpack, as it would in channels-redis.
     realtime.CHECK_SERIALIZABLE = True
