@@ -192,3 +192,43 @@ class ReadMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} read to {self.last_read_seq}"
+
+
+class CannedResponse(models.Model):
+    """A prepared reply an agent inserts by its shortcut ("/greet").
+
+    Without a department it is global (every agent sees it); a department's
+    own response with the same shortcut wins over the global one. The body
+    may name variables such as `{first_name}` and `{agent_name}`
+    (`chat.canned` fills them).
+    """
+
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_responses",
+        verbose_name=_("department"), help_text=_("Empty: available in every department."),
+    )
+    shortcut = models.SlugField(_("shortcut"), max_length=40)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(
+        _("body"), max_length=10_000,
+        help_text=_("Variables: {first_name}, {last_name}, {name}, {organization}, {agent_name}, {department}."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "shortcut"], condition=Q(department__isnull=False),
+                name="chat_canned_department_shortcut_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["shortcut"], condition=Q(department__isnull=True),
+                name="chat_canned_global_shortcut_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
