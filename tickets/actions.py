@@ -19,13 +19,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatportal.realtime import publish_on_commit
 from crm.models import Contact
-from queues.models import Department
+from queues.models import AgentProfile, Department
 from tickets import events, sla
 from tickets.errors import TicketConflict, TicketError
 from tickets.models import NUMBER_PREFIX, Ticket, TicketEvent, TicketNumber
@@ -387,6 +387,44 @@ def assign_ticket(
         locked.assignee = assignee
         _sync(ticket, locked)
         ticket.assignee = assignee
+    return event
+
+
+def move_ticket(
+    ticket: Ticket, department: Department, *, by: AbstractBaseUser | None
+) -> TicketEvent | None:
+    """Hand the ticket to another department; None if it already is there.
+
+    An assignee who does not serve the new department is unassigned in the
+    same transaction (its own `assignee` event): the ticket lands in the new
+    department's hands, not with someone who does not work there. The SLA
+    due times stay: the promise to the customer does not move with the ticket.
+    """
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.department_id == department.pk:
+            return None
+        old = locked.department.slug
+        event = _append(
+            locked, kind=Kind.DEPARTMENT, payload={"old": old, "new": department.slug},
+            author_role=_role_of(by), author_user=by, internal=True,
+            fields={"department_id": department.pk},
+        )
+        locked.department = department
+        if locked.assignee_id is not None:
+            serves = AgentProfile.objects.filter(user_id=locked.assignee_id).filter(
+                Q(is_supervisor=True) | Q(departments=department)
+            ).exists()
+            if not serves:
+                _append(
+                    locked, kind=Kind.ASSIGNEE,
+                    payload={"old": locked.assignee.get_username(), "new": None, "cause": "department"},
+                    author_role=_role_of(by), author_user=by, fields={"assignee_id": None},
+                )
+                locked.assignee = None
+        _sync(ticket, locked)
+        ticket.department = department
+        ticket.assignee = locked.assignee
     return event
 
 

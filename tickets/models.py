@@ -201,6 +201,7 @@ class TicketEvent(models.Model):
         STATUS = "status", _("status changed")
         PRIORITY = "priority", _("priority changed")
         ASSIGNEE = "assignee", _("assignee changed")
+        DEPARTMENT = "department", _("department changed")
         TRANSCRIPT = "transcript", _("chat transcript")
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACH = "sla_breach", _("SLA breach")
