@@ -123,6 +123,8 @@ class ConversationEvent(models.Model):
         RATED = "rated", _("rated")
         # The chat became a ticket: {"number", "status", "portal_url"}.
         TICKET = "ticket", _("ticket")
+        # A file: {"author", "id", "filename", "content_type", "size", "url"} (ChatAttachment).
+        ATTACHMENT = "attachment", _("attachment")
 
     class Role(models.TextChoices):
         VISITOR = "visitor", _("visitor")
@@ -232,3 +234,41 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class ChatAttachment(models.Model):
+    """A file sent in a chat; its event (kind `attachment`) is what sockets deliver.
+
+    The download link carries `download_token` (192 random bits) and is still
+    checked against the conversation's participants on every request.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    download_token = models.CharField(max_length=64, unique=True, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    # The storage name (random, chatportal.uploads.store_upload); never shown to anyone.
+    file = models.FileField(max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    # Agents' internal files are never shown to the visitor (like internal notes).
+    internal = models.BooleanField(default=False)
+    seq = models.PositiveIntegerField(null=True, blank=True)
+    author_role = models.CharField(
+        max_length=8, choices=ConversationEvent.Role.choices, default=ConversationEvent.Role.SYSTEM
+    )
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -69,6 +69,8 @@ CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = env_bool("CHATPORTAL_TICKET_WHEN_NOBODY_O
 # SLA: the plan for contacts without an active contract, and the warning lead time.
 CHATPORTAL_DEFAULT_SLA = os.environ.get("CHATPORTAL_DEFAULT_SLA", "Standard")
 CHATPORTAL_SLA_WARN_BEFORE_S = int(os.environ.get("CHATPORTAL_SLA_WARN_BEFORE_S", "1800"))
+# Chat and ticket attachments: the largest file accepted (chatportal/uploads.py).
+CHATPORTAL_ATTACHMENT_MAX_BYTES = int(os.environ.get("CHATPORTAL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 INSTALLED_APPS = [
     "daphne",

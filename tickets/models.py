@@ -235,3 +235,41 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"
+
+
+class TicketAttachment(models.Model):
+    """A file on a ticket: sent with a reply or note, by e-mail, or carried over from its chat.
+
+    The event it came with lists it in its payload (`attachments`), so the
+    portal and the console render it from the timeline; access follows the
+    ticket (and `internal` files never reach the customer).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    # The storage name (random, chatportal.uploads.store_upload); never shown to anyone.
+    file = models.FileField(max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    internal = models.BooleanField(default=False)
+    # Set when the file came with the chat the ticket was made from (same stored file).
+    chat_attachment = models.ForeignKey(
+        "chat.ChatAttachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ticket", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "chat_attachment"], condition=Q(chat_attachment__isnull=False),
+                name="tickets_attachment_from_chat_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
