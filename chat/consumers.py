@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from chat import access, actions, assignment, conversion, frames, queries, waiting
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
-from chat.events import agent_group, department_group, visitor_group
+from chat.events import agent_group, conversation_group, department_group, visitor_group
 from queues import actions as presence
 
 logger = logging.getLogger(__name__)
@@ -280,6 +280,9 @@ class AgentConsumer(ChatSocket):
             "is_supervisor": profile.is_supervisor,
         }
         self.announced: set[str] = set()
+        # Conversations this socket followed and may no longer see (moved to
+        # another department): their events are not sent, their frames refused.
+        self.revoked: set[str] = set()
         self.stale_queues: set[str] = set()
         self.connection_id = uuid.uuid4()
         self.presence = await database_sync_to_async(assignment.agent_connected)(
@@ -328,6 +331,37 @@ class AgentConsumer(ChatSocket):
                 self.presence = await database_sync_to_async(presence.do_register_connection)(
                     self.user, connection_id=self.connection_id, channel_name=self.channel_name
                 )
+
+    async def follow(self, public_id: str, pk: int, *, last_sent: int):
+        # Only ever called after an access check passed (or an assignment).
+        self.revoked.discard(public_id)
+        return await super().follow(public_id, pk, last_sent=last_sent)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        # A followed conversation stays followed after a transfer to another
+        # department unless the socket checks again: access is re-checked when
+        # such a transfer goes by, and nothing of a lost conversation is sent.
+        event_of = content.get("conversation") if content.get("type") == "event" else None
+        if event_of is not None and event_of in self.revoked:
+            return
+        await super().send_json(content, close=close)
+        if event_of is not None and content.get("kind") == "transferred" and "department" in (
+            content.get("to") or {}
+        ):
+            await self.forget_if_no_longer_allowed(event_of)
+
+    async def forget_if_no_longer_allowed(self, public_id: str) -> None:
+        try:
+            await self.access(public_id)
+        except ChatError:
+            self.revoked.add(public_id)
+            self.followed.pop(public_id, None)
+            group = conversation_group(public_id)
+            self.joined.discard(group)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("group_discard failed for %s", group, exc_info=True)
 
     async def access(self, conversation_id: str):
         return await database_sync_to_async(access.access_conversation_for_agent)(
