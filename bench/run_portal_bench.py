@@ -1,0 +1,353 @@
+"""The portal benchmark from issue 5: N portal sockets, M ticket updates/s, push latency.
+
+Sets up a throw-away PostgreSQL database (migrate + seed-demo, or a clone of
+`--template`), bulk-creates N customers with one or two open tickets and a
+signed-in session each (bench/portal_customers.py), gives itself a private
+Redis key prefix and starts the daphne workers (tests/live_server.py). Then,
+as separate processes:
+
+- bench/portal_sockets.py opens one `/ws/portal/` socket per customer, spread
+  over the workers, and waits until every socket has caught up on its
+  customer's tickets (so it is subscribed);
+- bench/portal_updater.py changes ticket status through the HTTP API at M/s,
+  open loop, on random customers' tickets.
+
+Each update is matched to the push on its customer's socket by the ticket's
+`updated_at` (the API's answer, the fragment's `data-updated`); latency is
+the push's arrival minus the request's start (and minus its scheduled time,
+and minus the response). It counts updates delivered, missed, superseded
+(a later state arrived first) and wrong-customer deliveries, records the
+workers' CPU per update from /proc and the load average, and writes
+summary.json to the output directory.
+
+    .venv/bin/python bench/run_portal_bench.py --customers 1000 --rate 50 --duration 30
+
+DATABASE_URL and REDIS_URL name the servers (defaults: the local ones); the
+benchmark creates and drops its own database there and never touches others.
+Exit status 0 when nothing was missed, nothing went to the wrong customer
+and no update failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.loadgen import distribution_ms  # noqa: E402
+from bench.run_chat_bench import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    cpu_seconds,
+    machine_busy_seconds,
+    pg_counters,
+    service_cpu_seconds,
+)
+from tests.live_server import (  # noqa: E402
+    DaphneWorker,
+    PostgresServer,
+    RedisNamespace,
+    base_env,
+    prepare_database,
+    run_chatportal,
+)
+
+SETUP_SNIPPET = """
+import json
+from bench.portal_customers import create_portal_customers
+print("PORTAL=" + json.dumps(create_portal_customers({count}, department_slug={department!r}, output={output!r})))
+"""
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict[str, Any]:
+    """Pair each committed update with the first push that shows it on its customer's socket.
+
+    A push "shows" an update when its `data-updated` is at or after the
+    update's `updated_at`: a later state arriving first (doorbells coalesce:
+    the consumer renders the current state and drops older doorbells)
+    counts as delivered, and is reported as superseded.
+    """
+    arrivals: dict[tuple[int, str], list[tuple[datetime.datetime, float, str]]] = defaultdict(list)
+    duplicates = 0
+    for sock in sockets["sockets"]:
+        seen: set[tuple[str, str]] = set()
+        for number, status, updated, at in sock["arrivals"]:
+            if (number, updated) in seen:
+                duplicates += 1
+            seen.add((number, updated))
+            stamp = parse_time(updated)
+            if stamp is not None:
+                arrivals[(sock["index"], number)].append((stamp, at, status))
+    committed = [u for u in updates if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])]
+    from_start, from_schedule, from_response, response, lag = [], [], [], [], []
+    missed, superseded, wrong_state = [], 0, 0
+    for u in committed:
+        stamp = parse_time(u["updated"])
+        shown = [a for a in arrivals.get((u["customer"], u["number"]), []) if a[0] >= stamp]
+        if not shown:
+            missed.append({"ticket": u["number"], "customer": u["customer"], "updated": u["updated"]})
+            continue
+        first = min(shown, key=lambda a: a[1])
+        if first[0] != stamp:
+            superseded += 1
+        elif first[2] != u["status"]:
+            wrong_state += 1
+        from_start.append(first[1] - u["started"])
+        from_schedule.append(first[1] - u["scheduled"])
+        from_response.append(first[1] - u["responded"])
+    for u in updates:
+        if u["started"] is not None:
+            lag.append(max(0.0, u["started"] - u["scheduled"]))
+        if u["responded"] is not None and u["started"] is not None:
+            response.append(u["responded"] - u["started"])
+    errors: dict[str, int] = defaultdict(int)
+    for u in updates:
+        if u["error"]:
+            errors[f"{u['http_status']}: {u['error'][:80]}"] += 1
+    return {
+        "counts": {
+            "updates_sent": len(updates),
+            "updates_committed": len(committed),
+            "updates_failed": len(updates) - len(committed),
+            "delivered": len(from_start),
+            "missed": len(missed),
+            "superseded": superseded,
+            "wrong_state": wrong_state,
+            "duplicate_pushes": duplicates,
+            "wrong_customer": len(sockets["wrong_customer"]),
+            "sockets_closed": sockets["closed"],
+        },
+        "latency_ms": {
+            "push_from_request_start": distribution_ms(from_start),
+            "push_from_schedule": distribution_ms(from_schedule),
+            # Negative when the push beat the HTTP answer (the doorbell goes out at commit).
+            "push_from_response": distribution_ms(from_response),
+            "api_response": distribution_ms(response),
+        },
+        "updater_lag_ms": distribution_ms(lag),
+        "errors": dict(errors),
+        "missed_examples": missed[:10],
+        "wrong_customer_examples": sockets["wrong_customer"][:10],
+    }
+
+
+def wait_for_line(path: Path, prefix: str, process: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                return line[len(prefix):]
+        if process.poll() is not None:
+            raise RuntimeError(f"{path.name}: exited {process.returncode} before {prefix.strip()}:\n{text[-3000:]}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{path.name}: no {prefix.strip()} within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the portal push benchmark on N daphne workers (PostgreSQL + Redis).")
+    parser.add_argument("--customers", type=int, default=1000, help="portal sockets, one customer each")
+    parser.add_argument("--rate", type=float, default=50.0, help="ticket updates per second")
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--drain", type=float, default=10.0, help="seconds after the last update to wait for pushes")
+    parser.add_argument("--workers", type=int, default=2, choices=range(1, 9))
+    parser.add_argument("--threads", type=int, default=16, help="updater requests in flight at most")
+    parser.add_argument("--department", default="support")
+    parser.add_argument("--template", default=None,
+                        help="clone this migrated + seeded database instead of migrating (tests)")
+    parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the updates")
+    parser.add_argument("--output-dir", type=Path, default=None)
+    parser.add_argument("--extra-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the workers (repeatable)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.customers <= 5000 or not 0 < args.rate <= 500 or not 0 < args.duration <= 600:
+        parser.error("customers 1..5000, rate (0, 500], duration (0, 600]")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if args.profile and not Path(py_spy).exists():
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = args.output_dir or REPO_ROOT / "bench" / "results" / f"portal-{stamp}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    pg = PostgresServer(database_url)
+    pg.check()
+    redis_ns = RedisNamespace(redis_url, f"pbench{uuid.uuid4().hex[:8]}:")
+    redis_ns.check()
+    db_name = f"chatportal_pbench_{uuid.uuid4().hex[:10]}"
+    workers: list[DaphneWorker] = []
+    sockets_proc: subprocess.Popen[str] | None = None
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
+        env = base_env(out_dir / "data")
+        env.update({
+            "DATABASE_URL": pg.create_database(db_name, template=args.template),
+            "REDIS_URL": redis_url,
+            "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
+            "CHATPORTAL_DB_CONN_MAX_AGE": "60",
+            "CHATPORTAL_LOG_LEVEL": "WARNING",
+            # Status changes mail the customer after commit: rendered, not sent.
+            "CHATPORTAL_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        })
+        for item in args.extra_env:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                parser.error(f"--extra-env wants NAME=VALUE, got {item!r}")
+            env[name] = value
+        t = time.monotonic()
+        if args.template is None:
+            prepare_database(env)
+        customers_file = out_dir / "customers.json"
+        out = run_chatportal(env, "shell", "-c", SETUP_SNIPPET.format(
+            count=args.customers, department=args.department, output=str(customers_file)))
+        made = next((json.loads(line[len("PORTAL="):]) for line in out.splitlines() if line.startswith("PORTAL=")), None)
+        if made is None:
+            raise RuntimeError(f"customer setup printed nothing:\n{out}")
+        created_at = json.loads(customers_file.read_text())["created_at"]
+        since = (datetime.datetime.fromisoformat(created_at) - datetime.timedelta(seconds=1)).isoformat()
+        setup: dict[str, Any] = {**made, "database_s": round(time.monotonic() - t, 1)}
+        print(f"database ready: {made} in {setup['database_s']} s", file=sys.stderr)
+
+        for index in range(args.workers):
+            name = f"worker-{chr(ord('a') + index)}"
+            worker = DaphneWorker(env, out_dir / f"{name}.log", name=name)
+            workers.append(worker)
+            worker.start()
+        ws_workers = [arg for w in workers for arg in ("--worker", f"ws://{w.host}:{w.port}")]
+        http_workers = [arg for w in workers for arg in ("--worker", w.url)]
+
+        sockets_log = out_dir / "sockets.stderr.txt"
+        with sockets_log.open("w") as log:
+            sockets_proc = subprocess.Popen(
+                [sys.executable, str(REPO_ROOT / "bench" / "portal_sockets.py"), *ws_workers,
+                 "--customers-file", str(customers_file), "--since", since,
+                 "--output", str(out_dir / "sockets.json")],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, text=True,
+            )
+        setup["sockets"] = json.loads(wait_for_line(sockets_log, "READY ", sockets_proc, 600))
+        print(f"sockets ready: {setup['sockets']}", file=sys.stderr)
+        # Let the catch-up's tail and the handshakes' logging settle before measuring.
+        time.sleep(2.0)
+
+        cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
+        busy_before = machine_busy_seconds()
+        services_before = service_cpu_seconds(("postgres", "redis-server"))
+        pg_before = pg_counters(pg, db_name)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_before = os.getloadavg()
+        t_steady = time.monotonic()
+        if args.profile:
+            profiler = subprocess.Popen(
+                [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
+                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
+                stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
+            )
+        updater = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "bench" / "portal_updater.py"), *http_workers,
+             "--customers-file", str(customers_file), "--rate", str(args.rate),
+             "--duration", str(args.duration), "--threads", str(args.threads), "--seed", "1",
+             "--output", str(out_dir / "updates.json")],
+            capture_output=True, text=True, timeout=args.duration + 600, check=False,
+        )
+        (out_dir / "updater.stderr.txt").write_text(updater.stderr)
+        if updater.returncode != 0:
+            raise RuntimeError(f"updater exited {updater.returncode}:\n{updater.stderr[-3000:]}")
+        time.sleep(args.drain)
+        span = time.monotonic() - t_steady
+        worker_cpu = {w.name: round(cpu_seconds(w.pid) - cpu_before[w.name], 2) for w in workers if w.pid}
+        busy = machine_busy_seconds() - busy_before
+        services_cpu = round(service_cpu_seconds(("postgres", "redis-server")) - services_before, 2)
+        load_after = os.getloadavg()
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        updater_cpu = (children_after.ru_utime - children_before.ru_utime) + (
+            children_after.ru_stime - children_before.ru_stime)
+
+        assert sockets_proc.stdin is not None
+        sockets_proc.stdin.write("stop\n")
+        sockets_proc.stdin.flush()
+        sockets_proc.wait(timeout=120)
+        sockets = json.loads((out_dir / "sockets.json").read_text())
+        updates = json.loads((out_dir / "updates.json").read_text())
+        time.sleep(1.0)  # let the statistics collector catch up
+        pg_after = pg_counters(pg, db_name)
+
+        result = match_pushes(updates, sockets)
+        committed = max(1, result["counts"]["updates_committed"])
+        summary: dict[str, Any] = {
+            "config": {
+                "customers": args.customers, "rate_updates_s": args.rate, "duration_s": args.duration,
+                "drain_s": args.drain, "workers": args.workers, "updater_threads": args.threads,
+                "update": "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)",
+            },
+            "setup": setup,
+            **result,
+            "postgres_per_update": {k: round((pg_after[k] - pg_before.get(k, 0)) / committed, 2) for k in pg_after},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "steady_span_s": round(span, 1),
+                "cpu_s": {**worker_cpu, "postgres+redis (live processes only)": services_cpu,
+                          "updater": round(updater_cpu, 2)},
+                # Everything the workers do while updates flow: the API requests,
+                # the doorbells, the re-reads and renders for the sockets, idle sockets.
+                "worker_cpu_ms_per_update": round(1000 * sum(worker_cpu.values()) / committed, 2),
+                "steady_cpu_pct_of_one_core": {
+                    **{name: round(100 * v / span, 1) for name, v in worker_cpu.items()},
+                    "machine_busy": round(100 * busy / span, 1),
+                },
+                # The machine is shared: other processes' load skews every number here.
+                "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+                "python": sys.version.split()[0],
+            },
+        }
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print(json.dumps(summary, indent=2))
+        lat = summary["latency_ms"]["push_from_request_start"]
+        counts = summary["counts"]
+        print(
+            f"push p50={lat['p50']} p90={lat['p90']} p99={lat['p99']} max={lat['max']} ms;"
+            f" delivered {counts['delivered']} of {counts['updates_committed']}, missed {counts['missed']},"
+            f" wrong-customer {counts['wrong_customer']}, failed {counts['updates_failed']}",
+            file=sys.stderr,
+        )
+        print(f"results in {out_dir}", file=sys.stderr)
+        ok = counts["missed"] == 0 and counts["wrong_customer"] == 0 and counts["updates_failed"] == 0
+        return 0 if ok else 1
+    finally:
+        if profiler is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                profiler.wait(timeout=60)
+        if sockets_proc is not None and sockets_proc.poll() is None:
+            sockets_proc.kill()
+            sockets_proc.wait(timeout=30)
+        for worker in workers:
+            worker.stop()
+        redis_ns.delete_keys()
+        pg.drop_database(db_name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
