@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
-from frontend import views
+from frontend import views, views_console
 from tickets import views_portal as portal
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("console/", views.console, name="console"),
+    path("console/", views_console.console, name="console"),
+    path("console/tickets/", include("tickets.urls_console")),
+    path("console/panel/<str:conversation_id>/", views_console.console_panel, name="console_panel"),
+    path("console/canned/", views_console.console_canned, name="console_canned"),
     path("portal/", portal.portal_home, name="portal"),
     path("portal/login/", portal.portal_login, name="portal_login"),
     path("portal/logout/", portal.portal_logout, name="portal_logout"),

@@ -5,15 +5,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import etag, require_GET
-
-from tickets.portal_auth import customer_contact
 
 # Host pages reference /widget.js without a version, so a short cache lets a
 # release reach visitors within minutes; the ETag makes revalidation cheap.
@@ -23,16 +20,6 @@ WIDGET_MAX_AGE_S = 300
 @require_GET
 def home(request):
     return render(request, "frontend/home.html")
-
-
-@require_GET
-@login_required
-def console(request):
-    # Customers sign in with the same Django sessions; the console is not theirs.
-    if customer_contact(request.user) is not None:
-        return redirect("portal")
-    # The realtime console arrives with its own issue; this page proves the login path.
-    return render(request, "frontend/console_placeholder.html")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,153 @@
+"""The agent console: the page, the customer panel fragment, canned-response search.
+
+The page is a shell: everything live comes over `/ws/agent/` (console.js)
+and every change goes through the agent socket's frames, i.e. the same
+actions the protocol uses. These views only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from chat import access
+from chat.canned import MAX_QUERY_LENGTH, canned_matches
+from chat.errors import Forbidden, NotFound
+from crm.record import contact_record
+from crm.timeline import contact_timeline
+from frontend.console_strings import console_strings
+from queues.models import AgentProfile, Department
+from tickets.portal_auth import customer_contact
+
+TIMELINE_LIMIT = 15
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, not a customer (they go to the portal), and an agent profile."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if customer_contact(request.user) is not None:
+            return redirect("portal")
+        profile = access.agent_profile(request.user)
+        if profile is None:
+            return render(request, "frontend/console_not_agent.html", status=403)
+        request.agent_profile = profile
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def transfer_targets(profile: AgentProfile) -> tuple[list[Department], list[dict[str, str]]]:
+    """Departments and agents a chat can be handed to (the socket checks again)."""
+    departments = list(Department.objects.order_by("name"))
+    agents = (
+        get_user_model()
+        .objects.filter(agent_profile__isnull=False, is_active=True)
+        .exclude(pk=profile.user_id)
+        .order_by("first_name", "username")
+    )
+    if not profile.is_supervisor:
+        agents = agents.filter(agent_profile__departments__in=profile.departments.all()).distinct()
+    return departments, [
+        {"username": user.get_username(), "name": user.get_full_name() or user.get_username()}
+        for user in agents
+    ]
+
+
+@require_GET
+@agent_required
+def console(request: HttpRequest) -> HttpResponse:
+    profile = request.agent_profile
+    departments, agents = transfer_targets(profile)
+    config = {
+        "socketPath": "/ws/agent/",
+        "panelUrl": reverse("console_panel", args=["00000000-0000-0000-0000-000000000000"]),
+        "cannedUrl": reverse("console_canned"),
+        "ticketUrl": "/console/tickets/{number}/",
+        "username": request.user.get_username(),
+        "strings": console_strings(),
+    }
+    return render(
+        request,
+        "frontend/console.html",
+        {
+            "console_section": "chats",
+            "profile": profile,
+            "my_departments": sorted(profile.departments.all(), key=lambda d: d.name),
+            "transfer_departments": departments,
+            "transfer_agents": agents,
+            "console_config": config,
+        },
+    )
+
+
+def _conversation_or_error(request: HttpRequest, conversation_id: str):
+    profile = request.agent_profile
+    return access.access_conversation_for_agent(
+        request.user,
+        conversation_id,
+        department_ids={d.pk for d in profile.departments.all()},
+        is_supervisor=profile.is_supervisor,
+    )
+
+
+@require_GET
+@agent_required
+def console_panel(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """The customer beside a chat: an htmx fragment."""
+    try:
+        conversation = _conversation_or_error(request, conversation_id)
+    except NotFound:
+        return render(request, "frontend/console_panel_error.html",
+                      {"message": _("This conversation does not exist.")}, status=404)
+    except Forbidden:
+        return render(request, "frontend/console_panel_error.html",
+                      {"message": _("This conversation belongs to another department.")}, status=403)
+    contact = conversation.contact
+    record = contact_record(contact) if contact is not None else None
+    timeline = contact_timeline(contact, limit=TIMELINE_LIMIT) if contact is not None else []
+    return render(
+        request,
+        "frontend/console_panel.html",
+        {"conversation": conversation, "visitor": conversation.visitor, "record": record, "timeline": timeline},
+    )
+
+
+@require_GET
+@agent_required
+def console_canned(request: HttpRequest) -> JsonResponse:
+    """Canned responses matching `q` for `conversation`, variables filled from its contact."""
+    query = request.GET.get("q", "")
+    if len(query) > MAX_QUERY_LENGTH + 1:
+        return JsonResponse({"error": {"code": "invalid", "detail": _("The search is too long.")}}, status=400)
+    try:
+        conversation = _conversation_or_error(request, request.GET.get("conversation", ""))
+    except NotFound:
+        return JsonResponse({"error": {"code": "not_found", "detail": _("No such conversation.")}}, status=404)
+    except Forbidden:
+        return JsonResponse({"error": {"code": "forbidden", "detail": _("Not your department.")}}, status=403)
+    matches = canned_matches(
+        query,
+        conversation=conversation,
+        agent=request.user,
+        department_ids={d.pk for d in request.agent_profile.departments.all()},
+    )
+    return JsonResponse(
+        {
+            "results": [
+                {"shortcut": m.shortcut, "title": m.title, "body": m.body, "department": m.department}
+                for m in matches
+            ]
+        }
+    )
