@@ -1,0 +1,211 @@
+"""Chat attachments over HTTP (mounted under /api/v1/ by `chatportal/api.py`).
+
+- `POST /api/v1/conversations/{id}/attachments` — multipart, field `file`
+  (agents: optional `internal` = `true`). Who is asking:
+  `Authorization: Bearer vt_…` (the visitor token; or a `token` form field),
+  `Authorization: Bearer <agent API token>`, or a signed-in agent's session
+  cookie (with the CSRF token, as for any form). Answers 201
+  `{"conversation", "seq", "attachment": {"id", "filename", "content_type",
+  "size", "url"}}`; every participant's socket gets the `attachment` event.
+- `GET /api/v1/conversations/{id}/attachments/{token}` — the file, for the
+  same participants only; another visitor, or an agent of another
+  department, gets 404/403 even with the right link.
+
+The widget runs on other sites, so both answer CORS for the widget origins
+(`CHATPORTAL_WIDGET_ORIGINS`) without credentials: visitors authenticate
+by bearer token, never by cookie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Router
+from ninja.utils import check_csrf
+
+from chat import actions
+from chat.access import agent_profile, authenticate_agent_token, authenticate_visitor
+from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
+from chat.errors import ChatError, RateLimited
+from chat.models import Visitor
+from chatportal.origins import origin_is_own_host, origin_is_widget_site
+from chatportal.uploads import UploadRefused, attachment_response, max_upload_bytes
+
+router = Router(tags=["chat attachments"])
+API_ROUTERS = [("/conversations", router)]
+
+# Multipart framing around one file: generous, it only guards the parser.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+STATUS_BY_CODE = {
+    "not_found": 404,
+    "forbidden": 403,
+    "conflict": 409,
+    "rate_limited": 429,
+    "invalid": 400,
+}
+
+
+@dataclass(frozen=True)
+class Participant:
+    visitor: Visitor | None = None
+    user: AbstractBaseUser | None = None
+    by_session: bool = False
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, detail: str, **extra: Any):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+
+
+def _cors(request: HttpRequest, response: HttpResponse, *, methods: str) -> HttpResponse:
+    origin = request.headers.get("Origin", "")
+    if origin and (origin_is_widget_site(origin) or origin_is_own_host(origin)):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = methods
+        response["Access-Control-Allow-Headers"] = "Authorization"
+        response["Access-Control-Expose-Headers"] = "Content-Disposition"
+        response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _error(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "detail": detail, **extra}}, status=status)
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _space, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _participant(request: HttpRequest, *, form_token: str = "") -> Participant:
+    token = _bearer(request) or form_token
+    if token.startswith("vt_"):
+        visitor = authenticate_visitor(token)
+        if visitor is None:
+            raise Refused(401, "unauthorized", "the visitor token is not valid")
+        return Participant(visitor=visitor)
+    if token:
+        user = authenticate_agent_token(token)
+        if user is None or agent_profile(user) is None:
+            raise Refused(401, "unauthorized", "the agent API token is not valid")
+        return Participant(user=user)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and agent_profile(user) is not None:
+        return Participant(user=user, by_session=True)
+    raise Refused(
+        401, "unauthorized", "a visitor token, an agent API token or an agent session is required"
+    )
+
+
+def _chat_refusal(exc: ChatError) -> Refused:
+    extra = {"retry_after_s": exc.retry_after_s} if isinstance(exc, RateLimited) else {}
+    return Refused(STATUS_BY_CODE.get(exc.code, 400), exc.code, exc.detail, **extra)
+
+
+@router.api_operation(
+    ["POST", "OPTIONS"],
+    "/{conversation_id}/attachments",
+    auth=None,
+    summary="Attach a file to a conversation (multipart field `file`)",
+    response={
+        201: dict,
+        400: dict,
+        401: dict,
+        403: dict,
+        404: dict,
+        409: dict,
+        413: dict,
+        415: dict,
+        429: dict,
+    },
+)
+def upload_attachment(request: HttpRequest, conversation_id: str):
+    methods = "POST, OPTIONS"
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204), methods=methods)
+    try:
+        response = _upload(request, conversation_id)
+    except Refused as exc:
+        response = _error(exc.status, exc.code, exc.detail, **exc.extra)
+    return _cors(request, response, methods=methods)
+
+
+def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > max_upload_bytes() + MULTIPART_OVERHEAD_BYTES:
+        # Refused before the body is read: nobody streams a gigabyte to the parser.
+        raise Refused(413, "too_large", "the file is too large")
+    if not request.content_type.startswith("multipart/form-data"):
+        raise Refused(400, "invalid", "send the file as multipart/form-data in the field `file`")
+    participant = _participant(request, form_token=request.POST.get("token", "")[:128])
+    if participant.by_session and check_csrf(request) is not None:
+        raise Refused(403, "forbidden", "the CSRF token is missing or wrong")
+    files = request.FILES.getlist("file")
+    if len(files) != 1:
+        raise Refused(400, "invalid", "send exactly one file in the field `file`")
+    internal_raw = request.POST.get("internal", "false").strip().lower()
+    if internal_raw not in {"true", "false", "1", "0", ""}:
+        raise Refused(400, "invalid", "internal must be true or false")
+    internal = internal_raw in {"true", "1"}
+    try:
+        if participant.visitor is not None:
+            if internal:
+                raise Refused(403, "forbidden", "visitors cannot send internal files")
+            appended = actions.check_visitor_attachment(
+                participant.visitor, conversation_id, files[0]
+            )
+        else:
+            appended = actions.check_agent_attachment(
+                participant.user, conversation_id, files[0], internal=internal
+            )
+    except ChatError as exc:
+        raise _chat_refusal(exc) from None
+    except UploadRefused as exc:
+        raise Refused(exc.status, exc.code, exc.detail) from None
+    frame = appended.frame
+    attachment = {key: frame[key] for key in ("id", "filename", "content_type", "size", "url")}
+    return JsonResponse(
+        {"conversation": str(appended.conversation), "seq": appended.seq, "attachment": attachment},
+        status=201,
+    )
+
+
+@router.api_operation(
+    ["GET", "OPTIONS"],
+    "/{conversation_id}/attachments/{token}",
+    auth=None,
+    summary="Download a conversation's file (its participants only)",
+)
+def download_attachment(request: HttpRequest, conversation_id: str, token: str):
+    methods = "GET, OPTIONS"
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204), methods=methods)
+    try:
+        participant = _participant(request)
+        if participant.visitor is not None:
+            attachment = access_attachment_for_visitor(participant.visitor, conversation_id, token)
+        else:
+            attachment = access_attachment_for_agent(participant.user, conversation_id, token)
+        response: HttpResponse = attachment_response(
+            attachment.file.name,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+        )
+    except Refused as exc:
+        response = _error(exc.status, exc.code, exc.detail, **exc.extra)
+    except ChatError as exc:
+        refusal = _chat_refusal(exc)
+        response = _error(refusal.status, refusal.code, refusal.detail)
+    except FileNotFoundError:
+        response = _error(404, "not_found", "the file is no longer stored")
+    return _cors(request, response, methods=methods)
