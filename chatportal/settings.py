@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from chatportal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +71,10 @@ CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = env_bool("CHATPORTAL_TICKET_WHEN_NOBODY_O
 # SLA: the plan for contacts without an active contract, and the warning lead time.
 CHATPORTAL_DEFAULT_SLA = os.environ.get("CHATPORTAL_DEFAULT_SLA", "Standard")
 CHATPORTAL_SLA_WARN_BEFORE_S = int(os.environ.get("CHATPORTAL_SLA_WARN_BEFORE_S", "1800"))
+# /metrics: a bearer token for Prometheus; unset, only direct loopback scrapes (chatportal/metrics.py).
+CHATPORTAL_METRICS_TOKEN = os.environ.get("CHATPORTAL_METRICS_TOKEN", "")
+# Each /readyz check (database, channel layer) must answer within this time.
+CHATPORTAL_READY_TIMEOUT_S = float(os.environ.get("CHATPORTAL_READY_TIMEOUT_S", "2"))
 # Chat and ticket attachments: the largest file accepted (chatportal/uploads.py).
 CHATPORTAL_ATTACHMENT_MAX_BYTES = int(os.environ.get("CHATPORTAL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
@@ -216,6 +222,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and env_bool("CHATPORTAL_HTTPS", False):
     SECURE_SSL_REDIRECT = env_bool("CHATPORTAL_SSL_REDIRECT", True)
+    # Probes and scrapes talk plain HTTP to the worker itself.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -233,11 +241,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("CHATPORTAL_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("CHATPORTAL_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("CHATPORTAL_EMAIL_FROM", "support@chatportal.localhost")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("CHATPORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
-}
+# Text or one JSON object per line, each with the request/connection id (chatportal/logs.py).
+LOGGING = logging_config(
+    log_format=os.environ.get("CHATPORTAL_LOG_FORMAT", "text"),
+    level=os.environ.get("CHATPORTAL_LOG_LEVEL", "INFO"),
+)

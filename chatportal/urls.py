@@ -3,8 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from chatportal import health, metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/", include("chatportal.api")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
