@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.test import Client
 from django.urls import reverse
