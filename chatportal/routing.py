@@ -6,9 +6,11 @@ from django.urls import path
 
 from chat.consumers import AgentConsumer, WidgetConsumer
 from tickets.consumers import PortalConsumer
+from tickets.consumers_console import ConsoleTicketConsumer
 
 websocket_urlpatterns: list = [
     path("ws/widget/", WidgetConsumer.as_asgi()),
     path("ws/agent/", AgentConsumer.as_asgi()),
     path("ws/portal/", PortalConsumer.as_asgi()),
+    path("ws/console/tickets/", ConsoleTicketConsumer.as_asgi()),
 ]

@@ -1,0 +1,48 @@
+// Console ticket screens: "select all" for bulk actions, the internal-note look of
+// the reply box, and the live-connection indicator of the ticket page. No user
+// data is ever written as HTML here: htmx swaps server-rendered, escaped fragments.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("input[data-select-all]")) {
+      var form = box.closest("form");
+      form.querySelectorAll("input[type=checkbox][name='" + box.dataset.selectAll + "']").forEach(function (item) {
+        item.checked = box.checked;
+      });
+    }
+    if (box.matches && box.matches("#reply-form input[name=internal]")) {
+      markNote(box.closest("form"));
+    }
+  });
+  function markNote(form) {
+    if (!form) return;
+    var internal = form.querySelector("input[name=internal]");
+    var on = !!(internal && internal.checked);
+    form.classList.toggle("is-note", on);
+    var hint = form.querySelector("[data-note-hint]");
+    if (hint) hint.hidden = !on;
+  }
+  document.addEventListener("htmx:afterSwap", function () { markNote(document.getElementById("reply-form")); });
+  // Ticket replies are often several paragraphs: Enter is a new line, Ctrl/Cmd+Enter sends.
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && area.matches && area.matches("#reply-form textarea")) {
+      event.preventDefault();
+      area.form.requestSubmit();
+    }
+  });
+  function live(text, offline) {
+    var indicator = document.querySelector("[data-live-indicator]");
+    if (!indicator) return;
+    indicator.textContent = text;
+    indicator.classList.toggle("is-offline", offline);
+  }
+  var strings = {};
+  function loadStrings() {
+    var node = document.getElementById("console-tickets-strings");
+    if (node) { try { strings = JSON.parse(node.textContent); } catch (e) { strings = {}; } }
+  }
+  document.addEventListener("htmx:wsOpen", function () { loadStrings(); live(strings.live || "Live", false); });
+  document.addEventListener("htmx:wsClose", function () { loadStrings(); live(strings.reconnecting || "Reconnecting…", true); });
+})();
