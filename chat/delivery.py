@@ -37,6 +37,12 @@ CLOSE_RATE_LIMITED = 4029
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
+# How many times a channel-layer receive failed in this process (Redis down or
+# restarted). Only one socket's receive sees the error while the others wait
+# their turn, but a restart wiped every socket's groups: each compares this
+# count at its maintenance tick and, once joined again, catches up from the log.
+_layer_receive_failures = 0
+
 
 def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """`database_sync_to_async` for the per-message hops (write, delivery read).
@@ -78,6 +84,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         self.closing = False
         self.handlers: dict[str, Handler] = self.frame_handlers()
         self.tasks: list[asyncio.Task] = []
+        self.receive_failures_seen = _layer_receive_failures
+        self.missed_doorbells = False
         # Dead sockets, missed offers and lost triggers are swept by every
         # worker that serves sockets (idempotent, so several is fine).
         ensure_sweeper_running()
@@ -122,7 +130,9 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         while not self.closing:
             await asyncio.sleep(self.maintenance_interval_s)
             try:
-                await self.rejoin_groups()
+                receive_failures = _layer_receive_failures
+                if await self.rejoin_groups():
+                    await self.catch_up_after_layer_failure(receive_failures)
                 await self.keep_alive()
             except asyncio.CancelledError:
                 raise
@@ -141,14 +151,60 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         try:
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception:
+            self.missed_doorbells = True
             logger.warning("group_add %s failed; retried by maintenance", group, exc_info=True)
 
-    async def rejoin_groups(self) -> None:
+    async def rejoin_groups(self) -> bool:
+        """Join every remembered group again; False when the layer refused one."""
+        joined_all = True
         for group in list(self.joined):
             try:
                 await self.channel_layer.group_add(group, self.channel_name)
             except Exception:
+                joined_all = False
                 logger.warning("group_add %s failed; retried next time", group, exc_info=True)
+        if not joined_all:
+            self.missed_doorbells = True
+        return joined_all
+
+    async def catch_up_after_layer_failure(self, receive_failures: int) -> None:
+        """Doorbells rung while our groups were gone went nowhere; the log has their events.
+
+        Costs nothing while the layer is healthy: one read of the followed
+        conversations' last seq only after a failed join here or a failed
+        receive anywhere in this process.
+        """
+        if not self.missed_doorbells and receive_failures == self.receive_failures_seen:
+            return
+        pks = [f.pk for f in self.followed.values()]
+        await self.catch_up(await database_sync_to_async(queries.last_seqs)(pks))
+        self.missed_doorbells = False
+        self.receive_failures_seen = receive_failures
+
+    # channels' __call__ stores the layer's receive in `channel_receive` and
+    # hands it to its dispatch loop. A receive that raises (Redis restarting)
+    # would end the consumer and daphne would close the socket; this socket
+    # waits the outage out instead, and maintenance re-joins and catches up.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_through_layer_failures
+
+    @channel_receive.setter
+    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = layer_receive
+
+    async def _receive_through_layer_failures(self) -> dict[str, Any]:
+        global _layer_receive_failures
+        delay = 0.1
+        while True:
+            try:
+                return await self._layer_receive()
+            except Exception as exc:
+                _layer_receive_failures += 1
+                if delay == 0.1:
+                    logger.warning("channel layer receive failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups we join are shared with other apps (department, agent); a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -24,11 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatportal.realtime import publish_on_commit
+from chatportal.uploads import CheckedUpload
 from crm.models import Contact
 from queues.models import AgentProfile, Department
 from tickets import events, sla
+from tickets.attachments import StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError
-from tickets.models import NUMBER_PREFIX, Ticket, TicketEvent, TicketNumber
+from tickets.models import NUMBER_PREFIX, Ticket, TicketAttachment, TicketEvent, TicketNumber
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +143,9 @@ def _contact_of(user: AbstractBaseUser | None) -> Contact | None:
     return getattr(user, "contact", None)
 
 
-def _clean_body(body: str) -> str:
+def _clean_body(body: str, *, may_be_empty: bool = False) -> str:
+    if may_be_empty and isinstance(body, str) and not body.strip():
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise TicketError(_("the message is empty"))
     if len(body) > MAX_BODY_CHARS:
@@ -190,8 +195,14 @@ def create_ticket(
     assignee: AbstractBaseUser | None = None,
     status: str = Status.NEW,
     first_responded_at: datetime.datetime | None = None,
+    attachments: Sequence[CheckedUpload] = (),
+    chat_files: Sequence[Any] = (),
 ) -> Ticket:
-    """A new ticket with its `created` event (the first message) and SLA clocks set."""
+    """A new ticket with its `created` event (the first message) and SLA clocks set.
+
+    `attachments` (checked uploads) and `chat_files` (public ChatAttachments
+    carried over from the chat) go with the opening message.
+    """
     subject = _clean_subject(subject)
     body = _clean_body(body)
     if channel not in Ticket.Channel.values:
@@ -206,7 +217,7 @@ def create_ticket(
     if plan is not None:
         schedule = sla.clock_schedule(plan, _with_hours(department))
         first_due, resolution_due = sla.due_times(plan, schedule, now)
-    with transaction.atomic():
+    with StoredFiles(attachments) as stored, transaction.atomic():
         ticket = Ticket(
             number=_next_number(),
             subject=subject,
@@ -226,12 +237,48 @@ def create_ticket(
             first_responded_at=first_responded_at,
         )
         ticket.save(force_insert=True)
-        _append(
-            ticket, kind=Kind.CREATED,
-            payload={"subject": subject, "body": body, "channel": channel, "priority": priority},
+        files = _new_attachments(ticket, stored=stored, chat_files=chat_files, internal=False)
+        payload: dict[str, Any] = {
+            "subject": subject, "body": body, "channel": channel, "priority": priority,
+        }
+        if files:
+            payload["attachments"] = [attachment_wire(f, ticket.number) for f in files]
+        event = _append(
+            ticket, kind=Kind.CREATED, payload=payload,
             author_role=author_role, author_user=author_user, author_contact=author_contact,
         )
+        _link_attachments(files, event)
     return ticket
+
+
+def _new_attachments(
+    ticket: Ticket, *, stored: StoredFiles | None = None, chat_files: Sequence[Any] = (),
+    internal: bool,
+) -> list[TicketAttachment]:
+    """Rows for files already stored (uploads) or carried over from the chat (same stored file)."""
+    rows = [
+        TicketAttachment(
+            ticket=ticket, file=name, filename=upload.filename, content_type=upload.content_type,
+            size=upload.size, internal=internal,
+        )
+        for upload, name in (stored.items if stored is not None else [])
+    ]
+    rows += [
+        TicketAttachment(
+            ticket=ticket, file=chat_file.file.name, filename=chat_file.filename,
+            content_type=chat_file.content_type, size=chat_file.size,
+            internal=internal or chat_file.internal, chat_attachment=chat_file,
+        )
+        for chat_file in chat_files
+    ]
+    for row in rows:
+        row.save(force_insert=True)
+    return rows
+
+
+def _link_attachments(files: list[TicketAttachment], event: TicketEvent) -> None:
+    if files:
+        TicketAttachment.objects.filter(pk__in=[f.pk for f in files]).update(event=event)
 
 
 def _with_hours(department: Department) -> Department:
@@ -250,19 +297,23 @@ def add_reply(
     author_role: str,
     author_user: AbstractBaseUser | None = None,
     author_contact: Contact | None = None,
+    attachments: Sequence[CheckedUpload] = (),
 ) -> TicketEvent:
-    """A public reply or (agents only) an internal note.
+    """A public reply or (agents only) an internal note, with checked files if any.
+
+    With files the text may be empty. The files are stored before the
+    transaction and removed again if it rolls back.
 
     The first public agent reply meets the first-response clock and opens a
     new ticket; a customer reply to a pending or solved ticket reopens it
     (the resolution clock resumes, later by the time spent pending).
     """
-    body = _clean_body(body)
+    body = _clean_body(body, may_be_empty=bool(attachments))
     if author_role not in Role.values:
         raise TicketError(_("unknown author role"))
     if internal and author_role != Role.AGENT:
         raise TicketError(_("only agents write internal notes"))
-    with transaction.atomic():
+    with StoredFiles(attachments) as stored, transaction.atomic():
         locked = _locked(ticket)
         if locked.status == Status.CLOSED:
             raise TicketConflict(_("this ticket is closed"))
@@ -278,13 +329,18 @@ def add_reply(
             status_change = (locked.status, Status.OPEN)
         if status_change is not None:
             fields.update(_status_fields(locked, status_change[1], now))
+        files = _new_attachments(locked, stored=stored, internal=internal)
+        payload: dict[str, Any] = {"body": body}
+        if files:
+            payload["attachments"] = [attachment_wire(f, locked.number) for f in files]
         event = _append(
             locked,
             kind=Kind.NOTE if internal else Kind.REPLY,
-            payload={"body": body},
+            payload=payload,
             author_role=author_role, author_user=author_user, author_contact=author_contact,
             internal=internal, fields=fields,
         )
+        _link_attachments(files, event)
         if status_change is not None:
             _append(
                 locked, kind=Kind.STATUS,
@@ -569,7 +625,7 @@ def convert_conversation(
     `reason`: `agent`, `offline`, `unanswered` or `left`.
     """
     from chat import actions as chat_actions
-    from chat.models import Conversation, ConversationEvent
+    from chat.models import ChatAttachment, Conversation, ConversationEvent
 
     priority = priority or Priority.NORMAL
     if priority not in Priority.values:
@@ -605,6 +661,9 @@ def convert_conversation(
                 "name": visitor.name or _("a visitor")
             }
         assignee = by if by is not None and hasattr(by, "agent_profile") else conversation.assigned_agent
+        # The chat's files carry over (the same stored files): public ones with
+        # the opening message, internal ones with the agents' transcript.
+        chat_files = list(ChatAttachment.objects.filter(conversation=conversation).order_by("pk"))
         ticket = create_ticket(
             subject=subject,
             body=body,
@@ -620,21 +679,27 @@ def convert_conversation(
             assignee=assignee,
             status=Status.OPEN if first_agent is not None else Status.NEW,
             first_responded_at=first_agent.created_at if first_agent is not None else None,
+            chat_files=[f for f in chat_files if not f.internal],
         )
         _append(
             ticket, kind=Kind.TRANSCRIPT,
             payload={"conversation": str(conversation.public_id), "reason": reason, "messages": public_lines},
             author_role=_role_of(by), author_user=by,
         )
-        if any(m.internal for m in messages):
-            _append(
-                ticket, kind=Kind.TRANSCRIPT, internal=True,
-                payload={
-                    "conversation": str(conversation.public_id), "reason": reason,
-                    "messages": [_transcript_line(m) for m in messages],
-                },
+        internal_files = [f for f in chat_files if f.internal]
+        if any(m.internal for m in messages) or internal_files:
+            carried = _new_attachments(ticket, chat_files=internal_files, internal=True)
+            payload = {
+                "conversation": str(conversation.public_id), "reason": reason,
+                "messages": [_transcript_line(m) for m in messages],
+            }
+            if carried:
+                payload["attachments"] = [attachment_wire(f, ticket.number) for f in carried]
+            transcript = _append(
+                ticket, kind=Kind.TRANSCRIPT, internal=True, payload=payload,
                 author_role=_role_of(by), author_user=by,
             )
+            _link_attachments(carried, transcript)
         appended = chat_actions.append_event(
             conversation,
             kind=ConversationEvent.Kind.TICKET,

@@ -14,14 +14,18 @@ and address as typed.
 Parsing uses the stdlib with `policy.default`: encoded-word headers
 (Romanian, Cyrillic), quoted-printable and base64 bodies, any charset.
 The body is the text/plain part (or the HTML part turned into text), with
-quoted history and signatures cut. There is no attachment model yet, so
-attachments are recorded by name, type and size at the end of the body.
+quoted history and signatures cut. Attachments (base64 or quoted-printable
+parts, names in RFC 2047/2231 encodings) pass the same content checks as
+uploads (`chatportal.uploads`) and become ticket attachments on the new
+ticket or reply; refused ones are listed by name, type and size at the end
+of the body, so the agent knows something was left out.
 Auto-replies and bounces are ignored, so a vacation responder never loops.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -39,9 +43,11 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
+from chatportal.uploads import CheckedUpload, UploadRefused, check_upload
 from crm.models import ContactEmail
 from queues.models import Department
 from tickets import actions
+from tickets.attachments import MAX_FILES_PER_MESSAGE
 from tickets.errors import TicketError
 from tickets.models import Ticket, TicketEvent
 
@@ -76,8 +82,9 @@ class InboundError(Exception):
 @dataclass
 class Attachment:
     filename: str
-    content_type: str
+    content_type: str  # as the sender's mail program declared it; the checks decide
     size: int
+    data: bytes = field(default=b"", repr=False)
 
 
 @dataclass
@@ -209,6 +216,7 @@ def parse_message(raw: bytes) -> ParsedEmail:
                 filename=" ".join(filename.split())[:200] or "attachment",
                 content_type=part.get_content_type(),
                 size=len(payload),
+                data=payload,
             )
         )
 
@@ -268,16 +276,29 @@ def inbound_department() -> Department:
     return department
 
 
-def _body_with_attachments(parsed: ParsedEmail, text: str) -> str:
+def _checked_attachments(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list[Attachment]]:
+    """(files that pass the content checks, files refused)."""
+    accepted: list[CheckedUpload] = []
+    refused: list[Attachment] = []
+    for item in parsed.attachments:
+        if len(accepted) >= MAX_FILES_PER_MESSAGE:
+            refused.append(item)
+            continue
+        try:
+            accepted.append(check_upload(io.BytesIO(item.data), filename=item.filename, size=item.size))
+        except UploadRefused:
+            refused.append(item)
+    return accepted, refused
+
+
+def _body_with_refused(refused: list[Attachment], text: str, *, may_be_empty: bool) -> str:
     lines = [text] if text else []
-    if parsed.attachments:
+    if refused:
         lines.append("")
-        lines.append("Attachments:")
-        lines += [
-            f"- {item.filename} ({item.content_type}, {item.size} bytes)" for item in parsed.attachments
-        ]
-    body = "\n".join(lines).strip()
-    return body[:MAX_BODY_CHARS] or "(no text)"
+        lines.append("Attachments not accepted (type or size):")
+        lines += [f"- {item.filename} ({item.content_type}, {item.size} bytes)" for item in refused]
+    body = "\n".join(lines).strip()[:MAX_BODY_CHARS]
+    return body if body or may_be_empty else "(no text)"
 
 
 def ingest_message(raw: bytes) -> IngestResult:
@@ -286,17 +307,18 @@ def ingest_message(raw: bytes) -> IngestResult:
         return IngestResult("ignored", reason="automatic message")
     contact = _contact_for(parsed.sender)
     ticket = _ticket_by_token(parsed.recipients) or _ticket_by_subject(parsed.subject, contact)
+    files, refused = _checked_attachments(parsed)
     if ticket is not None and ticket.status != Ticket.Status.CLOSED:
-        body = _body_with_attachments(parsed, strip_quoted(parsed.text))
+        body = _body_with_refused(refused, strip_quoted(parsed.text), may_be_empty=bool(files))
         # A token thread may be answered from another address (a colleague
         # in copy): the reply counts as the customer's, credited to the
         # contact we know, never to the ticket's contact by default.
         event = actions.add_reply(
             ticket, body=body, internal=False, author_role=TicketEvent.Role.CUSTOMER,
-            author_contact=contact,
+            author_contact=contact, attachments=files,
         )
         return IngestResult("replied", ticket=ticket, event=event)
-    body = _body_with_attachments(parsed, parsed.text.strip())
+    body = _body_with_refused(refused, parsed.text.strip(), may_be_empty=False)
     subject = _NUMBER_RE.sub("", parsed.subject).strip() or "(no subject)"
     if ticket is not None:
         # A reply to a closed ticket starts a new one rather than vanishing.
@@ -311,6 +333,7 @@ def ingest_message(raw: bytes) -> IngestResult:
         author_contact=contact,
         requester_name="" if contact else parsed.sender_name,
         requester_email="" if contact else parsed.sender,
+        attachments=files,
     )
     return IngestResult("created", ticket=created)
 

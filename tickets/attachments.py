@@ -1,0 +1,124 @@
+"""Ticket attachments: their links, their wire form, who may open them, and checking uploads.
+
+A ticket file belongs to the event it came with (a reply, a note, the
+opening message, an e-mail, or the chat the ticket was made from); that
+event's payload lists it under `attachments` as `{"id", "filename",
+"content_type", "size", "url"}`, so every timeline renders it. The download
+URL (`GET /api/v1/tickets/{number}/attachments/{id}`) is checked on every
+request: the ticket's customer (or an organization admin) for public files,
+agents of the ticket's department for all.
+
+For templates (portal, console, e-mail) `tickets/_attachment_link.html`
+renders one link from that wire form.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
+
+from chatportal.uploads import CheckedUpload, UploadRefused, discard_stored, store_upload
+from chatportal.uploads import upload_from_request_file as check_request_file
+from tickets.access import access_ticket_for_agent, access_ticket_for_customer
+from tickets.errors import TicketError, TicketNotFound
+from tickets.models import Ticket, TicketAttachment
+
+MAX_FILES_PER_MESSAGE = 10
+
+
+def attachment_path(number: str, public_id: uuid.UUID | str) -> str:
+    return f"/api/v1/tickets/{number}/attachments/{uuid.UUID(str(public_id))}"
+
+
+def attachment_url(number: str, public_id: uuid.UUID | str) -> str:
+    return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + attachment_path(number, public_id)
+
+
+def attachment_wire(attachment: TicketAttachment, number: str) -> dict[str, Any]:
+    return {
+        "id": str(attachment.public_id),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": attachment_url(number, attachment.public_id),
+    }
+
+
+def attachments_of(payload: Any) -> list[dict[str, Any]]:
+    """The well-formed attachment entries of an event payload (for renderers)."""
+    items = payload.get("attachments") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [
+        item for item in items
+        if isinstance(item, dict) and isinstance(item.get("url"), str)
+        and isinstance(item.get("filename"), str)
+    ]
+
+
+def check_request_files(uploaded: Sequence[Any]) -> list[CheckedUpload]:
+    """Django UploadedFiles from a form or the API, each checked; TicketError on the first refusal."""
+    if len(uploaded) > MAX_FILES_PER_MESSAGE:
+        raise TicketError(
+            _("Attach at most %(n)s files at once.") % {"n": MAX_FILES_PER_MESSAGE}
+        )
+    checked = []
+    for item in uploaded:
+        try:
+            checked.append(check_request_file(item))
+        except UploadRefused as exc:
+            error = TicketError(exc.detail, code=exc.code)
+            error.status = exc.status
+            raise error from None
+    return checked
+
+
+class StoredFiles:
+    """Files saved before a ticket transaction; removed again if it does not commit."""
+
+    def __init__(self, uploads: Iterable[CheckedUpload]):
+        self.items = [(upload, store_upload(upload, area="tickets")) for upload in uploads]
+
+    def discard(self) -> None:
+        for _upload, name in self.items:
+            discard_stored(name)
+
+    def __enter__(self) -> StoredFiles:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.discard()
+
+
+def access_attachment_for_customer(
+    user: AbstractBaseUser | None, number: object, attachment_id: object
+) -> TicketAttachment:
+    ticket = access_ticket_for_customer(user, number)
+    return _attachment_of(ticket, attachment_id, include_internal=False)
+
+
+def access_attachment_for_agent(
+    user: AbstractBaseUser | None, number: object, attachment_id: object
+) -> TicketAttachment:
+    ticket = access_ticket_for_agent(user, number)
+    return _attachment_of(ticket, attachment_id, include_internal=True)
+
+
+def _attachment_of(ticket: Ticket, attachment_id: object, *, include_internal: bool) -> TicketAttachment:
+    try:
+        public_id = uuid.UUID(str(attachment_id))
+    except ValueError:
+        raise TicketNotFound(_("no such attachment")) from None
+    rows = TicketAttachment.objects.filter(ticket=ticket, public_id=public_id)
+    if not include_internal:
+        rows = rows.filter(internal=False)
+    attachment = rows.first()
+    if attachment is None:
+        raise TicketNotFound(_("no such attachment"))
+    return attachment
