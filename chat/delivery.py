@@ -28,6 +28,8 @@ from chat.actions import Appended
 from chat.errors import ChatError, NotAuthenticated, RateLimited
 from chat.events import conversation_group
 from chat.sweeper import ensure_sweeper_running
+from chatportal import metrics, realtime
+from chatportal.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,18 @@ def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     writers anyway (and its in-memory test database refuses concurrent ones),
     so there the hops stay on the shared thread.
     """
-    return database_sync_to_async(fn, thread_sensitive=connections["default"].vendor != "postgresql")
+    hop = database_sync_to_async(
+        realtime.collecting_doorbells(fn),
+        thread_sensitive=connections["default"].vendor != "postgresql",
+    )
+
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        # The doorbells the hop's commits rang are sent from the loop, in order.
+        result, doorbells = await hop(*args, **kwargs)
+        await realtime.ring(doorbells)
+        return result
+
+    return run
 
 
 @dataclass
@@ -63,7 +76,7 @@ class Followed:
     last_sent: int
 
 
-class ChatSocket(AsyncJsonWebsocketConsumer):
+class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
     schemas: dict[str, frames.Schema] = {}
     for_agent = False
     hello_timeout_s: float = 10
@@ -90,6 +103,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         # worker that serves sockets (idempotent, so several is fine).
         ensure_sweeper_running()
         await self.accept()
+        metrics.connection_opened(self, "agent" if self.for_agent else "widget")
         self.tasks.append(asyncio.create_task(self._hello_deadline()))
         await self.connected()
 
@@ -101,6 +115,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        metrics.connection_closed(self)
         for task in self.tasks:
             task.cancel()
         for group in self.joined:
@@ -265,6 +280,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
 
     async def send_json(self, content: Any, close: bool = False) -> None:
         if not self.closing:
+            metrics.count_frame(content)
             await super().send_json(content, close=close)
 
     async def send_error(self, code: str, detail: str, data: Any = None, **extra: Any) -> None:

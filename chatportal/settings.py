@@ -151,7 +151,7 @@ REDIS_PREFIX = os.environ.get("CHATPORTAL_REDIS_PREFIX", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chatportal.channel_layer.PipelinedRedisChannelLayer",
             "CONFIG": {
                 # redis-py caps an asyncio pool at 100 connections (PITFALLS 1);
                 # the default capacity of 100 drops messages silently (PITFALLS 2).
