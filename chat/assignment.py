@@ -38,6 +38,7 @@ from django.utils import timezone
 from chat import events
 from chat.actions import SYSTEM, Kind, State, agent_author, append_event, publish_queue_changed
 from chat.models import Conversation
+from chatportal.metrics import ROUTING_SECONDS
 from chatportal.realtime import publish_on_commit
 from crm.models import SupportContract
 from queues import actions as presence_actions
@@ -179,6 +180,7 @@ def _assign(conversation: Conversation, agent_id: int, *, now: datetime.datetime
     return True
 
 
+@ROUTING_SECONDS.time()
 def route_department(department: Department, *, now: datetime.datetime | None = None) -> list[Assignment]:
     """One routing pass over one department's queue, in one short transaction."""
     now = now or timezone.now()

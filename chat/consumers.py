@@ -20,6 +20,7 @@ from chat import access, actions, assignment, conversion, frames, queries, waiti
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group, visitor_group
+from chatportal import metrics
 from queues import actions as presence
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class WidgetConsumer(ChatSocket):
             # A new conversation: send it from its first event (`queued`).
             await self.follow(public_id, appended.conversation_pk, last_sent=0)
         await self.ack(appended, frame["client_id"])
+        metrics.MESSAGES_POSTED.labels("visitor").inc(0 if appended.duplicate else 1)
         await self.deliver_own(appended)
         if appended.started and not self.department_online:
             # The `ticket` and `closed` events reach this socket through the log.
@@ -430,6 +432,7 @@ class AgentConsumer(ChatSocket):
             assigned_to=None if internal else self.user.pk,
         )
         await self.ack(appended, frame["client_id"])
+        metrics.MESSAGES_POSTED.labels("agent").inc(0 if appended.duplicate else 1)
         await self.deliver_own(appended)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:

@@ -65,6 +65,20 @@ ROUTING_SECONDS = Histogram(
 )
 
 
+def connection_opened(consumer: Any, kind: str) -> None:
+    """Count an accepted socket once; `connection_closed` uncounts it once."""
+    if getattr(consumer, "_metrics_kind", None) is None:
+        consumer._metrics_kind = kind
+        OPEN_CONNECTIONS.labels(kind).inc()
+
+
+def connection_closed(consumer: Any) -> None:
+    kind = getattr(consumer, "_metrics_kind", None)
+    if kind is not None:
+        consumer._metrics_kind = None
+        OPEN_CONNECTIONS.labels(kind).dec()
+
+
 def count_frame(frame: Any) -> None:
     """Called for every frame a chat socket sends: events and errors are counted."""
     kind = frame.get("type") if isinstance(frame, dict) else None

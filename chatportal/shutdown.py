@@ -10,9 +10,9 @@ drain instead (`install(cli)`), after the reactor's own handlers:
 2. Every open WebSocket gets a `server.shutdown` message in its own input
    queue. Consumers handle their messages one at a time, so the frame in
    flight (a sync database transaction in a thread) finishes and is acked
-   first; then the consumer closes with 1012 "service restart"
-   (`GracefulShutdown` below). Clients reconnect with backoff, to any
-   worker, and resume from their last `seq` (docs/protocol.md 1.3).
+   first; then the consumer stops (`GracefulShutdown` below) and the socket
+   is closed with 1012 "service restart". Clients reconnect with backoff,
+   to any worker, and resume from their last `seq` (docs/protocol.md 1.3).
    Sockets opened while draining are told the same.
 3. When no application is running any more (or after
    `CHATPORTAL_SHUTDOWN_TIMEOUT_S`, default 10 s, below Compose's
@@ -23,6 +23,7 @@ A second signal stops at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CLOSE_SERVICE_RESTART = 1012
-SHUTDOWN_MESSAGE = {"type": "server.shutdown"}
+SHUTDOWN_MESSAGE_TYPE = "server.shutdown"
 POLL_INTERVAL_S = 0.1
 
 _draining = False
@@ -47,15 +48,22 @@ def shutdown_timeout_s() -> float:
 
 
 class GracefulShutdown:
-    """Mixed into our WebSocket consumers: close with 1012 when the worker drains.
+    """Mixed into our WebSocket consumers: stop handling frames when the worker drains.
 
-    The consumer's `refuse(code)` closes once and stops handling frames, so a
-    frame that arrives after this is not processed (the client resends it
-    with the same `client_id` after reconnecting: nothing lost, nothing doubled).
+    Consumers handle one message at a time, so when this runs the frame that
+    was in flight has finished and been acked. From here on the consumer
+    handles no frame and sends nothing (`closing`); a frame that arrives now
+    is resent by the client after reconnecting, with the same `client_id`:
+    nothing lost, nothing doubled. Then the drain closes the socket with 1012
+    itself, since autobahn lets applications send only 1000 and 3000-4999
+    (and htmx's ws extension reconnects on 1006, 1012 and 1013 only).
     """
 
     async def server_shutdown(self, message: dict[str, Any]) -> None:
-        await self.refuse(CLOSE_SERVICE_RESTART)  # type: ignore[attr-defined]
+        self.closing = True
+        drained = message.get("drained")
+        if drained is not None and not drained.done():
+            drained.set_result(None)
 
 
 def _open_websockets(server: Any) -> list[Any]:
@@ -68,6 +76,12 @@ def _open_websockets(server: Any) -> list[Any]:
         and "disconnected" not in details
         and getattr(protocol, "application_queue", None) is not None
     ]
+
+
+def close_for_restart(protocol: Any) -> None:
+    """Send close 1012 "service restart" on an open socket (autobahn's unchecked path)."""
+    if protocol.state == protocol.STATE_OPEN:
+        protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=b"service restart")
 
 
 def _running_applications(server: Any) -> int:
@@ -107,10 +121,15 @@ class Drain:
             if id(protocol) in self.told:
                 continue
             self.told.add(id(protocol))
+            drained = asyncio.get_event_loop().create_future()
+            drained.add_done_callback(lambda _f, protocol=protocol: close_for_restart(protocol))
             try:
-                protocol.application_queue.put_nowait(dict(SHUTDOWN_MESSAGE))
+                protocol.application_queue.put_nowait(
+                    {"type": SHUTDOWN_MESSAGE_TYPE, "drained": drained}
+                )
             except Exception:
                 logger.warning("could not tell a socket to reconnect", exc_info=True)
+                close_for_restart(protocol)
 
     def tick(self) -> None:
         self.tell_sockets()
@@ -124,8 +143,8 @@ class Drain:
                 "shutdown: %d application(s) still running after %.0f s", running, self.timeout_s
             )
             for protocol in _open_websockets(self.server):
-                # Our consumers did not answer in time; daphne's close still says "restart".
-                protocol.serverClose(CLOSE_SERVICE_RESTART)
+                # The consumer did not get to it in time: the close still says "restart".
+                close_for_restart(protocol)
             self.reactor.callLater(0.5, self.stop)
             return
         self.reactor.callLater(POLL_INTERVAL_S, self.tick)

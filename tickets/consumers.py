@@ -31,6 +31,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
+from chatportal import metrics
+from chatportal.shutdown import GracefulShutdown
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
@@ -101,7 +103,7 @@ def _session_alive(session: SessionBase | None, user_pk: Any) -> bool:
     return str(store.get("_auth_user_id", "")) == str(user_pk)
 
 
-class PortalConsumer(AsyncWebsocketConsumer):
+class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
     maintenance_interval_s: float = 25
 
     async def connect(self) -> None:
@@ -129,6 +131,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
+        metrics.connection_opened(self, "portal")
         if since is not None:
             pending = await database_sync_to_async(_catch_up)(self.user, self.view, watched, since)
             for number, last_seq, html in pending:
@@ -138,6 +141,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        metrics.connection_closed(self)
         for task in self.tasks:
             task.cancel()
         for group in self.joined:
@@ -156,7 +160,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
         # Groups may carry message types added later; an unknown one must not
         # kill the socket (the base class raises).
         if message.get("type") in {"websocket.connect", "websocket.receive",
-                                   "websocket.disconnect", "ticket.changed"}:
+                                   "websocket.disconnect", "ticket.changed", "server.shutdown"}:
             await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

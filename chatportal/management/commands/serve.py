@@ -33,5 +33,10 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, **options):
         from daphne.cli import CommandLineInterface
 
+        from chatportal import shutdown
+
         self.stdout.write(f"Chatportal on http://{host}:{port}/")
-        CommandLineInterface().run(daphne_argv(host, port))
+        cli = CommandLineInterface()
+        # SIGTERM drains: sockets told to reconnect (1012), in-flight frames finished.
+        shutdown.install(cli)
+        cli.run(daphne_argv(host, port))
