@@ -55,8 +55,10 @@ def attachments_of(payload: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         return []
     return [
-        item for item in items
-        if isinstance(item, dict) and isinstance(item.get("url"), str)
+        item
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("url"), str)
         and isinstance(item.get("filename"), str)
     ]
 
@@ -64,9 +66,7 @@ def attachments_of(payload: Any) -> list[dict[str, Any]]:
 def check_request_files(uploaded: Sequence[Any]) -> list[CheckedUpload]:
     """Django UploadedFiles from a form or the API, each checked; TicketError on the first refusal."""
     if len(uploaded) > MAX_FILES_PER_MESSAGE:
-        raise TicketError(
-            _("Attach at most %(n)s files at once.") % {"n": MAX_FILES_PER_MESSAGE}
-        )
+        raise TicketError(_("Attach at most %(n)s files at once.") % {"n": MAX_FILES_PER_MESSAGE})
     checked = []
     for item in uploaded:
         try:
@@ -110,7 +110,9 @@ def access_attachment_for_agent(
     return _attachment_of(ticket, attachment_id, include_internal=True)
 
 
-def _attachment_of(ticket: Ticket, attachment_id: object, *, include_internal: bool) -> TicketAttachment:
+def _attachment_of(
+    ticket: Ticket, attachment_id: object, *, include_internal: bool
+) -> TicketAttachment:
     try:
         public_id = uuid.UUID(str(attachment_id))
     except ValueError:

@@ -10,6 +10,7 @@ partials (`render_ticket_fragment`).
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from queues.models import Department
 from tickets import actions
 from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.attachments import attachment_path, attachments_of, check_request_files
 from tickets.email_out import portal_url, send_login_link
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent, customer_status_label
@@ -105,8 +107,21 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
             entry["status_label"] = new_label
         else:
             entry["body"] = str(payload.get("body", ""))
+            # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
+            entry["attachments"] = [
+                {**item, "path": attachment_path(ticket.number, item.get("id", ""))}
+                for item in attachments_of(payload) if _is_uuid(item.get("id"))
+            ]
         entries.append(entry)
     return entries
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
@@ -283,9 +298,19 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label=_("Your reply"), max_length=MAX_BODY, strip=True,
+        label=_("Your reply"), max_length=MAX_BODY, strip=True, required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+    def __init__(self, *args: Any, files_attached: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.files_attached = files_attached
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data.get("body", "")
+        if not body and not self.files_attached:
+            raise ValidationError(_("Write a reply or attach a file."))
+        return body
 
 
 class NewTicketForm(forms.Form):
@@ -349,7 +374,8 @@ def portal_reply(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _load(request, number)
     if ticket is None:
         return render(request, "tickets/portal/not_found.html", status=404)
-    form = ReplyForm(request.POST)
+    uploaded = request.FILES.getlist("attachments")
+    form = ReplyForm(request.POST, files_attached=bool(uploaded))
     if not form.is_valid():
         return _reply_answer(request, ticket, form, status=400)
     try:
@@ -359,6 +385,7 @@ def portal_reply(request: HttpRequest, number: str) -> HttpResponse:
             internal=False,
             author_role=TicketEvent.Role.CUSTOMER,
             author_contact=request.contact,  # type: ignore[attr-defined]
+            attachments=check_request_files(uploaded),
         )
     except TicketError as exc:
         return _reply_answer(request, ticket, form, status=exc.status, error=exc.detail)
@@ -400,6 +427,7 @@ def portal_new_ticket(request: HttpRequest) -> HttpResponse:
                 department=form.cleaned_data["department"],
                 author_role=TicketEvent.Role.CUSTOMER,
                 author_contact=contact,
+                attachments=check_request_files(request.FILES.getlist("attachments")),
             )
         except TicketError as exc:
             error = exc.detail

@@ -1,0 +1,134 @@
+"""Ticket attachments over HTTP (mounted with the tickets API under /api/v1/tickets).
+
+- `POST /api/v1/tickets/{number}/attachments` — agents (API token): multipart
+  with one or more `file` fields, optional `body` and `internal`
+  (`true` makes it an internal note). Answers 201 with the reply's event,
+  whose payload lists the files under `attachments`.
+- `GET /api/v1/tickets/{number}/attachments/{id}` — the file, for whoever
+  may see it: agents of the ticket's department (API token or session), the
+  ticket's customer or an organization admin (portal session; public files
+  only). Anyone else gets 404, exactly as for a ticket that does not exist;
+  a browser that is not signed in is sent to the portal sign-in.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from ninja import Router
+from ninja.errors import HttpError
+
+from chatportal.uploads import attachment_response, max_upload_bytes
+from queues.tokens import authenticate_agent_token
+from tickets import actions
+from tickets.access import (
+    access_ticket_for_agent,
+    agent_scope,
+    customer_contact,
+    normalize_number,
+)
+from tickets.attachments import (
+    MAX_FILES_PER_MESSAGE,
+    access_attachment_for_agent,
+    access_attachment_for_customer,
+    check_request_files,
+)
+from tickets.errors import TicketError, TicketNotFound
+
+router = Router(tags=["ticket attachments"])
+API_ROUTERS = [("/tickets", router)]
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "detail": detail}}, status=status)
+
+
+@router.post(
+    "/{number}/attachments",
+    response={201: dict},
+    summary="Reply or add an internal note with files (multipart: file…, body, internal)",
+)
+def upload_ticket_attachments(request: HttpRequest, number: str):
+    from tickets.api import event_data
+
+    if agent_scope(request.user) is None:
+        raise HttpError(403, "only agents use the tickets API")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_FILES_PER_MESSAGE * max_upload_bytes() + MULTIPART_OVERHEAD_BYTES:
+        raise HttpError(413, "the files are too large")
+    if not request.content_type.startswith("multipart/form-data"):
+        raise HttpError(400, "send the files as multipart/form-data in `file` fields")
+    uploaded = request.FILES.getlist("file")
+    if not uploaded:
+        raise HttpError(400, "send at least one file in the field `file`")
+    internal_raw = request.POST.get("internal", "false").strip().lower()
+    if internal_raw not in {"true", "false", "1", "0", ""}:
+        raise HttpError(400, "internal must be true or false")
+    try:
+        ticket = access_ticket_for_agent(request.user, number)
+        files = check_request_files(uploaded)
+        event = actions.add_reply(
+            ticket,
+            body=request.POST.get("body", "")[:20_000],
+            internal=internal_raw in {"true", "1"},
+            author_role="agent",
+            author_user=request.user,
+            attachments=files,
+        )
+    except TicketError as exc:
+        raise HttpError(exc.status, exc.detail) from None
+    return JsonResponse(event_data(event), status=201)
+
+
+@router.get(
+    "/{number}/attachments/{attachment_id}",
+    auth=None,
+    summary="Download a ticket's file (its customer, or agents of its department)",
+)
+def download_ticket_attachment(request: HttpRequest, number: str, attachment_id: str):
+    header = request.headers.get("Authorization", "")
+    scheme, _space, token = header.partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and token.strip():
+        user = authenticate_agent_token(token.strip())
+        if user is None:
+            return _error(401, "unauthorized", "the agent API token is not valid")
+    elif request.user.is_authenticated:
+        user = request.user
+    try:
+        if user is None:
+            return _sign_in_first(request, number)
+        if agent_scope(user) is not None:
+            attachment = access_attachment_for_agent(user, number, attachment_id)
+        elif customer_contact(user) is not None:
+            attachment = access_attachment_for_customer(user, number, attachment_id)
+        else:
+            raise TicketNotFound("no such attachment")
+        return attachment_response(
+            attachment.file.name,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+        )
+    except TicketError as exc:
+        return _error(exc.status, exc.code, exc.detail)
+    except FileNotFoundError:
+        return _error(404, "not_found", "the file is no longer stored")
+
+
+def _sign_in_first(request: HttpRequest, number: str) -> HttpResponse:
+    if "text/html" in request.headers.get("Accept", ""):
+        # A customer clicking a link in a notification: sign in, land on the ticket.
+        try:
+            target = reverse("portal_ticket", args=[normalize_number(number)])
+        except TicketError:
+            target = reverse("portal")
+        return HttpResponseRedirect(f"{reverse('portal_login')}?{urlencode({'next': target})}")
+    return _error(401, "unauthorized", "sign in, or send an agent API token")
