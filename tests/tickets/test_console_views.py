@@ -434,3 +434,22 @@ def test_a_post_with_the_pages_csrf_token_goes_through(world, support_agent):
     )
     assert response.status_code == 302
     assert TicketEvent.objects.filter(ticket__number=number, kind="reply").exists()
+
+
+def test_a_form_swapped_in_without_a_token_posts_with_the_pages_header_token(world, support_agent):
+    # Pushed fragments are rendered without a request; htmx sends the page's token
+    # (hx-headers on the page) as X-CSRFToken.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(support_agent)
+    ticket = world["support_ticket"]
+    page = client.get(reverse("console_ticket", args=[ticket.number])).content.decode()
+    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(1)
+    data = {
+        "status": "on_hold", "priority": "normal", "assignee": "", "department": "support",
+        "was_status": "new", "was_priority": "normal", "was_assignee": "", "was_department": "support",
+    }
+    url = reverse("console_ticket_update", args=[ticket.number])
+    assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
+    response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert Ticket.objects.get(pk=ticket.pk).status == "on_hold"
