@@ -12,7 +12,8 @@ matched to its own update by the ticket's `updated_at` in the response.
 
 Writes one record per update (`time.monotonic()` times: the socket process
 uses the same clock):
-`{number, customer, status, scheduled, started, responded, http_status, updated, error}`.
+`{number, customer, status, scheduled, started, responded, http_status, updated, last_seq, error}`.
+A ticket whose request failed is not picked again (its state is unknown).
 
     python bench/portal_updater.py --worker http://127.0.0.1:8001 --worker http://127.0.0.1:8002 \\
         --customers-file customers.json --rate 50 --duration 30 --output updates.json
@@ -59,6 +60,8 @@ class Updater:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.timeout = timeout
         self.local = threading.local()
+        # Tickets whose state is unknown after a failed request: never picked again.
+        self.uncertain: set[str] = set()
 
     def _session(self) -> requests.Session:
         session = getattr(self.local, "session", None)
@@ -79,6 +82,7 @@ class Updater:
             if response.status_code == 200:
                 body = response.json()
                 record["updated"] = body.get("updated_at")
+                record["last_seq"] = body.get("last_seq")
                 if body.get("status") != record["status"]:
                     record["error"] = f"answered status {body.get('status')!r}"
             else:
@@ -86,6 +90,8 @@ class Updater:
         except (requests.RequestException, ValueError) as exc:
             record["responded"] = time.monotonic()
             record["error"] = f"{type(exc).__name__}: {str(exc)[:150]}"
+        if record["error"]:
+            self.uncertain.add(record["number"])
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -108,6 +114,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             number = None
             for _attempt in range(50):
                 candidate = random.choice(numbers)  # noqa: S311 (not security-relevant)
+                if candidate in updater.uncertain:
+                    continue
                 if scheduled - last_picked.get(candidate, -1e9) >= args.cooldown:
                     number = candidate
                     break
@@ -118,7 +126,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             record: dict[str, Any] = {
                 "number": number, "customer": owner[number], "status": status[number],
                 "scheduled": scheduled, "started": None, "responded": None,
-                "http_status": None, "updated": None, "error": None,
+                "http_status": None, "updated": None, "last_seq": None, "error": None,
             }
             records.append(record)
             pool.submit(updater.update, record, args.worker[k % len(args.worker)])

@@ -39,6 +39,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -82,6 +83,11 @@ def parse_time(value: str | None) -> datetime.datetime | None:
         return None
 
 
+def to_millisecond(stamp: datetime.datetime) -> datetime.datetime:
+    # The API answers times in milliseconds; fragments carry microseconds.
+    return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+
+
 def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict[str, Any]:
     """Pair each committed update with the first push that shows it on its customer's socket.
 
@@ -100,8 +106,18 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             seen.add((number, updated))
             stamp = parse_time(updated)
             if stamp is not None:
-                arrivals[(sock["index"], number)].append((stamp, at, status))
-    committed = [u for u in updates if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])]
+                arrivals[(sock["index"], number)].append((to_millisecond(stamp), at, status))
+    answered = [u for u in updates if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])]
+    # A PATCH to the status a ticket already has commits nothing (no event,
+    # no push); the seq in the answer tells. The bench data starts at seq 1.
+    committed, noop = [], 0
+    last_seq: dict[str, int] = defaultdict(lambda: 1)
+    for u in sorted(answered, key=lambda u: u["responded"]):
+        if not isinstance(u.get("last_seq"), int) or u["last_seq"] <= last_seq[u["number"]]:
+            noop += 1
+            continue
+        last_seq[u["number"]] = u["last_seq"]
+        committed.append(u)
     from_start, from_schedule, from_response, response, lag = [], [], [], [], []
     missed, superseded, wrong_state = [], 0, 0
     for u in committed:
@@ -131,7 +147,8 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
         "counts": {
             "updates_sent": len(updates),
             "updates_committed": len(committed),
-            "updates_failed": len(updates) - len(committed),
+            "updates_failed": len(updates) - len(answered),
+            "updates_noop": noop,
             "delivered": len(from_start),
             "missed": len(missed),
             "superseded": superseded,
@@ -152,6 +169,35 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
         "missed_examples": missed[:10],
         "wrong_customer_examples": sockets["wrong_customer"][:10],
     }
+
+
+class ConnectionSampler(threading.Thread):
+    """Counts the bench database's server connections twice a second; trips past a limit.
+
+    The PostgreSQL server is shared: a run that leaks connections must stop
+    before it starves everyone else of `max_connections`.
+    """
+
+    def __init__(self, pg: PostgresServer, db_name: str, limit: int) -> None:
+        super().__init__(daemon=True, name="pg-connections")
+        self.pg, self.db_name, self.limit = pg, db_name, limit
+        self.peak = 0
+        self.samples: list[int] = []
+        self.tripped = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with contextlib.suppress(Exception), self.pg._connect() as conn:
+            while not self.done.is_set():
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.db_name]
+                ).fetchone()
+                count = int(row[0]) if row else 0
+                self.samples.append(count)
+                self.peak = max(self.peak, count)
+                if count > self.limit:
+                    self.tripped.set()
+                self.done.wait(0.5)
 
 
 def wait_for_line(path: Path, prefix: str, process: subprocess.Popen, timeout: float) -> str:
@@ -175,11 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=10.0, help="seconds after the last update to wait for pushes")
     parser.add_argument("--workers", type=int, default=2, choices=range(1, 9))
     parser.add_argument("--threads", type=int, default=16, help="updater requests in flight at most")
+    parser.add_argument("--cooldown", type=float, default=5.0,
+                        help="seconds before the updater picks the same ticket again")
     parser.add_argument("--department", default="support")
     parser.add_argument("--template", default=None,
                         help="clone this migrated + seeded database instead of migrating (tests)")
     parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the updates")
     parser.add_argument("--output-dir", type=Path, default=None)
+    parser.add_argument("--max-db-connections", type=int, default=150,
+                        help="stop the updates when the workers hold more connections than this")
     parser.add_argument("--extra-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the workers (repeatable)")
     args = parser.parse_args(argv)
@@ -202,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     workers: list[DaphneWorker] = []
     sockets_proc: subprocess.Popen[str] | None = None
     profiler: subprocess.Popen[bytes] | None = None
+    sampler: ConnectionSampler | None = None
     try:
         env = base_env(out_dir / "data")
         env.update({
@@ -253,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         # Let the catch-up's tail and the handshakes' logging settle before measuring.
         time.sleep(2.0)
 
+        sampler = ConnectionSampler(pg, db_name, args.max_db_connections)
+        sampler.start()
         cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
         busy_before = machine_busy_seconds()
         services_before = service_cpu_seconds(("postgres", "redis-server"))
@@ -266,17 +319,30 @@ def main(argv: list[str] | None = None) -> int:
                  "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
                 stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
             )
-        updater = subprocess.run(
-            [sys.executable, str(REPO_ROOT / "bench" / "portal_updater.py"), *http_workers,
-             "--customers-file", str(customers_file), "--rate", str(args.rate),
-             "--duration", str(args.duration), "--threads", str(args.threads), "--seed", "1",
-             "--output", str(out_dir / "updates.json")],
-            capture_output=True, text=True, timeout=args.duration + 600, check=False,
-        )
-        (out_dir / "updater.stderr.txt").write_text(updater.stderr)
+        updater_log = out_dir / "updater.stderr.txt"
+        with updater_log.open("w") as log:
+            updater = subprocess.Popen(
+                [sys.executable, str(REPO_ROOT / "bench" / "portal_updater.py"), *http_workers,
+                 "--customers-file", str(customers_file), "--rate", str(args.rate),
+                 "--duration", str(args.duration), "--threads", str(args.threads), "--seed", "1",
+                 "--cooldown", str(args.cooldown),
+                 "--output", str(out_dir / "updates.json")],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
+        deadline = time.monotonic() + args.duration + 600
+        while updater.poll() is None:
+            if sampler.tripped.is_set() or time.monotonic() > deadline:
+                updater.kill()
+                updater.wait()
+                raise RuntimeError(
+                    f"stopped: the workers held {sampler.peak} database connections"
+                    f" (limit {args.max_db_connections})" if sampler.tripped.is_set() else "updater timed out"
+                )
+            time.sleep(0.2)
         if updater.returncode != 0:
-            raise RuntimeError(f"updater exited {updater.returncode}:\n{updater.stderr[-3000:]}")
+            raise RuntimeError(f"updater exited {updater.returncode}:\n{updater_log.read_text()[-3000:]}")
         time.sleep(args.drain)
+        sampler.done.set()
         span = time.monotonic() - t_steady
         worker_cpu = {w.name: round(cpu_seconds(w.pid) - cpu_before[w.name], 2) for w in workers if w.pid}
         busy = machine_busy_seconds() - busy_before
@@ -301,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             "config": {
                 "customers": args.customers, "rate_updates_s": args.rate, "duration_s": args.duration,
                 "drain_s": args.drain, "workers": args.workers, "updater_threads": args.threads,
+                "cooldown_s": args.cooldown,
                 "update": "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)",
             },
             "setup": setup,
@@ -313,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                           "updater": round(updater_cpu, 2)},
                 # Everything the workers do while updates flow: the API requests,
                 # the doorbells, the re-reads and renders for the sockets, idle sockets.
+                "db_connections_peak": sampler.peak,
                 "worker_cpu_ms_per_update": round(1000 * sum(worker_cpu.values()) / committed, 2),
                 "steady_cpu_pct_of_one_core": {
                     **{name: round(100 * v / span, 1) for name, v in worker_cpu.items()},
@@ -337,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         ok = counts["missed"] == 0 and counts["wrong_customer"] == 0 and counts["updates_failed"] == 0
         return 0 if ok else 1
     finally:
+        if sampler is not None:
+            sampler.done.set()
         if profiler is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 profiler.wait(timeout=60)
