@@ -248,7 +248,8 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
             # first lets a refusal echo the frame's client_id.
             wait = self.bucket.take()
             if text_data is not None:
-                with contextlib.suppress(ValueError):
+                # Deep nesting (`[[[[…`) fits in 64 KiB and raises RecursionError: not JSON to us.
+                with contextlib.suppress(ValueError, RecursionError):
                     data = json.loads(text_data)
             if wait:
                 raise RateLimited(max(1, round(wait + 0.5)))
