@@ -7,6 +7,10 @@ docs/benchmarks.md can be measured before anyone rewrites the real code:
 
 - BENCH_NONBLOCKING_PUBLISH=1: the after-commit doorbell is scheduled on the
   worker's event loop instead of blocking the sync thread until Redis has it.
+- BENCH_THREAD_DOORBELLS=1: the earlier behaviour, doorbells sent from the
+  database thread with `async_to_sync`, not handed back to the socket's loop.
+- BENCH_STOCK_LAYER=1: channels-redis's own RedisChannelLayer (four round trips
+  per group_send) instead of chatportal.channel_layer's pipelined one.
 - BENCH_NO_VISITOR_WINDOW=1: skip the per-visitor message window (its two
   synchronous Redis round trips); the per-socket token bucket still applies.
 """
@@ -20,6 +24,9 @@ import os
 from chatportal.settings import *  # noqa: F403
 
 logger = logging.getLogger("bench.experiment")
+
+if os.environ.get("BENCH_STOCK_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
+    CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.core.RedisChannelLayer"  # noqa: F405
 
 
 def _nonblocking_publish() -> None:
@@ -57,7 +64,18 @@ def _no_visitor_window() -> None:
         chat.actions.limits.visitor_message_retry_after = no_window
 
 
+def _thread_doorbells() -> None:
+    import chatportal.realtime as realtime
+
+    def not_collecting(fn):
+        return lambda *args, **kwargs: (fn(*args, **kwargs), [])
+
+    realtime.collecting_doorbells = not_collecting
+
+
 def _apply() -> None:
+    if os.environ.get("BENCH_THREAD_DOORBELLS") == "1":
+        _thread_doorbells()
     if os.environ.get("BENCH_NONBLOCKING_PUBLISH") == "1":
         _nonblocking_publish()
     if os.environ.get("BENCH_NO_VISITOR_WINDOW") == "1":
