@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.usefixtures("_origin_settings"),
 ]
 
-SOCKET_PATHS = ("/ws/widget/", "/ws/agent/", "/ws/portal/")
+SOCKET_PATHS = ("/ws/widget/", "/ws/agent/", "/ws/portal/", "/ws/console/tickets/")
 OWN_ORIGIN = b"http://127.0.0.1:8000"
 WIDGET_SITE = b"https://shop.example.com"
 REFUSED_ORIGINS = {
@@ -42,7 +42,12 @@ def _origin_settings(settings):
 @pytest.fixture
 def victims(support_agent, customer):
     """Who the socket's cookie belongs to, per path: the attack rides a real session."""
-    return {"/ws/widget/": None, "/ws/agent/": support_agent, "/ws/portal/": customer[0]}
+    return {
+        "/ws/widget/": None,
+        "/ws/agent/": support_agent,
+        "/ws/portal/": customer[0],
+        "/ws/console/tickets/": support_agent,
+    }
 
 
 async def handshake(path: str, origin: bytes | None, user=None) -> tuple[bool, WebsocketCommunicator]:
@@ -69,7 +74,7 @@ async def test_a_handshake_without_an_origin_is_refused(victims, path):
     assert not connected
 
 
-@pytest.mark.parametrize("path", ("/ws/agent/", "/ws/portal/"))
+@pytest.mark.parametrize("path", ("/ws/agent/", "/ws/portal/", "/ws/console/tickets/"))
 async def test_the_widget_site_may_not_open_agent_or_portal_sockets(victims, path):
     # A customer's own shop embeds the widget; a script there must still not
     # reach an agent's console socket or a customer's portal socket.
