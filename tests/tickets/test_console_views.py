@@ -453,3 +453,47 @@ def test_a_form_swapped_in_without_a_token_posts_with_the_pages_header_token(wor
     response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
     assert Ticket.objects.get(pk=ticket.pk).status == "on_hold"
+
+
+# --- query budgets ---------------------------------------------------------------------
+
+
+def _count_queries(client, url, params=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params or {}).status_code == 200
+    return len(queries)
+
+
+def test_the_list_costs_the_same_queries_for_one_row_or_a_full_page(
+    support, support_agent, customer, other_customer, standard_plan
+):
+    client = signed_in(support_agent)
+    url = reverse("console_tickets")
+    first = open_ticket(support, customer)
+    actions.assign_ticket(first, support_agent, by=support_agent)
+    one_row = _count_queries(client, url)
+    for n in range(30):
+        ticket = open_ticket(support, other_customer if n % 2 else customer, subject=f"More {n}")
+        if n % 3 == 0:
+            actions.assign_ticket(ticket, support_agent, by=support_agent)
+    full_page = _count_queries(client, url)
+    assert full_page == one_row
+    assert full_page <= 10, full_page
+
+
+def test_the_ticket_page_costs_the_same_queries_however_long_its_timeline(
+    support, support_agent, customer, record
+):
+    client = signed_in(support_agent)
+    ticket = open_ticket(support, customer)
+    url = reverse("console_ticket", args=[ticket.number])
+    short = _count_queries(client, url)
+    for n in range(20):
+        actions.add_reply(ticket, body=f"Reply {n}", internal=bool(n % 2), author_role="agent",
+                          author_user=support_agent)
+    long = _count_queries(client, url)
+    assert long == short
+    assert long <= 18, long
