@@ -18,14 +18,14 @@
 
   var script = findScript();
   if (!script || window.Chatportal) return;
-  var SRC = new URL(script.src, location.href);
-  var ORIGIN = SRC.origin;
-  var WS_URL = (SRC.protocol === "https:" ? "wss:" : "ws:") + "//" + SRC.host + "/ws/widget/";
-  var data = script.dataset;
-  var MAX_BODY = 10000;
-  var PING_MS = 20000;
-  var PONG_TIMEOUT_MS = 10000;
-  var MAX_STORED_EVENTS = 200;
+  var SRC = new URL(script.src, location.href),
+    ORIGIN = SRC.origin,
+    WS_URL = (SRC.protocol === "https:" ? "wss:" : "ws:") + "//" + SRC.host + "/ws/widget/",
+    data = script.dataset,
+    MAX_BODY = 10000,
+    PING_MS = 20000,
+    PONG_TIMEOUT_MS = 10000,
+    MAX_STORED_EVENTS = 200;
 
   // ---- Strings --------------------------------------------------------------
   // One positional table per locale, in the order of KEYS; "" falls back to English.
@@ -33,7 +33,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued"
+    "unread leaveOffer leaveHint keep requeued attach"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -50,7 +50,8 @@
       "Leave a message instead",
       "Your place is kept until you send; the message becomes a ticket.",
       "Keep my place",
-      "Your agent was disconnected — you are back in the queue, nobody else will take your place."
+      "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
+      "Attach file"
     ],
     ro: [
       "Deschide chatul", "Minimizează chatul", "Discută cu noi", "Conversație", "Mesaj", "Trimite",
@@ -64,7 +65,8 @@
       "Aceste articole vă pot ajuta:", "Mesajul a fost păstrat; vă răspundem imediat ce revenim.",
       "{n} mesaje noi", "Lăsați un mesaj în loc",
       "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
-      "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul."
+      "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
+      "Atașează fișier"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -77,7 +79,8 @@
       "Часы работы: {hours}", "Возможно, помогут статьи:",
       "Сообщение сохранено; ответим, как только вернёмся.", "Новых сообщений: {n}", "Оставить сообщение вместо ожидания",
       "Место сохранится до отправки; сообщение станет заявкой.",
-      "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт."
+      "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
+      "Прикрепить файл"
     ]
   };
 
@@ -142,13 +145,11 @@
   function persistPending() { save("pending", state.pending); }
 
   function uuid() {
-    if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-    // randomUUID exists only in secure contexts, and host pages may be plain http.
-    var bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
-    return hex.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+    // Not crypto.randomUUID: it exists only in secure contexts, and host pages may be plain http.
+    // Each 0/1/8 of the template becomes a random hex digit; "4" and the 8..b of
+    // the variant stay what RFC 4122 asks of a version 4 UUID.
+    var random = crypto.getRandomValues(new Uint8Array(31)), i = 0;
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) => (c ^ (random[i++] & (15 >> (c / 4)))).toString(16));
   }
 
   // ---- DOM helpers (text only: user data never goes through innerHTML) -------
@@ -156,23 +157,20 @@
     var node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
     // A button inside our form would submit it unless told otherwise.
     if (tag === "button") node.type = "button";
-    if (attrs) {
-      Object.keys(attrs).forEach((name) => {
-        var value = attrs[name];
-        if (value == null || value === false) return;
-        if (name === "text") node.textContent = value;
-        else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), value);
-        else node.setAttribute(name, value === true ? "" : value);
-      });
+    for (var name in attrs) {
+      var value = attrs[name];
+      if (value == null || value === false) continue;
+      if (name === "text") node.textContent = value;
+      else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
     }
-    (children || []).forEach((child) => {
-      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
+    // append() turns strings into text nodes: never parsed as markup.
+    node.append(...(children || []).filter((child) => child));
     return node;
   }
 
   function safeUrl(value) {
-    if (typeof value !== "string" || !value) return null;
+    if (!isStr(value) || !value) return null;
     try {
       var url = new URL(value, ORIGIN);
       return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
@@ -181,16 +179,17 @@
 
   function link(href, text) {
     var url = safeUrl(href);
-    if (!url) return document.createTextNode(text);
+    if (!url) return text;
     return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: text });
   }
 
   function isNum(value) { return typeof value === "number"; }
+  function isStr(value) { return typeof value === "string"; }
 
   function formatTime(iso) {
     var when = iso ? new Date(iso) : new Date();
-    if (isNaN(when.getTime())) return "";
-    try { return when.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }); } catch (e) { return ""; }
+    if (isNaN(when)) return "";
+    return when.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
   }
 
   // ---- Styles: everything lives inside the shadow root ----------------------
@@ -202,14 +201,14 @@
     "button{cursor:pointer;border:0;border-radius:6px;padding:7px 12px;background:var(--accent);color:#fff}",
     "button:disabled{opacity:.5;cursor:default}",
     ":focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}",
-    ".launcher{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}",
+    ".launcher{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;display:grid;place-items:center;position:relative;margin-left:auto}",
     ".launcher svg{width:26px;height:26px;fill:#fff}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d62424;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
-    ".panel{width:min(360px,calc(100vw - 40px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);",
+    ".panel{width:min(360px,calc(100vw - 40px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px #0004;",
     "display:flex;flex-direction:column;overflow:hidden;margin-bottom:12px}",
     ".head{display:flex;align-items:center;gap:8px;padding:10px 12px;background:var(--accent);color:#fff}",
     ".head h2{flex:1;margin:0;font-size:15px;font-weight:600}",
-    ".head button{background:transparent;padding:4px 8px;font-size:18px;line-height:1}",
+    ".head button{background:none;padding:4px 8px;font-size:18px;line-height:1}",
     ".status{padding:6px 12px;font-size:12px;background:#fff6d6;color:#5c4700}",
     ".log{flex:1;overflow-y:auto;padding:10px 12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb}",
     ".msg{max-width:85%;padding:7px 10px;border-radius:10px;background:#fff;border:1px solid #dfe3ec;align-self:flex-start;white-space:pre-wrap;overflow-wrap:anywhere}",
@@ -227,7 +226,7 @@
     ".status button{background:none;color:var(--accent);padding:0 0 0 4px;text-decoration:underline}",
     ".ended{align-items:center}",
     ".stars{display:flex;gap:4px}.stars button{background:#eef1f7;color:#1d2330;padding:4px 8px}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}"
   ].join("");
 
   // ---- Build the UI -----------------------------------------------------------
@@ -239,7 +238,7 @@
     var sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
-  } catch (e) { root.appendChild(el("style", { text: CSS })); }
+  } catch (e) { root.append(el("style", { text: CSS })); }
 
   var ui = {};
   ui.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
@@ -254,10 +253,10 @@
   } });
   ui.wait = el("div", { class: "status", hidden: true }, [ui.queue, ui.leave]);
   ui.typing = el("div", { class: "typing", "aria-live": "polite" });
-  ui.name = el("input", { type: "text", autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
+  ui.name = el("input", { autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
   ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
   ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
-  ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), rows: "2", oninput: onInput, onkeydown: (e) => {
+  ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), oninput: onInput, onkeydown: (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
   } });
   ui.send = el("button", { type: "submit", text: t("send") });
@@ -269,12 +268,15 @@
   } });
   ui.offlineText = el("span", { text: t("offline") });
   ui.offline = el("p", { class: "note", hidden: true }, [el("strong", { text: t("offlineSend") }), el("br"), ui.offlineText]);
-  ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.prechat, ui.text, el("div", { class: "row" }, [ui.end, ui.keep, ui.send])]);
+  // Files go over HTTP with the visitor token; the socket brings the `attachment` event back.
+  ui.file = el("input", { type: "file", hidden: true, onchange: upload });
+  ui.attach = el("button", { class: "alt", "aria-label": t("attach"), text: "📎", onclick: () => { ui.file.click(); } });
+  ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.prechat, ui.text, ui.file, el("div", { class: "row" }, [ui.end, ui.keep, ui.attach, ui.send])]);
   ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate"), onclick: rate });
   ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
   ui.newChat = el("button", { text: t("newChat"), onclick: newChat });
   ui.ended = el("div", { class: "ended", hidden: true }, [el("strong", { text: t("closed") }), ui.rate, ui.newChat]);
-  ui.minimize = el("button", { "aria-label": t("minimize"), text: "\u2013", onclick: () => { setOpen(false); ui.launcher.focus(); } });
+  ui.minimize = el("button", { "aria-label": t("minimize"), text: "–", onclick: minimize });
   ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("title"), hidden: true }, [
     el("header", { class: "head" }, [el("h2", { text: t("title") }), ui.minimize]),
     ui.status, ui.wait, ui.log, ui.typing, ui.form, ui.ended
@@ -288,11 +290,10 @@
     ], SVG),
     ui.badge, ui.unreadSr
   ]);
-  root.appendChild(ui.panel);
-  root.appendChild(ui.launcher);
+  root.append(ui.panel, ui.launcher);
 
   for (var score = 1; score <= 5; score++) {
-    ui.stars.appendChild(el("button", { "data-score": String(score), "aria-label": t("rateN", { n: score }), text: "\u2605" + score }));
+    ui.stars.append(el("button", { "data-score": String(score), "aria-label": t("rateN", { n: score }), text: "★" + score }));
   }
   ui.name.value = data.name || state.profile.name || "";
   ui.email.value = data.email || state.profile.email || "";
@@ -305,9 +306,9 @@
   function setTick(bubble, status) {
     bubble.classList.toggle("failed", status === "failed");
     var label = t(status);
-    var tick = { sending: "\u23F1", sent: "\u2713", read: "\u2713\u2713", failed: "!" }[status] || "";
+    var tick = { sending: "⏱", sent: "✓", read: "✓✓", failed: "!" }[status] || "";
     bubble._meta.textContent = bubble._time + " " + tick;
-    bubble._meta.setAttribute("title", label);
+    bubble._meta.title = label;
     bubble._status.textContent = label;
     bubble._state = status;
   }
@@ -315,17 +316,18 @@
   function bubble(who, body, at, own) {
     var meta = el("span", { class: "meta", "aria-hidden": own ? "true" : null });
     var status = el("span", { class: "sr" });
-    var node = el("div", { class: own ? "msg own" : "msg" }, [el("span", { class: "who", text: who }), String(body), meta, status]);
+    var node = el("div", { class: own ? "msg own" : "msg" }, [el("span", { class: "who", text: who }), body.nodeType ? body : String(body), meta, status]);
     node._meta = meta;
     node._status = status;
     node._time = formatTime(at);
     meta.textContent = node._time;
-    ui.log.appendChild(node);
+    ui.log.append(node);
     return node;
   }
 
   function note(children) {
-    ui.log.appendChild(el("p", { class: "note" }, children));
+    ui.log.append(el("p", { class: "note" }, children));
+    scrollDown();
   }
 
   function renderPending(item) {
@@ -347,6 +349,7 @@
   function renderEvent(ev) {
     var who;
     switch (ev.kind) {
+      case "attachment":
       case "message": {
         var author = ev.author || {};
         var own = author.role === "visitor";
@@ -357,7 +360,11 @@
           return;
         }
         who = own ? t("you") : author.name || (author.role === "system" ? t("system") : t("agent"));
-        var node = bubble(who, ev.body == null ? "" : ev.body, ev.at, own);
+        // A file shows as a link to its name; the click fetches it with our token.
+        var node = bubble(who, ev.kind === "attachment" ? el("a", { href: safeUrl(ev.url) || "#", text: String(ev.filename), onclick: (e) => {
+          e.preventDefault();
+          download(ev);
+        } }) : ev.body == null ? "" : ev.body, ev.at, own);
         if (own) {
           node._seq = ev.seq;
           if (ev.client_id) rendered[ev.client_id] = node;
@@ -386,32 +393,51 @@
         return;
       case "ticket": {
         var label = t("ticket", { number: ev.number || "", status: ev.status || "" });
-        note(ev.portal_url && safeUrl(ev.portal_url) ? [label, " \u2014 ", link(ev.portal_url, t("ticketLink"))] : [label]);
+        note(safeUrl(ev.portal_url) ? [label, " — ", link(ev.portal_url, t("ticketLink"))] : [label]);
         return;
       }
       // Kinds added by later protocol versions are skipped, not shown raw.
     }
   }
 
+  // Files of the conversation on screen, always from our own server (the token goes nowhere else).
+  function files(path, method, body) {
+    return fetch(ORIGIN + "/api/v1/conversations/" + state.conv.id + "/attachments" + path, { method: method, body: body, headers: { Authorization: "Bearer " + state.token } })
+      .then((r) => r.ok ? r : r.json().then((j) => { throw j.error.detail; }));
+  }
+  function upload() {
+    var body = new FormData();
+    body.append("file", ui.file.files[0]);
+    ui.file.value = "";
+    if (openId()) files("", "POST", body).catch((why) => { note([t("failed") + (isStr(why) ? ": " + why : "")]); });
+  }
+  function download(ev) {
+    files("/" + encodeURIComponent(String(ev.url).split("/").pop())).then((r) => r.blob()).then((blob) => {
+      // The blob URL lives until the page unloads: a few files per visit.
+      el("a", { href: URL.createObjectURL(blob), download: ev.filename }).click();
+    }, () => {});
+  }
+
   // Events name departments by slug; the welcome told us the names it knows.
   function deptName(dept) {
-    return typeof dept === "string" ? state.depts[dept] || dept : dept && dept.name || "";
+    return isStr(dept) ? state.depts[dept] || dept : dept && dept.name || "";
   }
 
   function drawUnread() {
-    ui.badge.hidden = state.unread === 0;
-    ui.badge.textContent = String(state.unread);
+    ui.badge.hidden = !state.unread;
+    ui.badge.textContent = state.unread;
     ui.unreadSr.textContent = state.unread ? t("unread", { n: state.unread }) : "";
   }
 
   function drawState() {
-    var conv = state.conv;
-    var closed = !!(conv && conv.state === "closed");
-    var hasConv = !!cid();
-    var leaving = state.leave > 0 && !closed;
+    var conv = state.conv,
+      closed = !!(conv && conv.state === "closed"),
+      hasConv = !!cid(),
+      leaving = state.leave > 0 && !closed;
     ui.ended.hidden = !closed;
     ui.form.hidden = closed;
     ui.end.disabled = !hasConv || closed;
+    ui.attach.disabled = !openId();
     ui.end.hidden = !state.online && !hasConv;
     ui.keep.hidden = state.leave !== 1;
     // Pre-chat fields only before the first message, unless the host page told us who it is;
@@ -428,14 +454,13 @@
     var q = state.q || { estimated_wait_s: state.wait };
     if (hasConv ? conv.state === "queued" : state.online) {
       if (isNum(q.position)) text.push(t("position", { n: q.position }));
-      if (isNum(q.estimated_wait_s)) text.push(waitText(q.estimated_wait_s));
+      if (isNum(q.estimated_wait_s)) text.push(t("wait", { m: Math.max(1, Math.round(q.estimated_wait_s / 60)) }));
     }
     ui.queue.textContent = text.join(" ");
     ui.leave.hidden = leaving || !longWait(q.estimated_wait_s);
     ui.wait.hidden = !text.length && ui.leave.hidden;
   }
 
-  function waitText(seconds) { return t("wait", { m: Math.max(1, Math.round(seconds / 60)) }); }
 
   // Long enough to offer a message instead: past the department's long_wait_s,
   // or unknown (null: nobody could answer) once the chat is queued; undefined
@@ -473,8 +498,8 @@
 
   // Returns true when the frame belongs to the conversation on screen.
   function adoptConv(id) {
-    if (typeof id !== "string" || !id) return false;
-    if (state.conv && state.conv.id === id) return true;
+    if (!isStr(id) || !id) return false;
+    if (cid() === id) return true;
     // Late frames of a chat the visitor already left (its `rated` event, say).
     if (state.left.indexOf(id) >= 0) return false;
     // A message resent after the chat ended elsewhere opens a new conversation;
@@ -549,13 +574,13 @@
   }
 
   // ---- Socket --------------------------------------------------------------------
-  var ws = null;
-  var welcomed = false;
-  var attempt = 0;
-  var retryTimer = null;
-  var pingTimer = null;
-  var pongTimer = null;
-  var everConnected = false;
+  var ws = null,
+    welcomed = false,
+    attempt = 0,
+    retryTimer = null,
+    pingTimer = null,
+    pongTimer = null,
+    everConnected = false;
 
   function send(frame) {
     if (!ws || ws.readyState !== 1 || (!welcomed && frame.type !== "hello")) return false;
@@ -573,11 +598,6 @@
     return result;
   }
 
-  function identity() {
-    if (data.identityJwt) return { jwt: data.identityJwt };
-    if (data.externalId && data.identityHmac) return { external_id: data.externalId, hmac: data.identityHmac };
-  }
-
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = null;
@@ -591,7 +611,7 @@
       if (ws !== socket) return;
       var frame;
       try { frame = JSON.parse(msg.data); } catch (e) { return; }
-      if (frame && typeof frame.type === "string") receive(frame);
+      if (frame && isStr(frame.type)) receive(frame);
     };
     socket.onclose = (closeEvent) => {
       if (ws !== socket) return;
@@ -605,7 +625,7 @@
       }
       scheduleReconnect(closeEvent.code === 4029 ? 10 : 0);
     };
-    socket.onerror = () => { /* onclose follows and reconnects */ };
+    // No onerror: onclose always follows, and reconnects.
   }
 
   // minimal: the server refused our hello's fields once (a mistyped
@@ -623,8 +643,10 @@
     if (!minimalHello) {
       hello.department = data.department || undefined;
       hello.profile = profile();
-      hello.identity = identity();
-      hello.page = { url: String(location.href).slice(0, 2000), title: String(document.title || "").slice(0, 300) };
+      // Who the host site says this is: a signed JWT, or an external id with its HMAC.
+      hello.identity = data.identityJwt ? { jwt: data.identityJwt }
+        : data.externalId && data.identityHmac ? { external_id: data.externalId, hmac: data.identityHmac } : undefined;
+      hello.page = { url: location.href.slice(0, 2000), title: document.title.slice(0, 300) };
     }
     if (openId()) {
       hello.resume = {};
@@ -635,7 +657,7 @@
   }
 
   function onHelloRefused(frame) {
-    console.warn("Chatportal: hello refused (" + frame.code + "): " + frame.detail);
+    console.warn("Chatportal: hello refused:", frame.code, frame.detail);
     if (!minimalHello && (frame.code === "invalid" || frame.code === "not_found")) {
       minimalHello = true;
       sendHello(ws);
@@ -643,10 +665,7 @@
     }
     // Closed by us, so the server's later 4001 (no hello in time) cannot
     // cost the visitor their token; try again after a while.
-    var socket = ws;
-    ws = null;
-    stopHeartbeat();
-    try { socket.close(); } catch (e) { /* already closing */ }
+    dropSocket();
     showStatus(t("reconnecting"));
     scheduleReconnect(8);
   }
@@ -656,7 +675,7 @@
     if (everConnected || state.open) showStatus(t("reconnecting"));
     // Exponential backoff with jitter, so a restarted server is not hit by
     // every visitor at the same instant.
-    var base = Math.min(30000, 500 * Math.pow(2, attempt));
+    var base = Math.min(30000, 500 * 2 ** attempt);
     var delay = Math.max((minSeconds || 0) * 1000, base / 2 + Math.random() * base / 2);
     attempt = Math.min(attempt + 1, 10);
     retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
@@ -666,13 +685,15 @@
     clearTimeout(retryTimer);
     retryTimer = null;
     attempt = 0;
-    if (ws) {
-      var old = ws;
-      ws = null;
-      stopHeartbeat();
-      try { old.close(); } catch (e) { /* already closing */ }
-    }
+    if (ws) dropSocket();
     connect();
+  }
+
+  function dropSocket() {
+    var old = ws;
+    ws = null;
+    stopHeartbeat();
+    try { old.close(); } catch (e) { /* already closing */ }
   }
 
   function showStatus(text) {
@@ -699,9 +720,6 @@
 
   function sendItem(item) { send({ type: "message", client_id: item.client_id, body: item.body }); }
 
-  function sendPending() {
-    state.pending.forEach(sendItem);
-  }
 
   function receive(frame) {
     switch (frame.type) {
@@ -729,7 +747,7 @@
     everConnected = true;
     attempt = 0;
     showStatus("");
-    if (typeof frame.token === "string" && frame.token) {
+    if (isStr(frame.token) && frame.token) {
       state.token = frame.token;
       save("token", frame.token);
     }
@@ -740,7 +758,7 @@
     state.hours = !state.online && dept.hours ? String(dept.hours) : "";
     if (dept.slug) state.depts[dept.slug] = String(dept.name || dept.slug);
     var conv = frame.conversation;
-    if (conv && typeof conv.id === "string") {
+    if (conv && isStr(conv.id)) {
       if (!state.conv || state.conv.id !== conv.id) {
         // A different conversation (another device, a merged identity): load it
         // from the beginning.
@@ -748,7 +766,7 @@
         redrawAll();
         resume(conv.id, 0);
       }
-      if (typeof conv.state === "string") state.conv.state = conv.state;
+      if (isStr(conv.state)) state.conv.state = conv.state;
       if (conv.agent) state.conv.agent = conv.agent;
       persistConv();
     } else {
@@ -761,7 +779,7 @@
       if (!state.pending.length) setLeave(0);
     }
     drawState();
-    sendPending();
+    state.pending.forEach(sendItem);
     state.closing = false;
     maybeLeave();
     startHeartbeat();
@@ -770,26 +788,25 @@
 
   function onAck(frame) {
     var clientId = frame.client_id;
-    if (typeof clientId !== "string") return;
-    if (typeof frame.conversation === "string") adoptConv(frame.conversation);
+    if (!isStr(clientId)) return;
+    if (isStr(frame.conversation)) adoptConv(frame.conversation);
     dropPending(clientId);
     var node = rendered[clientId];
     if (node) {
       if (isNum(frame.seq)) node._seq = frame.seq;
-      if (node._state === "sending" || node._state === "failed") setTick(node, "sent");
+      if (node._state !== "read") setTick(node, "sent");
     }
     drawState();
     maybeLeave();
     if (!state.online && !state.leftNoted) {
       state.leftNoted = true;
       note([t("left")]);
-      scrollDown();
     }
   }
 
   function onError(frame) {
     var clientId = frame.client_id;
-    if (typeof clientId !== "string" || !rendered[clientId]) return;
+    if (!isStr(clientId) || !rendered[clientId]) return;
     if (frame.code === "rate_limited") {
       var wait = Math.min(60, Math.max(1, Number(frame.retry_after_s) || 5));
       setTimeout(() => {
@@ -817,10 +834,8 @@
       if (ids.length === 1 && adoptConv(ids[0])) resume(ids[0], 0);
       return;
     }
-    var theirs = seqs[state.conv.id];
-    if (isNum(theirs) && theirs > state.conv.lastSeq) {
-      resume(state.conv.id, state.conv.lastSeq);
-    }
+    var conv = state.conv, theirs = seqs[conv.id];
+    if (isNum(theirs) && theirs > conv.lastSeq) resume(conv.id, conv.lastSeq);
   }
 
   function onQueue(frame) {
@@ -835,12 +850,11 @@
     if (!mine(frame) || !Array.isArray(frame.articles) || !frame.articles.length) return;
     var list = el("ul");
     frame.articles.slice(0, 5).forEach((article) => {
-      if (!article || typeof article.title !== "string") return;
-      list.appendChild(el("li", null, [link(article.url, article.title)]));
+      if (!article || !isStr(article.title)) return;
+      list.append(el("li", null, [link(article.url, article.title)]));
     });
     if (list.childNodes.length) {
       note([t("articles"), list]);
-      scrollDown();
     }
   }
 
@@ -854,9 +868,9 @@
   }
 
   // ---- Visitor actions ------------------------------------------------------------
-  var typingActive = false;
-  var typingSentAt = 0;
-  var typingStopTimer = null;
+  var typingActive = false,
+    typingSentAt = 0,
+    typingStopTimer = null;
 
   function sendTyping(active) {
     if (!openId()) return;
@@ -923,7 +937,7 @@
   function setOpen(open) {
     state.open = open;
     ui.panel.hidden = !open;
-    ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    ui.launcher.setAttribute("aria-expanded", String(open));
     save("open", open);
     if (open) {
       state.unread = 0;
@@ -933,6 +947,11 @@
       (ui.form.hidden ? ui.newChat : ui.text).focus();
       scheduleRead();
     }
+  }
+
+  function minimize() {
+    setOpen(false);
+    ui.launcher.focus();
   }
 
   function endChat() {
@@ -956,23 +975,22 @@
   function rate(e) {
     var target = e.target.closest("button[data-score]");
     if (!target || !cid()) return;
-    if (send({ type: "rate", conversation: state.conv.id, score: Number(target.getAttribute("data-score")), comment: "" })) {
+    if (send({ type: "rate", conversation: state.conv.id, score: +target.dataset.score, comment: "" })) {
       state.rated = true;
       ui.rate.hidden = true;
       note([t("thanks")]);
-      scrollDown();
     }
   }
 
   root.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && state.open) { setOpen(false); ui.launcher.focus(); }
+    if (e.key === "Escape" && state.open) minimize();
   });
   document.addEventListener("visibilitychange", scheduleRead);
   window.addEventListener("online", () => { if (ws || retryTimer) reconnectNow(); });
   window.addEventListener("offline", () => { if (everConnected || state.open) showStatus(t("reconnecting")); });
 
   function mount() {
-    document.body.appendChild(host);
+    document.body.append(host);
     redrawAll();
     // Returning visitors with a conversation (or unsent messages) reconnect at
     // once so replies arrive while the panel is closed; first-time visitors
