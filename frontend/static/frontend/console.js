@@ -560,6 +560,11 @@
     var name = frame.filename || (frame.attachment && frame.attachment.filename) || S.attachmentEvent;
     var url = frame.url || (frame.attachment && frame.attachment.url);
     var href = safeHref(url);
+    if (href) {
+      // Our own download path, served by this same server whatever host the link names.
+      var parsed = new URL(href, window.location.href);
+      if (/^\/api\/v1\/conversations\//.test(parsed.pathname)) href = parsed.pathname + parsed.search;
+    }
     var link = el(href ? "a" : "span", "attachment-link", "📎 " + name);
     if (href) {
       link.href = href;
@@ -619,11 +624,12 @@
     return li;
   }
 
-  function acceptButton(id) {
+  function acceptButton(id, summary) {
     var button = el("button", "btn btn-success btn-small item-accept", S.accept);
     button.type = "button";
     button.addEventListener("click", function (ev) {
       ev.stopPropagation();
+      if (summary) ensureChat(summary);
       accept(id);
     });
     return button;
@@ -690,7 +696,7 @@
       open.appendChild(el("span", "item-meta muted", meta.join(" · ")));
       open.addEventListener("click", function () { watch(summary); });
       li.appendChild(open);
-      li.appendChild(acceptButton(summary.id));
+      li.appendChild(acceptButton(summary.id, summary));
       list.appendChild(li);
     });
   }
@@ -801,7 +807,12 @@
     var chat = chatFor(id);
     if (chat) chat.offered = false;
     sendOrQueue({ type: "accept", conversation: id });
-    renderLists();
+    if (chat) {
+      if (chat.lastSeq === 0) send({ type: "resume", conversation: id, after_seq: 0 });
+      select(id);
+    } else {
+      renderLists();
+    }
   }
 
   function sendReply() {
