@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format browser-deps clean
+.PHONY: demo test lint format browser-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ browser-deps:
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# docs/screenshots/{widget,console,portal}.png from the embedded demo server and Chromium.
+screenshots: $(STAMP) browser-deps
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m tests.browser.screenshots --out docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
