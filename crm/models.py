@@ -211,3 +211,22 @@ class CallRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.phone} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ContactErasure(models.Model):
+    """The record kept when a contact's personal data was erased (GDPR art. 17), see crm/gdpr.py.
+
+    The contact row stays, anonymized, so its chats and tickets still count
+    in the KPIs; this says when, by whom, and how much was erased.
+    """
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="erasure")
+    erased_at = models.DateTimeField(default=timezone.now)
+    erased_by = models.CharField(_("erased by"), max_length=150)
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of contact {self.contact_id} at {self.erased_at:%Y-%m-%d %H:%M}"
