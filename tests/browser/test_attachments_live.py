@@ -16,14 +16,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import attachment_files as files
-from tests.browser.test_widget_live import (  # noqa: F401  (fixtures are found by name)
-    agent,
-    embedded_server_env,
-    host_site,
-    open_chat,
-    send_message,
-    take_conversation,
-)
+from tests.browser import test_widget_live as live
+from tests.browser.test_widget_live import open_chat, send_message, take_conversation
+
+# The live widget test's fixtures: its host site, server settings and agent socket.
+host_site = live.host_site
+embedded_server_env = live.embedded_server_env
+agent = live.agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -57,7 +56,7 @@ def test_a_visitor_attaches_a_file_and_both_sides_get_a_working_link(
     host_site,
     embedded_server,
     agent,
-    tmp_path,  # noqa: F811  (fixtures)
+    tmp_path,
 ):
     page = open_chat(browser_context, host_site, embedded_server)
     attach = page.get_by_role("button", name="Attach file", exact=True)
