@@ -20,7 +20,7 @@ from django.urls import reverse
 from ninja import Router
 from ninja.errors import HttpError
 
-from chatportal.uploads import attachment_response, max_upload_bytes
+from chatportal.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
 from tickets import actions
 from tickets.access import (
@@ -30,17 +30,15 @@ from tickets.access import (
     normalize_number,
 )
 from tickets.attachments import (
-    MAX_FILES_PER_MESSAGE,
     access_attachment_for_agent,
     access_attachment_for_customer,
     check_request_files,
+    request_too_large,
 )
 from tickets.errors import TicketError, TicketNotFound
 
 router = Router(tags=["ticket attachments"])
 API_ROUTERS = [("/tickets", router)]
-
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
@@ -57,11 +55,7 @@ def upload_ticket_attachments(request: HttpRequest, number: str):
 
     if agent_scope(request.user) is None:
         raise HttpError(403, "only agents use the tickets API")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_FILES_PER_MESSAGE * max_upload_bytes() + MULTIPART_OVERHEAD_BYTES:
+    if request_too_large(request):
         raise HttpError(413, "the files are too large")
     if not request.content_type.startswith("multipart/form-data"):
         raise HttpError(400, "send the files as multipart/form-data in `file` fields")

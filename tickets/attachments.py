@@ -22,13 +22,30 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
-from chatportal.uploads import CheckedUpload, UploadRefused, discard_stored, store_upload
+from chatportal.uploads import (
+    CheckedUpload,
+    UploadRefused,
+    discard_stored,
+    max_upload_bytes,
+    store_upload,
+)
 from chatportal.uploads import upload_from_request_file as check_request_file
 from tickets.access import access_ticket_for_agent, access_ticket_for_customer
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketAttachment
 
 MAX_FILES_PER_MESSAGE = 10
+# Multipart framing and the text fields around the files: it only guards the parser.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def request_too_large(request: Any) -> bool:
+    """A body no accepted set of files could make: refused before Django parses (and spools) it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return length > MAX_FILES_PER_MESSAGE * max_upload_bytes() + MULTIPART_OVERHEAD_BYTES
 
 
 def attachment_path(number: str, public_id: uuid.UUID | str) -> str:

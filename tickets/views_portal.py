@@ -34,7 +34,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from queues.models import Department
 from tickets import actions
 from tickets.access import access_ticket_for_customer, tickets_for_customer
-from tickets.attachments import attachment_path, attachments_of, check_request_files
+from tickets.attachments import (
+    attachment_path,
+    attachments_of,
+    check_request_files,
+    request_too_large,
+)
 from tickets.email_out import portal_url, send_login_link
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent, customer_status_label
@@ -374,6 +379,10 @@ def portal_reply(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _load(request, number)
     if ticket is None:
         return render(request, "tickets/portal/not_found.html", status=404)
+    if request_too_large(request):
+        return _reply_answer(
+            request, ticket, ReplyForm(), status=413, error=str(_("The files are too large."))
+        )
     uploaded = request.FILES.getlist("attachments")
     form = ReplyForm(request.POST, files_attached=bool(uploaded))
     if not form.is_valid():
@@ -414,6 +423,11 @@ def _reply_answer(
 @never_cache
 @customer_required
 def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request_too_large(request):
+        return render(
+            request, "tickets/portal/new_ticket.html",
+            {"form": NewTicketForm(), "error": _("The files are too large.")}, status=413,
+        )
     form = NewTicketForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():

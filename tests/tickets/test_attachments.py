@@ -398,3 +398,25 @@ def test_the_chats_files_carry_over_to_the_ticket(support, support_agent, custom
     # Converting again (idempotent) carries nothing twice.
     actions.convert_conversation(conversation, by=support_agent, reason="agent")
     assert TicketAttachment.objects.filter(ticket=ticket).count() == 2
+
+
+def test_a_body_no_set_of_files_could_make_is_refused_before_parsing(
+    ticket, customer, settings, support_agent
+):
+    settings.CHATPORTAL_ATTACHMENT_MAX_BYTES = (
+        1000  # at most 10 files: 10,000 bytes + 64 KiB of framing
+    )
+    big = [SimpleUploadedFile("huge.txt", b"a" * 80_000)]
+    response = portal(customer).post(
+        f"/portal/tickets/{ticket.number}/reply/", {"body": "x", "attachments": big}
+    )
+    assert response.status_code == 413
+    assert not ticket.events.filter(kind="reply").exists()
+    api = api_upload(ticket, support_agent, ("huge.txt", b"a" * 80_000))
+    assert api.status_code == 413
+    assert api.json()["error"]["code"] == "too_large"
+    within = portal(customer).post(
+        f"/portal/tickets/{ticket.number}/reply/",
+        {"body": "x", "attachments": [SimpleUploadedFile("ok.txt", b"a" * 1000)]},
+    )
+    assert within.status_code == 302
