@@ -13,6 +13,11 @@ docs/benchmarks.md can be measured before anyone rewrites the real code:
   per group_send) instead of chatportal.channel_layer's pipelined one.
 - BENCH_NO_VISITOR_WINDOW=1: skip the per-visitor message window (its two
   synchronous Redis round trips); the per-socket token bucket still applies.
+- BENCH_DB_POOL=1: psycopg's connection pool (Django 5.1+, needs the
+  psycopg-pool package; BENCH_DB_POOL_MAX connections, default 10) instead of
+  a persistent connection per thread: under ASGI every HTTP request runs in
+  its own thread, and CONN_MAX_AGE > 0 leaves a connection behind per request
+  thread until the garbage collector finds it (docs/benchmarks.md, portal).
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ import os
 from chatportal.settings import *  # noqa: F403
 
 logger = logging.getLogger("bench.experiment")
+
+if os.environ.get("BENCH_DB_POOL") == "1":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 (a pool refuses persistent connections)
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {  # noqa: F405
+        "min_size": 2, "max_size": int(os.environ.get("BENCH_DB_POOL_MAX", "10")), "timeout": 30,
+    }
 
 if os.environ.get("BENCH_STOCK_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.core.RedisChannelLayer"  # noqa: F405

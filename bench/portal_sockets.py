@@ -9,7 +9,7 @@ change can slip by. Then it prints `READY {...}` to stderr and records every
 frame until a line `stop` arrives on stdin (or stdin closes): for each
 fragment the root element's `id="ticket-<number>"`, `data-status` and
 `data-updated` (PROTOCOL §4) and the arrival time (`time.monotonic()`,
-the same clock the updater process uses). A fragment for a ticket that is
+the same clock the updater process uses, and `time.time()`). A fragment for a ticket that is
 not the socket's customer's is recorded as a wrong-customer delivery.
 
     python bench/portal_sockets.py --worker ws://127.0.0.1:8001 --worker ws://127.0.0.1:8002 \\
@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
 if __package__ in {None, ""}:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +40,10 @@ if __package__ in {None, ""}:
 from bench.loadgen import check_loopback, origin_for  # noqa: E402
 
 MAX_SOCKETS = 5000
-OPEN_BATCH = 50
+OPEN_BATCH = 20
+# Daphne drops a handshake the application has not accepted within 5 s (its
+# --websocket_connect_timeout); a page's htmx retries, and so does this.
+OPEN_ATTEMPTS = 5
 HEARTBEAT = "<!-- heartbeat -->"
 
 
@@ -79,31 +82,41 @@ class PortalSocket:
     reader: asyncio.Task[None] | None = None
     caught_up: set[str] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # [number, status, updated, arrival] per fragment, in arrival order.
+    # [number, status, updated, arrival, arrival wall-clock] per fragment, in
+    # arrival order. The wall clock compares with `data-updated` (the server's
+    # clock when the update was written: same machine, same clock).
     arrivals: list[list[Any]] = field(default_factory=list)
     wrong: list[dict[str, Any]] = field(default_factory=list)
     heartbeats: int = 0
     unparsed: int = 0
     closed_code: int | None = None
+    retries: int = 0
 
     async def open(self, open_timeout: float) -> None:
-        try:
-            self.conn = await connect(
-                self.url, origin=self.origin, additional_headers={"Cookie": self.cookie},
-                open_timeout=open_timeout, compression=None, max_size=2**20,
-                ping_interval=None,  # daphne pings every 20 s; the client just answers
-            )
-        except InvalidStatus as exc:
-            raise RuntimeError(f"socket {self.index}: handshake refused ({exc.response.status_code})") from exc
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                self.conn = await connect(
+                    self.url, origin=self.origin, additional_headers={"Cookie": self.cookie},
+                    open_timeout=open_timeout, compression=None, max_size=2**20,
+                    ping_interval=None,  # daphne pings every 20 s; the client just answers
+                )
+                break
+            except InvalidStatus as exc:
+                raise RuntimeError(f"socket {self.index}: handshake refused ({exc.response.status_code})") from exc
+            except (InvalidMessage, OSError, TimeoutError):
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                self.retries += 1
+                await asyncio.sleep(0.5 * 2**attempt)
         self.reader = asyncio.create_task(self._read(), name=f"portal-{self.index}")
 
     async def _read(self) -> None:
         assert self.conn is not None
         try:
             async for raw in self.conn:
-                now = time.monotonic()
+                now, wall = time.monotonic(), time.time()
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-                self._on_frame(text, now)
+                self._on_frame(text, now, wall)
         except ConnectionClosed as exc:
             self.closed_code = exc.rcvd.code if exc.rcvd else 1006
         finally:
@@ -111,7 +124,7 @@ class PortalSocket:
                 self.closed_code = self.conn.close_code or 1006
             self.ready.set()  # a closed socket is reported, never waited for forever
 
-    def _on_frame(self, text: str, now: float) -> None:
+    def _on_frame(self, text: str, now: float, wall: float) -> None:
         if text.strip() == HEARTBEAT:
             self.heartbeats += 1
             return
@@ -123,7 +136,7 @@ class PortalSocket:
         if number not in self.tickets:
             self.wrong.append({"socket": self.index, "ticket": number, "status": status, "at": now})
             return
-        self.arrivals.append([number, status, updated, now])
+        self.arrivals.append([number, status, updated, now, wall])
         if not self.ready.is_set():
             self.caught_up.add(number)
             if self.caught_up >= self.tickets:
@@ -176,6 +189,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "subscribed_s": round(time.monotonic() - started, 2),
             "not_subscribed": len(not_ready),
             "not_subscribed_examples": not_ready[:10],
+            "handshake_retries": sum(s.retries for s in sockets),
         }
         print(f"READY {json.dumps(setup)}", file=sys.stderr, flush=True)
         await wait_for_stop()

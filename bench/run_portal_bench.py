@@ -96,17 +96,19 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
     the consumer renders the current state and drops older doorbells)
     counts as delivered, and is reported as superseded.
     """
-    arrivals: dict[tuple[int, str], list[tuple[datetime.datetime, float, str]]] = defaultdict(list)
+    # (updated_at to the millisecond, arrival, status, arrival wall clock, updated_at) per push.
+    arrivals: dict[tuple[int, str], list[tuple[datetime.datetime, float, str, float, datetime.datetime]]] = (
+        defaultdict(list))
     duplicates = 0
     for sock in sockets["sockets"]:
         seen: set[tuple[str, str]] = set()
-        for number, status, updated, at in sock["arrivals"]:
+        for number, status, updated, at, wall in sock["arrivals"]:
             if (number, updated) in seen:
                 duplicates += 1
             seen.add((number, updated))
             stamp = parse_time(updated)
             if stamp is not None:
-                arrivals[(sock["index"], number)].append((to_millisecond(stamp), at, status))
+                arrivals[(sock["index"], number)].append((to_millisecond(stamp), at, status, wall, stamp))
     answered = [u for u in updates if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])]
     # A PATCH to the status a ticket already has commits nothing (no event,
     # no push); the seq in the answer tells. The bench data starts at seq 1.
@@ -118,7 +120,7 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             continue
         last_seq[u["number"]] = u["last_seq"]
         committed.append(u)
-    from_start, from_schedule, from_response, response, lag = [], [], [], [], []
+    from_start, from_schedule, from_response, from_write, response, lag = [], [], [], [], [], []
     missed, superseded, wrong_state = [], 0, 0
     for u in committed:
         stamp = parse_time(u["updated"])
@@ -129,8 +131,12 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
         first = min(shown, key=lambda a: a[1])
         if first[0] != stamp:
             superseded += 1
-        elif first[2] != u["status"]:
-            wrong_state += 1
+        else:
+            if first[2] != u["status"]:
+                wrong_state += 1
+            # The push path alone: from the server writing the update (its
+            # updated_at, just before the commit) to the socket.
+            from_write.append(first[3] - first[4].timestamp())
         from_start.append(first[1] - u["started"])
         from_schedule.append(first[1] - u["scheduled"])
         from_response.append(first[1] - u["responded"])
@@ -162,6 +168,8 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             "push_from_schedule": distribution_ms(from_schedule),
             # Negative when the push beat the HTTP answer (the doorbell goes out at commit).
             "push_from_response": distribution_ms(from_response),
+            # Commit, doorbell, the consumer's re-read and render, the frame: no HTTP.
+            "push_from_server_write": distribution_ms(from_write),
             "api_response": distribution_ms(response),
         },
         "updater_lag_ms": distribution_ms(lag),
@@ -227,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", default=None,
                         help="clone this migrated + seeded database instead of migrating (tests)")
     parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the updates")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: sample only the thread holding the GIL (where the CPU goes)")
     parser.add_argument("--output-dir", type=Path, default=None)
     parser.add_argument("--max-db-connections", type=int, default=150,
                         help="stop the updates when the workers hold more connections than this")
@@ -316,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             profiler = subprocess.Popen(
                 [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
-                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
+                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt"),
+                 *(["--gil"] if args.profile_gil else [])],
                 stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
             )
         updater_log = out_dir / "updater.stderr.txt"

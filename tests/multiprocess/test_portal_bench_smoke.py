@@ -43,13 +43,16 @@ def test_it_counts_missed_superseded_and_noop_updates():
     sockets = {
         "sockets": [
             # The first update's push was coalesced into the second's state.
-            {"index": 0, "arrivals": [["T-1", "open", "2026-12-01T10:00:02.000400+00:00", 11.1]]},
+            {"index": 0, "arrivals": [["T-1", "open", "2026-12-01T10:00:02.000400+00:00", 11.1, 1796119202.05]]},
             {"index": 1, "arrivals": []},
         ],
         "wrong_customer": [],
         "closed": {},
     }
-    counts = match_pushes(updates, sockets)["counts"]
+    result = match_pushes(updates, sockets)
+    counts = result["counts"]
+    # Measured from the fragment's own data-updated (the server's write) to the arrival.
+    assert result["latency_ms"]["push_from_server_write"]["p50"] == pytest.approx(49.6, abs=0.1)
     assert counts["updates_committed"] == 3
     assert counts["updates_noop"] == 1
     assert counts["delivered"] == 2
