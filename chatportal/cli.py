@@ -10,7 +10,12 @@ import os
 import sys
 
 # Our own commands are spelled with hyphens on the command line.
-ALIASES = {"seed-demo": "seed_demo", "agent-token": "agent_token"}
+ALIASES = {
+    "seed-demo": "seed_demo",
+    "agent-token": "agent_token",
+    "gdpr-export": "gdpr_export",
+    "gdpr-erase": "gdpr_erase",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
