@@ -40,7 +40,13 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def request_too_large(request: Any) -> bool:
-    """A body no accepted set of files could make: refused before Django parses (and spools) it."""
+    """A body no accepted set of files could make, refused before the view reads its files.
+
+    Views behind a form CSRF token have had the body parsed by then (the
+    middleware reads the token from it); the proxy's body limit
+    (`client_max_body_size` in deploy/nginx.conf) is what stops a huge body
+    before it reaches Django at all.
+    """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
