@@ -38,5 +38,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The resolved dependencies (runtime + dev) that `audit` checks; rerun after changing pyproject.toml.
+lock: $(STAMP)
+	{ echo "# The resolved dependencies of Chatportal (runtime + the dev extra), audited by \`make audit\`."; \
+	  echo "# Regenerate after changing pyproject.toml: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable; } > requirements.lock
+
+# Known vulnerabilities in the locked versions (PyPI's advisory data). --strict: a package
+# that could not be looked up fails the audit instead of passing unchecked.
+audit: $(STAMP)
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
