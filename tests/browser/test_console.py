@@ -289,3 +289,120 @@ def test_it_reconnects_by_itself_and_catches_up_after_the_server_restarts(
         ) >= 4
     finally:
         visitor_context.close()
+
+
+NOTIFICATION_SPY = """
+(() => {
+  // Count what the real APIs are asked to do; a test toggles `window.__hidden`.
+  window.__hidden = false;
+  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return window.__hidden; } });
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true, get() { return window.__hidden ? "hidden" : "visible"; },
+  });
+  window.__notifications = [];
+  window.__tones = 0;
+  const RealNotification = window.Notification;
+  window.Notification = new Proxy(RealNotification, {
+    construct(target, args) {
+      window.__notifications.push(String(args[0]));
+      return Reflect.construct(target, args);
+    },
+  });
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) { window.__tones += 1; return start.apply(this, args); };
+})();
+"""
+
+
+def set_hidden(page, hidden: bool) -> None:
+    page.evaluate(
+        "(hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); }", hidden
+    )
+
+
+def test_several_chats_keep_their_drafts_and_a_hidden_tab_is_told_with_sound_and_notifications(
+    browser_context, chromium_browser, host_site, embedded_server
+):
+    browser_context.grant_permissions(["notifications"], origin=embedded_server.url)
+    browser_context.add_init_script(NOTIFICATION_SPY)
+    console = open_console(browser_context, embedded_server)
+    console.get_by_role("button", name="Enable sound").click()
+    sound = console.locator("#enable-sound")
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    expect(sound).to_have_text("Sound on")
+    assert console.evaluate("window.__tones") > 0  # the confirmation tone played
+
+    contexts = [chromium_browser.new_context(locale="en-US") for _ in range(3)]
+    try:
+        ion = open_widget(contexts[0], host_site, embedded_server, name="Ion", email="ion@example.com")
+        visitor_says(ion, "question from Ion")
+        take_chat(console, "Ion")
+        ana = open_widget(contexts[1], host_site, embedded_server, name="Ana", email="ana@example.com")
+        visitor_says(ana, "question from Ana")
+        take_chat(console, "Ana")
+
+        my_chats = console.locator("#my-chats")
+        reply = console.get_by_role("textbox", name="Reply")
+        my_chats.get_by_role("button", name=re.compile("^Ion")).click()
+        reply.fill("draft for Ion")
+        my_chats.get_by_role("button", name=re.compile("^Ana")).click()
+        expect(reply).to_have_value("")
+        reply.fill("draft for Ana")
+        my_chats.get_by_role("button", name=re.compile("^Ion")).click()
+        expect(reply).to_have_value("draft for Ion")
+        expect(selected_transcript(console)).to_contain_text("question from Ion")
+        my_chats.get_by_role("button", name=re.compile("^Ana")).click()
+        expect(reply).to_have_value("draft for Ana")
+
+        # A canned response by its shortcut, filled for this visitor and agent.
+        reply.fill("")
+        reply.press_sequentially("/hel")
+        options = console.get_by_role("listbox", name="Canned responses").get_by_role("option")
+        expect(options.first).to_contain_text("/hello")
+        reply.press("Enter")
+        expect(reply).to_have_value("Hello Ana, this is Boris Petrov. How can I help you today?")
+        reply.press("Enter")
+        expect(ana.get_by_role("log")).to_contain_text("Hello Ana, this is Boris Petrov.")
+
+        # The tab goes to the background: a visitor message and a new chat must reach the agent.
+        tones = console.evaluate("window.__tones")
+        set_hidden(console, True)
+        visitor_says(ion, "are you still there?")
+        console.wait_for_function("() => window.__notifications.includes('New message from Ion')")
+        expect(console).to_have_title(re.compile(r"^\(1\) "))
+        assert console.evaluate("window.__tones") > tones
+        expect(console.locator("#announcer")).to_contain_text("New message from Ion")
+
+        eve = open_widget(contexts[2], host_site, embedded_server, name="Eve", email="eve@example.com")
+        visitor_says(eve, "a new chat")
+        console.wait_for_function("() => window.__notifications.includes('New chat assigned')")
+        expect(console.locator("#offers")).to_contain_text("Eve")
+
+        # Back in front, reading the chat clears its badge.
+        set_hidden(console, False)
+        my_chats.get_by_role("button", name=re.compile("^Ion")).click()
+        expect(selected_transcript(console)).to_contain_text("are you still there?")
+        # Eve's offer is still waiting for an answer: the badge counts only that now.
+        expect(console).to_have_title(re.compile(r"^\(1\) "))
+        expect(console.locator("#my-chats .item-unread")).to_have_count(0)
+
+        # Hand Ana over to billing: she keeps her history, the chat leaves my list.
+        my_chats.get_by_role("button", name=re.compile("^Ana")).click()
+        console.get_by_role("button", name="Transfer").click()
+        dialog = console.get_by_role("dialog", name="Hand the chat over")
+        dialog.get_by_label("Department", exact=True).select_option("billing")
+        dialog.get_by_role("button", name="Hand over").click()
+        expect(selected_transcript(console)).to_contain_text("Transferred to billing")
+        expect(my_chats.get_by_role("button", name=re.compile("^Ana"))).to_contain_text("billing")
+        # Close Ion's chat with a reason; the visitor is told.
+        my_chats.get_by_role("button", name=re.compile("^Ion")).click()
+        console.get_by_role("button", name="Close chat").click()
+        dialog = console.get_by_role("dialog", name="Close this chat?")
+        dialog.get_by_label("Reason (optional)").fill("answered")
+        dialog.get_by_role("button", name="Confirm close").click()
+        expect(selected_transcript(console)).to_contain_text("Chat closed by agent: answered")
+        expect(console.get_by_role("button", name="Close chat")).to_be_disabled()
+        expect(ion.get_by_role("log")).to_contain_text(re.compile("ended|closed", re.I))
+    finally:
+        for context in contexts:
+            context.close()

@@ -644,8 +644,10 @@
     var nMine = 0;
     var unread = 0;
     state.chats.forEach(function (chat) {
-      unread += chat.unread;
-      if (chat.mine && chat.offered && !chat.closed) {
+      var offer = chat.mine && chat.offered && !chat.closed;
+      // What needs the agent: unread messages, and an offer counts once even before its first message.
+      unread += Math.max(chat.unread, offer ? 1 : 0);
+      if (offer) {
         offers.appendChild(chatItem(chat, true));
         nOffers += 1;
       } else if (chat.mine && !chat.closed) {
@@ -659,7 +661,7 @@
     $("chats-empty").hidden = nMine > 0 || mine.children.length > 0;
     setCount($("offers-count"), nOffers);
     setCount($("chats-count"), nMine);
-    var badge = unread + nOffers;
+    var badge = unread;
     document.title = badge ? "(" + badge + ") " + state.baseTitle : state.baseTitle;
   }
 
