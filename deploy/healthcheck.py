@@ -1,6 +1,8 @@
-"""Container health check for a Chatportal worker: HTTP and the WebSocket path.
+"""Container health check for a Chatportal worker: readiness and the WebSocket path.
 
 Standard library only (it runs inside the image without dev dependencies).
+`GET /readyz` must answer 200: the worker reaches its database and its
+channel layer (chatportal/health.py), and is not draining for a shutdown.
 A plain HTTP probe would call a worker healthy whose WebSocket routing or
 Origin check is broken, the failure peers' users hit behind proxies; so this
 also performs a real WebSocket handshake on /ws/widget/ and expects 101.
@@ -19,15 +21,17 @@ import socket
 import sys
 
 
-def check_http(host: str, port: int, timeout: float) -> None:
+def check_ready(host: str, port: int, timeout: float) -> None:
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("GET", "/", headers={"Host": host})
-        status = conn.getresponse().status
+        conn.request("GET", "/readyz", headers={"Host": host})
+        response = conn.getresponse()
+        status, body = response.status, response.read(2048)
     finally:
         conn.close()
-    if status >= 500:
-        raise RuntimeError(f"GET / answered {status}")
+    if status != 200:
+        # /readyz names the failed check ("database", "channel_layer") or "draining".
+        raise RuntimeError(f"GET /readyz answered {status}: {body.decode(errors='replace')}")
 
 
 def check_websocket(host: str, port: int, timeout: float) -> None:
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
     try:
-        check_http(args.host, args.port, args.timeout)
+        check_ready(args.host, args.port, args.timeout)
         check_websocket(args.host, args.port, args.timeout)
     except (OSError, RuntimeError, http.client.HTTPException) as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
