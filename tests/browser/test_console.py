@@ -108,17 +108,6 @@ def selected_transcript(console):
     return console.locator("#transcripts .transcript:not([hidden])")
 
 
-def api(server: LiveServer, method: str, path: str, body: dict | None = None, *, token: str) -> dict:
-    request = urllib.request.Request(
-        f"{server.url}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:
-        return json.loads(response.read() or b"{}")
-
-
 def upload_attachment(server: LiveServer, conversation: str, filename: str, content: bytes, *, token: str) -> dict:
     boundary = uuid.uuid4().hex
     body = (
@@ -205,12 +194,13 @@ def test_the_journey_from_a_widget_chat_to_a_ticket_the_customer_follows_live(
         portal.wait_for_function("() => window.__portalSocketOpen === true", timeout=15_000)
         portal.evaluate("window.__notReloaded = true")
 
-        # The agent changes the status (through the API with the agent's own credentials).
-        changed = api(
-            embedded_server, "PATCH", f"/api/v1/tickets/{number}", {"status": "pending"},
-            token=embedded_server.agent_token(AGENT),
-        )
-        assert changed["status"] == "pending"
+        # The agent opens the ticket from the chat (a second tab of the same session) and changes its status.
+        ticket_page = browser_context.new_page()
+        ticket_page.goto(f"{embedded_server.url}{link.get_attribute('href')}")
+        expect(ticket_page.locator("#ticket-header")).to_have_attribute("data-status", "open")
+        ticket_page.get_by_label("Status").select_option("pending")
+        ticket_page.get_by_role("button", name="Update ticket").click()
+        expect(ticket_page.locator("#ticket-header")).to_have_attribute("data-status", "pending")
         expect(section).to_have_attribute("data-status", "pending", timeout=10_000)
         assert portal.evaluate("window.__notReloaded") is True
 
