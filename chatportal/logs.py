@@ -2,8 +2,8 @@
 
 `RequestIdMiddleware` (an ASGI middleware around the whole application in
 chatportal/asgi.py) gives every HTTP request and every WebSocket connection
-an id in a context variable: an HTTP request keeps a well-formed
-`X-Request-ID` from the proxy (or gets a new one, echoed in the response); a
+an id in a context variable: a well-formed `X-Request-ID` from the proxy is
+kept, otherwise an HTTP request gets a new one (echoed in the response) and a
 socket gets `ws-<hex>`. Everything the request or connection logs, including
 from the threads `database_sync_to_async` runs it in (asgiref copies the
 context), carries it. `RequestIdFilter` puts it on each record as
@@ -100,8 +100,8 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
             request_id = given if VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
             token = REQUEST_ID.set(request_id)
             header = (b"x-request-id", request_id.encode("ascii"))
@@ -116,7 +116,9 @@ class RequestIdMiddleware:
             finally:
                 REQUEST_ID.reset(token)
         if scope["type"] == "websocket":
-            token = REQUEST_ID.set(f"ws-{uuid.uuid4().hex[:16]}")
+            token = REQUEST_ID.set(
+                given if VALID_REQUEST_ID.match(given) else f"ws-{uuid.uuid4().hex[:16]}"
+            )
             try:
                 return await self.app(scope, receive, send)
             finally:

@@ -96,7 +96,7 @@ async def test_the_real_application_answers_with_a_request_id():
         "/healthz",
         headers=[(b"host", b"127.0.0.1"), (b"x-request-id", b"probe-1")],
     )
-    response = await communicator.get_response()
+    response = await communicator.get_response(timeout=15)
     assert response["status"] == 200
     assert (b"x-request-id", b"probe-1") in response["headers"]
 
@@ -126,4 +126,6 @@ async def test_the_asgi_stack_sets_and_echoes_request_ids():
     assert seen[-1] != "a\nb c" and len(seen[-1]) == 32
     await middleware({"type": "websocket", "headers": []}, receive, send)
     assert seen[-1].startswith("ws-")
+    await middleware({"type": "websocket", "headers": [(b"x-request-id", b"nginx-7f")]}, receive, send)
+    assert seen[-1] == "nginx-7f"
     assert logs.current_request_id() == "-"
