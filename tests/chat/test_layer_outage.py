@@ -122,3 +122,18 @@ async def test_a_message_sent_while_the_layer_is_down_is_acked_not_refused(outag
     assert pong["last_seq"][ack["conversation"]] == ack["seq"]
     assert visitor.close_code is None
     await visitor.close()
+
+
+async def test_a_visitor_message_goes_through_while_the_rate_limit_counter_is_unreachable(
+    support, monkeypatch
+):
+    from chat import limits
+
+    def unreachable(key, ttl_s):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    visitor, _ = await open_widget(profile={"name": "Ana"})
+    monkeypatch.setattr(limits, "_count_in_window", unreachable)
+    ack = await say(visitor, "Still there?")
+    assert ack["type"] == "ack" and ack["seq"] >= 2
+    await visitor.close()
