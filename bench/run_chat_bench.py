@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=0, help="bench agents (default: one per 10 conversations)")
     parser.add_argument("--department", default="support")
     parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the run")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: sample only the thread holding the GIL (CPU, not waits)")
     parser.add_argument("--output-dir", type=Path, default=None)
     parser.add_argument("--extra-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the workers (repeatable)")
@@ -213,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile:
                     profiler = subprocess.Popen(
                         [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
-                         "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt")],
+                         "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt"),
+                         *(["--gil"] if args.profile_gil else [])],
                         stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
                     )
             elif line.startswith("e2e "):
