@@ -1,6 +1,7 @@
 """Ticket attachments over HTTP (mounted with the tickets API under /api/v1/tickets).
 
-- `POST /api/v1/tickets/{number}/attachments` — agents (API token): multipart
+- `POST /api/v1/tickets/{number}/attachments` — agents (API token, or the
+  console session with its CSRF token): multipart
   with one or more `file` fields, optional `body` and `internal`
   (`true` makes it an internal note). Answers 201 with the reply's event,
   whose payload lists the files under `attachments`.
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from ninja import Router
 from ninja.errors import HttpError
+from ninja.utils import check_csrf
 
 from chatportal.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
@@ -45,16 +47,34 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "detail": detail}}, status=status)
 
 
+def _agent_for_upload(request: HttpRequest):
+    """The agent by API token, or by console session with its CSRF token."""
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        user = authenticate_agent_token(token.strip())
+        if user is None:
+            raise HttpError(401, "the agent API token is not valid")
+    elif request.user.is_authenticated:
+        user = request.user
+        if agent_scope(user) is not None and check_csrf(request) is not None:
+            raise HttpError(403, "the CSRF token is missing or wrong")
+    else:
+        raise HttpError(401, "an agent API token or an agent session is required")
+    if agent_scope(user) is None:
+        raise HttpError(403, "only agents use the tickets API")
+    return user
+
+
 @router.post(
     "/{number}/attachments",
+    auth=None,
     response={201: dict},
     summary="Reply or add an internal note with files (multipart: file…, body, internal)",
 )
 def upload_ticket_attachments(request: HttpRequest, number: str):
     from tickets.api import event_data
 
-    if agent_scope(request.user) is None:
-        raise HttpError(403, "only agents use the tickets API")
+    user = _agent_for_upload(request)
     if request_too_large(request):
         raise HttpError(413, "the files are too large")
     if not request.content_type.startswith("multipart/form-data"):
@@ -66,14 +86,14 @@ def upload_ticket_attachments(request: HttpRequest, number: str):
     if internal_raw not in {"true", "false", "1", "0", ""}:
         raise HttpError(400, "internal must be true or false")
     try:
-        ticket = access_ticket_for_agent(request.user, number)
+        ticket = access_ticket_for_agent(user, number)
         files = check_request_files(uploaded)
         event = actions.add_reply(
             ticket,
             body=request.POST.get("body", "")[:20_000],
             internal=internal_raw in {"true", "1"},
             author_role="agent",
-            author_user=request.user,
+            author_user=user,
             attachments=files,
         )
     except TicketError as exc:

@@ -420,3 +420,23 @@ def test_a_body_no_set_of_files_could_make_is_refused_before_parsing(
         {"body": "x", "attachments": [SimpleUploadedFile("ok.txt", b"a" * 1000)]},
     )
     assert within.status_code == 302
+
+
+def test_the_console_session_uploads_with_its_csrf_token_only(ticket, support_agent, customer):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(support_agent)
+    url = f"/api/v1/tickets/{ticket.number}/attachments"
+    assert browser.post(url, {"file": SimpleUploadedFile("a.pdf", files.PDF)}).status_code == 403
+    browser.get("/accounts/login/")
+    csrf = browser.cookies["csrftoken"].value
+    response = browser.post(
+        url, {"file": SimpleUploadedFile("a.pdf", files.PDF)}, HTTP_X_CSRFTOKEN=csrf
+    )
+    assert response.status_code == 201, response.content
+    # A customer's session is no way into the agents' endpoint.
+    assert (
+        portal(customer).post(url, {"file": SimpleUploadedFile("b.pdf", files.PDF)}).status_code
+        == 403
+    )
+    assert Client().post(url, {"file": SimpleUploadedFile("c.pdf", files.PDF)}).status_code == 401
+    assert TicketAttachment.objects.count() == 1
