@@ -272,5 +272,5 @@ def render_ticket_sections(ticket: Ticket, viewer: AbstractBaseUser, **extra: An
     context = {**ticket_state_context(ticket, viewer), **extra}
     return "".join(
         render_to_string(f"tickets/console/ticket_detail.html#{name}", context)
-        for name in ("header", "summary", "timeline")
+        for name in ("header", "clocks", "controls", "timeline")
     )

@@ -1,4 +1,4 @@
-"""`/ws/console/tickets/?ticket=T-1001&seq=N`: one ticket's page, live, for agents.
+"""`/ws/console/tickets/?ticket=T-1001&seq=N`: a ticket's page (or the list's rows), live, for agents.
 
 The agents' half of the portal socket. It joins the ticket's group
 (`events.ticket_group`, which every ticket action already rings) after
@@ -14,6 +14,10 @@ or below the seq already sent are dropped, so a doorbell that overtook
 another (PITFALLS 3) never rolls the page back. A ticket moved to a
 department the agent does not serve closes the socket with 4004 after a
 last fragment saying so.
+
+`?tickets=T-1001:5,T-1002:3` (the list page: its rows and their seqs, at
+most 100) follows those rows instead: each change sends the row again
+(`ticket_list.html#row`), a row the agent may no longer see is removed.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 
 from tickets import events
-from tickets.access import access_ticket_for_agent
-from tickets.console_rendering import render_ticket_sections
+from tickets.access import access_ticket_for_agent, tickets_for_agent
+from tickets.console_rendering import render_ticket_sections, sla_clocks
 from tickets.consumers import CLOSE_UNAUTHENTICATED, NUMBER_MAX_LENGTH, PortalConsumer
 from tickets.errors import TicketNotFound
 
@@ -37,25 +41,47 @@ logger = logging.getLogger(__name__)
 CLOSE_NOT_FOUND = 4004
 
 
-def _watch(user: Any, number: str) -> tuple[str, int] | None:
-    """(group, last seq) of a ticket the agent may see, else None."""
+MAX_LIST_TICKETS = 100
+
+
+def _watch(user: Any, numbers: list[str]) -> dict[str, tuple[str, int]]:
+    """{number: (group, last seq)} of the tickets among `numbers` the agent may see."""
+    rows = tickets_for_agent(user).filter(number__in=numbers[:MAX_LIST_TICKETS])
+    return {
+        number: (events.ticket_group(public_id), last_seq)
+        for number, public_id, last_seq in rows.values_list("number", "public_id", "last_seq")
+    }
+
+
+def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
     try:
         ticket = access_ticket_for_agent(user, number)
     except TicketNotFound:
         return None
-    return events.ticket_group(ticket.public_id), ticket.last_seq
-
-
-def _render(user: Any, number: str) -> tuple[int, str] | None:
-    try:
-        ticket = access_ticket_for_agent(user, number)
-    except TicketNotFound:
-        return None
+    if view == "list":
+        html = render_to_string(
+            "tickets/console/ticket_list.html#row",
+            {"ticket": ticket, "clocks": sla_clocks(ticket), "oob": True},
+        )
+        return ticket.last_seq, html
     return ticket.last_seq, render_ticket_sections(ticket, user)
 
 
-def _gone(number: str) -> str:
+def _gone(number: str, view: str) -> str:
+    if view == "list":
+        return render_to_string("tickets/console/_row_gone.html", {"number": number})
     return render_to_string("tickets/console/_ticket_gone.html", {"number": number})
+
+
+def _seen(raw: str) -> dict[str, int]:
+    """`T-1001:5,T-1002:3` (a list page's rows and their seqs) as a dict."""
+    seen: dict[str, int] = {}
+    for item in raw.split(",")[:MAX_LIST_TICKETS]:
+        number, _sep, seq = item.partition(":")
+        number = number.strip().upper()[:NUMBER_MAX_LENGTH]
+        if number:
+            seen[number] = int(seq) if seq.isdigit() and len(seq) < 12 else 0
+    return seen
 
 
 def _is_agent(user: Any) -> bool:
@@ -75,59 +101,68 @@ class ConsoleTicketConsumer(PortalConsumer):
         self.tasks: list[asyncio.Task] = []
         self.user = self.scope.get("user")
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        self.watched = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
-        try:
-            seen = int((query.get("seq") or ["0"])[0][:12])
-        except ValueError:
-            seen = 0
+        listed = (query.get("tickets") or [""])[0][:4000]
+        if listed:
+            self.view = "list"
+            seen = _seen(listed)
+        else:
+            self.view = "ticket"
+            number = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
+            raw_seq = (query.get("seq") or ["0"])[0]
+            seen = {number: int(raw_seq) if raw_seq.isdigit() and len(raw_seq) < 12 else 0}
         if not await database_sync_to_async(_is_agent)(self.user):
             await self.accept()
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
-        watch = (
-            await database_sync_to_async(_watch)(self.user, self.watched) if self.watched else None
-        )
-        if watch is None:
+        watch = await database_sync_to_async(_watch)(self.user, list(seen))
+        # A ticket page for a ticket the agent may not see is refused; a list
+        # simply does not follow such rows (they were never on it).
+        if not watch and self.view == "ticket":
             await self.accept()
             await self.refuse(CLOSE_NOT_FOUND)
             return
-        group, last_seq = watch
         # Join before accepting, then compare with what the page saw: nothing
         # that commits in between goes unheard.
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.joined.append(group)
+        for group, _last_seq in watch.values():
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
         await self.accept()
-        self.sent_seq[self.watched] = max(seen, 0)
-        if last_seq > seen:
-            await self._push(last_seq)
+        for number in watch:
+            self.sent_seq[number] = seen.get(number, 0)
+        for number, (_group, last_seq) in watch.items():
+            if last_seq > seen.get(number, 0):
+                await self._push(number, last_seq)
         self.tasks.append(asyncio.create_task(self._maintenance()))
 
     async def ticket_changed(self, message: dict[str, Any]) -> None:
         if self.closing:
             return
+        number = message.get("ticket")
         seq = message.get("seq")
-        if message.get("ticket") != self.watched or not isinstance(seq, int):
+        if number not in self.sent_seq or not isinstance(seq, int):
             return
-        await self._push(seq)
+        await self._push(number, seq)
 
-    async def _push(self, seq: int) -> None:
-        if seq <= self.sent_seq.get(self.watched, 0):
+    async def _push(self, number: str, seq: int) -> None:
+        if seq <= self.sent_seq.get(number, 0):
             return
         try:
-            rendered = await database_sync_to_async(_render)(self.user, self.watched)
+            rendered = await database_sync_to_async(_render)(self.user, number, self.view)
         except Exception:
             # One failed render must not kill the socket; the next doorbell retries.
-            logger.exception("console push for %s failed", self.watched)
+            logger.exception("console push for %s failed", number)
             return
         if self.closing:
             return
         if rendered is None:
-            # Moved out of the agent's departments (or gone): say so, then stop.
-            await self.send(text_data=await database_sync_to_async(_gone)(self.watched))
-            await self.refuse(CLOSE_NOT_FOUND)
+            # Moved out of the agent's departments (or gone): say so.
+            await self.send(text_data=await database_sync_to_async(_gone)(number, self.view))
+            self.sent_seq.pop(number, None)
+            if self.view == "ticket":
+                await self.refuse(CLOSE_NOT_FOUND)
             return
         last_seq, html = rendered
-        if last_seq <= self.sent_seq.get(self.watched, 0):
+        if last_seq <= self.sent_seq.get(number, 0):
             return
-        self.sent_seq[self.watched] = last_seq
+        self.sent_seq[number] = last_seq
         await self.send(text_data=html)

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,6 +89,7 @@ def _list_context(request: HttpRequest, query: QueryDict) -> tuple[dict[str, Any
     page = Paginator(tickets, PAGE_SIZE).get_page(page_number)
     now = timezone.now()
     rows = [{"ticket": ticket, "clocks": sla_clocks(ticket, now=now)} for ticket in page]
+    followed = ",".join(f"{row['ticket'].number}:{row['ticket'].last_seq}" for row in rows)
     kept = query.copy()
     kept.pop("page", None)
     for name in list(kept):
@@ -101,6 +103,7 @@ def _list_context(request: HttpRequest, query: QueryDict) -> tuple[dict[str, Any
         "page": page,
         "rows": rows,
         "filters_query": filters_query,
+        "socket_path": SOCKET_PATH + "?" + urlencode({"tickets": followed}) if followed else "",
         "list_url": reverse("console_tickets") + (f"?{filters_query}" if filters_query else ""),
     }, status
 
@@ -284,10 +287,13 @@ def ticket_update(request: HttpRequest, number: str) -> HttpResponse:
             return redirect("console_tickets")
         if not request.htmx:  # type: ignore[attr-defined]
             return redirect("console_ticket", number=ticket.number)
-        return HttpResponse(render_ticket_sections(fresh, request.user, saved=_("Saved.")))
+        return HttpResponse(
+            render_ticket_sections(fresh, request.user)
+            + render_to_string("tickets/console/ticket_detail.html#flash", {"saved": _("Saved.")})
+        )
     if not request.htmx:  # type: ignore[attr-defined]
         return _page(request, ticket, update_form=form, status=status, error=error)
     ticket.refresh_from_db()
     context = ticket_state_context(ticket, request.user)
     context.update({"update_form": form, "update_error": error})
-    return render(request, "tickets/console/ticket_detail.html#summary", context, status=status)
+    return render(request, "tickets/console/ticket_detail.html#controls", context, status=status)

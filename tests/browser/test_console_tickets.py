@@ -83,6 +83,10 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         # Sofia (supervisor) has the same ticket open.
         colleague = colleague_ctx.new_page()
         sign_in_agent(colleague, embedded_server, "sofia")
+        colleague_list = colleague_ctx.new_page()
+        colleague_list.goto(bookmark)
+        colleague_list.locator(f"#row-{number}[data-status='new']").wait_for()
+        colleague_list.wait_for_function("() => window.__socketOpen === true")
         colleague.goto(bookmark)
         colleague.locator("#ticket-results").get_by_role("link", name=number).click()
         colleague.wait_for_function("() => window.__socketOpen === true")
@@ -106,6 +110,9 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         console.get_by_label("Status").select_option("pending")
         console.get_by_role("button", name="Update ticket").click()
         console.locator("#ticket-header[data-status='pending']").wait_for()
+        console.locator("#ticket-flash").get_by_text("Saved.").wait_for()
+        console.locator("#ticket-summary").wait_for()
+        assert console.get_by_label("Status").input_value() == "pending"
 
         portal.get_by_text("Am găsit cauza: firmware-ul vechi.").wait_for(timeout=10_000)
         portal.locator(f"#ticket-{number}[data-status='pending']").wait_for(timeout=10_000)
@@ -115,6 +122,8 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         colleague.locator("#ticket-header[data-status='pending']").wait_for(timeout=10_000)
         colleague.locator("#ticket-timeline").get_by_text("Am găsit cauza: firmware-ul vechi.").wait_for()
         assert colleague.evaluate("window.__notReloaded") is True
+        # The colleague's list (filtered on "new") follows its rows live too.
+        colleague_list.locator(f"#row-{number}[data-status='pending']").wait_for(timeout=10_000)
     finally:
         for context in contexts:
             context.close()

@@ -99,7 +99,7 @@ async def test_a_status_change_updates_the_header_and_controls(world):
     assert re.search(r'id="ticket-header"[^>]*data-status="pending"', html)
     assert 'data-clock="resolution" data-sla="paused"' in html
     assert 'data-clock="first_response" data-sla="paused"' in html
-    assert 'id="ticket-summary"' in html
+    assert 'id="ticket-controls-fields"' in html and 'id="ticket-clocks"' in html
     await socket.disconnect()
 
 
@@ -157,3 +157,57 @@ async def test_a_ticket_moved_out_of_the_agents_departments_says_so_and_closes(w
     html = await socket.receive_from(5)
     assert "is no longer in your departments" in html
     assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4004}
+
+
+# --- the list's rows -------------------------------------------------------------------
+
+
+async def list_socket(user, pairs: str) -> WebsocketCommunicator:
+    headers = [ORIGIN, *(await database_sync_to_async(_cookie)(user))]
+    socket = WebsocketCommunicator(application, f"/ws/console/tickets/?tickets={pairs}", headers=headers)
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+@pytest.fixture
+def sales_ticket(world):
+    return actions.create_ticket(
+        subject="Quote", body="Ten more.", contact=world["contact"], channel=Ticket.Channel.PORTAL,
+        department=world["sales"], author_role=TicketEvent.Role.CUSTOMER, author_contact=world["contact"],
+    )
+
+
+async def test_the_list_gets_a_changed_row_out_of_band(world, sales_ticket):
+    ticket = world["ticket"]
+    socket = await list_socket(world["boris"], f"{ticket.number}:1,{sales_ticket.number}:1")
+    assert await socket.receive_nothing(0.2)
+    await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["chen"])
+    html = await socket.receive_from(5)
+    assert html.startswith(f'<tr id="row-{ticket.number}" hx-swap-oob="true"')
+    assert 'data-status="on_hold"' in html
+    # Sales' ticket was in the query string but is not Boris's to follow.
+    await database_sync_to_async(actions.change_status)(sales_ticket, "on_hold", by=world["sara"])
+    assert await socket.receive_nothing(0.5)
+    await socket.disconnect()
+
+
+async def test_the_list_catches_up_on_rows_that_changed_before_it_connected(world):
+    ticket = world["ticket"]
+    await database_sync_to_async(actions.change_priority)(ticket, "high", by=world["chen"])
+    socket = await list_socket(world["boris"], f"{ticket.number}:1")
+    html = await socket.receive_from(5)
+    assert 'data-priority="high"' in html
+    await socket.disconnect()
+
+
+async def test_a_row_moved_out_of_the_agents_departments_is_removed(world):
+    ticket = world["ticket"]
+    socket = await list_socket(world["boris"], f"{ticket.number}:1")
+    await database_sync_to_async(actions.move_ticket)(ticket, world["sales"], by=world["chen"])
+    html = await socket.receive_from(5)
+    assert html.strip() == f'<tr id="row-{ticket.number}" hx-swap-oob="delete"></tr>'
+    # The socket stays open for the other rows; this one is no longer followed.
+    await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["sara"])
+    assert await socket.receive_nothing(0.5)
+    await socket.disconnect()

@@ -32,6 +32,21 @@
       area.form.requestSubmit();
     }
   });
+  // A row pushed by the list's socket replaces the old one: keep its selection.
+  var selected = {};
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var row = event.detail.target;
+    if (!row || !row.id || row.id.indexOf("row-") !== 0) return;
+    var box = row.querySelector("input[name=tickets]");
+    selected[row.id] = !!(box && box.checked);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    Object.keys(selected).forEach(function (id) {
+      var box = document.querySelector("#" + CSS.escape(id) + " input[name=tickets]");
+      if (box) box.checked = selected[id];
+    });
+    selected = {};
+  });
   function live(text, offline) {
     var indicator = document.querySelector("[data-live-indicator]");
     if (!indicator) return;
