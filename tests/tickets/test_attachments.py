@@ -440,3 +440,30 @@ def test_the_console_session_uploads_with_its_csrf_token_only(ticket, support_ag
     )
     assert Client().post(url, {"file": SimpleUploadedFile("c.pdf", files.PDF)}).status_code == 401
     assert TicketAttachment.objects.count() == 1
+
+
+def test_an_automatic_conversion_carries_the_files_too(support, customer):
+    from tickets.conversion import convert_automatically
+
+    visitor, _token = chat_actions.create_visitor(name="Maria")
+    conversation, _ = chat_actions.start_conversation(visitor, support)
+    chat_actions.post_message(
+        conversation.pk,
+        conversation.public_id,
+        author=chat_actions.visitor_author(visitor),
+        client_id=uuid.uuid4(),
+        body="Nobody answers; here is the log",
+    )
+    chat_actions.post_attachment(
+        conversation,
+        check_upload(io.BytesIO(files.CSV), filename="jurnal.csv"),
+        author=chat_actions.visitor_author(visitor),
+    )
+    chat_actions.close_conversation(
+        conversation, by="visitor", author=chat_actions.visitor_author(visitor)
+    )
+    assert convert_automatically(conversation.pk, reason="left") is not None
+    ticket = Ticket.objects.get(conversation=conversation)
+    created = ticket.events.get(kind="created")
+    assert [a["filename"] for a in created.payload["attachments"]] == ["jurnal.csv"]
+    assert TicketAttachment.objects.get(ticket=ticket).content_type == "text/csv"
