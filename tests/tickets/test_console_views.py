@@ -497,3 +497,12 @@ def test_the_ticket_page_costs_the_same_queries_however_long_its_timeline(
     long = _count_queries(client, url)
     assert long == short
     assert long <= 18, long
+
+
+def test_the_list_follows_exactly_its_visible_rows(many, support_agent):
+    client = signed_in(support_agent)
+    body = client.get(reverse("console_tickets"), {"priority": "urgent"}).content.decode()
+    urgent = many["urgent"]
+    assert f'ws-connect="/ws/console/tickets/?tickets={urgent.number}%3A{urgent.last_seq}"' in body
+    empty = client.get(reverse("console_tickets"), {"q": "nothing like this"}).content.decode()
+    assert "ws-connect" not in empty
