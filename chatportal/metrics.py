@@ -91,6 +91,12 @@ def count_frame(frame: Any) -> None:
 class QueueCollector(Collector):
     """Waiting chats per department and the oldest wait, read at scrape time."""
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Without describe(), registering the collector would call collect():
+        # a database query at import time.
+        yield GaugeMetricFamily("chatportal_queue_waiting", "", labels=["department"])
+        yield GaugeMetricFamily("chatportal_queue_oldest_wait_seconds", "", labels=["department"])
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from django.db.models import Count, Min, Q
         from django.utils import timezone
