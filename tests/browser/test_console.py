@@ -147,6 +147,11 @@ def test_the_journey_from_a_widget_chat_to_a_ticket_the_customer_follows_live(
         expect(panel).to_contain_text("Gold 24x7")
         expect(panel).to_contain_text(host_site.url)
 
+        # The visitor typing shows in the console.
+        widget.get_by_role("textbox", name="Message", exact=True).press_sequentially("Also")
+        expect(console.locator("#typing")).to_have_text("Maria Popescu is typing…")
+        widget.get_by_role("textbox", name="Message", exact=True).fill("")
+
         # A note first (the visitor must never see it), then the public reply.
         console.get_by_role("switch", name="Internal note").check()
         console.get_by_role("textbox", name="Reply").fill("Gold contract: 1 h first response")

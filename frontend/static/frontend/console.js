@@ -335,6 +335,7 @@
   }
 
   function onQueue(frame) {
+    frame.receivedAt = Date.now();
     state.queues.set(frame.department, frame);
     (frame.conversations || []).forEach(function (summary) {
       var chat = state.chats.get(summary.id);
@@ -635,7 +636,23 @@
     return button;
   }
 
+  // Lists are redrawn on every change; keyboard users must not lose their place.
+  function keepingFocus(container, redraw) {
+    var active = document.activeElement;
+    var item = active && container.contains(active) ? active.closest("li[data-conversation]") : null;
+    var role = item ? (active.classList.contains("item-accept") ? ".item-accept" : ".item-open") : null;
+    var id = item ? item.dataset.conversation : null;
+    redraw();
+    if (!id) return;
+    var again = container.querySelector('li[data-conversation="' + CSS.escape(id) + '"] ' + role);
+    if (again) again.focus();
+  }
+
   function renderLists() {
+    keepingFocus($("workspace"), drawLists);
+  }
+
+  function drawLists() {
     var offers = $("offers");
     var mine = $("my-chats");
     offers.replaceChildren();
@@ -676,10 +693,16 @@
     var waiting = box.querySelector(".queue-waiting");
     waiting.textContent = frame.waiting ? fmt(S.waitingCount, { count: frame.waiting }) : S.waitingNone;
     waiting.className = "badge queue-waiting" + (frame.waiting ? (frame.oldest_wait_s > 120 ? " badge-danger" : " badge-warning") : "");
+    // The figure was true when the frame came; the wait has grown since.
+    var grown = frame.receivedAt ? (Date.now() - frame.receivedAt) / 1000 : 0;
     box.querySelector(".queue-oldest").textContent =
       frame.waiting && frame.oldest_wait_s !== null && frame.oldest_wait_s !== undefined
-        ? fmt(S.oldestWait, { wait: duration(frame.oldest_wait_s) }) : "";
+        ? fmt(S.oldestWait, { wait: duration(frame.oldest_wait_s + grown) }) : "";
     var list = box.querySelector(".queue-items");
+    keepingFocus(list, function () { drawQueueItems(list, frame); });
+  }
+
+  function drawQueueItems(list, frame) {
     list.replaceChildren();
     (frame.conversations || []).forEach(function (summary) {
       var chat = state.chats.get(summary.id);
@@ -1132,6 +1155,6 @@
   connect();
   window.setInterval(function () {
     state.queues.forEach(renderQueue);
-  }, 30000);
+  }, 15000);
   window.chatportalConsole = { state: state, forceReconnect: forceReconnect };
 })();
