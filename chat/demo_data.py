@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from chatportal.demo_data import DemoData
 
 # department slug or None (global), shortcut, title, body
+# fmt: off
 CANNED_RESPONSES = [
     (None, "hello", "Greeting", "Hello {first_name}, this is {agent_name}. How can I help you today?"),
     (None, "thanks", "Thanks and goodbye",
@@ -23,6 +24,7 @@ CANNED_RESPONSES = [
     ("billing", "invoice", "Invoice copy",
      "Hello {first_name}, I am sending a copy of the invoice to the e-mail address on your account."),
 ]
+# fmt: on
 
 
 def seed(demo: DemoData) -> None:

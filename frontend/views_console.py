@@ -109,18 +109,31 @@ def console_panel(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
         conversation = _conversation_or_error(request, conversation_id)
     except NotFound:
-        return render(request, "frontend/console_panel_error.html",
-                      {"message": _("This conversation does not exist.")}, status=404)
+        return render(
+            request,
+            "frontend/console_panel_error.html",
+            {"message": _("This conversation does not exist.")},
+            status=404,
+        )
     except Forbidden:
-        return render(request, "frontend/console_panel_error.html",
-                      {"message": _("This conversation belongs to another department.")}, status=403)
+        return render(
+            request,
+            "frontend/console_panel_error.html",
+            {"message": _("This conversation belongs to another department.")},
+            status=403,
+        )
     contact = conversation.contact
     record = contact_record(contact) if contact is not None else None
     timeline = contact_timeline(contact, limit=TIMELINE_LIMIT) if contact is not None else []
     return render(
         request,
         "frontend/console_panel.html",
-        {"conversation": conversation, "visitor": conversation.visitor, "record": record, "timeline": timeline},
+        {
+            "conversation": conversation,
+            "visitor": conversation.visitor,
+            "record": record,
+            "timeline": timeline,
+        },
     )
 
 
@@ -130,13 +143,19 @@ def console_canned(request: HttpRequest) -> JsonResponse:
     """Canned responses matching `q` for `conversation`, variables filled from its contact."""
     query = request.GET.get("q", "")
     if len(query) > MAX_QUERY_LENGTH + 1:
-        return JsonResponse({"error": {"code": "invalid", "detail": _("The search is too long.")}}, status=400)
+        return JsonResponse(
+            {"error": {"code": "invalid", "detail": _("The search is too long.")}}, status=400
+        )
     try:
         conversation = _conversation_or_error(request, request.GET.get("conversation", ""))
     except NotFound:
-        return JsonResponse({"error": {"code": "not_found", "detail": _("No such conversation.")}}, status=404)
+        return JsonResponse(
+            {"error": {"code": "not_found", "detail": _("No such conversation.")}}, status=404
+        )
     except Forbidden:
-        return JsonResponse({"error": {"code": "forbidden", "detail": _("Not your department.")}}, status=403)
+        return JsonResponse(
+            {"error": {"code": "forbidden", "detail": _("Not your department.")}}, status=403
+        )
     matches = canned_matches(
         query,
         conversation=conversation,
@@ -146,7 +165,12 @@ def console_canned(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "results": [
-                {"shortcut": m.shortcut, "title": m.title, "body": m.body, "department": m.department}
+                {
+                    "shortcut": m.shortcut,
+                    "title": m.title,
+                    "body": m.body,
+                    "department": m.department,
+                }
                 for m in matches
             ]
         }

@@ -37,22 +37,32 @@ def capture(out_dir: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="chatportal-shots-") as tmp, HostSite() as site:
         env = embedded_env(
             Path(tmp) / "data",
-            extra={"CHATPORTAL_WIDGET_ORIGINS": site.origin, "CHATPORTAL_IDENTITY_SECRET": IDENTITY_SECRET},
+            extra={
+                "CHATPORTAL_WIDGET_ORIGINS": site.origin,
+                "CHATPORTAL_IDENTITY_SECRET": IDENTITY_SECRET,
+            },
         )
         prepare_database(env)
         worker = DaphneWorker(env, Path(tmp) / "worker.log", name="screenshots")
         worker.start()
         try:
             token = jwt.encode(
-                {"sub": "crm-1", "exp": int(time.time()) + 600, "name": "Maria Popescu",
-                 "email": "customer1@example.com"},
-                IDENTITY_SECRET, algorithm="HS256",
+                {
+                    "sub": "crm-1",
+                    "exp": int(time.time()) + 600,
+                    "name": "Maria Popescu",
+                    "email": "customer1@example.com",
+                },
+                IDENTITY_SECRET,
+                algorithm="HS256",
             )
             site.page_html = host_page_html(
                 f"{worker.url}/widget.js", {"department": "support", "identity-jwt": token}
             )
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
                 agent = browser.new_context(locale="en-US", viewport=VIEWPORT)
                 visitor = browser.new_context(locale="en-US", viewport=VIEWPORT)
                 customer = browser.new_context(locale="en-US", viewport=VIEWPORT)
@@ -75,23 +85,33 @@ def capture(out_dir: Path) -> list[Path]:
                 box.fill("Hello, my RZA-500 relay shows error E42 after the firmware update.")
                 widget.get_by_role("button", name="Send", exact=True).click()
 
-                item = console.locator("#offers li.item, #queues li.item").filter(has_text="Maria Popescu")
+                item = console.locator("#offers li.item, #queues li.item").filter(
+                    has_text="Maria Popescu"
+                )
                 item.get_by_role("button", name="Accept").first.click()
-                expect(console.get_by_role("complementary", name="Customer")).to_contain_text("RZA-2024-0001")
+                expect(console.get_by_role("complementary", name="Customer")).to_contain_text(
+                    "RZA-2024-0001"
+                )
                 reply = console.get_by_role("textbox", name="Reply")
                 console.get_by_role("switch", name="Internal note").check()
                 reply.fill("Gold 24x7 contract: first response within 1 h.")
                 reply.press("Enter")
                 console.get_by_role("switch", name="Internal note").uncheck()
-                reply.fill("Hello Maria, Boris here. I can see your RZA-500 (RZA-2024-0001) under warranty. "
-                           "Which firmware version did you install?")
+                reply.fill(
+                    "Hello Maria, Boris here. I can see your RZA-500 (RZA-2024-0001) under warranty. "
+                    "Which firmware version did you install?"
+                )
                 reply.press("Enter")
                 expect(widget.get_by_role("log")).to_contain_text("Which firmware version")
                 box.fill("Version 3.2, installed yesterday.")
                 widget.get_by_role("button", name="Send", exact=True).click()
                 expect(console.locator("#transcripts")).to_contain_text("Version 3.2")
                 reply.press_sequentially("/firm")
-                expect(console.get_by_role("listbox", name="Canned responses").get_by_role("option").first).to_be_visible()
+                expect(
+                    console.get_by_role("listbox", name="Canned responses")
+                    .get_by_role("option")
+                    .first
+                ).to_be_visible()
                 console.wait_for_timeout(300)
                 paths = [out_dir / "console.png", out_dir / "widget.png", out_dir / "portal.png"]
                 console.screenshot(path=str(paths[0]))
@@ -102,7 +122,9 @@ def capture(out_dir: Path) -> list[Path]:
                 widget.screenshot(path=str(paths[1]))
 
                 console.get_by_role("button", name="Convert to ticket").click()
-                console.get_by_label(re.compile(r"^Subject")).fill("E42 after the firmware 3.2 update")
+                console.get_by_label(re.compile(r"^Subject")).fill(
+                    "E42 after the firmware 3.2 update"
+                )
                 console.get_by_role("button", name="Create ticket").click()
                 ticket_line = console.locator("#transcripts .evt-ticket")
                 expect(ticket_line).to_contain_text(re.compile(r"T-\d+"))

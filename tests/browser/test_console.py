@@ -83,7 +83,9 @@ def open_console(context, server: LiveServer, username: str = AGENT):
 
 
 def open_widget(context, host_site: HostSite, server: LiveServer, **attributes: str):
-    host_site.page_html = host_page_html(f"{server.url}/widget.js", {"department": "support", **attributes})
+    host_site.page_html = host_page_html(
+        f"{server.url}/widget.js", {"department": "support", **attributes}
+    )
     page = context.new_page()
     page.goto(host_site.url)
     page.get_by_role("button", name="Open chat", exact=True).click()
@@ -101,23 +103,34 @@ def take_chat(console, visitor_name: str) -> None:
     item = console.locator("#offers li.item, #queues li.item").filter(has_text=visitor_name)
     item.get_by_role("button", name="Accept").first.click()
     expect(console.get_by_role("heading", level=1)).to_have_text(visitor_name)
-    expect(console.locator("#chat-view .transcript:not([hidden])")).to_contain_text("joined the chat")
+    expect(console.locator("#chat-view .transcript:not([hidden])")).to_contain_text(
+        "joined the chat"
+    )
 
 
 def selected_transcript(console):
     return console.locator("#transcripts .transcript:not([hidden])")
 
 
-def upload_attachment(server: LiveServer, conversation: str, filename: str, content: bytes, *, token: str) -> dict:
+def upload_attachment(
+    server: LiveServer, conversation: str, filename: str, content: bytes, *, token: str
+) -> dict:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     request = urllib.request.Request(
         f"{server.url}/api/v1/conversations/{conversation}/attachments",
         data=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=15) as response:
@@ -132,7 +145,9 @@ def test_the_journey_from_a_widget_chat_to_a_ticket_the_customer_follows_live(
     visitor_context = chromium_browser.new_context(locale="en-US")
     customer_context = chromium_browser.new_context(locale="en-US")
     try:
-        widget = open_widget(visitor_context, host_site, embedded_server, **{"identity-jwt": maria_identity()})
+        widget = open_widget(
+            visitor_context, host_site, embedded_server, **{"identity-jwt": maria_identity()}
+        )
         visitor_says(widget, "My RZA-500 shows error E42")
 
         take_chat(console, "Maria Popescu")
@@ -168,9 +183,9 @@ def test_the_journey_from_a_widget_chat_to_a_ticket_the_customer_follows_live(
         expect(reply).to_have_value("")
         assert "Gold contract" not in widget.get_by_role("log").inner_text()
         # The visitor read it: the console says so.
-        expect(selected_transcript(console).locator(".msg-mine", has_text="Which firmware").last).to_contain_text(
-            "Seen by the customer"
-        )
+        expect(
+            selected_transcript(console).locator(".msg-mine", has_text="Which firmware").last
+        ).to_contain_text("Seen by the customer")
 
         console.get_by_role("button", name="Convert to ticket").click()
         console.get_by_label(re.compile(r"^Subject")).fill("E42 on RZA-500")
@@ -223,7 +238,9 @@ def test_hostile_names_messages_and_file_names_render_as_text(
     console = open_console(browser_context, embedded_server)
     visitor_context = chromium_browser.new_context(locale="en-US")
     try:
-        widget = open_widget(visitor_context, host_site, embedded_server, name=XSS_NAME, email="eve@example.com")
+        widget = open_widget(
+            visitor_context, host_site, embedded_server, name=XSS_NAME, email="eve@example.com"
+        )
         widget.get_by_role("textbox", name="Message", exact=True).fill(XSS_MESSAGE)
         widget.get_by_role("button", name="Send", exact=True).click()
 
@@ -238,14 +255,20 @@ def test_hostile_names_messages_and_file_names_render_as_text(
 
         conversation = console.evaluate("window.chatportalConsole.state.selected")
         uploaded = upload_attachment(
-            embedded_server, conversation, XSS_FILENAME, PNG_1X1, token=embedded_server.agent_token(AGENT)
+            embedded_server,
+            conversation,
+            XSS_FILENAME,
+            PNG_1X1,
+            token=embedded_server.agent_token(AGENT),
         )
         # The server keeps a display name (it may tame it); the console shows exactly that, as text.
         stored_name = uploaded["attachment"]["filename"]
         assert "onerror" in stored_name
         download = transcript.locator("a.attachment-link")
         expect(download).to_have_text(f"📎 {stored_name}")
-        assert download.get_attribute("href").startswith(f"/api/v1/conversations/{conversation}/attachments/")
+        assert download.get_attribute("href").startswith(
+            f"/api/v1/conversations/{conversation}/attachments/"
+        )
 
         console.wait_for_timeout(300)
         assert console.dialogs == []
@@ -261,7 +284,9 @@ def test_it_reconnects_by_itself_and_catches_up_after_the_server_restarts(
     console = open_console(browser_context, embedded_server)
     visitor_context = chromium_browser.new_context(locale="en-US")
     try:
-        widget = open_widget(visitor_context, host_site, embedded_server, name="Ion", email="ion@example.com")
+        widget = open_widget(
+            visitor_context, host_site, embedded_server, name="Ion", email="ion@example.com"
+        )
         visitor_says(widget, "first question")
         take_chat(console, "Ion")
         conversation = console.evaluate("window.chatportalConsole.state.selected")
@@ -275,13 +300,18 @@ def test_it_reconnects_by_itself_and_catches_up_after_the_server_restarts(
 
         # Written while the console was away or just back: it arrives without a reload.
         visitor_says(widget, "second question after the restart")
-        expect(selected_transcript(console)).to_contain_text("second question after the restart", timeout=30_000)
+        expect(selected_transcript(console)).to_contain_text(
+            "second question after the restart", timeout=30_000
+        )
         assert console.evaluate("window.__notReloaded") is True
         # Each event once.
-        expect(selected_transcript(console).locator(".msg-visitor", has_text="first question")).to_have_count(1)
-        assert console.evaluate(
-            f"window.chatportalConsole.state.chats.get('{conversation}').lastSeq"
-        ) >= 4
+        expect(
+            selected_transcript(console).locator(".msg-visitor", has_text="first question")
+        ).to_have_count(1)
+        assert (
+            console.evaluate(f"window.chatportalConsole.state.chats.get('{conversation}').lastSeq")
+            >= 4
+        )
     finally:
         visitor_context.close()
 
@@ -311,7 +341,8 @@ NOTIFICATION_SPY = """
 
 def set_hidden(page, hidden: bool) -> None:
     page.evaluate(
-        "(hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); }", hidden
+        "(hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
     )
 
 
@@ -329,10 +360,14 @@ def test_several_chats_keep_their_drafts_and_a_hidden_tab_is_told_with_sound_and
 
     contexts = [chromium_browser.new_context(locale="en-US") for _ in range(3)]
     try:
-        ion = open_widget(contexts[0], host_site, embedded_server, name="Ion", email="ion@example.com")
+        ion = open_widget(
+            contexts[0], host_site, embedded_server, name="Ion", email="ion@example.com"
+        )
         visitor_says(ion, "question from Ion")
         take_chat(console, "Ion")
-        ana = open_widget(contexts[1], host_site, embedded_server, name="Ana", email="ana@example.com")
+        ana = open_widget(
+            contexts[1], host_site, embedded_server, name="Ana", email="ana@example.com"
+        )
         visitor_says(ana, "question from Ana")
         take_chat(console, "Ana")
 
@@ -368,7 +403,9 @@ def test_several_chats_keep_their_drafts_and_a_hidden_tab_is_told_with_sound_and
         assert console.evaluate("window.__tones") > tones
         expect(console.locator("#announcer")).to_contain_text("New message from Ion")
 
-        eve = open_widget(contexts[2], host_site, embedded_server, name="Eve", email="eve@example.com")
+        eve = open_widget(
+            contexts[2], host_site, embedded_server, name="Eve", email="eve@example.com"
+        )
         visitor_says(eve, "a new chat")
         console.wait_for_function("() => window.__notifications.includes('New chat assigned')")
         expect(console.locator("#offers")).to_contain_text("Eve")

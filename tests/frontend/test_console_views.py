@@ -52,27 +52,48 @@ def maria():
     contact.save()
     today = timezone.localdate()
     Asset.objects.create(
-        contact=contact, product=Product.objects.create(name="RZA-500"), serial_number="RZA-2024-0001",
+        contact=contact,
+        product=Product.objects.create(name="RZA-500"),
+        serial_number="RZA-2024-0001",
         warranty_end=today + datetime.timedelta(days=3000),
     )
     Asset.objects.create(
-        organization=organization, product=Product.objects.create(name="MRU-200"),
-        serial_number="MRU-2019-0042", warranty_end=today - datetime.timedelta(days=10),
+        organization=organization,
+        product=Product.objects.create(name="MRU-200"),
+        serial_number="MRU-2019-0042",
+        warranty_end=today - datetime.timedelta(days=10),
     )
-    plan = SlaPlan.objects.create(name="Gold 24x7", first_response_minutes=60, resolution_minutes=480, is_24x7=True)
+    plan = SlaPlan.objects.create(
+        name="Gold 24x7", first_response_minutes=60, resolution_minutes=480, is_24x7=True
+    )
     SupportContract.objects.create(
-        organization=organization, plan=plan, starts_on=today - datetime.timedelta(days=100),
-        ends_on=today + datetime.timedelta(days=200), renewal_date=today + datetime.timedelta(days=45),
+        organization=organization,
+        plan=plan,
+        starts_on=today - datetime.timedelta(days=100),
+        ends_on=today + datetime.timedelta(days=200),
+        renewal_date=today + datetime.timedelta(days=45),
     )
     return contact
 
 
-def conversation_in(department, *, contact=None, visitor_name="Maria", page_url="https://shop.example.com/item/9",
-                    page_title="RZA-500", locale="ro"):
+def conversation_in(
+    department,
+    *,
+    contact=None,
+    visitor_name="Maria",
+    page_url="https://shop.example.com/item/9",
+    page_title="RZA-500",
+    locale="ro",
+):
     visitor, _token = chat_actions.create_visitor(name=visitor_name, email="typed@example.com")
     return Conversation.objects.create(
-        department=department, visitor=visitor, contact=contact, page_url=page_url,
-        page_title=page_title, locale=locale, queued_at=timezone.now(),
+        department=department,
+        visitor=visitor,
+        contact=contact,
+        page_url=page_url,
+        page_title=page_title,
+        locale=locale,
+        queued_at=timezone.now(),
     )
 
 
@@ -90,7 +111,9 @@ def test_it_sends_anonymous_users_to_the_sign_in_page(client):
 
 
 def test_it_sends_a_customer_to_the_portal(client, maria):
-    user = get_user_model().objects.create_user(username="customer1@example.com", password="x-pass-123")
+    user = get_user_model().objects.create_user(
+        username="customer1@example.com", password="x-pass-123"
+    )
     maria.portal_user = user
     maria.save()
     client.force_login(user)
@@ -101,26 +124,36 @@ def test_it_sends_a_customer_to_the_portal(client, maria):
 
 
 def test_it_refuses_a_signed_in_user_who_is_not_an_agent(client):
-    client.force_login(get_user_model().objects.create_user(username="intruder", password="x-pass-123"))
+    client.force_login(
+        get_user_model().objects.create_user(username="intruder", password="x-pass-123")
+    )
     response = client.get("/console/")
     assert response.status_code == 403
     assert b"not an agent" in response.content
 
 
-def test_it_renders_the_console_with_the_controls_the_protocol_names(client, support_agent, support):
+def test_it_renders_the_console_with_the_controls_the_protocol_names(
+    client, support_agent, support
+):
     client.force_login(support_agent)
     response = client.get("/console/")
     assert response.status_code == 200
     page = response.content.decode()
     assert 'aria-label="Presence"' in page
     assert '<label for="reply" class="visually-hidden">Reply</label>' in page
-    assert re.search(r'<input type="checkbox" id="internal" role="switch">\s*<span>Internal note</span>', page)
+    assert re.search(
+        r'<input type="checkbox" id="internal" role="switch">\s*<span>Internal note</span>', page
+    )
     for name in ("Send", "Accept", "Transfer", "Close chat", "Convert to ticket", "Enable sound"):
         assert f">{name}</button>" in page, name
     assert 'href="/console/tickets/"' in page
     assert 'data-department="support"' in page
     # The script's words come as JSON data, never as script source.
-    config = json.loads(re.search(r'<script id="console-config" type="application/json">(.*?)</script>', page, re.S).group(1))
+    config = json.loads(
+        re.search(
+            r'<script id="console-config" type="application/json">(.*?)</script>', page, re.S
+        ).group(1)
+    )
     assert config["socketPath"] == "/ws/agent/"
     assert config["strings"]["reconnecting"] == "Reconnecting…"
     assert "django_htmx/htmx" in page
@@ -169,7 +202,9 @@ def test_the_panel_says_when_a_visitor_is_not_linked_to_the_crm(client, support_
     assert "typed@example.com" in page
 
 
-def test_an_agent_of_another_department_cannot_open_the_panel(client, billing_agent, support, maria):
+def test_an_agent_of_another_department_cannot_open_the_panel(
+    client, billing_agent, support, maria
+):
     conversation = conversation_in(support, contact=maria)
     client.force_login(billing_agent)
     response = client.get(panel_url(conversation))
@@ -198,32 +233,54 @@ def test_every_field_of_the_panel_is_escaped(client, support_agent, support):
     contact = make_contact(f"Name {XSS}", email="evil@example.com")
     contact.organization = organization
     contact.save()
-    Asset.objects.create(contact=contact, product=Product.objects.create(name=f"P {XSS}"), serial_number=f"S-{XSS}")
-    plan = SlaPlan.objects.create(name=f"Plan {XSS}", first_response_minutes=60, resolution_minutes=480)
+    Asset.objects.create(
+        contact=contact, product=Product.objects.create(name=f"P {XSS}"), serial_number=f"S-{XSS}"
+    )
+    plan = SlaPlan.objects.create(
+        name=f"Plan {XSS}", first_response_minutes=60, resolution_minutes=480
+    )
     SupportContract.objects.create(
-        organization=organization, plan=plan, starts_on=timezone.localdate(), ends_on=timezone.localdate(),
+        organization=organization,
+        plan=plan,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate(),
     )
     conversation = conversation_in(
-        support, contact=contact, visitor_name=XSS, page_url=f"javascript:{XSS}", page_title=XSS, locale="<b>"
+        support,
+        contact=contact,
+        visitor_name=XSS,
+        page_url=f"javascript:{XSS}",
+        page_title=XSS,
+        locale="<b>",
     )
     client.force_login(support_agent)
     page = client.get(panel_url(conversation)).content.decode()
     assert "<img" not in page
     assert "<script" not in page
     assert "<b>" not in page
-    assert "href=\"javascript" not in page
+    assert 'href="javascript' not in page
     assert page.count("&lt;img src=x onerror=alert(1)&gt;") >= 6
 
 
 # --- canned responses ---------------------------------------------------------------
 
 
-def test_canned_search_fills_the_variables_from_the_contact(client, support_agent, support, billing, maria):
-    CannedResponse.objects.create(shortcut="hello", title="Greeting", body="Hello {first_name}, {agent_name} here ({organization}).")
-    CannedResponse.objects.create(department=billing, shortcut="help-invoice", title="Invoice", body="Billing only")
+def test_canned_search_fills_the_variables_from_the_contact(
+    client, support_agent, support, billing, maria
+):
+    CannedResponse.objects.create(
+        shortcut="hello",
+        title="Greeting",
+        body="Hello {first_name}, {agent_name} here ({organization}).",
+    )
+    CannedResponse.objects.create(
+        department=billing, shortcut="help-invoice", title="Invoice", body="Billing only"
+    )
     conversation = conversation_in(support, contact=maria)
     client.force_login(support_agent)
-    response = client.get(reverse("console_canned"), {"q": "hel", "conversation": str(conversation.public_id)})
+    response = client.get(
+        reverse("console_canned"), {"q": "hel", "conversation": str(conversation.public_id)}
+    )
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["shortcut"] for r in results] == ["hello"]
@@ -232,21 +289,32 @@ def test_canned_search_fills_the_variables_from_the_contact(client, support_agen
 
 def test_a_departments_canned_response_hides_the_global_one(client, support_agent, support):
     CannedResponse.objects.create(shortcut="bye", title="Global", body="Global bye")
-    CannedResponse.objects.create(department=support, shortcut="bye", title="Support", body="Support bye")
+    CannedResponse.objects.create(
+        department=support, shortcut="bye", title="Support", body="Support bye"
+    )
     conversation = conversation_in(support)
     client.force_login(support_agent)
-    results = client.get(reverse("console_canned"), {"q": "/bye", "conversation": str(conversation.public_id)}).json()["results"]
+    results = client.get(
+        reverse("console_canned"), {"q": "/bye", "conversation": str(conversation.public_id)}
+    ).json()["results"]
     assert [(r["title"], r["body"]) for r in results] == [("Support", "Support bye")]
 
 
-def test_canned_search_is_refused_for_another_departments_conversation(client, billing_agent, support):
+def test_canned_search_is_refused_for_another_departments_conversation(
+    client, billing_agent, support
+):
     conversation = conversation_in(support)
     client.force_login(billing_agent)
-    response = client.get(reverse("console_canned"), {"q": "", "conversation": str(conversation.public_id)})
+    response = client.get(
+        reverse("console_canned"), {"q": "", "conversation": str(conversation.public_id)}
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
     assert client.get(reverse("console_canned"), {"conversation": "nope"}).status_code == 404
-    assert client.get(reverse("console_canned"), {"q": "x" * 100, "conversation": "nope"}).status_code == 400
+    assert (
+        client.get(reverse("console_canned"), {"q": "x" * 100, "conversation": "nope"}).status_code
+        == 400
+    )
 
 
 def test_variables_are_looked_up_never_formatted():
