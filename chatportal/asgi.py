@@ -17,6 +17,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from chatportal.input_guard import SocketQueryGuard  # noqa: E402
 from chatportal.logs import RequestIdMiddleware  # noqa: E402
 from chatportal.origins import SocketOriginValidator  # noqa: E402
 from chatportal.routing import websocket_urlpatterns  # noqa: E402
@@ -25,7 +26,9 @@ application = RequestIdMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": SocketQueryGuard(
+                SocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
         }
     )
 )

@@ -99,7 +99,7 @@ def test_hostile_download_tokens_are_not_found_as_json(support, suffix):
     token, conversation = start_chat(support)
     upload(conversation, files.PDF, "invoice.pdf", token)
     response, body = fetch(f"/api/v1/conversations/{conversation.public_id}/attachments/{suffix}", token)
-    assert response.status_code == 404
+    assert response.status_code in (400, 404)  # %00 is refused before routing (chatportal.input_guard)
     assert response["Content-Type"].startswith("application/json")
     assert b"root:" not in body and b"SECRET" not in body
 
