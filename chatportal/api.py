@@ -31,6 +31,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from chatportal.gdpr_api import router as gdpr_router
 from crm.api import calls_router
 from crm.api import router as crm_router
 from queues.tokens import authenticate_agent_token
@@ -75,6 +76,7 @@ api = NinjaAPI(
 
 api.add_router("/crm", crm_router)
 api.add_router("/calls", calls_router)
+api.add_router("/gdpr", gdpr_router)
 
 
 def error_response(

@@ -1,0 +1,67 @@
+"""Staff-only GDPR endpoints: `/api/v1/gdpr/contacts/{id}/export` and `/erase` (crm/gdpr.py).
+
+Mounted by chatportal/api.py (bearer agent token, JSON errors). Only staff
+users and supervisors may call them; anyone else gets 403, an unknown or
+malformed contact id 404. Erasing needs `{"confirm": true}` in the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from crm.gdpr import erase_contact, export_contact, iso
+from crm.record import contact_by_public_id
+from queues.models import AgentProfile
+
+router = Router(tags=["gdpr"])
+
+
+class EraseIn(Schema):
+    confirm: bool = False
+
+
+def require_staff(request: HttpRequest) -> None:
+    user = request.user
+    if user.is_staff or user.is_superuser:
+        return
+    if AgentProfile.objects.filter(user=user, is_supervisor=True).exists():
+        return
+    raise PermissionDenied("only staff and supervisors may read or erase personal data")
+
+
+def _contact(contact_id: str):
+    contact = contact_by_public_id(contact_id)
+    if contact is None:
+        raise Http404("no such contact")
+    return contact
+
+
+@router.get(
+    "/contacts/{contact_id}/export", summary="Everything stored about a contact (GDPR access)"
+)
+def export(request: HttpRequest, contact_id: str) -> dict[str, Any]:
+    require_staff(request)
+    return export_contact(_contact(contact_id))
+
+
+@router.post(
+    "/contacts/{contact_id}/erase", summary="Erase a contact's personal data (GDPR erasure)"
+)
+def erase(request: HttpRequest, contact_id: str, payload: EraseIn) -> dict[str, Any]:
+    require_staff(request)
+    contact = _contact(contact_id)
+    if not payload.confirm:
+        raise HttpError(400, 'erasing cannot be undone: send {"confirm": true}')
+    erasure, created = erase_contact(contact, by=f"api:{request.user.get_username()}")
+    return {
+        "contact": str(contact.public_id),
+        "erased_at": iso(erasure.erased_at),
+        "erased_by": erasure.erased_by,
+        "already_erased": not created,
+        "summary": erasure.summary,
+    }
