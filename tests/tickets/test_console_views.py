@@ -506,3 +506,14 @@ def test_the_list_follows_exactly_its_visible_rows(many, support_agent):
     assert f'ws-connect="/ws/console/tickets/?tickets={urgent.number}%3A{urgent.last_seq}"' in body
     empty = client.get(reverse("console_tickets"), {"q": "nothing like this"}).content.decode()
     assert "ws-connect" not in empty
+
+
+@pytest.mark.parametrize("language", ["ro", "ru"])
+def test_the_console_pages_render_in_romanian_and_russian(support, support_agent, customer, record, language):
+    ticket = open_ticket(support, customer)
+    actions.add_reply(ticket, body="Notă", internal=True, author_role="agent", author_user=support_agent)
+    client = signed_in(support_agent)
+    for url in (reverse("console_tickets"), reverse("console_ticket", args=[ticket.number])):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        assert f'<html lang="{language}">' in response.content.decode()

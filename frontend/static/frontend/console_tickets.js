@@ -40,7 +40,16 @@
     var box = row.querySelector("input[name=tickets]");
     selected[row.id] = !!(box && box.checked);
   });
-  document.addEventListener("htmx:oobAfterSwap", function () {
+  var flashTimer = null;
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    // "Saved." is news for a moment, not a state: it fades after a few seconds.
+    if (event.detail.target && event.detail.target.id === "ticket-flash") {
+      clearTimeout(flashTimer);
+      flashTimer = setTimeout(function () {
+        var flash = document.getElementById("ticket-flash");
+        if (flash) flash.textContent = "";
+      }, 4000);
+    }
     Object.keys(selected).forEach(function (id) {
       var box = document.querySelector("#" + CSS.escape(id) + " input[name=tickets]");
       if (box) box.checked = selected[id];
