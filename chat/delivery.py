@@ -88,6 +88,13 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
 
     # --- lifecycle -----------------------------------------------------------------
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Handlers run one at a time (channels dispatches in order); the
+        # maintenance catch-up takes the same lock, so two reads of the log
+        # never interleave their sends and a seq is never sent twice.
+        self.handling = asyncio.Lock()
+
     async def connect(self) -> None:
         self.followed: dict[str, Followed] = {}
         self.joined: set[str] = set()
@@ -192,7 +199,9 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         if not self.missed_doorbells and receive_failures == self.receive_failures_seen:
             return
         pks = [f.pk for f in self.followed.values()]
-        await self.catch_up(await database_sync_to_async(queries.last_seqs)(pks))
+        last_seqs = await database_sync_to_async(queries.last_seqs)(pks)
+        async with self.handling:
+            await self.catch_up(last_seqs)
         self.missed_doorbells = False
         self.receive_failures_seen = receive_failures
 
@@ -231,7 +240,8 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         if handler is None:
             logger.debug("ignoring %s", message.get("type"))
             return
-        await handler(message)
+        async with self.handling:
+            await handler(message)
 
     # --- inbound frames ------------------------------------------------------------
 
