@@ -139,6 +139,7 @@ def create_portal_customers(
         "created_at": now.isoformat(),
         "session_cookie": settings.SESSION_COOKIE_NAME,
         "updater_token": issue_agent_token(updater),
+        "updater_username": updater.get_username(),
         "customers": [
             {"contact": str(c.public_id), "session": key, "tickets": numbers}
             for c, key, numbers in zip(contacts, keys, by_customer, strict=True)

@@ -15,6 +15,13 @@ uses the same clock):
 `{number, customer, status, scheduled, started, responded, http_status, updated, last_seq, error}`.
 A ticket whose request failed is not picked again (its state is unknown).
 
+`--via django` makes the same changes without HTTP: this process sets up
+Django with the workers' settings (same database and Redis prefix) and calls
+`tickets.actions.change_status` from its threads, so the workers only serve
+the sockets and the latency is the push path alone (commit, doorbell, the
+consumer's re-read, render and send). `responded` is then the commit's
+return, `http_status` 200 for a change made.
+
     python bench/portal_updater.py --worker http://127.0.0.1:8001 --worker http://127.0.0.1:8002 \\
         --customers-file customers.json --rate 50 --duration 30 --output updates.json
 """
@@ -34,6 +41,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+if __package__ in {None, ""}:
+    # `--via django` imports the project's apps.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 MAX_RATE = 500.0
 MAX_DURATION_S = 600.0
@@ -94,6 +105,42 @@ class Updater:
             self.uncertain.add(record["number"])
 
 
+class DjangoUpdater:
+    """The same status changes through the action, as an SLA sweeper or mail intake would."""
+
+    def __init__(self, username: str) -> None:
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+
+        self.by = get_user_model().objects.get(username=username)
+        self.uncertain: set[str] = set()
+
+    def update(self, record: dict[str, Any], worker: str) -> None:
+        from django.db import close_old_connections
+
+        from tickets import actions
+        from tickets.models import Ticket
+
+        record["started"] = time.monotonic()
+        try:
+            close_old_connections()
+            ticket = Ticket.objects.get(number=record["number"])
+            event = actions.change_status(ticket, record["status"], by=self.by)
+            record["responded"] = time.monotonic()
+            record["http_status"] = 200
+            record["updated"] = ticket.updated_at.isoformat()
+            record["last_seq"] = ticket.last_seq
+            if event is None:
+                record["error"] = "no change"
+        except Exception as exc:  # a benchmark records every failure and goes on
+            record["responded"] = time.monotonic()
+            record["error"] = f"{type(exc).__name__}: {str(exc)[:150]}"
+        if record["error"]:
+            self.uncertain.add(record["number"])
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     data = json.loads(args.customers_file.read_text())
     customers = data["customers"][: args.limit] if args.limit else data["customers"]
@@ -101,7 +148,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     owner = {number: i for i, c in enumerate(customers) for number in c["tickets"]}
     numbers = list(status)
     last_picked: dict[str, float] = {}
-    updater = Updater(args.worker, data["updater_token"], args.request_timeout)
+    updater: Updater | DjangoUpdater
+    if args.via == "django":
+        updater = DjangoUpdater(data["updater_username"])
+    else:
+        updater = Updater(args.worker, data["updater_token"], args.request_timeout)
     records: list[dict[str, Any]] = []
     count = int(args.duration * args.rate)
     t0 = time.monotonic() + 0.2
@@ -140,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--customers-file", type=Path, required=True,
                         help="written by bench/portal_customers.py")
     parser.add_argument("--limit", type=int, default=0, help="only the first N customers' tickets")
+    parser.add_argument("--via", choices=("api", "django"), default="api",
+                        help="PATCH through the workers' HTTP API, or call the action in this process")
     parser.add_argument("--rate", type=float, default=50.0, help="updates per second")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--cooldown", type=float, default=5.0,

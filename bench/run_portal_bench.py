@@ -123,7 +123,7 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
     from_start, from_schedule, from_response, from_write, response, lag = [], [], [], [], [], []
     missed, superseded, wrong_state = [], 0, 0
     for u in committed:
-        stamp = parse_time(u["updated"])
+        stamp = to_millisecond(parse_time(u["updated"]))
         shown = [a for a in arrivals.get((u["customer"], u["number"]), []) if a[0] >= stamp]
         if not shown:
             missed.append({"ticket": u["number"], "customer": u["customer"], "updated": u["updated"]})
@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16, help="updater requests in flight at most")
     parser.add_argument("--cooldown", type=float, default=5.0,
                         help="seconds before the updater picks the same ticket again")
+    parser.add_argument("--updater", choices=("api", "django"), default="api",
+                        help="updates through the workers' HTTP API, or through the action in the updater process")
     parser.add_argument("--department", default="support")
     parser.add_argument("--template", default=None,
                         help="clone this migrated + seeded database instead of migrating (tests)")
@@ -336,9 +338,10 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, str(REPO_ROOT / "bench" / "portal_updater.py"), *http_workers,
                  "--customers-file", str(customers_file), "--rate", str(args.rate),
                  "--duration", str(args.duration), "--threads", str(args.threads), "--seed", "1",
-                 "--cooldown", str(args.cooldown),
+                 "--cooldown", str(args.cooldown), "--via", args.updater,
                  "--output", str(out_dir / "updates.json")],
-                stdout=subprocess.DEVNULL, stderr=log,
+                stdout=subprocess.DEVNULL, stderr=log, env=env if args.updater == "django" else None,
+                cwd=REPO_ROOT,
             )
         deadline = time.monotonic() + args.duration + 600
         while updater.poll() is None:
@@ -379,7 +382,11 @@ def main(argv: list[str] | None = None) -> int:
                 "customers": args.customers, "rate_updates_s": args.rate, "duration_s": args.duration,
                 "drain_s": args.drain, "workers": args.workers, "updater_threads": args.threads,
                 "cooldown_s": args.cooldown,
-                "update": "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)",
+                "update": (
+                    "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)"
+                    if args.updater == "api"
+                    else "tickets.actions.change_status open <-> pending in the updater process"
+                ),
             },
             "setup": setup,
             **result,
@@ -418,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if sampler is not None:
             sampler.done.set()
+            # Twice a second from the start of the updates (also when a leak stopped the run).
+            (out_dir / "db_connections.json").write_text(json.dumps(sampler.samples))
         if profiler is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 profiler.wait(timeout=60)
