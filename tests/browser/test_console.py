@@ -352,11 +352,6 @@ def test_several_chats_keep_their_drafts_and_a_hidden_tab_is_told_with_sound_and
     browser_context.grant_permissions(["notifications"], origin=embedded_server.url)
     browser_context.add_init_script(NOTIFICATION_SPY)
     console = open_console(browser_context, embedded_server)
-    console.get_by_role("button", name="Enable sound").click()
-    sound = console.locator("#enable-sound")
-    expect(sound).to_have_attribute("aria-pressed", "true")
-    expect(sound).to_have_text("Sound on")
-    assert console.evaluate("window.__tones") > 0  # the confirmation tone played
 
     contexts = [chromium_browser.new_context(locale="en-US") for _ in range(3)]
     try:
@@ -383,6 +378,19 @@ def test_several_chats_keep_their_drafts_and_a_hidden_tab_is_told_with_sound_and
         expect(selected_transcript(console)).to_contain_text("question from Ion")
         my_chats.get_by_role("button", name=re.compile("^Ana")).click()
         expect(reply).to_have_value("draft for Ana")
+        # A reload of the tab keeps them too.
+        console.reload()
+        expect(console.locator("#connection")).to_have_attribute("data-state", "connected")
+        my_chats.get_by_role("button", name=re.compile("^Ion")).click()
+        expect(reply).to_have_value("draft for Ion")
+        my_chats.get_by_role("button", name=re.compile("^Ana")).click()
+        expect(reply).to_have_value("draft for Ana")
+
+        console.get_by_role("button", name="Enable sound").click()
+        sound = console.locator("#enable-sound")
+        expect(sound).to_have_attribute("aria-pressed", "true")
+        expect(sound).to_have_text("Sound on")
+        assert console.evaluate("window.__tones") > 0  # the confirmation tone played
 
         # A canned response by its shortcut, filled for this visitor and agent.
         reply.fill("")

@@ -115,6 +115,18 @@
 
   function chatFor(id) { return state.chats.get(id) || null; }
 
+  // Drafts also survive a reload of the tab (sessionStorage: this tab only, gone when it closes).
+  function storedDraft(id) {
+    try { return window.sessionStorage.getItem("chatportal.draft." + id) || ""; } catch (e) { return ""; }
+  }
+
+  function storeDraft(id, text) {
+    try {
+      if (text) window.sessionStorage.setItem("chatportal.draft." + id, text);
+      else window.sessionStorage.removeItem("chatportal.draft." + id);
+    } catch (e) { /* storage full or disabled: the in-memory draft still works */ }
+  }
+
   function ensureChat(summary) {
     var chat = state.chats.get(summary.id);
     if (!chat) {
@@ -130,7 +142,9 @@
         lastSeq: 0,
         seen: new Set(),
         log: log,
-        draft: "",
+        // What the chat held when this page first heard of it is history, not news.
+        historyUntil: summary.last_seq || 0,
+        draft: storedDraft(summary.id),
         draftInternal: false,
         unread: 0,
         mine: false,
@@ -424,7 +438,7 @@
     if (frame.kind === "message" && frame.author && frame.author.role === "visitor") {
       chat.lastPreview = frame.body || "";
       var looking = state.selected === chat.id && !document.hidden;
-      if (!looking && isLive(frame)) {
+      if (!looking && frame.seq > chat.historyUntil) {
         chat.unread += 1;
         notify(fmt(S.newMessage, { name: visitorName(chat) }), frame.body || "", chat.id);
       }
@@ -436,12 +450,6 @@
     }
     renderSeen(chat);
     renderLists();
-  }
-
-  function isLive(frame) {
-    // Replayed history is not news; an event from the last minute is.
-    var at = Date.parse(frame.at);
-    return isNaN(at) || Date.now() - at < 60000;
   }
 
   function applyEventToState(chat, frame) {
@@ -859,6 +867,7 @@
     sendOrQueue(frame);
     reply.value = "";
     chat.draft = "";
+    storeDraft(chat.id, "");
     stopTyping(chat);
     if (!internal) chat.offered = false;
     renderLists();
@@ -976,7 +985,10 @@
   });
   $("reply").addEventListener("input", function () {
     var chat = chatFor(state.selected);
-    if (chat) chat.draft = this.value;
+    if (chat) {
+      chat.draft = this.value;
+      storeDraft(chat.id, this.value);
+    }
     noteTyping();
     updateCanned();
   });
@@ -1090,7 +1102,10 @@
     reply.value = item.body;
     closeCanned();
     var chat = chatFor(state.selected);
-    if (chat) chat.draft = reply.value;
+    if (chat) {
+      chat.draft = reply.value;
+      storeDraft(chat.id, reply.value);
+    }
     reply.focus();
     reply.setSelectionRange(reply.value.length, reply.value.length);
   }
