@@ -206,6 +206,6 @@ def download_attachment(request: HttpRequest, conversation_id: str, token: str):
     except ChatError as exc:
         refusal = _chat_refusal(exc)
         response = _error(refusal.status, refusal.code, refusal.detail)
-    except FileNotFoundError:
+    except OSError:  # the file is gone (erased, or lost from the storage)
         response = _error(404, "not_found", "the file is no longer stored")
     return _cors(request, response, methods=methods)

@@ -286,7 +286,13 @@ def discard_stored(name: str) -> None:
 def attachment_response(
     storage_name: str, *, filename: str, content_type: str, size: int | None = None
 ) -> FileResponse:
-    """The stored file with the headers that keep it from running as a page."""
+    """The stored file with the headers that keep it from running as a page.
+
+    FileNotFoundError when the bytes are gone (an erased attachment keeps its
+    row with an empty storage name): callers answer 404.
+    """
+    if not storage_name:
+        raise FileNotFoundError("the attachment's file was erased")
     handle = default_storage.open(storage_name, "rb")
     inline = content_type in INLINE_TYPES
     response = FileResponse(handle, content_type=content_type)

@@ -133,7 +133,7 @@ def download_ticket_attachment(request: HttpRequest, number: str, attachment_id:
         )
     except TicketError as exc:
         return _error(exc.status, exc.code, exc.detail)
-    except FileNotFoundError:
+    except OSError:  # the file is gone (erased, or lost from the storage)
         return _error(404, "not_found", "the file is no longer stored")
 
 

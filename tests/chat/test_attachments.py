@@ -382,3 +382,14 @@ async def test_the_attachment_event_reaches_the_visitor_and_the_agent_sockets(
     assert all("internal.pdf" not in str(frame) for frame in visitor.received)
     await agent.close()
     await visitor.close()
+
+
+def test_a_file_whose_bytes_are_gone_answers_not_found(chat):
+    _visitor, token, conversation = chat
+    url = upload(Client(), conversation, token=token).json()["attachment"]["url"]
+    stored = ChatAttachment.objects.get()
+    stored.file.delete(save=False)
+    stored.save(update_fields=["file"])  # what an erasure leaves: the row, no bytes
+    response = download(Client(), url, token=token)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

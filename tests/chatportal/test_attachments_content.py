@@ -163,7 +163,7 @@ def test_it_serves_documents_as_downloads_with_safe_headers(settings, tmp_path):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert b"".join(response.streaming_content) == files.PDF
-    response.close()
+    response.file_to_stream.close()  # not close(): that signals request_finished
 
 
 def test_it_shows_raster_images_inline_but_still_sandboxed(settings, tmp_path):
@@ -172,4 +172,4 @@ def test_it_shows_raster_images_inline_but_still_sandboxed(settings, tmp_path):
     response = attachment_response(stored, filename="screen.png", content_type="image/png")
     assert response["Content-Disposition"].startswith("inline;")
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
-    response.close()
+    response.file_to_stream.close()  # not close(): that signals request_finished
