@@ -25,7 +25,7 @@ from chat.errors import Forbidden, NotFound
 from crm.record import contact_record
 from crm.timeline import contact_timeline
 from frontend.console_strings import console_strings
-from queues.models import AgentProfile, Department
+from queues.models import AgentPresence, AgentProfile, Department
 from tickets.portal_auth import customer_contact
 
 TIMELINE_LIMIT = 15
@@ -49,7 +49,8 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def transfer_targets(profile: AgentProfile) -> tuple[list[Department], list[dict[str, str]]]:
-    """Departments and agents a chat can be handed to (the socket checks again)."""
+    """Departments and agents a chat can be handed to (the socket checks again), with
+    each agent's presence now; `presence` frames keep it current."""
     departments = list(Department.objects.order_by("name"))
     agents = (
         get_user_model()
@@ -59,8 +60,16 @@ def transfer_targets(profile: AgentProfile) -> tuple[list[Department], list[dict
     )
     if not profile.is_supervisor:
         agents = agents.filter(agent_profile__departments__in=profile.departments.all()).distinct()
+    agents = list(agents)
+    statuses = dict(
+        AgentPresence.objects.filter(user__in=agents).values_list("user_id", "published_status")
+    )
     return departments, [
-        {"username": user.get_username(), "name": user.get_full_name() or user.get_username()}
+        {
+            "username": user.get_username(),
+            "name": user.get_full_name() or user.get_username(),
+            "status": statuses.get(user.pk, AgentPresence.Status.OFFLINE),
+        }
         for user in agents
     ]
 

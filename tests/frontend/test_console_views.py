@@ -322,3 +322,21 @@ def test_variables_are_looked_up_never_formatted():
     assert fill_variables("{first_name}/{agent_name.__class__}/{unknown}/{0}", values) == (
         "Maria/{agent_name.__class__}/{unknown}/{0}"
     )
+
+
+def test_the_transfer_dialog_lists_colleagues_of_my_departments_with_their_presence(
+    client, support_agent, support, billing_agent
+):
+    from queues.models import AgentPresence
+
+    colleague = make_agent("ana", [support], first_name="Ana")
+    AgentPresence.objects.create(user=colleague, chosen_status="online", published_status="online")
+    client.force_login(support_agent)
+    page = client.get("/console/").content.decode()
+    assert re.search(
+        r'<option value="ana" data-name="Ana" data-status="online">Ana — Online</option>', page
+    )
+    # Dana works only in billing: not a colleague to hand a support chat to by name.
+    assert 'value="dana"' not in page
+    assert 'value="boris"' not in page  # not oneself
+    assert '<option value="billing">Billing</option>' in page

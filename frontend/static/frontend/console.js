@@ -359,7 +359,17 @@
   }
 
   function onPresence(frame) {
-    if (state.me && frame.agent === state.me.id) setPresenceControl(frame.status, frame.accepting);
+    if (state.me && frame.agent === state.me.id) {
+      setPresenceControl(frame.status, frame.accepting);
+      return;
+    }
+    // Colleagues: the transfer dialog says who is there to take a chat.
+    var option = document.querySelector('#transfer-agent option[value="' + CSS.escape(frame.agent) + '"]');
+    if (!option) return;
+    if (!option.dataset.name) option.dataset.name = option.textContent;
+    var label = document.querySelector('#presence option[value="' + CSS.escape(frame.status) + '"]');
+    option.textContent = option.dataset.name + (label ? " — " + label.textContent : "");
+    option.dataset.status = frame.status;
   }
 
   function onTyping(frame) {
@@ -815,6 +825,9 @@
     if (window.htmx) {
       window.htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" }).then(function () {
         panel.setAttribute("aria-busy", "false");
+        // A slow answer for a chat the agent already left must not stay beside another one.
+        var shown = panel.querySelector("[data-conversation]");
+        if (shown && state.selected && shown.dataset.conversation !== state.selected) loadPanel(state.selected);
       }, function () {
         panel.setAttribute("aria-busy", "false");
       });
