@@ -850,6 +850,8 @@
 
   function accept(id) {
     state.acceptedByMe.add(id);
+    // The answer (`assigned`) comes at once, or never when it answered an offer we already had.
+    window.setTimeout(function () { state.acceptedByMe.delete(id); }, 10000);
     var chat = chatFor(id);
     if (chat) chat.offered = false;
     sendOrQueue({ type: "accept", conversation: id });
