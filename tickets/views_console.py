@@ -104,7 +104,6 @@ def _list_context(request: HttpRequest, query: QueryDict) -> tuple[dict[str, Any
         "rows": rows,
         "filters_query": filters_query,
         "socket_path": SOCKET_PATH + "?" + urlencode({"tickets": followed}) if followed else "",
-        "list_url": reverse("console_tickets") + (f"?{filters_query}" if filters_query else ""),
     }, status
 
 
@@ -291,9 +290,13 @@ def ticket_update(request: HttpRequest, number: str) -> HttpResponse:
             render_ticket_sections(fresh, request.user)
             + render_to_string("tickets/console/ticket_detail.html#flash", {"saved": _("Saved.")})
         )
+    # A refused change rolled back; the object may hold what the actions set before it.
+    ticket = _load(request, ticket.number) or ticket
+    if error:
+        # Nothing was applied: show the ticket as it is, with the reason.
+        form = TicketUpdateForm(ticket=ticket)
     if not request.htmx:  # type: ignore[attr-defined]
         return _page(request, ticket, update_form=form, status=status, error=error)
-    ticket.refresh_from_db()
     context = ticket_state_context(ticket, request.user)
     context.update({"update_form": form, "update_error": error})
     return render(request, "tickets/console/ticket_detail.html#controls", context, status=status)

@@ -517,3 +517,15 @@ def test_the_console_pages_render_in_romanian_and_russian(support, support_agent
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 200
         assert f'<html lang="{language}">' in response.content.decode()
+
+
+def test_a_refused_change_rolls_back_the_others_submitted_with_it(world, support_agent, supervisor):
+    ticket = world["support_ticket"]
+    actions.change_status(ticket, "closed", by=support_agent)
+    response = _update(signed_in(supervisor), ticket, priority="urgent", department="sales", status="open")
+    assert response.status_code == 409
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority, ticket.department.slug) == ("closed", "normal", "support")
+    assert not TicketEvent.objects.filter(ticket=ticket, kind__in=["priority", "department"]).exists()
+    # The answer shows the ticket as it is, not as the refused change left the object.
+    assert 'value="support" selected' in response.content.decode()
