@@ -23,7 +23,15 @@
     var hint = form.querySelector("[data-note-hint]");
     if (hint) hint.hidden = !on;
   }
-  document.addEventListener("htmx:afterSwap", function () { markNote(document.getElementById("reply-form")); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = document.getElementById("reply-form");
+    markNote(form);
+    // After sending, the agent keeps typing where they were: focus the fresh reply box.
+    if (form && event.detail.elt && event.detail.elt.id === "reply-form") {
+      var area = form.querySelector("textarea");
+      if (area) area.focus();
+    }
+  });
   // Ticket replies are often several paragraphs: Enter is a new line, Ctrl/Cmd+Enter sends.
   document.addEventListener("keydown", function (event) {
     var area = event.target;
