@@ -529,3 +529,11 @@ def test_a_refused_change_rolls_back_the_others_submitted_with_it(world, support
     assert not TicketEvent.objects.filter(ticket=ticket, kind__in=["priority", "department"]).exists()
     # The answer shows the ticket as it is, not as the refused change left the object.
     assert 'value="support" selected' in response.content.decode()
+
+
+def test_a_ticket_from_an_unknown_sender_shows_what_they_typed(many, support_agent):
+    body = signed_in(support_agent).get(
+        reverse("console_ticket", args=[many["phone"].number])
+    ).content.decode()
+    assert "Unknown sender: no CRM record." in body
+    assert "Unknown Caller" in body
