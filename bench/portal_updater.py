@@ -118,7 +118,7 @@ class DjangoUpdater:
         self.uncertain: set[str] = set()
 
     def update(self, record: dict[str, Any], worker: str) -> None:
-        from django.db import close_old_connections
+        from django.db import close_old_connections, transaction
 
         from tickets import actions
         from tickets.models import Ticket
@@ -127,7 +127,11 @@ class DjangoUpdater:
         try:
             close_old_connections()
             ticket = Ticket.objects.get(number=record["number"])
-            event = actions.change_status(ticket, record["status"], by=self.by)
+            with transaction.atomic():
+                # Registered before the action's own hooks, so it runs first
+                # after the commit: the moment the doorbells start.
+                transaction.on_commit(lambda: record.__setitem__("committed", time.monotonic()))
+                event = actions.change_status(ticket, record["status"], by=self.by)
             record["responded"] = time.monotonic()
             record["http_status"] = 200
             record["updated"] = ticket.updated_at.isoformat()

@@ -120,7 +120,7 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             continue
         last_seq[u["number"]] = u["last_seq"]
         committed.append(u)
-    from_start, from_schedule, from_response, from_write, response, lag = [], [], [], [], [], []
+    from_start, from_schedule, from_response, from_write, from_commit, response, lag = [], [], [], [], [], [], []
     missed, superseded, wrong_state = [], 0, 0
     for u in committed:
         stamp = to_millisecond(parse_time(u["updated"]))
@@ -140,6 +140,8 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
         from_start.append(first[1] - u["started"])
         from_schedule.append(first[1] - u["scheduled"])
         from_response.append(first[1] - u["responded"])
+        if u.get("committed") is not None:
+            from_commit.append(first[1] - u["committed"])
     for u in updates:
         if u["started"] is not None:
             lag.append(max(0.0, u["started"] - u["scheduled"]))
@@ -170,6 +172,8 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             "push_from_response": distribution_ms(from_response),
             # Commit, doorbell, the consumer's re-read and render, the frame: no HTTP.
             "push_from_server_write": distribution_ms(from_write),
+            # --updater django only: from the commit (doorbells start) to the socket.
+            "push_from_commit": distribution_ms(from_commit),
             "api_response": distribution_ms(response),
         },
         "updater_lag_ms": distribution_ms(lag),
