@@ -179,6 +179,8 @@ def test_redaction_keeps_structure_ids_and_agent_names():
     }
 
 
+# run_from_argv closes every connection when the command ends, as in production.
+@pytest.mark.django_db(transaction=True)
 def test_the_commands_export_to_a_private_file_and_erase_only_when_confirmed(
     maria, tmp_path, capsys
 ):
