@@ -264,13 +264,27 @@ class AgentConsumer(ChatSocket):
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.ready:
             await self.send_welcome()
-            return
-        token = frame.get("token")
-        user = await database_sync_to_async(access.authenticate_agent_token)(token) if token else None
-        profile = await database_sync_to_async(access.agent_profile)(user) if user else None
-        if profile is None:
-            raise NotAuthenticated
-        await self.start_session(user, profile)
+        else:
+            token = frame.get("token")
+            user = await database_sync_to_async(access.authenticate_agent_token)(token) if token else None
+            profile = await database_sync_to_async(access.agent_profile)(user) if user else None
+            if profile is None:
+                raise NotAuthenticated
+            await self.start_session(user, profile)
+        if frame.get("resume") is not None:
+            await self.replay_for_hello(frame["resume"])
+
+    async def replay_for_hello(self, resume: dict[str, int]) -> None:
+        """hello.resume: each listed conversation after its seq, and each assigned one the
+        client did not list from the start, all before any live event (one handler): a
+        `resume` sent after the welcome would be overtaken by live events above the snapshot."""
+        entries = {public_id: 0 for public_id in self.announced}
+        entries.update(resume)
+        for conversation_id, after_seq in entries.items():
+            try:
+                await self.on_resume({"conversation": conversation_id, "after_seq": after_seq})
+            except ChatError as exc:
+                await self.send_error(exc.code, exc.detail, {"conversation": conversation_id})
 
     async def start_session(self, user, profile) -> None:
         self.user = user

@@ -203,7 +203,10 @@ WIDGET_FRAMES: dict[str, Schema] = {
 }
 
 AGENT_FRAMES: dict[str, Schema] = {
-    "hello": {"token": (optional(text(max_chars=200)), False)},
+    "hello": {
+        "token": (optional(text(max_chars=200)), False),
+        "resume": (optional(seq_map(max_items=100)), False),
+    },
     "presence": {
         "status": (choice("online", "away", "offline"), True),
         # Separate from the status: online but finishing current chats only.

@@ -137,3 +137,33 @@ async def test_a_visitor_message_goes_through_while_the_rate_limit_counter_is_un
     ack = await say(visitor, "Still there?")
     assert ack["type"] == "ack" and ack["seq"] >= 2
     await visitor.close()
+
+
+async def test_an_agent_hello_resume_replays_before_any_live_event(support, support_agent):
+    from channels.db import database_sync_to_async
+
+    from queues.tokens import issue_agent_token
+    from tests.chat.conftest import Socket
+
+    visitor, _ = await open_widget(profile={"name": "Ana"})
+    first = await say(visitor, "Hello")
+    conversation = first["conversation"]
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "accept", "conversation": conversation})
+    await agent.expect("assigned")
+    seen = (await agent.expect("event", kind="assigned"))["seq"]
+    await agent.close()
+    for n in range(3):
+        await say(visitor, f"while the console was away {n}")
+
+    token = await database_sync_to_async(issue_agent_token)(support_agent)
+    console = Socket("/ws/agent/")
+    await console.connect()
+    await console.send({"type": "hello", "token": token, "resume": {conversation: seen}})
+    welcome = await console.expect("welcome")
+    assert [c["id"] for c in welcome["conversations"]] == [conversation]
+    replayed = [await console.expect("event") for _ in range(3)]
+    assert [e["seq"] for e in replayed] == [seen + 1, seen + 2, seen + 3]
+    assert [e["body"] for e in replayed] == [f"while the console was away {n}" for n in range(3)]
+    await console.close()
+    await visitor.close()
