@@ -825,14 +825,27 @@
     if (window.htmx) {
       window.htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" }).then(function () {
         panel.setAttribute("aria-busy", "false");
-        // A slow answer for a chat the agent already left must not stay beside another one.
-        var shown = panel.querySelector("[data-conversation]");
-        if (shown && state.selected && shown.dataset.conversation !== state.selected) loadPanel(state.selected);
       }, function () {
         panel.setAttribute("aria-busy", "false");
       });
     }
   }
+
+  // A slow answer for a chat the agent already left must not stay beside another one.
+  // (htmx may drop a request while one to the same target is in flight; ask again, a few times.)
+  var panelRetries = 0;
+  document.body.addEventListener("htmx:afterSwap", function (ev) {
+    if (!ev.detail || !ev.detail.target || ev.detail.target.id !== "panel") return;
+    var shown = $("panel").querySelector("[data-conversation]");
+    if (!shown || !state.selected || shown.dataset.conversation === state.selected) {
+      panelRetries = 0;
+      return;
+    }
+    if (panelRetries < 3) {
+      panelRetries += 1;
+      window.setTimeout(function () { loadPanel(state.selected); }, 100 * panelRetries);
+    }
+  });
 
   document.body.addEventListener("htmx:responseError", function (ev) {
     if (ev.detail && ev.detail.target && ev.detail.target.id === "panel") {
