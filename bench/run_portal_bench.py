@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds before the updater picks the same ticket again")
     parser.add_argument("--updater", choices=("api", "django"), default="api",
                         help="updates through the workers' HTTP API, or through the action in the updater process")
+    parser.add_argument("--idle-baseline", type=float, default=10.0,
+                        help="seconds of worker CPU measured with the sockets open and no updates")
     parser.add_argument("--department", default="support")
     parser.add_argument("--template", default=None,
                         help="clone this migrated + seeded database instead of migrating (tests)")
@@ -319,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sockets ready: {setup['sockets']}", file=sys.stderr)
         # Let the catch-up's tail and the handshakes' logging settle before measuring.
         time.sleep(2.0)
+        # What the open sockets cost with no updates at all (heartbeats, session
+        # checks, re-joins), to tell the updates' own cost from the idle load.
+        idle_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
+        t_idle = time.monotonic()
+        time.sleep(args.idle_baseline)
+        idle_span = time.monotonic() - t_idle
+        idle_cpu = {w.name: cpu_seconds(w.pid) - idle_before[w.name] for w in workers if w.pid}
 
         sampler = ConnectionSampler(pg, db_name, args.max_db_connections)
         sampler.start()
@@ -404,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
                 # the doorbells, the re-reads and renders for the sockets, idle sockets.
                 "db_connections_peak": sampler.peak,
                 "worker_cpu_ms_per_update": round(1000 * sum(worker_cpu.values()) / committed, 2),
+                "idle_sockets_cpu_pct_of_one_core": {
+                    name: round(100 * v / idle_span, 1) for name, v in idle_cpu.items()} if idle_span else {},
+                # The same, less what the open sockets cost anyway over the same span.
+                "worker_cpu_ms_per_update_net_of_idle": round(
+                    1000 * (sum(worker_cpu.values()) - sum(idle_cpu.values()) * span / max(idle_span, 1e-9))
+                    / committed, 2) if idle_span else None,
                 "steady_cpu_pct_of_one_core": {
                     **{name: round(100 * v / span, 1) for name, v in worker_cpu.items()},
                     "machine_busy": round(100 * busy / span, 1),
