@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 
 from chat import actions
@@ -56,7 +58,13 @@ def fetch(path: str, token: str = "", client: Client | None = None):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     response = (client or Client()).get(path, **headers)
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
+    # Close the file without the request_finished signal closing the test's
+    # database connection (what the test client itself does around a request).
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
     return response, body
 
 
