@@ -196,6 +196,8 @@ def test_the_journey_from_a_widget_chat_to_a_ticket_the_customer_follows_live(
         link = ticket_line.get_by_role("link")
         expect(link).to_have_attribute("href", f"/console/tickets/{number}/")
         expect(console.get_by_role("button", name="Convert to ticket")).to_be_disabled()
+        # The panel follows: the new ticket is among the contact's open tickets.
+        expect(panel.get_by_role("link", name=number)).to_be_visible()
         expect(widget.get_by_role("log")).to_contain_text(number)
 
         # The customer follows the ticket in the portal.
