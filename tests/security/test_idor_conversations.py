@@ -112,3 +112,18 @@ async def test_an_agent_who_transferred_a_chat_to_another_department_loses_it(
     )
     await agent.close()
     await alice.close()
+
+
+async def test_an_agent_hello_resume_of_another_departments_conversation_replays_nothing(
+    support, sales_agent
+):
+    alice, _, conversation = await start_chat()
+    agent, _ = await open_agent(sales_agent)
+    await agent.send({"type": "hello", "resume": {conversation: 0}})
+    await agent.expect("welcome")
+    error = await agent.expect("error")
+    assert (error["code"], error["conversation"]) == ("forbidden", conversation)
+    assert agent.events() == []
+    assert all("private" not in str(frame) for frame in agent.received)
+    await agent.close()
+    await alice.close()
