@@ -29,6 +29,8 @@ return, `http_status` 200 for a change made.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures
 import ipaddress
 import json
 import random
@@ -105,6 +107,38 @@ class Updater:
             self.uncertain.add(record["number"])
 
 
+class ActionThreads:
+    """Runs the action in threads under one event loop, as a worker does.
+
+    `publish_on_commit` sends with `async_to_sync`: from a thread started by
+    `sync_to_async` it runs on this loop and reuses the layer's Redis
+    connections; from a bare thread it would open an event loop and a Redis
+    connection per doorbell (about half a core at 50 updates/s), which would
+    take the CPU the workers are being measured on.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="update"))
+        self.thread = threading.Thread(target=self.loop.run_forever, name="updater-loop", daemon=True)
+        self.thread.start()
+        self.futures: list[concurrent.futures.Future[None]] = []
+
+    def submit(self, fn, *args: Any) -> None:
+        from asgiref.sync import sync_to_async
+
+        call = sync_to_async(fn, thread_sensitive=False)(*args)
+        self.futures.append(asyncio.run_coroutine_threadsafe(call, self.loop))
+
+    def __enter__(self) -> ActionThreads:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        concurrent.futures.wait(self.futures)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+
+
 class DjangoUpdater:
     """The same status changes through the action, as an SLA sweeper or mail intake would."""
 
@@ -160,7 +194,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     count = int(args.duration * args.rate)
     t0 = time.monotonic() + 0.2
-    with ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="update") as pool:
+    pool: ActionThreads | ThreadPoolExecutor = (
+        ActionThreads(args.threads) if args.via == "django"
+        else ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="update")
+    )
+    with pool:
         for k in range(count):
             scheduled = t0 + k / args.rate
             delay = scheduled - time.monotonic()
