@@ -32,6 +32,7 @@ _snapshots: set[int] = set()
 _loop: asyncio.AbstractEventLoop | None = None
 _wake: asyncio.Event | None = None
 _task: asyncio.Task | None = None
+_busy = False
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -108,11 +109,28 @@ async def _serve() -> None:
             _snapshots.clear()
         if not routing and not snapshots:
             continue
+        global _busy
+        _busy = True
         try:
             await database_sync_to_async(_run_pass)(routing, snapshots)
         except Exception:
             # The sweep routes again within seconds; pings refresh places.
             logger.exception("coalesced routing pass failed")
+        finally:
+            _busy = False
+
+
+async def settled(timeout_s: float = 5) -> bool:
+    """Wait until no pass is pending or running in this process; False on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        with _lock:
+            pending = bool(_routing or _snapshots)
+        if not pending and not _busy:
+            return True
+        await asyncio.sleep(0.01)
+    return False
 
 
 def ensure_coalescer_running() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import pytest
@@ -13,6 +14,10 @@ SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.g
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if inspect.iscoroutinefunction(getattr(item, "obj", None)) and "_coalescer_settled" not in names:
+            names.append("_coalescer_settled")
     # Embedded runs (no DATABASE_URL/REDIS_URL at all) leave the multi-process
     # tests out; the scale-out CI pass sets both, and there they must run and
     # fail loudly if the services do not answer.
@@ -24,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture
+async def _coalescer_settled(_django_db_helper):
+    # Set up after the database and torn down before it: a routing pass that
+    # a socket's last frame triggered finishes in the test's own loop, instead
+    # of holding the database while the test database is flushed.
+    yield
+    from chat import coalescer
+
+    await coalescer.settled()
 
 
 @pytest.fixture(autouse=True)
