@@ -502,6 +502,17 @@ class AgentConsumer(ChatSocket):
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.rejoin_groups()
         await self.keep_alive()
+        states = await self.catch_up_from_log()
+        open_seqs = {
+            public_id: states[f.pk][0]
+            for public_id, f in self.followed.items()
+            if f.pk in states and states[f.pk][1] != "closed"
+        }
+        await self.send_json({"type": "pong", "last_seq": open_seqs})
+
+    async def catch_up_from_log(self) -> dict[int, tuple[int, str]]:
+        """What a ping catches up (also after the layer lost our groups): lost
+        assignment notices, then every followed conversation's missed events."""
         pks = [f.pk for f in self.followed.values()]
         assigned, states = await database_sync_to_async(queries.agent_ping_state)(self.user, pks)
         for public_id in assigned - self.announced:
@@ -509,12 +520,7 @@ class AgentConsumer(ChatSocket):
             with contextlib.suppress(ChatError):
                 await self.announce_assigned(await self.access(public_id))
         await self.catch_up({pk: seq for pk, (seq, _state) in states.items()})
-        open_seqs = {
-            public_id: states[f.pk][0]
-            for public_id, f in self.followed.items()
-            if f.pk in states and states[f.pk][1] != "closed"
-        }
-        await self.send_json({"type": "pong", "last_seq": open_seqs})
+        return states
 
     # --- from the groups -------------------------------------------------------------
 

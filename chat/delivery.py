@@ -198,12 +198,16 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         """
         if not self.missed_doorbells and receive_failures == self.receive_failures_seen:
             return
-        pks = [f.pk for f in self.followed.values()]
-        last_seqs = await database_sync_to_async(queries.last_seqs)(pks)
         async with self.handling:
-            await self.catch_up(last_seqs)
+            await self.catch_up_from_log()
         self.missed_doorbells = False
         self.receive_failures_seen = receive_failures
+
+    async def catch_up_from_log(self) -> Any:
+        """Send every followed conversation's events past the mark (agents also pick
+        up assignment notices the layer lost)."""
+        pks = [f.pk for f in self.followed.values()]
+        await self.catch_up(await database_sync_to_async(queries.last_seqs)(pks))
 
     # channels' __call__ stores the layer's receive in `channel_receive` and
     # hands it to its dispatch loop. A receive that raises (Redis restarting)
