@@ -33,6 +33,7 @@ def create_portal_customers(
         HASH_SESSION_KEY,
         SESSION_KEY,
         get_user_model,
+        load_backend,
     )
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
@@ -47,7 +48,9 @@ def create_portal_customers(
 
     User = get_user_model()
     department = Department.objects.get(slug=department_slug)
-    backend = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend a password sign-in records: the first that can load a user
+    # (a throttle in front of it refuses guesses but authenticates nobody).
+    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user"))
     now = timezone.now()
     with transaction.atomic():
         users = User.objects.bulk_create(
