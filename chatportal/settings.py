@@ -188,6 +188,11 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# LoginThrottle only refuses a username or client that failed too often; ModelBackend signs in.
+AUTHENTICATION_BACKENDS = [
+    "chatportal.login_throttle.LoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
