@@ -71,6 +71,7 @@ def test_the_portal_benchmark_runs_at_tiny_scale(scaleout_services, scaleout_tem
     done = subprocess.run(
         [sys.executable, str(REPO_ROOT / "bench" / "run_portal_bench.py"),
          "--customers", "20", "--rate", "5", "--duration", "3", "--drain", "3", "--cooldown", "2",
+         "--idle-baseline", "1",
          "--template", scaleout_template, "--output-dir", str(out_dir)],
         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False,
     )
