@@ -8,7 +8,7 @@ in-process, so what passes here passes in production.
 Helpers (importable by any test or by bench/):
 
 - `free_port()`, `wait_for_http(url)`
-- `DaphneWorker(env, log_path, port=None)` with `start()`, `stop()`, `kill()`,
+- `DaphneWorker(env, log_path, port=None, daphne_args=())` with `start()`, `stop()`, `kill()`,
   `restart()`, `url`, `ws_url(path)`, `origin`, `log_tail()`
 - `run_chatportal(env, *args)`, `prepare_database(env)`, `agent_token(env, user)`
 - `embedded_env(data_dir, ...)`, `services_from_environment()`,
@@ -96,6 +96,21 @@ def wait_for_http(url: str, *, timeout: float = DEFAULT_STARTUP_TIMEOUT_S) -> No
 def chatportal_argv(*args: str) -> list[str]:
     # The interpreter running the tests is the venv's, which has chatportal installed.
     return [sys.executable, "-m", "chatportal.cli", *args]
+
+
+# `chatportal serve` with extra daphne options (e.g. a tiny --websocket_timeout),
+# which the command itself does not expose: its own argv, the extras before
+# the application path. Run in the worker's process, never imported here.
+_SERVE_WITH_DAPHNE_ARGS = """
+import sys
+import django
+django.setup()
+from chatportal.management.commands.serve import daphne_argv
+from daphne.cli import CommandLineInterface
+host, port, *extra = sys.argv[1:]
+argv = daphne_argv(host, int(port))
+CommandLineInterface().run(argv[:-1] + extra + argv[-1:])
+"""
 
 
 def tail(path: Path, lines: int = 60) -> str:
@@ -190,8 +205,10 @@ class DaphneWorker:
         host: str = LOOPBACK,
         name: str = "worker",
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT_S,
+        daphne_args: Sequence[str] = (),
     ) -> None:
         self.env = dict(env)
+        self.daphne_args = list(daphne_args)
         self.log_path = Path(log_path)
         self.host = host
         self.port = port or free_port(host)
@@ -232,8 +249,11 @@ class DaphneWorker:
             log.flush()
             # Its own session, so stop/kill reach the whole process group and a
             # Ctrl-C in the test runner does not reach the worker first.
+            argv = chatportal_argv("serve", "--host", self.host, "--port", str(self.port))
+            if self.daphne_args:
+                argv = [sys.executable, "-c", _SERVE_WITH_DAPHNE_ARGS, self.host, str(self.port), *self.daphne_args]
             self.process = subprocess.Popen(
-                chatportal_argv("serve", "--host", self.host, "--port", str(self.port)),
+                argv,
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdin=subprocess.DEVNULL,
