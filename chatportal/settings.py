@@ -137,6 +137,18 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CHATPORTAL_DB_CONN_MAX_AGE", "0")),
     )
 }
+DB_POOL_MAX_SIZE = int(os.environ.get("CHATPORTAL_DB_POOL_MAX_SIZE", "0"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    # Under ASGI every HTTP request runs its view in a thread of its own, so a
+    # persistent connection (CONN_MAX_AGE > 0) stays open with a finished
+    # thread until it is collected (measured: 61 connections left by 100
+    # PATCHes). A pool hands connections back when a request or hop ends.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the sync thread and a second process share the file.
     DATABASES["default"]["OPTIONS"] = {
