@@ -159,8 +159,11 @@ def embedded_server_env(host_site) -> dict[str, str]:
 
 def open_agent(server: LiveServer) -> AgentSocket:
     """Boris, signed in with his API token and online."""
+    # The token first: printing it starts a management command, which on a
+    # loaded machine can outlast the socket's 10 s hello deadline.
+    token = server.agent_token(AGENT)
     sock = AgentSocket(server.ws_url("/ws/agent/"), server.origin)
-    sock.send({"type": "hello", "token": server.agent_token(AGENT)})
+    sock.send({"type": "hello", "token": token})
     sock.wait_for(lambda f: f.get("type") == "welcome", what="welcome")
     sock.send({"type": "presence", "status": "online"})
     return sock
