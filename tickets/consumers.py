@@ -82,6 +82,20 @@ def _catch_up(user: Any, view: str, watched: str, since: datetime.datetime) -> l
     ]
 
 
+def _recent_seqs(user: Any, since: datetime.datetime) -> dict[str, int]:
+    """What the page already shows of tickets changed lately, so ticks don't resend it."""
+    return dict(tickets_for_customer(user).filter(updated_at__gt=since).values_list("number", "last_seq"))
+
+
+def _maintenance_pass(
+    session: SessionBase | None, user: Any, view: str, watched: str, since: datetime.datetime
+) -> list[tuple[str, int, str]] | None:
+    """One hop per tick: None if the session has ended, else what changed since `since`."""
+    if not session_alive(session, getattr(user, "pk", None)):
+        return None
+    return _catch_up(user, view, watched, since)
+
+
 def parse_since(raw: str) -> datetime.datetime | None:
     try:
         value = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -94,7 +108,7 @@ def parse_since(raw: str) -> datetime.datetime | None:
     return max(value, timezone.now() - datetime.timedelta(days=1))
 
 
-def _session_alive(session: SessionBase | None, user_pk: Any) -> bool:
+def session_alive(session: SessionBase | None, user_pk: Any) -> bool:
     # Logging out (here or on another tab) flushes the session; a socket
     # opened with it must not keep pushing the customer's tickets.
     if session is None or not session.session_key:
@@ -105,6 +119,9 @@ def _session_alive(session: SessionBase | None, user_pk: Any) -> bool:
 
 class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
     maintenance_interval_s: float = 25
+    # A change committed just before a tick may carry an updated_at a little
+    # older than the tick: look back this far, the seqs drop what was sent.
+    catch_up_overlap_s: float = 10
 
     async def connect(self) -> None:
         self.closing = False
@@ -132,6 +149,11 @@ class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
             self.joined.append(group)
         await self.accept()
         metrics.connection_opened(self, "portal")
+        self.checked_at = timezone.now()
+        overlap = datetime.timedelta(seconds=self.catch_up_overlap_s)
+        self.sent_seq.update(
+            await database_sync_to_async(_recent_seqs)(self.user, self.checked_at - overlap)
+        )
         if since is not None:
             pending = await database_sync_to_async(_catch_up)(self.user, self.view, watched, since)
             for number, last_seq, html in pending:
@@ -175,15 +197,13 @@ class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
     async def _maintenance(self) -> None:
         # A Redis restart forgets memberships silently (PITFALLS 5): re-join on
         # a timer (group_add is idempotent), check the session still stands,
-        # and send a comment as a heartbeat that idle proxies see as traffic
-        # (htmx swaps nothing for it).
+        # send what changed without a doorbell reaching us (a failed publish,
+        # a full channel, Redis down), and send a comment as a heartbeat that
+        # idle proxies see as traffic (htmx swaps nothing for it).
         while not self.closing:
             await asyncio.sleep(self.maintenance_interval_s)
             try:
-                alive = await database_sync_to_async(_session_alive)(
-                    self.scope.get("session"), getattr(self.user, "pk", None)
-                )
-                if not alive:
+                if not await self.maintenance_tick():
                     await self.refuse(CLOSE_UNAUTHENTICATED)
                     return
                 for group in self.joined:
@@ -193,6 +213,22 @@ class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
                 raise
             except Exception:
                 logger.warning("portal socket maintenance failed", exc_info=True)
+
+    async def maintenance_tick(self) -> bool:
+        """Send what changed since the last tick; False once the session has ended."""
+        started = timezone.now()
+        since = self.checked_at - datetime.timedelta(seconds=self.catch_up_overlap_s)
+        pending = await database_sync_to_async(_maintenance_pass)(
+            self.scope.get("session"), self.user, self.view, self.watched, since
+        )
+        if pending is None:
+            return False
+        self.checked_at = started
+        for number, last_seq, html in pending:
+            if last_seq > self.sent_seq.get(number, 0) and not self.closing:
+                self.sent_seq[number] = last_seq
+                await self.send(text_data=html)
+        return True
 
     async def ticket_changed(self, message: dict[str, Any]) -> None:
         if self.closing:

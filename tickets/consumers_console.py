@@ -33,7 +33,12 @@ from django.template.loader import render_to_string
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
 from tickets.console_rendering import render_ticket_sections, sla_clocks
-from tickets.consumers import CLOSE_UNAUTHENTICATED, NUMBER_MAX_LENGTH, PortalConsumer
+from tickets.consumers import (
+    CLOSE_UNAUTHENTICATED,
+    NUMBER_MAX_LENGTH,
+    PortalConsumer,
+    session_alive,
+)
 from tickets.errors import TicketNotFound
 
 logger = logging.getLogger(__name__)
@@ -142,6 +147,19 @@ class ConsoleTicketConsumer(PortalConsumer):
         if number not in self.sent_seq or not isinstance(seq, int):
             return
         await self._push(number, seq)
+
+    async def maintenance_tick(self) -> bool:
+        # The followed tickets' seqs, against what was sent: a lost doorbell
+        # costs at most one tick.
+        alive = await database_sync_to_async(session_alive)(
+            self.scope.get("session"), getattr(self.user, "pk", None)
+        )
+        if not alive:
+            return False
+        watch = await database_sync_to_async(_watch)(self.user, list(self.sent_seq))
+        for number, (_group, last_seq) in watch.items():
+            await self._push(number, last_seq)
+        return True
 
     async def _push(self, number: str, seq: int) -> None:
         if seq <= self.sent_seq.get(number, 0):

@@ -211,3 +211,20 @@ async def test_a_row_moved_out_of_the_agents_departments_is_removed(world):
     await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["sara"])
     assert await socket.receive_nothing(0.5)
     await socket.disconnect()
+
+
+async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
+    from chatportal import realtime
+    from tickets.consumers_console import ConsoleTicketConsumer
+
+    monkeypatch.setattr(ConsoleTicketConsumer, "maintenance_interval_s", 0.3)
+    ticket = world["ticket"]
+    socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
+    monkeypatch.setattr(realtime, "send_now", lambda group, event: None)
+    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["chen"])
+
+    html = await socket.receive_from(3)
+    assert re.search(r'id="ticket-header"[^>]*data-status="pending"', html)
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    await socket.disconnect()

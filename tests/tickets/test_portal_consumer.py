@@ -238,3 +238,22 @@ def test_the_page_socket_url_asks_for_changes_since_the_page_was_read(world, cli
     client.force_login(world["maria"][0])
     html = client.get(f"/portal/tickets/{world['ticket'].number}/").content.decode()
     assert re.search(r'ws-connect="/ws/portal/\?ticket=T-\d+&amp;since=\d{4}-\d\d-\d\dT[^"]+Z"', html)
+
+
+async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
+    from chatportal import realtime
+    from tickets.consumers import PortalConsumer
+
+    monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.3)
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0])
+    # The change commits, but its doorbells never reach the layer.
+    monkeypatch.setattr(realtime, "send_now", lambda group, event: None)
+    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+
+    fragment = await socket.receive_from(3)
+    assert attrs(fragment)["data-status"] == "pending"
+    # Sent once: later ticks skip what the socket already has.
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    await socket.disconnect()
