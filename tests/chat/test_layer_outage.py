@@ -41,11 +41,10 @@ class LayerOutage:
         self.failed_receives += 1
         raise ConnectionError("Connection closed by server.")
 
-    def stop_redis(self) -> None:
+    async def stop_redis(self) -> None:
         self.down.set()
         # Nothing survives: no group memberships, no queued doorbells.
-        self.layer.groups.clear()
-        self.layer.channels.clear()
+        await self.layer.flush()
 
     def start_redis(self) -> None:
         self.down.clear()
@@ -73,7 +72,7 @@ async def test_a_socket_outlives_a_layer_restart_and_gets_what_was_said_meanwhil
     await agent.expect("assigned")
     await visitor.expect("event", kind="assigned")
 
-    outage.stop_redis()
+    await outage.stop_redis()
     await asyncio.sleep(0.3)
     assert outage.failed_receives >= 1
     # Said while Redis is down: committed, so acked, and its doorbell reaches nobody.
@@ -101,7 +100,7 @@ async def test_a_socket_outlives_a_layer_restart_and_gets_what_was_said_meanwhil
 async def test_a_message_sent_while_the_layer_is_down_is_acked_not_refused(outage, support):
     visitor, _ = await open_widget(profile={"name": "Ana"})
     first = await say(visitor, "Hello")
-    outage.stop_redis()
+    await outage.stop_redis()
     layer = outage.layer
 
     async def refused(*args, **kwargs):
