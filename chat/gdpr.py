@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q
 
 from chat.models import ChatAttachment, Conversation, ConversationEvent, Visitor
-from crm.gdpr import REDACTED, iso, redact_payload
+from crm.gdpr import REDACTED, event_record, iso, redact_payload
 from crm.models import Contact
 
 
@@ -35,16 +35,7 @@ def export_chats(contact: Contact) -> dict[str, Any]:
     for event in ConversationEvent.objects.filter(conversation_id__in=ids).order_by(
         "conversation", "seq"
     ):
-        events_by_conversation.setdefault(event.conversation_id, []).append(
-            {
-                "seq": event.seq,
-                "kind": event.kind,
-                "at": iso(event.created_at),
-                "author_role": event.author_role,
-                "internal": event.internal,
-                **event.payload,
-            }
-        )
+        events_by_conversation.setdefault(event.conversation_id, []).append(event_record(event))
     attachments: dict[int, list[dict[str, Any]]] = {}
     for attachment in ChatAttachment.objects.filter(conversation_id__in=ids).order_by(
         "created_at", "pk"

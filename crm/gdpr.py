@@ -91,6 +91,18 @@ def iso(value: datetime.datetime | datetime.date | None) -> str | None:
     return value.isoformat()
 
 
+def event_record(event: Any) -> dict[str, Any]:
+    """A conversation or ticket event as exported: both logs share this shape."""
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": iso(event.created_at),
+        "author_role": event.author_role,
+        "internal": event.internal,
+        **event.payload,
+    }
+
+
 def redact_payload(value: Any, *, author_role: str = "") -> Any:
     """The payload with personal strings replaced (structure, ids and numbers kept).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.gdpr import REDACTED, iso, redact_payload
+from crm.gdpr import REDACTED, event_record, iso, redact_payload
 from crm.models import Contact
 from tickets.models import Ticket, TicketAttachment, TicketEvent
 
@@ -23,16 +23,7 @@ def export_tickets(contact: Contact) -> list[dict[str, Any]]:
     ids = [t.pk for t in tickets]
     events: dict[int, list[dict[str, Any]]] = {}
     for event in TicketEvent.objects.filter(ticket_id__in=ids).order_by("ticket", "seq"):
-        events.setdefault(event.ticket_id, []).append(
-            {
-                "seq": event.seq,
-                "kind": event.kind,
-                "at": iso(event.created_at),
-                "author_role": event.author_role,
-                "internal": event.internal,
-                **event.payload,
-            }
-        )
+        events.setdefault(event.ticket_id, []).append(event_record(event))
     attachments: dict[int, list[dict[str, Any]]] = {}
     for attachment in TicketAttachment.objects.filter(ticket_id__in=ids).order_by(
         "created_at", "pk"
