@@ -200,6 +200,9 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Behind a proxy every client has the proxy's address: rate limits per client
+# (sign-ins, e-mail links) then need the proxy's X-Forwarded-For (its last entry).
+CHATPORTAL_TRUST_X_FORWARDED_FOR = env_bool("CHATPORTAL_TRUST_X_FORWARDED_FOR", False)
 # LoginThrottle only refuses a username or client that failed too often; ModelBackend signs in.
 AUTHENTICATION_BACKENDS = [
     "chatportal.login_throttle.LoginThrottle",

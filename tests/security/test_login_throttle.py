@@ -67,3 +67,18 @@ def test_one_client_spraying_many_accounts_is_stopped(customer, other_customer, 
     assert portal_login(sprayer, "customer1@example.com", PASSWORD).status_code == 400
     # Customers elsewhere still sign in.
     assert portal_login(Client(REMOTE_ADDR="198.51.100.7"), "customer1@example.com", PASSWORD).status_code == 302
+
+
+def test_behind_the_proxy_clients_are_told_apart_by_the_address_it_appends(customer, settings):
+    settings.CHATPORTAL_TRUST_X_FORWARDED_FOR = True
+    settings.CHATPORTAL_LOGIN_FAILURES_PER_CLIENT = 5
+    proxy = "10.0.0.2"
+    # The sprayer forges a first X-Forwarded-For entry; nginx appends its real address last.
+    for n in range(5):
+        portal_login(Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.9"),
+                     f"user{n}@example.com", "Password1")
+    sprayer = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.9")
+    assert portal_login(sprayer, "customer1@example.com", PASSWORD).status_code == 400
+    # Another visitor behind the same proxy is not locked out with the sprayer.
+    neighbour = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.77")
+    assert portal_login(neighbour, "customer1@example.com", PASSWORD).status_code == 302
