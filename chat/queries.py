@@ -119,6 +119,8 @@ def conversation_for_agent(conversation: Conversation) -> dict[str, Any]:
         "page": {"url": conversation.page_url, "title": conversation.page_title},
         "locale": conversation.locale,
         "created_at": iso(conversation.created_at),
+        # Routing offered it and the agent has not answered yet (accept or a reply).
+        "offered": conversation.offered_at is not None,
     }
 
 

@@ -173,8 +173,13 @@ async def test_an_online_agent_is_given_a_new_chat_and_answers_the_offer(support
     visitor, conversation = await start_chat("My relay blinks")
     assigned = await agent.expect("assigned")
     assert assigned["conversation"]["id"] == conversation
+    assert assigned["conversation"]["offered"] is True
     seen = await seen_or_expect(visitor, "event", kind="assigned")
     assert seen["agent"] == {"name": "Boris"}
+    # A console reloaded before answering still sees it as an offer.
+    reloaded, welcome = await open_agent(support_agent)
+    assert [c["offered"] for c in welcome["conversations"] if c["id"] == conversation] == [True]
+    await reloaded.close()
     await agent.send({"type": "accept", "conversation": conversation})
     await agent.send({"type": "message", "conversation": conversation, "client_id": new_id(), "body": "Hi"})
     await agent.expect("ack")

@@ -301,6 +301,8 @@
       assignedIds.add(summary.id);
       var chat = ensureChat(summary);
       chat.mine = true;
+      // An offer still unanswered after a reload keeps its Accept button.
+      if (summary.offered) chat.offered = true;
     });
     state.chats.forEach(function (chat) {
       if (chat.mine && !assignedIds.has(chat.id) && !chat.closed) {
