@@ -80,6 +80,8 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
     schemas: dict[str, frames.Schema] = {}
     for_agent = False
     hello_timeout_s: float = 10
+    # Maintenance ticks between comparisons with the log on a healthy layer.
+    catch_up_every_ticks = 2
 
     @property
     def maintenance_interval_s(self) -> float:
@@ -106,6 +108,7 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.receive_failures_seen = _layer_receive_failures
         self.missed_doorbells = False
+        self.ticks_since_catch_up = 0
         # Dead sockets, missed offers and lost triggers are swept by every
         # worker that serves sockets (idempotent, so several is fine).
         ensure_sweeper_running()
@@ -197,7 +200,13 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         receive anywhere in this process.
         """
         if not self.missed_doorbells and receive_failures == self.receive_failures_seen:
-            return
+            # Healthy layer: still compare with the log every few ticks, so a
+            # doorbell lost without any error (a full channel, a reordered or
+            # expired message) costs a client that never pings one period.
+            self.ticks_since_catch_up += 1
+            if self.ticks_since_catch_up < self.catch_up_every_ticks:
+                return
+        self.ticks_since_catch_up = 0
         async with self.handling:
             await self.catch_up_from_log()
         self.missed_doorbells = False

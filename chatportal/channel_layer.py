@@ -74,7 +74,9 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):
                 keys=channel_keys, args=args + tail, client=shard
             )
             if over_capacity > 0:
-                logger.info(
+                # Dropped doorbells: sockets catch up from the log on their
+                # next maintenance tick, but the workers are falling behind.
+                logger.warning(
                     "%s of %s channels over capacity in group %s",
                     over_capacity,
                     len(channel_names),

@@ -1,0 +1,39 @@
+"""A doorbell lost without any error (a full channel, an expired message) costs one period.
+
+channels-redis drops group messages past a channel's capacity and logs it
+at INFO at best (PITFALLS 2). A client that never pings (an integration, a
+load generator) must still get the event: maintenance compares the followed
+conversations with the log every few ticks, even while the layer is healthy.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.delivery import ChatSocket
+from chatportal import realtime
+from tests.chat.conftest import open_agent, open_widget, say
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_an_event_whose_doorbell_vanished_arrives_without_a_ping(
+    support, support_agent, monkeypatch
+):
+    monkeypatch.setattr(ChatSocket, "maintenance_interval_s", 0.3)
+    visitor, _ = await open_widget(profile={"name": "Ana"})
+    conversation = (await say(visitor, "My relay blinks"))["conversation"]
+    agent, _ = await open_agent(support_agent)
+    await agent.send({"type": "accept", "conversation": conversation})
+    await agent.expect("assigned")
+
+    async def vanish(doorbells):
+        return None
+
+    monkeypatch.setattr(realtime, "ring", vanish)
+    lost = await say(visitor, "Are you there?")
+    got = await agent.expect("event", timeout=3, kind="message", seq=lost["seq"])
+    assert got["body"] == "Are you there?"
+    assert [e for e in agent.received if e.get("seq") == lost["seq"]] == [got]
+    await visitor.close()
+    await agent.close()
