@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import channel_layers, get_channel_layer
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ from chat import frames as protocol
 from chatportal.asgi import application
 from tests.chat.conftest import ORIGIN
 from tests.security.conftest import open_ticket, session_cookie
-from tickets import events as ticket_events
+from tickets import actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -156,9 +157,9 @@ def agent_cookie(support_agent):
 
 
 @pytest.fixture
-def portal_world(customer, support):
+def portal_world(customer, support, support_agent):
     return {"cookie": session_cookie(customer[0]), "ticket": open_ticket(customer[1], department=support),
-            "group": ticket_events.customer_group(customer[1])}
+            "agent": support_agent}
 
 
 async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
@@ -171,10 +172,13 @@ async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
         if any(len(frame.encode()) > 4096 for frame in batch):
             assert await socket.receive_output(3) == {"type": "websocket.close", "code": CLOSE_TOO_BIG}
             return
-        # Still listening: its customer's ticket is pushed, nothing else came before it.
+        # Still listening: a change to its customer's ticket (an agent's note: it
+        # rings the doorbell and re-renders the public view) is pushed, nothing else before it.
         number = world["ticket"].number
-        await get_channel_layer().group_send(world["group"], ticket_events.ticket_changed(number, 1))
-        fragment = await socket.receive_from(3)
+        await database_sync_to_async(actions.add_reply)(
+            world["ticket"], body="internal", internal=True, author_role="agent", author_user=world["agent"]
+        )
+        fragment = await socket.receive_from(5)
         assert f'id="ticket-{number}"' in fragment, fragment
         for leak in LEAKS:
             assert leak not in fragment

@@ -232,6 +232,8 @@ async def sweep_socket_queries(customer, agent_headers, hostile: str) -> None:
     if "\x00" in hostile:
         # No page of ours builds such a URL: the handshake is refused outright.
         assert not portal_open and not console_open
+        await portal.disconnect()
+        await console.disconnect()
         return
     assert portal_open and console_open, hostile
     assert await portal.receive_nothing(0.1)
