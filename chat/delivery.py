@@ -44,6 +44,14 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 # their turn, but a restart wiped every socket's groups: each compares this
 # count at its maintenance tick and, once joined again, catches up from the log.
 _layer_receive_failures = 0
+# What a receive raises while Redis is down or restarting; anything else is a
+# bug and ends the socket as before.
+LAYER_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+with contextlib.suppress(ImportError):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    LAYER_OUTAGE_ERRORS = (OSError, RedisConnectionError, RedisTimeoutError)
 
 
 def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -236,7 +244,12 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         while True:
             try:
                 return await self._layer_receive()
-            except Exception as exc:
+            except LAYER_OUTAGE_ERRORS as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled (the consumer is ending) and the layer raised
+                    # something else while cleaning up: never retry that.
+                    raise
                 _layer_receive_failures += 1
                 if delay == 0.1:
                     logger.warning("channel layer receive failed (%s); retrying", type(exc).__name__)
