@@ -26,7 +26,7 @@ from tests.multiprocess.routing_clients import conversation_row
 pytestmark = [pytest.mark.timeout(300)]
 
 WEBSOCKET_TIMEOUT_S = 3
-MESSAGES_PER_SIDE = 16
+MESSAGES_PER_SIDE = 24
 PAUSE_S = (0.5, 1.0)
 MAX_RESUME_S = 10.0
 
