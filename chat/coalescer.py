@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from channels.db import database_sync_to_async
 
@@ -32,7 +33,7 @@ _snapshots: set[int] = set()
 _loop: asyncio.AbstractEventLoop | None = None
 _wake: asyncio.Event | None = None
 _task: asyncio.Task | None = None
-_busy = False
+_passes_running = 0
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -88,6 +89,17 @@ def send_snapshots(department_ids: set[int]) -> None:
 
 
 def _run_pass(routing: set[int], snapshots: set[int]) -> None:
+    global _passes_running
+    with _lock:
+        _passes_running += 1
+    try:
+        _route_then_snapshot(routing, snapshots)
+    finally:
+        with _lock:
+            _passes_running -= 1
+
+
+def _route_then_snapshot(routing: set[int], snapshots: set[int]) -> None:
     from chat.assignment import route_waiting
 
     if routing:
@@ -109,28 +121,21 @@ async def _serve() -> None:
             _snapshots.clear()
         if not routing and not snapshots:
             continue
-        global _busy
-        _busy = True
         try:
             await database_sync_to_async(_run_pass)(routing, snapshots)
         except Exception:
             # The sweep routes again within seconds; pings refresh places.
             logger.exception("coalesced routing pass failed")
-        finally:
-            _busy = False
 
 
-async def settled(timeout_s: float = 5) -> bool:
-    """Wait until no pass is pending or running in this process; False on timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        with _lock:
-            pending = bool(_routing or _snapshots)
-        if not pending and not _busy:
-            return True
-        await asyncio.sleep(0.01)
-    return False
+def wait_for_running_pass(timeout_s: float = 5) -> bool:
+    """Block until no pass is running in a thread of this process (tests); False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while _passes_running:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def ensure_coalescer_running() -> None:

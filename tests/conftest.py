@@ -32,14 +32,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-async def _coalescer_settled(_django_db_helper):
+def _coalescer_settled(_django_db_helper):
     # Set up after the database and torn down before it: a routing pass that
-    # a socket's last frame triggered finishes in the test's own loop, instead
-    # of holding the database while the test database is flushed.
+    # a socket's last frame started in a thread finishes before the test
+    # database is flushed, instead of holding it locked. Sync on purpose: the
+    # test's event loop is not running any more at teardown.
     yield
     from chat import coalescer
 
-    await coalescer.settled()
+    coalescer.wait_for_running_pass()
 
 
 @pytest.fixture(autouse=True)

@@ -90,3 +90,61 @@ async def test_sends_survive_a_script_cache_flush():
     received = [await asyncio.wait_for(layer.receive(channel), 2) for _ in range(2)]
     assert [m["n"] for m in received] == [1, 2]
     await layer.flush()
+
+
+async def test_a_backlog_is_received_in_order_exactly_once_in_batches():
+    sender = make_layer(RedisChannelLayer, capacity=1000)
+    receiver = make_layer(prefix=sender.prefix, capacity=1000)
+    channels = [await receiver.new_channel() for _ in range(3)]
+    for channel in channels:
+        await sender.group_add("g", channel)
+    for n in range(250):  # more than one batch
+        await sender.group_send("g", {"type": "t", "n": n})
+
+    for channel in channels:
+        got = [(await asyncio.wait_for(receiver.receive(channel), 2))["n"] for _ in range(250)]
+        assert got == list(range(250))
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(receiver.receive(channels[0]), 0.3)
+    await sender.flush()
+    await receiver.flush()
+
+
+async def test_a_batch_whose_reply_was_cancelled_is_received_again():
+    layer = make_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("g", channel)
+    for n in range(3):
+        await layer.group_send("g", {"type": "t", "n": n})
+    real = layer._receive_batch_script
+
+    def cancelled_after_redis_ran(connection):
+        script = real(connection)
+
+        async def run(**kwargs):
+            await script(**kwargs)
+            raise asyncio.CancelledError
+
+        return run
+
+    layer._receive_batch_script = cancelled_after_redis_ran
+    with pytest.raises(asyncio.CancelledError):
+        await layer.receive(channel)
+    layer._receive_batch_script = real
+
+    got = [(await asyncio.wait_for(layer.receive(channel), 2))["n"] for _ in range(3)]
+    assert got == [0, 1, 2]
+    await layer.flush()
+
+
+async def test_a_stock_worker_receives_what_the_pipelined_one_sends():
+    sender = make_layer()
+    receiver = make_layer(RedisChannelLayer, prefix=sender.prefix)
+    channel = await receiver.new_channel()
+    await sender.group_add("g", channel)
+    for n in range(5):
+        await sender.group_send("g", {"type": "t", "n": n})
+    got = [(await asyncio.wait_for(receiver.receive(channel), 2))["n"] for _ in range(5)]
+    assert got == list(range(5))
+    await sender.flush()
+    await receiver.flush()
