@@ -54,6 +54,46 @@ with contextlib.suppress(ImportError):
     LAYER_OUTAGE_ERRORS = (OSError, RedisConnectionError, RedisTimeoutError)
 
 
+class SurvivesLayerOutages:
+    """For consumers: a channel-layer receive that fails with a connection error is retried.
+
+    Without it a Redis restart ends every consumer's receive loop and daphne
+    closes each socket with 1011 (which htmx's ws extension does not
+    reconnect on). Consumers re-join their groups and catch up on their
+    maintenance tick.
+    """
+
+    # channels' __call__ stores the layer's receive in `channel_receive` and
+    # hands it to its dispatch loop. A receive that raises (Redis restarting)
+    # would end the consumer and daphne would close the socket; this socket
+    # waits the outage out instead, and maintenance re-joins and catches up.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_through_layer_failures
+
+    @channel_receive.setter
+    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = layer_receive
+
+    async def _receive_through_layer_failures(self) -> dict[str, Any]:
+        global _layer_receive_failures
+        delay = 0.1
+        while True:
+            try:
+                return await self._layer_receive()
+            except LAYER_OUTAGE_ERRORS as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled (the consumer is ending) and the layer raised
+                    # something else while cleaning up: never retry that.
+                    raise
+                _layer_receive_failures += 1
+                if delay == 0.1:
+                    logger.warning("channel layer receive failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
 def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """`database_sync_to_async` for the per-message hops (write, delivery read).
 
@@ -84,7 +124,7 @@ class Followed:
     last_sent: int
 
 
-class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
+class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsumer):
     schemas: dict[str, frames.Schema] = {}
     for_agent = False
     hello_timeout_s: float = 10
@@ -225,36 +265,6 @@ class ChatSocket(GracefulShutdown, AsyncJsonWebsocketConsumer):
         up assignment notices the layer lost)."""
         pks = [f.pk for f in self.followed.values()]
         await self.catch_up(await database_sync_to_async(queries.last_seqs)(pks))
-
-    # channels' __call__ stores the layer's receive in `channel_receive` and
-    # hands it to its dispatch loop. A receive that raises (Redis restarting)
-    # would end the consumer and daphne would close the socket; this socket
-    # waits the outage out instead, and maintenance re-joins and catches up.
-    @property
-    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
-        return self._receive_through_layer_failures
-
-    @channel_receive.setter
-    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        self._layer_receive = layer_receive
-
-    async def _receive_through_layer_failures(self) -> dict[str, Any]:
-        global _layer_receive_failures
-        delay = 0.1
-        while True:
-            try:
-                return await self._layer_receive()
-            except LAYER_OUTAGE_ERRORS as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # Cancelled (the consumer is ending) and the layer raised
-                    # something else while cleaning up: never retry that.
-                    raise
-                _layer_receive_failures += 1
-                if delay == 0.1:
-                    logger.warning("channel layer receive failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups we join are shared with other apps (department, agent); a

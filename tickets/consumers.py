@@ -31,6 +31,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
+from chat.delivery import SurvivesLayerOutages
 from chatportal import metrics
 from chatportal.shutdown import GracefulShutdown
 from tickets import events
@@ -117,7 +118,7 @@ def session_alive(session: SessionBase | None, user_pk: Any) -> bool:
     return str(store.get("_auth_user_id", "")) == str(user_pk)
 
 
-class PortalConsumer(GracefulShutdown, AsyncWebsocketConsumer):
+class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsumer):
     maintenance_interval_s: float = 25
     # A change committed just before a tick may carry an updated_at a little
     # older than the tick: look back this far, the seqs drop what was sent.

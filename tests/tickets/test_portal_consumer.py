@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -256,4 +257,33 @@ async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world
     # Sent once: later ticks skip what the socket already has.
     assert await socket.receive_from(2) == "<!-- heartbeat -->"
     assert await socket.receive_from(2) == "<!-- heartbeat -->"
+    await socket.disconnect()
+
+
+async def test_a_portal_socket_outlives_a_layer_restart_and_catches_up(world, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from tests.chat.test_layer_outage import LayerOutage
+    from tickets.consumers import PortalConsumer
+
+    monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.3)
+    layer = get_channel_layer()
+    outage = LayerOutage(layer)
+    monkeypatch.setattr(layer, "receive", outage.receive)
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0])
+    assert await socket.receive_from(2) == "<!-- heartbeat -->"
+
+    await outage.stop_redis()
+    await asyncio.sleep(0.2)
+    assert outage.failed_receives >= 1
+    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    outage.start_redis()
+
+    # Still open (no 1011), and the change arrives without a reload.
+    while True:
+        frame = await socket.receive_from(3)
+        if frame != "<!-- heartbeat -->":
+            break
+    assert attrs(frame)["data-status"] == "pending"
     await socket.disconnect()
