@@ -40,6 +40,15 @@
       area.form.requestSubmit();
     }
   });
+  // The socket pushes each change, but this page may already show it (the
+  // answer to its own form): a push not newer than the header's seq would
+  // only reset what the agent is choosing in the controls.
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var pushed = /id="ticket-header"[^>]*data-seq="(\d+)"/.exec(event.detail.message || "");
+    var header = document.getElementById("ticket-header");
+    if (!pushed || !header) return;
+    if (Number(pushed[1]) <= Number(header.getAttribute("data-seq") || 0)) event.preventDefault();
+  });
   // A row pushed by the list's socket replaces the old one: keep its selection.
   var selected = {};
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
