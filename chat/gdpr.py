@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q
 
 from chat.models import ChatAttachment, Conversation, ConversationEvent, Visitor
-from crm.gdpr import REDACTED, event_record, iso, redact_payload
+from crm.gdpr import REDACTED, attachment_record, event_record, iso, redact_payload
 from crm.models import Contact
 
 
@@ -41,15 +41,7 @@ def export_chats(contact: Contact) -> dict[str, Any]:
         "created_at", "pk"
     ):
         attachments.setdefault(attachment.conversation_id, []).append(
-            {
-                "id": str(attachment.public_id),
-                "filename": attachment.filename,
-                "content_type": attachment.content_type,
-                "size": attachment.size,
-                "internal": attachment.internal,
-                "author_role": attachment.author_role,
-                "at": iso(attachment.created_at),
-            }
+            {**attachment_record(attachment), "author_role": attachment.author_role}
         )
     return {
         "visitors": [

@@ -103,6 +103,18 @@ def event_record(event: Any) -> dict[str, Any]:
     }
 
 
+def attachment_record(attachment: Any) -> dict[str, Any]:
+    """A chat or ticket attachment's metadata as exported (never its bytes)."""
+    return {
+        "id": str(attachment.public_id),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "internal": attachment.internal,
+        "at": iso(attachment.created_at),
+    }
+
+
 def redact_payload(value: Any, *, author_role: str = "") -> Any:
     """The payload with personal strings replaced (structure, ids and numbers kept).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.gdpr import REDACTED, event_record, iso, redact_payload
+from crm.gdpr import REDACTED, attachment_record, event_record, iso, redact_payload
 from crm.models import Contact
 from tickets.models import Ticket, TicketAttachment, TicketEvent
 
@@ -28,16 +28,7 @@ def export_tickets(contact: Contact) -> list[dict[str, Any]]:
     for attachment in TicketAttachment.objects.filter(ticket_id__in=ids).order_by(
         "created_at", "pk"
     ):
-        attachments.setdefault(attachment.ticket_id, []).append(
-            {
-                "id": str(attachment.public_id),
-                "filename": attachment.filename,
-                "content_type": attachment.content_type,
-                "size": attachment.size,
-                "internal": attachment.internal,
-                "at": iso(attachment.created_at),
-            }
-        )
+        attachments.setdefault(attachment.ticket_id, []).append(attachment_record(attachment))
     return [
         {
             "number": t.number,
