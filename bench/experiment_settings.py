@@ -36,6 +36,9 @@ if os.environ.get("BENCH_DB_POOL") == "1":
         "min_size": 2, "max_size": int(os.environ.get("BENCH_DB_POOL_MAX", "10")), "timeout": 30,
     }
 
+if os.environ.get("BENCH_PUBSUB_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
+    CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"  # noqa: F405
+
 if os.environ.get("BENCH_STOCK_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.core.RedisChannelLayer"  # noqa: F405
 

@@ -29,6 +29,7 @@ from chat.errors import ChatError, NotAuthenticated, RateLimited
 from chat.events import conversation_group
 from chat.sweeper import ensure_sweeper_running
 from chatportal import metrics, realtime
+from chatportal.channel_layer import reconnects as layer_reconnects
 from chatportal.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ with contextlib.suppress(ImportError):
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     LAYER_OUTAGE_ERRORS = (OSError, RedisConnectionError, RedisTimeoutError)
+
+
+def layer_failures() -> int:
+    """Failed receives here plus re-established subscriptions: either may have lost doorbells."""
+    return _layer_receive_failures + layer_reconnects()
 
 
 class SurvivesLayerOutages:
@@ -154,7 +160,7 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
         self.closing = False
         self.handlers: dict[str, Handler] = self.frame_handlers()
         self.tasks: list[asyncio.Task] = []
-        self.receive_failures_seen = _layer_receive_failures
+        self.receive_failures_seen = layer_failures()
         self.missed_doorbells = False
         self.ticks_since_catch_up = 0
         # Dead sockets, missed offers and lost triggers are swept by every
@@ -203,7 +209,7 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
         while not self.closing:
             await asyncio.sleep(self.maintenance_interval_s)
             try:
-                receive_failures = _layer_receive_failures
+                receive_failures = layer_failures()
                 if await self.rejoin_groups():
                     await self.catch_up_after_layer_failure(receive_failures)
                 await self.keep_alive()

@@ -19,7 +19,7 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ def visitor_message_retry_after(visitor_pk: int, *, now: float | None = None) ->
 
 
 def _count_in_window(key: str, ttl_s: int) -> int:
+    # The backend itself: `django.core.cache.cache` is a proxy, never a RedisCache.
+    cache = caches["default"]
     if isinstance(cache, RedisCache):
         # On the message path: one round trip (INCR + EXPIRE NX pipelined)
         # instead of Django's EXISTS + INCR, plus ADD at each window start.

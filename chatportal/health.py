@@ -46,9 +46,15 @@ async def check_channel_layer() -> None:
     if layer is None:
         raise RuntimeError("no channel layer configured")
     channel = await layer.new_channel("readyz.")
-    nonce = uuid.uuid4().hex
-    await layer.send(channel, {"type": "readyz.probe", "nonce": nonce})
-    message = await layer.receive(channel)
+    try:
+        nonce = uuid.uuid4().hex
+        await layer.send(channel, {"type": "readyz.probe", "nonce": nonce})
+        message = await layer.receive(channel)
+    finally:
+        # The pub/sub layer would keep the probe's subscription forever.
+        discard_channel = getattr(layer, "discard_channel", None)
+        if discard_channel is not None:
+            await discard_channel(channel)
     if message.get("nonce") != nonce:
         raise RuntimeError("the channel layer returned someone else's message")
 

@@ -164,14 +164,11 @@ REDIS_PREFIX = os.environ.get("CHATPORTAL_REDIS_PREFIX", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chatportal.channel_layer.PipelinedRedisChannelLayer",
+            # Pub/sub: one PUBLISH per doorbell, one subscription per group and
+            # worker, no capacity to overflow (chatportal/channel_layer.py).
+            "BACKEND": "chatportal.channel_layer.DoorbellChannelLayer",
             "CONFIG": {
-                # redis-py caps an asyncio pool at 100 connections (PITFALLS 1);
-                # the default capacity of 100 drops messages silently (PITFALLS 2).
-                # redis-py >= 8 reads with a 5 s socket timeout by default, the
-                # same as the layer's 5 s blocking BZPOPMIN: every idle receive
-                # loop then dies with TimeoutError and daphne closes the socket
-                # (1011). The read timeout must be above the blocking timeout.
+                # redis-py caps an asyncio pool at 100 connections (PITFALLS 1).
                 "hosts": [
                     {
                         "address": REDIS_URL,
@@ -180,9 +177,6 @@ if REDIS_URL:
                         "socket_connect_timeout": 5,
                     }
                 ],
-                "capacity": 5000,
-                "expiry": 60,
-                "group_expiry": 86400,
                 "prefix": f"{REDIS_PREFIX}asgi",
             },
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import uuid
 
 import pytest
 from django.db import connections
@@ -41,6 +42,18 @@ def _coalescer_settled(_django_db_helper):
     from chat import coalescer
 
     coalescer.wait_for_running_pass()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_pubsub_prefix():
+    # Redis pub/sub ignores the database number: another test session on the
+    # same Redis (a second checkout, a benchmark) must not hear our doorbells.
+    from django.conf import settings
+
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" in config:
+        config["prefix"] = f"{config['prefix']}{uuid.uuid4().hex[:8]}."
+    yield
 
 
 @pytest.fixture(autouse=True)

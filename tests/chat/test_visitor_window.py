@@ -42,3 +42,16 @@ def test_on_redis_the_window_key_expires(visitor_pk):
     client = cache._cache.get_client(key)
     assert 0 < client.ttl(key) <= 2 * limits.VISITOR_WINDOW_S
     assert int(client.get(key)) == 1
+
+
+@pytest.mark.services
+def test_on_redis_it_counts_in_one_pipelined_round_trip_not_through_django_incr(visitor_pk, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    def not_on_the_message_path(*args, **kwargs):
+        raise AssertionError("EXISTS + INCR (+ ADD): three round trips per message")
+
+    monkeypatch.setattr(RedisCache, "incr", not_on_the_message_path)
+    monkeypatch.setattr(RedisCache, "add", not_on_the_message_path)
+    now = 900 * limits.VISITOR_WINDOW_S
+    assert [limits.visitor_message_retry_after(visitor_pk, now=now) for _ in range(2)] == [0, 0]

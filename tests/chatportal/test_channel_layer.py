@@ -1,4 +1,4 @@
-"""The pipelined Redis layer keeps channels-redis's semantics with fewer round trips."""
+"""The pub/sub channel layer: one publish per doorbell, and it says when it may have missed some."""
 
 from __future__ import annotations
 
@@ -7,36 +7,42 @@ import os
 import uuid
 
 import pytest
-from channels_redis.core import RedisChannelLayer
+from channels.layers import get_channel_layer
 
-from chatportal.channel_layer import PipelinedRedisChannelLayer
+from chatportal import channel_layer, health
+from chatportal.channel_layer import DoorbellChannelLayer
 
 pytestmark = pytest.mark.services
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def make_layer(cls=PipelinedRedisChannelLayer, **config):
-    prefix = config.pop("prefix", f"test-layer-{uuid.uuid4().hex[:8]}")
-    return cls(hosts=[{"address": REDIS_URL}], prefix=prefix, **config)
+def make_layer(prefix: str | None = None) -> DoorbellChannelLayer:
+    return DoorbellChannelLayer(
+        hosts=[{"address": REDIS_URL}], prefix=prefix or f"test-layer-{uuid.uuid4().hex[:8]}"
+    )
 
 
-async def test_group_send_reaches_every_member_once_across_processes_kinds():
-    sender = make_layer()
-    # A stock channels-redis layer on the same prefix stands for another worker.
-    receiver = make_layer(RedisChannelLayer, prefix=sender.prefix)
-    ours = await sender.new_channel()
-    theirs = await receiver.new_channel()
-    await sender.group_add("conv.x", ours)
-    await receiver.group_add("conv.x", theirs)
+async def receive_all(layer, channel, count: int) -> list:
+    return [await asyncio.wait_for(layer.receive(channel), 2) for _ in range(count)]
 
-    await sender.group_send("conv.x", {"type": "conversation.event_appended", "seq": 1})
 
-    got_ours = await asyncio.wait_for(sender.receive(ours), 2)
-    got_theirs = await asyncio.wait_for(receiver.receive(theirs), 2)
-    assert got_ours == got_theirs == {"type": "conversation.event_appended", "seq": 1}
-    await sender.flush()
-    await receiver.flush()
+async def test_group_send_reaches_every_member_once_in_every_worker():
+    worker_a = make_layer()
+    worker_b = make_layer(prefix=worker_a._get_layer().prefix)
+    visitor_tab_1, visitor_tab_2 = await worker_a.new_channel(), await worker_a.new_channel()
+    agent = await worker_b.new_channel()
+    for layer, channel in ((worker_a, visitor_tab_1), (worker_a, visitor_tab_2), (worker_b, agent)):
+        await layer.group_add("conv.x", channel)
+
+    await worker_b.group_send("conv.x", {"type": "conversation.event_appended", "seq": 1})
+
+    for layer, channel in ((worker_a, visitor_tab_1), (worker_a, visitor_tab_2), (worker_b, agent)):
+        assert await receive_all(layer, channel, 1) == [{"type": "conversation.event_appended", "seq": 1}]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), 0.2)
+    await worker_a.flush()
+    await worker_b.flush()
 
 
 async def test_a_discarded_channel_hears_nothing_and_an_empty_group_is_a_no_op():
@@ -48,103 +54,59 @@ async def test_a_discarded_channel_hears_nothing_and_an_empty_group_is_a_no_op()
     await layer.group_send("g", {"type": "t", "n": 1})
     await layer.group_send("empty", {"type": "t", "n": 2})
 
-    assert await asyncio.wait_for(layer.receive(kept), 2) == {"type": "t", "n": 1}
+    assert await receive_all(layer, kept, 1) == [{"type": "t", "n": 1}]
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(gone), 0.3)
     await layer.flush()
 
 
-async def test_capacity_drops_extra_messages_like_the_library():
-    layer = make_layer(capacity=2)
-    channel = await layer.new_channel()
-    await layer.group_add("g", channel)
-    for n in range(4):
-        await layer.group_send("g", {"type": "t", "n": n})
+async def test_one_publishers_doorbells_arrive_in_order_with_no_capacity_to_overflow():
+    sender = make_layer()
+    receiver = make_layer(prefix=sender._get_layer().prefix)
+    channels = [await receiver.new_channel() for _ in range(3)]
+    for channel in channels:
+        await receiver.group_add("g", channel)
+    # Concurrent publishes (no per-publish lock), awaited in order as `ring` does.
+    for n in range(1000):
+        await sender.group_send("g", {"type": "t", "n": n})
 
-    received = [await asyncio.wait_for(layer.receive(channel), 2) for _ in range(2)]
-    assert [m["n"] for m in received] == [0, 1]
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(layer.receive(channel), 0.3)
-    await layer.flush()
-
-
-async def test_group_add_sets_the_group_expiry():
-    layer = make_layer(group_expiry=123)
-    channel = await layer.new_channel()
-    await layer.group_add("g", channel)
-    connection = layer.connection(layer.consistent_hash("g"))
-    ttl = await connection.ttl(layer._group_key("g"))
-    assert 0 < ttl <= 123
-    await layer.flush()
+    for channel in channels:
+        assert [m["n"] for m in await receive_all(receiver, channel, 1000)] == list(range(1000))
+    await sender.flush()
+    await receiver.flush()
 
 
-async def test_sends_survive_a_script_cache_flush():
-    # After a Redis restart the script cache is empty; EVALSHA must reload it.
+async def test_a_dropped_subscriber_connection_is_counted_once_it_has_resubscribed():
     layer = make_layer()
     channel = await layer.new_channel()
     await layer.group_add("g", channel)
     await layer.group_send("g", {"type": "t", "n": 1})
-    await layer.connection(0).script_flush()
+    assert await receive_all(layer, channel, 1) == [{"type": "t", "n": 1}]
+    before = channel_layer.reconnects()
+
+    # What a Redis restart or a killed connection does to a worker, from the server side.
+    (shard,) = layer._get_layer()._shards
+    host, port = shard._pubsub.connection._writer.get_extra_info("sockname")[:2]
+    await shard._redis.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+
+    async def reconnected() -> None:
+        while channel_layer.reconnects() == before:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(reconnected(), 5)
+    assert channel_layer.reconnects() == before + 1
+    # Counted after the subscriptions were made again: what is rung now arrives.
     await layer.group_send("g", {"type": "t", "n": 2})
-
-    received = [await asyncio.wait_for(layer.receive(channel), 2) for _ in range(2)]
-    assert [m["n"] for m in received] == [1, 2]
+    assert await receive_all(layer, channel, 1) == [{"type": "t", "n": 2}]
     await layer.flush()
 
 
-async def test_a_backlog_is_received_in_order_exactly_once_in_batches():
-    sender = make_layer(RedisChannelLayer, capacity=1000)
-    receiver = make_layer(prefix=sender.prefix, capacity=1000)
-    channels = [await receiver.new_channel() for _ in range(3)]
-    for channel in channels:
-        await sender.group_add("g", channel)
-    for n in range(250):  # more than one batch
-        await sender.group_send("g", {"type": "t", "n": n})
-
-    for channel in channels:
-        got = [(await asyncio.wait_for(receiver.receive(channel), 2))["n"] for _ in range(250)]
-        assert got == list(range(250))
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(receiver.receive(channels[0]), 0.3)
-    await sender.flush()
-    await receiver.flush()
-
-
-async def test_a_batch_whose_reply_was_cancelled_is_received_again():
-    layer = make_layer()
-    channel = await layer.new_channel()
-    await layer.group_add("g", channel)
-    for n in range(3):
-        await layer.group_send("g", {"type": "t", "n": n})
-    real = layer._receive_batch_script
-
-    def cancelled_after_redis_ran(connection):
-        script = real(connection)
-
-        async def run(**kwargs):
-            await script(**kwargs)
-            raise asyncio.CancelledError
-
-        return run
-
-    layer._receive_batch_script = cancelled_after_redis_ran
-    with pytest.raises(asyncio.CancelledError):
-        await layer.receive(channel)
-    layer._receive_batch_script = real
-
-    got = [(await asyncio.wait_for(layer.receive(channel), 2))["n"] for _ in range(3)]
-    assert got == [0, 1, 2]
+async def test_the_readiness_probe_leaves_no_subscription_behind():
+    layer = get_channel_layer()
+    assert isinstance(layer, DoorbellChannelLayer)
+    await health.check_channel_layer()
+    await health.check_channel_layer()
+    loop_layer = layer._get_layer()
+    assert not [name for name in loop_layer.channels if "readyz." in name]
+    assert not [name for name in loop_layer._shards[0]._subscribed_to if "readyz." in name]
     await layer.flush()
-
-
-async def test_a_stock_worker_receives_what_the_pipelined_one_sends():
-    sender = make_layer()
-    receiver = make_layer(RedisChannelLayer, prefix=sender.prefix)
-    channel = await receiver.new_channel()
-    await sender.group_add("g", channel)
-    for n in range(5):
-        await sender.group_send("g", {"type": "t", "n": n})
-    got = [(await asyncio.wait_for(receiver.receive(channel), 2))["n"] for _ in range(5)]
-    assert got == list(range(5))
-    await sender.flush()
-    await receiver.flush()
