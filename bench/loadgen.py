@@ -273,6 +273,18 @@ def distribution_ms(values_s: list[float]) -> dict[str, float | int | None]:
     return out
 
 
+def slowest_seconds(delivered: list[Sent], start: float, count: int = 8) -> list[dict[str, Any]]:
+    """The seconds of the run (by scheduled send) with the worst latency: periodic stalls show here."""
+    by_second: dict[int, list[float]] = {}
+    for r in delivered:
+        by_second.setdefault(int(r.scheduled_at - start), []).append(r.delivered_at[0] - r.scheduled_at)
+    worst = sorted(by_second.items(), key=lambda item: max(item[1]), reverse=True)[:count]
+    return [
+        {"second": second, "messages": len(values), **distribution_ms(values)}
+        for second, values in sorted(worst)
+    ]
+
+
 def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float], setup: dict[str, Any]) -> dict[str, Any]:
     start, end = window
     records = list(stats.sent.values())
@@ -327,6 +339,7 @@ def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float
             "ack": distribution_ms(ack),
         },
         "send_lag_ms": distribution_ms(lag),
+        "slowest_seconds": slowest_seconds(delivered, start),
         "lost_examples": [
             {"side": r.side, "conversation": r.conversation_index, "seq": r.seq} for r in lost[:10]
         ],

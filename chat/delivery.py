@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,19 @@ with contextlib.suppress(ImportError):
 def layer_failures() -> int:
     """Failed receives here plus re-established subscriptions: either may have lost doorbells."""
     return _layer_receive_failures + layer_reconnects()
+
+
+async def spread_ticks(interval_s: float) -> AsyncIterator[None]:
+    """Yield every `interval_s`, the first time after a random part of it.
+
+    Sockets opened together (a reconnect storm after a deploy, a load test)
+    would otherwise tick together for their whole life, and each tick reads
+    the database: a burst of hundreds of reads every period.
+    """
+    await asyncio.sleep(interval_s * random.random())  # noqa: S311 (a phase, not a secret)
+    while True:
+        yield
+        await asyncio.sleep(interval_s)
 
 
 class SurvivesLayerOutages:
@@ -206,8 +220,9 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
     async def _maintenance(self) -> None:
         # A Redis restart forgets group memberships without telling anyone;
         # group_add is idempotent and cheap, so re-join on a timer.
-        while not self.closing:
-            await asyncio.sleep(self.maintenance_interval_s)
+        async for _ in spread_ticks(self.maintenance_interval_s):
+            if self.closing:
+                return
             try:
                 receive_failures = layer_failures()
                 if await self.rejoin_groups():

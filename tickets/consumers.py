@@ -31,7 +31,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from chat.delivery import SurvivesLayerOutages
+from chat.delivery import SurvivesLayerOutages, spread_ticks
 from chatportal import metrics
 from chatportal.shutdown import GracefulShutdown
 from tickets import events
@@ -201,8 +201,9 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         # send what changed without a doorbell reaching us (a failed publish,
         # a full channel, Redis down), and send a comment as a heartbeat that
         # idle proxies see as traffic (htmx swaps nothing for it).
-        while not self.closing:
-            await asyncio.sleep(self.maintenance_interval_s)
+        async for _ in spread_ticks(self.maintenance_interval_s):
+            if self.closing:
+                return
             try:
                 if not await self.maintenance_tick():
                     await self.refuse(CLOSE_UNAUTHENTICATED)
