@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -114,6 +115,7 @@ class SurvivesLayerOutages:
                 delay = min(delay * 2, 2.0)
 
 
+@functools.cache  # one hop per function, not one per message
 def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """`database_sync_to_async` for the per-message hops (write, delivery read).
 
@@ -315,9 +317,9 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
             # first lets a refusal echo the frame's client_id.
             wait = self.bucket.take()
             if text_data is not None:
-                # Deep nesting (`[[[[…`) fits in 64 KiB and raises RecursionError: not JSON to us.
+                # Deep nesting (`[[[[…`) fits in 64 KiB; past 1,024 levels orjson refuses it: not JSON to us.
                 with contextlib.suppress(ValueError, RecursionError):
-                    data = json.loads(text_data)
+                    data = orjson.loads(text_data)
             if wait:
                 raise RateLimited(max(1, round(wait + 0.5)))
             self.violations = 0
@@ -350,6 +352,11 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
         if not self.closing:
             metrics.count_frame(content)
             await super().send_json(content, close=close)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        # orjson: several times faster than json.dumps on every frame we send.
+        return orjson.dumps(content).decode()
 
     async def send_error(self, code: str, detail: str, data: Any = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}

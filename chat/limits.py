@@ -14,10 +14,12 @@ test can tune them without code changes:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -87,6 +89,12 @@ def visitor_message_retry_after(visitor_pk: int, *, now: float | None = None) ->
     return max(1, math.ceil((window + 1) * VISITOR_WINDOW_S - now))
 
 
+@functools.cache
+def _window_client(pool: redis.ConnectionPool) -> redis.Redis:
+    # Django's cache builds a new client object on every call: on the message path, once.
+    return redis.Redis(connection_pool=pool)
+
+
 def _count_in_window(key: str, ttl_s: int) -> int:
     # The backend itself: `django.core.cache.cache` is a proxy, never a RedisCache.
     cache = caches["default"]
@@ -94,7 +102,7 @@ def _count_in_window(key: str, ttl_s: int) -> int:
         # On the message path: one round trip (INCR + EXPIRE NX pipelined)
         # instead of Django's EXISTS + INCR, plus ADD at each window start.
         full_key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(full_key, write=True)
+        client = _window_client(cache._cache._get_connection_pool(write=True))
         with client.pipeline(transaction=False) as pipe:
             pipe.incr(full_key)
             pipe.expire(full_key, ttl_s, nx=True)
