@@ -111,3 +111,24 @@ def _populate_then_patch(self, installed_apps=None):
 
 
 django.apps.registry.Apps.populate = _populate_then_patch
+
+
+def _log_slow_collections() -> None:
+    import gc
+    import time
+
+    started: dict[str, float] = {}
+
+    def timing(phase, info):
+        if phase == "start":
+            started["t"] = time.perf_counter()
+        elif "t" in started:
+            took = time.perf_counter() - started.pop("t")
+            if took > 0.01:
+                logger.warning("gc generation %s took %.1f ms (%s collected)", info["generation"], took * 1000, info["collected"])
+
+    gc.callbacks.append(timing)
+
+
+if os.environ.get("BENCH_GC_LOG") == "1":
+    _log_slow_collections()
