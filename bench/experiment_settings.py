@@ -9,8 +9,14 @@ docs/benchmarks.md can be measured before anyone rewrites the real code:
   worker's event loop instead of blocking the sync thread until Redis has it.
 - BENCH_THREAD_DOORBELLS=1: the earlier behaviour, doorbells sent from the
   database thread with `async_to_sync`, not handed back to the socket's loop.
-- BENCH_STOCK_LAYER=1: channels-redis's own RedisChannelLayer (four round trips
-  per group_send) instead of chatportal.channel_layer's pipelined one.
+- BENCH_STOCK_LAYER=1: channels-redis's list-based RedisChannelLayer (four
+  round trips per group_send, four per receive) instead of the pub/sub layer.
+- BENCH_PUBSUB_LAYER=1: channels-redis's pub/sub layer as it ships (a lock
+  around every publish, no reconnect count) instead of chatportal's.
+- BENCH_GC_LOG=1: log garbage-collector passes over 10 ms and the time spent
+  collecting per 10 s.
+- BENCH_STALL_LOG=1: log event-loop lag, database hops, the visitor window,
+  the insert statement and sweeps when they take longer than 20–50 ms.
 - BENCH_NO_VISITOR_WINDOW=1: skip the per-visitor message window (its two
   synchronous Redis round trips); the per-socket token bucket still applies.
 - BENCH_DB_POOL=1: psycopg's connection pool (Django 5.1+, needs the
@@ -37,6 +43,7 @@ if os.environ.get("BENCH_DB_POOL") == "1":
     }
 
 if os.environ.get("BENCH_PUBSUB_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
+    # The library's pub/sub layer as it ships, without chatportal.channel_layer's changes.
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"  # noqa: F405
 
 if os.environ.get("BENCH_STOCK_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
@@ -94,6 +101,8 @@ def _apply() -> None:
         _nonblocking_publish()
     if os.environ.get("BENCH_NO_VISITOR_WINDOW") == "1":
         _no_visitor_window()
+    if os.environ.get("BENCH_STALL_LOG") == "1":
+        _log_stalls()
 
 
 # Settings load before the apps; the patches need the apps, so they go in
@@ -118,12 +127,18 @@ def _log_slow_collections() -> None:
     import time
 
     started: dict[str, float] = {}
+    totals = {"s": 0.0, "n": 0, "since": time.monotonic()}
 
     def timing(phase, info):
         if phase == "start":
             started["t"] = time.perf_counter()
         elif "t" in started:
             took = time.perf_counter() - started.pop("t")
+            totals["s"] += took
+            totals["n"] += 1
+            if time.monotonic() - totals["since"] > 10:
+                logger.warning("gc: %d collections, %.0f ms in the last 10 s", totals["n"], totals["s"] * 1000)
+                totals.update(s=0.0, n=0, since=time.monotonic())
             if took > 0.01:
                 logger.warning("gc generation %s took %.1f ms (%s collected)", info["generation"], took * 1000, info["collected"])
 
@@ -132,3 +147,83 @@ def _log_slow_collections() -> None:
 
 if os.environ.get("BENCH_GC_LOG") == "1":
     _log_slow_collections()
+
+
+def _log_stalls() -> None:
+    """Event-loop lag over 50 ms and database hops over 50 ms, to find what stalls a worker."""
+    import time
+
+    import chat.sweeper as sweeper
+    import chatportal.realtime as realtime
+
+    started_monitor = []
+
+    async def monitor() -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lag = time.perf_counter() - t - 0.01
+            if lag > 0.05:
+                logger.warning("event loop lag %.0f ms", lag * 1000)
+
+    real_ensure = sweeper.ensure_sweeper_running
+
+    def ensure_sweeper_running() -> None:
+        real_ensure()
+        if not started_monitor:
+            started_monitor.append(asyncio.get_running_loop().create_task(monitor()))
+
+    sweeper.ensure_sweeper_running = ensure_sweeper_running
+    import chat.delivery as delivery
+
+    delivery.ensure_sweeper_running = ensure_sweeper_running
+    real_collecting = realtime.collecting_doorbells
+
+    def collecting_doorbells(fn):
+        inner = real_collecting(fn)
+
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                took = time.perf_counter() - t
+                if took > 0.05:
+                    logger.warning("hop %s took %.0f ms", getattr(fn, "__name__", fn), took * 1000)
+
+        return run
+
+    realtime.collecting_doorbells = collecting_doorbells
+
+    import chat.actions as chat_actions
+    import chat.limits as chat_limits
+
+    def timed(module, name, label):
+        real = getattr(module, name)
+
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                took = time.perf_counter() - t
+                if took > 0.03:
+                    logger.warning("%s took %.0f ms", label, took * 1000)
+
+        setattr(module, name, run)
+
+    timed(chat_limits, "_count_in_window", "redis window")
+    timed(chat_actions, "_insert_message_postgresql", "insert statement")
+
+    real_run_sweeps = sweeper.run_sweeps
+
+    def run_sweeps(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return real_run_sweeps(*args, **kwargs)
+        finally:
+            took = time.perf_counter() - t
+            if took > 0.02:
+                logger.warning("sweep took %.0f ms", took * 1000)
+
+    sweeper.run_sweeps = run_sweeps
