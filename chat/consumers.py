@@ -67,7 +67,16 @@ class WidgetConsumer(ChatSocket):
         conversation = session.conversation
         if conversation is not None:
             self.open_conversation = (conversation.pk, conversation.public_id)
-            await self.follow(str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq)
+            # A client that does not name its open conversation in `resume` has
+            # none of it (the ack of its first message was lost, or another tab
+            # or device started it): it gets the conversation from its first
+            # event, after the welcome and before any live event.
+            known = str(conversation.public_id) in (frame.get("resume") or {})
+            await self.follow(
+                str(conversation.public_id),
+                conversation.pk,
+                last_sent=conversation.last_seq if known else 0,
+            )
         department_info = (
             await database_sync_to_async(queries.department_for_visitor)(self.department)
             if self.department

@@ -227,6 +227,25 @@ async def test_hello_resume_replays_events_after_the_given_seq(support):
     await again.close()
 
 
+async def test_a_hello_that_does_not_name_the_open_conversation_gets_it_from_its_first_event(support):
+    # The ack of the first message was lost with the socket: the client does
+    # not know its conversation, so it cannot ask for it in `resume`.
+    first, welcome = await open_widget()
+    await say(first, "My relay blinks")
+    await first.close()
+    again, rewelcome = await open_widget(token=welcome["token"])
+    conversation = rewelcome["conversation"]["id"]
+    history = [await again.expect("event") for _ in range(2)]
+    assert [(e["seq"], e["kind"], e["conversation"]) for e in history] == [
+        (1, "queued", conversation),
+        (2, "message", conversation),
+    ]
+    later = await say(again, "Still there?")
+    assert (await again.expect("event", seq=later["seq"]))["body"] == "Still there?"
+    assert [e["seq"] for e in again.events()] == [1, 2, 3]
+    await again.close()
+
+
 async def test_resume_replays_after_a_gap_and_live_events_continue_without_duplicates(support):
     socket, _ = await open_widget()
     ack = await say(socket, "one")

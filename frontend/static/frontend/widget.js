@@ -760,11 +760,10 @@
     var conv = frame.conversation;
     if (conv && isStr(conv.id)) {
       if (!state.conv || state.conv.id !== conv.id) {
-        // A different conversation (another device, a merged identity): load it
-        // from the beginning.
+        // A different conversation (another device, a merged identity, a lost
+        // ack): the server sends it from its first event, our hello did not name it.
         startConv(conv.id);
         redrawAll();
-        resume(conv.id, 0);
       }
       if (isStr(conv.state)) state.conv.state = conv.state;
       if (conv.agent) state.conv.agent = conv.agent;
