@@ -177,53 +177,28 @@ def _log_stalls() -> None:
     import chat.delivery as delivery
 
     delivery.ensure_sweeper_running = ensure_sweeper_running
-    real_collecting = realtime.collecting_doorbells
-
-    def collecting_doorbells(fn):
-        inner = real_collecting(fn)
-
+    def logging_slow(fn, label, over_s):
         def run(*args, **kwargs):
             t = time.perf_counter()
             try:
-                return inner(*args, **kwargs)
+                return fn(*args, **kwargs)
             finally:
                 took = time.perf_counter() - t
-                if took > 0.05:
-                    logger.warning("hop %s took %.0f ms", getattr(fn, "__name__", fn), took * 1000)
+                if took > over_s:
+                    logger.warning("%s took %.0f ms", label, took * 1000)
 
         return run
 
-    realtime.collecting_doorbells = collecting_doorbells
-
+    real_collecting = realtime.collecting_doorbells
+    realtime.collecting_doorbells = lambda fn: logging_slow(
+        real_collecting(fn), f"hop {getattr(fn, '__name__', fn)}", 0.05
+    )
     import chat.actions as chat_actions
     import chat.limits as chat_limits
 
-    def timed(module, name, label):
-        real = getattr(module, name)
-
-        def run(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return real(*args, **kwargs)
-            finally:
-                took = time.perf_counter() - t
-                if took > 0.03:
-                    logger.warning("%s took %.0f ms", label, took * 1000)
-
-        setattr(module, name, run)
-
-    timed(chat_limits, "_count_in_window", "redis window")
-    timed(chat_actions, "_insert_message_postgresql", "insert statement")
-
-    real_run_sweeps = sweeper.run_sweeps
-
-    def run_sweeps(*args, **kwargs):
-        t = time.perf_counter()
-        try:
-            return real_run_sweeps(*args, **kwargs)
-        finally:
-            took = time.perf_counter() - t
-            if took > 0.02:
-                logger.warning("sweep took %.0f ms", took * 1000)
-
-    sweeper.run_sweeps = run_sweeps
+    for module, name, label, over_s in (
+        (chat_limits, "_count_in_window", "redis window", 0.03),
+        (chat_actions, "_insert_message_postgresql", "insert statement", 0.03),
+        (sweeper, "run_sweeps", "sweep", 0.02),
+    ):
+        setattr(module, name, logging_slow(getattr(module, name), label, over_s))
