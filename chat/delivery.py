@@ -63,13 +63,14 @@ def layer_failures() -> int:
 
 
 async def spread_ticks(interval_s: float) -> AsyncIterator[None]:
-    """Yield every `interval_s`, the first time after a random part of it.
+    """Yield every `interval_s`, the first time after a random 50–100 % of it.
 
     Sockets opened together (a reconnect storm after a deploy, a load test)
     would otherwise tick together for their whole life, and each tick reads
-    the database: a burst of hundreds of reads every period.
+    the database: a burst of hundreds of reads every period. Never sooner
+    than half a period: a socket that just connected has just caught up.
     """
-    await asyncio.sleep(interval_s * random.random())  # noqa: S311 (a phase, not a secret)
+    await asyncio.sleep(interval_s * (0.5 + random.random() / 2))  # noqa: S311 (a phase, not a secret)
     while True:
         yield
         await asyncio.sleep(interval_s)
