@@ -57,8 +57,30 @@
     var box = row.querySelector("input[name=tickets]");
     selected[row.id] = !!(box && box.checked);
   });
+  // A push replaces the controls' fields too: what the agent changed there and
+  // has not saved yet must survive it (else the Update sends the old value).
+  var chosen = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var fields = event.detail.target;
+    if (!fields || fields.id !== "ticket-controls-fields") return;
+    chosen = {};
+    fields.querySelectorAll("select, input:not([type=hidden]), textarea").forEach(function (el) {
+      var changed = el.tagName === "SELECT"
+        ? Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })
+        : el.value !== el.defaultValue;
+      if (el.name && changed) chosen[el.name] = el.value;
+    });
+  });
   var flashTimer = null;
   document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var fields = document.getElementById("ticket-controls-fields");
+    if (chosen && fields) {
+      Object.keys(chosen).forEach(function (name) {
+        var el = fields.querySelector("[name='" + CSS.escape(name) + "']");
+        if (el) el.value = chosen[name];
+      });
+    }
+    chosen = null;
     // "Saved." is news for a moment, not a state: it fades after a few seconds.
     if (event.detail.target && event.detail.target.id === "ticket-flash") {
       clearTimeout(flashTimer);
