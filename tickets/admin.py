@@ -179,6 +179,12 @@ class TicketAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        # No action deletes a ticket: a deleted row rings no portal, leaves its
+        # files on disk and leaves the KPIs. Spam is closed; personal data goes
+        # with the GDPR erasure, which keeps the anonymized ticket.
+        return False
+
     def get_search_results(self, request, queryset, search_term):
         # An e-mail matches through a join that can repeat a ticket.
         results, _may_have_duplicates = super().get_search_results(request, queryset, search_term)

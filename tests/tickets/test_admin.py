@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.admin_forms import change_form_data
 from tickets import actions, events
+from tickets.admin import TicketAdmin
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -142,8 +143,11 @@ def test_a_page_opened_before_a_colleagues_change_does_not_undo_it(
     assert (ticket.status, ticket.priority) == ("pending", "high")
 
 
-def test_tickets_are_not_added_in_the_admin(admin_client):
+def test_tickets_are_neither_added_nor_deleted_in_the_admin(admin_client, ticket):
     assert admin_client.get(reverse("admin:tickets_ticket_add")).status_code == 403
+    delete = reverse("admin:tickets_ticket_delete", args=[ticket.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
 
 
 def test_the_event_log_and_files_are_read_only(admin_client, ticket):
@@ -152,3 +156,23 @@ def test_the_event_log_and_files_are_read_only(admin_client, ticket):
         assert not inline.has_add_permission
         assert not inline.has_change_permission
         assert not inline.has_delete_permission
+
+
+def test_a_colleagues_change_during_the_save_is_reported_not_a_500(
+    admin_client, ticket, support_agent, monkeypatch
+):
+    save_model = TicketAdmin.save_model
+
+    def colleague_closes_it_first(self, request, obj, form, change):
+        actions.change_status(Ticket.objects.get(pk=obj.pk), "closed", by=support_agent)
+        save_model(self, request, obj, form, change)
+
+    monkeypatch.setattr(TicketAdmin, "save_model", colleague_closes_it_first)
+    data = _opened_form(admin_client, ticket)
+    data.update(status="pending", subject="Relay clicks at start-up")
+    response = admin_client.post(_change_url(ticket), data, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("was not changed: a closed ticket cannot become pending" in m for m in shown), shown
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.subject) == ("closed", "Relay clicks at start-up")
