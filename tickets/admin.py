@@ -74,6 +74,11 @@ class TicketAdminForm(forms.ModelForm):
                 .order_by("first_name", "username")
             )
             self.fields["assignee"].label_from_instance = agent_label
+        for name in ("assignee", "department"):
+            if name in self.fields:
+                # Choose one here; users and departments are edited on their own pages.
+                widget = self.fields[name].widget
+                widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
         self.lifecycle_changes: dict[str, Any] = {}
 
     def clean(self) -> dict[str, Any]:
