@@ -12,12 +12,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from chatportal.view_only_admin import ViewOnlyAdminMixin
 from crm.lookup import InvalidEmail, normalize_email, phone_candidates
 from crm.models import (
     Asset,
     CallRecord,
     Contact,
     ContactEmail,
+    ContactErasure,
     ContactPhone,
     Organization,
     Product,
@@ -292,3 +294,16 @@ class CallRecordAdmin(admin.ModelAdmin):
         if numbers:
             results |= queryset.filter(phone__in=numbers)
         return results, may_have_duplicates
+
+
+@admin.register(ContactErasure)
+class ContactErasureAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """View only: the proof that an erasure happened is never edited or deleted here.
+
+    Erasing is `chatportal gdpr-erase` or the GDPR API (logic in crm/gdpr.py).
+    """
+
+    list_display = ["contact", "erased_at", "erased_by"]
+    list_select_related = ["contact"]
+    search_fields = ["=contact__public_id", "erased_by"]
+    date_hierarchy = "erased_at"

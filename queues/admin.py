@@ -1,4 +1,7 @@
-"""Admin for departments (hours, holidays), agents, their tokens and presence."""
+"""Admin for departments (hours, holidays), agents, their tokens and presence.
+
+An agent's profile is edited on the user's own page (`AgentUserAdmin`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from functools import cache
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +43,7 @@ class DepartmentForm(forms.ModelForm):
             "routing_mode",
             "offer_timeout_s",
             "long_wait_s",
+            "auto_ticket_after_s",
             "lead",
         ]
 
@@ -90,6 +96,23 @@ class AgentProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "skills"]
     filter_horizontal = ["departments"]
     autocomplete_fields = ["user"]
+
+
+class AgentProfileInline(admin.StackedInline):
+    model = AgentProfile
+    # A user without one is not an agent; "add" makes them one.
+    extra = 0
+    verbose_name = verbose_name_plural = _("agent profile")
+    fields = ["departments", "max_chats", "is_supervisor", "languages", "skills"]
+    filter_horizontal = ["departments"]
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AgentUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, AgentProfileInline]
 
 
 @admin.register(AgentApiToken)

@@ -129,16 +129,21 @@ def _ring(ticket: Ticket, seq: int) -> None:
         publish_on_commit(events.organization_group(ticket.organization), doorbell)
 
 
+def _is_team_member(user: AbstractBaseUser) -> bool:
+    # Staff without an agent profile (an operator in /admin/) act for the team too.
+    return hasattr(user, "agent_profile") or bool(getattr(user, "is_staff", False))
+
+
 def _role_of(user: AbstractBaseUser | None) -> str:
     if user is None:
         return Role.SYSTEM
-    if hasattr(user, "agent_profile"):
+    if _is_team_member(user):
         return Role.AGENT
     return Role.CUSTOMER
 
 
 def _contact_of(user: AbstractBaseUser | None) -> Contact | None:
-    if user is None or hasattr(user, "agent_profile"):
+    if user is None or _is_team_member(user):
         return None
     return getattr(user, "contact", None)
 

@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from crm.models import Contact, ContactEmail, ContactPhone, Organization
+from crm.gdpr import erase_contact
+from crm.models import Contact, ContactEmail, ContactErasure, ContactPhone, Organization
 from queues.tokens import issue_agent_token
 
 
@@ -190,3 +191,16 @@ def test_it_refuses_an_unknown_contact_time_zone_and_keeps_blank_external_ids_nu
     assert list(
         Contact.objects.filter(name__startswith="Radu ").values_list("external_id", flat=True)
     ) == [None, None]
+
+
+def test_erasure_records_are_shown_but_never_edited_or_deleted(admin_client, maria):
+    erasure, _created = erase_contact(maria, by="dpo@example.com")
+    changelist = admin_client.get(reverse("admin:crm_contacterasure_changelist"))
+    assert changelist.status_code == 200
+    assert [e.erased_by for e in changelist.context["cl"].result_list] == ["dpo@example.com"]
+    change = reverse("admin:crm_contacterasure_change", args=[erasure.pk])
+    assert admin_client.get(change).status_code == 200
+    assert admin_client.post(change, {"erased_by": "someone"}).status_code == 403
+    delete = reverse("admin:crm_contacterasure_delete", args=[erasure.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert ContactErasure.objects.get().erased_by == "dpo@example.com"

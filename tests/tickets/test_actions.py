@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 
 from tickets import actions, events
@@ -268,3 +269,10 @@ def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
     assert "Firmware 3.2 fixes it." in message.body
     assert "Check the wiring" not in message.body
     assert ticket.portal_path in message.body
+
+
+def test_a_staff_user_without_an_agent_profile_acts_for_the_team(customer, support):
+    operator = get_user_model().objects.create_user("ops", password="x-pass-123", is_staff=True)
+    ticket = _ticket(customer, support)
+    event = actions.change_priority(ticket, "high", by=operator)
+    assert (event.author_role, event.author_user, event.author_contact) == ("agent", operator, None)
