@@ -1,4 +1,4 @@
-"""The shipped Romanian and Russian catalogs (locale/) are complete, consistent and compiled.
+"""The shipped Romanian and Russian catalogs (chatportal/locale/) are complete, consistent and compiled.
 
 The .po files are parsed with the standard library only (no polib, no GNU gettext at test
 time). The checks cover the catalogs as committed: strings added to the source later and not
@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "chatportal" / "locale"
 LANGUAGES = ["ro", "ru"]
 
 PLACEHOLDER_RE = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
