@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
+from crm.gdpr import REDACTED
 from crm.models import Contact, Organization, SlaPlan
 from queues.models import Department
 
@@ -195,6 +196,8 @@ def subject_for_display(subject: str, *, channel: str = "", requester_name: str 
     whose visitor wrote nothing, keeps an empty subject, named here when it
     is shown. The API returns the stored value.
     """
+    if subject == REDACTED:
+        return gettext("[erased]")
     if subject:
         return subject
     if channel == Ticket.Channel.CHAT:
@@ -211,6 +214,8 @@ def message_text_for_display(payload: object, *, kind: str = "", channel: str = 
     """
     data = payload if isinstance(payload, dict) else {}
     body = data.get("body")
+    if body == REDACTED:
+        return gettext("[erased]")
     if isinstance(body, str) and body:
         return body
     if data.get("attachments") or data.get("refused_attachments"):

@@ -143,3 +143,13 @@ def test_the_notification_names_a_missing_subject_in_the_customers_language(
     sent = mail.outbox[-1]
     assert sent.subject == f"[{ticket.number}] Răspuns nou: (fără subiect)"
     assert "(fără subiect)" in sent.body
+
+
+def test_an_erased_ticket_reads_erased_in_the_readers_language(customer, support_agent):
+    from crm.gdpr import erase_contact
+
+    ticket = ingest_message(from_maria()).ticket
+    erase_contact(customer, by="dpo")
+    console_ro = page(support_agent, f"/console/tickets/{ticket.number}/", "ro")
+    assert "[șters]" in console_ro and "[erased]" not in console_ro
+    assert "[удалено]" in page(support_agent, "/console/tickets/", "ru")
