@@ -19,9 +19,11 @@ import sys
 import sysconfig
 import textwrap
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
@@ -99,6 +101,10 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """(venv python, environment, temp root) with the freshly built wheel installed."""
+    # pyproject's PEP 639 license needs it; without build isolation nothing is downloaded.
+    assert Version(metadata.version("setuptools")) >= Version("77"), (
+        "the dev extra's setuptools>=77 builds the wheel offline"
+    )
     root = tmp_path_factory.mktemp("installed")
     _copy_sources(root / "src")
     offline = ["--no-deps", "--no-index", "--quiet"]
