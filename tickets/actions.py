@@ -29,7 +29,7 @@ from chatportal.uploads import CheckedUpload
 from crm.models import Contact
 from queues.models import AgentProfile, Department
 from tickets import events, sla
-from tickets.attachments import StoredFiles, attachment_wire
+from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError
 from tickets.models import NUMBER_PREFIX, Ticket, TicketAttachment, TicketEvent, TicketNumber
 
@@ -158,9 +158,9 @@ def _clean_body(body: str, *, may_be_empty: bool = False) -> str:
     return body.strip()
 
 
-def _clean_subject(subject: str) -> str:
+def _clean_subject(subject: str, *, may_be_empty: bool = False) -> str:
     subject = " ".join((subject or "").split())
-    if not subject:
+    if not subject and not may_be_empty:
         raise TicketError(_("the subject is empty"))
     return subject[:MAX_SUBJECT_CHARS]
 
@@ -202,14 +202,20 @@ def create_ticket(
     first_responded_at: datetime.datetime | None = None,
     attachments: Sequence[CheckedUpload] = (),
     chat_files: Sequence[Any] = (),
+    refused_attachments: Sequence[RefusedFile] = (),
+    as_received: bool = False,
 ) -> Ticket:
     """A new ticket with its `created` event (the first message) and SLA clocks set.
 
     `attachments` (checked uploads) and `chat_files` (public ChatAttachments
-    carried over from the chat) go with the opening message.
+    carried over from the chat) go with the opening message;
+    `refused_attachments` lists what an e-mail brought that was not accepted.
+    `as_received` (an e-mail, a chat): the subject and text are whatever came,
+    even nothing, and are stored empty rather than as words of ours; forms
+    and the API must give both.
     """
-    subject = _clean_subject(subject)
-    body = _clean_body(body)
+    subject = _clean_subject(subject, may_be_empty=as_received)
+    body = _clean_body(body, may_be_empty=as_received)
     if channel not in Ticket.Channel.values:
         raise TicketError(_("unknown channel"))
     if priority not in Priority.values:
@@ -248,6 +254,8 @@ def create_ticket(
         }
         if files:
             payload["attachments"] = [attachment_wire(f, ticket.number) for f in files]
+        if refused_attachments:
+            payload["refused_attachments"] = list(refused_attachments)
         event = _append(
             ticket, kind=Kind.CREATED, payload=payload,
             author_role=author_role, author_user=author_user, author_contact=author_contact,
@@ -303,17 +311,22 @@ def add_reply(
     author_user: AbstractBaseUser | None = None,
     author_contact: Contact | None = None,
     attachments: Sequence[CheckedUpload] = (),
+    refused_attachments: Sequence[RefusedFile] = (),
+    as_received: bool = False,
 ) -> TicketEvent:
     """A public reply or (agents only) an internal note, with checked files if any.
 
-    With files the text may be empty. The files are stored before the
-    transaction and removed again if it rolls back.
+    With files the text may be empty, and so it may with `as_received` (an
+    e-mail: stored as it came, shown as "(no text)" in the reader's
+    language). The files are stored before the transaction and removed
+    again if it rolls back; `refused_attachments` lists an e-mail's files
+    that were not accepted.
 
     The first public agent reply meets the first-response clock and opens a
     new ticket; a customer reply to a pending or solved ticket reopens it
     (the resolution clock resumes, later by the time spent pending).
     """
-    body = _clean_body(body, may_be_empty=bool(attachments))
+    body = _clean_body(body, may_be_empty=bool(attachments) or as_received)
     if author_role not in Role.values:
         raise TicketError(_("unknown author role"))
     if internal and author_role != Role.AGENT:
@@ -338,6 +351,8 @@ def add_reply(
         payload: dict[str, Any] = {"body": body}
         if files:
             payload["attachments"] = [attachment_wire(f, locked.number) for f in files]
+        if refused_attachments:
+            payload["refused_attachments"] = list(refused_attachments)
         event = _append(
             locked,
             kind=Kind.NOTE if internal else Kind.REPLY,
@@ -586,7 +601,7 @@ def _mail_on_commit(ticket: Ticket, clock: str, due: datetime.datetime, *, breac
         "Ticket %(number)s (%(subject)s), department %(department)s, priority %(priority)s.\n"
         "The %(what)s was due at %(due)s UTC.\n"
     ) % {
-        "number": ticket.number, "subject": ticket.subject, "department": ticket.department.name,
+        "number": ticket.number, "subject": ticket.display_subject, "department": ticket.department.name,
         "priority": ticket.priority, "what": what, "due": due.strftime("%Y-%m-%d %H:%M"),
     }
     recipients = sorted(set(recipients))
@@ -659,12 +674,11 @@ def convert_conversation(
         )
         first_agent = next((m for m in messages if m.author_role == "agent" and not m.internal), None)
         body = first_visitor.payload.get("body", "") if first_visitor is not None else ""
-        if not str(body).strip():
-            body = _("(The chat had no message from the visitor.)")
+        # No visitor text: the subject and message stay empty, and each
+        # screen names them in its reader's language (subject_for_display).
+        body = body if isinstance(body, str) else ""
         if not (subject or "").strip():
-            subject = _first_line(body) or _("Chat with %(name)s") % {
-                "name": visitor.name or _("a visitor")
-            }
+            subject = _first_line(body)
         assignee = by if by is not None and hasattr(by, "agent_profile") else conversation.assigned_agent
         # The chat's files carry over (the same stored files): public ones with
         # the opening message, internal ones with the agents' transcript.
@@ -685,6 +699,7 @@ def convert_conversation(
             status=Status.OPEN if first_agent is not None else Status.NEW,
             first_responded_at=first_agent.created_at if first_agent is not None else None,
             chat_files=[f for f in chat_files if not f.internal],
+            as_received=True,
         )
         _append(
             ticket, kind=Kind.TRANSCRIPT,

@@ -10,13 +10,18 @@ agents of the ticket's department for all.
 
 For templates (portal, console, e-mail) `tickets/_attachment_link.html`
 renders one link from that wire form.
+
+Files an e-mail brought that fail the checks are not stored; the event
+lists them under `refused_attachments` as `{"filename", "content_type",
+"size"}` and each screen says so in its reader's language
+(`tickets/_refused_attachment_list.html`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -83,6 +88,32 @@ def attachments_of(payload: Any) -> list[dict[str, Any]]:
         if isinstance(item, dict)
         and isinstance(item.get("url"), str)
         and isinstance(item.get("filename"), str)
+    ]
+
+
+class RefusedFile(TypedDict):
+    """A file that came with an e-mail and did not pass the checks: its data, never a sentence."""
+
+    filename: str
+    content_type: str
+    size: int
+
+
+def refused_wire(filename: str, content_type: str, size: int) -> RefusedFile:
+    return {"filename": filename, "content_type": content_type, "size": size}
+
+
+def refused_attachments_of(payload: Any) -> list[RefusedFile]:
+    """The well-formed refused-file entries of an event payload (for renderers)."""
+    items = payload.get("refused_attachments") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [
+        item
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("filename"), str)
+        and isinstance(item.get("size"), int)
     ]
 
 

@@ -21,7 +21,8 @@ from django.utils.translation import pgettext
 from crm.record import contact_record
 from queues.models import Department
 from tickets import sla
-from tickets.models import Ticket, TicketEvent, internal_status_label
+from tickets.attachments import refused_attachments_of
+from tickets.models import Ticket, TicketEvent, internal_status_label, message_text_for_display
 
 TIMELINE_LIMIT = 500
 Kind = TicketEvent.Kind
@@ -217,7 +218,10 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 "from_customer": event.author_role == TicketEvent.Role.CUSTOMER,
                 "author": _author(event),
                 "created_at": event.created_at,
-                "body": str(payload.get("body", "")) if has_body else "",
+                "body": message_text_for_display(payload, kind=kind, channel=ticket.channel)
+                if has_body
+                else "",
+                "refused_attachments": refused_attachments_of(payload) if has_body else [],
                 "summary": ""
                 if kind in (Kind.REPLY, Kind.NOTE)
                 else _summary(event, payload, departments),

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -34,6 +35,7 @@ from django.utils import timezone
 from chat.delivery import SurvivesLayerOutages, spread_ticks
 from chatportal import metrics
 from chatportal.shutdown import GracefulShutdown
+from chatportal.socket_language import language_of_scope, rendering_in
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
@@ -41,6 +43,7 @@ from tickets.portal_auth import customer_contact
 from tickets.views_portal import render_ticket_fragment
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_TOO_BIG = 4009
@@ -131,6 +134,7 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         self.inbound = 0
         self.tasks: list[asyncio.Task] = []
         self.user = self.scope.get("user")
+        self.language = language_of_scope(self.scope)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         watched = (query.get("ticket") or [""])[0][:NUMBER_MAX_LENGTH].strip().upper()
         self.view = "ticket" if watched else "list"
@@ -156,11 +160,15 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             await database_sync_to_async(_recent_seqs)(self.user, self.checked_at - overlap)
         )
         if since is not None:
-            pending = await database_sync_to_async(_catch_up)(self.user, self.view, watched, since)
+            pending = await database_sync_to_async(self.rendering(_catch_up))(self.user, self.view, watched, since)
             for number, last_seq, html in pending:
                 self.sent_seq[number] = last_seq
                 await self.send(text_data=html)
         self.tasks.append(asyncio.create_task(self._maintenance()))
+
+    def rendering(self, fn: Callable[..., T]) -> Callable[..., T]:
+        """`fn` rendering in the page's language, not LANGUAGE_CODE."""
+        return rendering_in(self.language, fn)
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
@@ -220,7 +228,7 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         """Send what changed since the last tick; False once the session has ended."""
         started = timezone.now()
         since = self.checked_at - datetime.timedelta(seconds=self.catch_up_overlap_s)
-        pending = await database_sync_to_async(_maintenance_pass)(
+        pending = await database_sync_to_async(self.rendering(_maintenance_pass))(
             self.scope.get("session"), self.user, self.view, self.watched, since
         )
         if pending is None:
@@ -244,7 +252,7 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         if seq <= self.sent_seq.get(number, 0):
             return
         try:
-            rendered = await database_sync_to_async(_render)(self.user, number, self.view)
+            rendered = await database_sync_to_async(self.rendering(_render))(self.user, number, self.view)
         except Exception:
             logger.exception("portal push for %s failed", number)
             return

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 
+from chatportal.socket_language import language_of_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
 from tickets.console_rendering import render_ticket_sections, sla_clocks
@@ -105,6 +106,7 @@ class ConsoleTicketConsumer(PortalConsumer):
         self.inbound = 0
         self.tasks: list[asyncio.Task] = []
         self.user = self.scope.get("user")
+        self.language = language_of_scope(self.scope)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         listed = (query.get("tickets") or [""])[0][:4000]
         if listed:
@@ -165,7 +167,7 @@ class ConsoleTicketConsumer(PortalConsumer):
         if seq <= self.sent_seq.get(number, 0):
             return
         try:
-            rendered = await database_sync_to_async(_render)(self.user, number, self.view)
+            rendered = await database_sync_to_async(self.rendering(_render))(self.user, number, self.view)
         except Exception:
             # One failed render must not kill the socket; the next doorbell retries.
             logger.exception("console push for %s failed", number)
@@ -174,7 +176,7 @@ class ConsoleTicketConsumer(PortalConsumer):
             return
         if rendered is None:
             # Moved out of the agent's departments (or gone): say so.
-            await self.send(text_data=await database_sync_to_async(_gone)(number, self.view))
+            await self.send(text_data=await database_sync_to_async(self.rendering(_gone))(number, self.view))
             self.sent_seq.pop(number, None)
             if self.view == "ticket":
                 await self.refuse(CLOSE_NOT_FOUND)

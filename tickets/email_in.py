@@ -17,8 +17,10 @@ The body is the text/plain part (or the HTML part turned into text), with
 quoted history and signatures cut. Attachments (base64 or quoted-printable
 parts, names in RFC 2047/2231 encodings) pass the same content checks as
 uploads (`chatportal.uploads`) and become ticket attachments on the new
-ticket or reply; refused ones are listed by name, type and size at the end
-of the body, so the agent knows something was left out.
+ticket or reply; refused ones are listed by name, type and size in the
+event (`refused_attachments`), so the agent knows something was left out.
+Nothing of ours is written in English into the ticket: no subject or no
+text is stored empty and named at display time in the reader's language.
 Auto-replies and bounces are ignored, so a vacation responder never loops.
 """
 
@@ -47,7 +49,7 @@ from chatportal.uploads import CheckedUpload, UploadRefused, check_upload
 from crm.models import ContactEmail
 from queues.models import Department
 from tickets import actions
-from tickets.attachments import MAX_FILES_PER_MESSAGE
+from tickets.attachments import MAX_FILES_PER_MESSAGE, RefusedFile, refused_wire
 from tickets.errors import TicketError
 from tickets.models import Ticket, TicketEvent
 
@@ -291,14 +293,8 @@ def _checked_attachments(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list
     return accepted, refused
 
 
-def _body_with_refused(refused: list[Attachment], text: str, *, may_be_empty: bool) -> str:
-    lines = [text] if text else []
-    if refused:
-        lines.append("")
-        lines.append("Attachments not accepted (type or size):")
-        lines += [f"- {item.filename} ({item.content_type}, {item.size} bytes)" for item in refused]
-    body = "\n".join(lines).strip()[:MAX_BODY_CHARS]
-    return body if body or may_be_empty else "(no text)"
+def _refused_wire(refused: list[Attachment]) -> list[RefusedFile]:
+    return [refused_wire(item.filename, item.content_type, item.size) for item in refused]
 
 
 def ingest_message(raw: bytes) -> IngestResult:
@@ -309,20 +305,21 @@ def ingest_message(raw: bytes) -> IngestResult:
     ticket = _ticket_by_token(parsed.recipients) or _ticket_by_subject(parsed.subject, contact)
     files, refused = _checked_attachments(parsed)
     if ticket is not None and ticket.status != Ticket.Status.CLOSED:
-        body = _body_with_refused(refused, strip_quoted(parsed.text), may_be_empty=bool(files))
+        body = strip_quoted(parsed.text).strip()[:MAX_BODY_CHARS]
         # A token thread may be answered from another address (a colleague
         # in copy): the reply counts as the customer's, credited to the
         # contact we know, never to the ticket's contact by default.
         event = actions.add_reply(
             ticket, body=body, internal=False, author_role=TicketEvent.Role.CUSTOMER,
-            author_contact=contact, attachments=files,
+            author_contact=contact, attachments=files, refused_attachments=_refused_wire(refused),
+            as_received=True,
         )
         return IngestResult("replied", ticket=ticket, event=event)
-    body = _body_with_refused(refused, parsed.text.strip(), may_be_empty=False)
-    subject = _NUMBER_RE.sub("", parsed.subject).strip() or "(no subject)"
+    body = parsed.text.strip()[:MAX_BODY_CHARS]
+    subject = _NUMBER_RE.sub("", parsed.subject).strip()
     if ticket is not None:
         # A reply to a closed ticket starts a new one rather than vanishing.
-        subject = f"{subject} ({ticket.number})"
+        subject = f"{subject} ({ticket.number})".strip()
     created = actions.create_ticket(
         subject=subject,
         body=body,
@@ -334,6 +331,8 @@ def ingest_message(raw: bytes) -> IngestResult:
         requester_name="" if contact else parsed.sender_name,
         requester_email="" if contact else parsed.sender,
         attachments=files,
+        refused_attachments=_refused_wire(refused),
+        as_received=True,
     )
     return IngestResult("created", ticket=created)
 

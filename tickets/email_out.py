@@ -24,7 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from tickets.models import Ticket, TicketEvent, customer_status_label
+from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
 
 if TYPE_CHECKING:
     from crm.models import Contact
@@ -104,7 +104,7 @@ def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternat
         context = {
             "ticket": ticket,
             "event": event,
-            "body": str((event.payload or {}).get("body", "")),
+            "body": message_text_for_display(event.payload, kind=event.kind, channel=ticket.channel),
             "status_label": customer_status_label(ticket.status),
             "ticket_url": ticket_url(ticket),
             "name": ticket.contact.first_name if ticket.contact else ticket.requester_name,
@@ -115,7 +115,7 @@ def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternat
             subject = _("[%(number)s] %(status)s: %(subject)s")
         subject = subject % {
             "number": ticket.number,
-            "subject": ticket.subject,
+            "subject": ticket.display_subject,
             "status": context["status_label"],
         }
         text = render_to_string("tickets/email/notification.txt", context)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
+from crm.gdpr import REDACTED
 from crm.models import Contact, Organization, SlaPlan
 from queues.models import Department
 
@@ -75,7 +76,9 @@ class Ticket(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     # The id for links and sockets: numbers are sequential, so never the only key.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    subject = models.CharField(_("subject"), max_length=300)
+    # Empty when the sender gave none (an e-mail, a chat with no visitor text):
+    # stored as data, named in the reader's language by `display_subject`.
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.NEW, db_index=True
     )
@@ -139,11 +142,17 @@ class Ticket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.subject}"
+        return f"{self.number} {self.display_subject}"
 
     def save(self, *args, **kwargs):
         self.priority_rank = self.PRIORITY_ORDER.index(self.priority)
         super().save(*args, **kwargs)
+
+    @property
+    def display_subject(self) -> str:
+        return subject_for_display(
+            self.subject, channel=self.channel, requester_name=self.requester_name
+        )
 
     @property
     def is_open(self) -> bool:
@@ -178,6 +187,42 @@ _CUSTOMER_LABELS = {
     Ticket.Status.SOLVED: _("Solved"),
     Ticket.Status.CLOSED: _("Closed"),
 }
+
+
+def subject_for_display(subject: str, *, channel: str = "", requester_name: str = "") -> str:
+    """A ticket's subject for people, in the active language.
+
+    Tickets store no words of ours: an e-mail without a subject, or a chat
+    whose visitor wrote nothing, keeps an empty subject, named here when it
+    is shown. The API returns the stored value.
+    """
+    if subject == REDACTED:
+        return gettext("[erased]")
+    if subject:
+        return subject
+    if channel == Ticket.Channel.CHAT:
+        return gettext("Chat with %(name)s") % {"name": requester_name or gettext("a visitor")}
+    return gettext("(no subject)")
+
+
+def message_text_for_display(payload: object, *, kind: str = "", channel: str = "") -> str:
+    """The text of a ticket message (opening message, reply, note), in the active language.
+
+    An empty body is stored as such (an e-mail with nothing but files, or
+    with no text at all); files and refused files speak for themselves,
+    anything else reads as "(no text)".
+    """
+    data = payload if isinstance(payload, dict) else {}
+    body = data.get("body")
+    if body == REDACTED:
+        return gettext("[erased]")
+    if isinstance(body, str) and body:
+        return body
+    if data.get("attachments") or data.get("refused_attachments"):
+        return ""
+    if kind == TicketEvent.Kind.CREATED and channel == Ticket.Channel.CHAT:
+        return gettext("(The chat had no message from the visitor.)")
+    return gettext("(no text)")
 
 
 def customer_status_label(status: str) -> str:

@@ -38,11 +38,12 @@ from tickets.attachments import (
     attachment_path,
     attachments_of,
     check_request_files,
+    refused_attachments_of,
     request_too_large,
 )
 from tickets.email_out import portal_url, send_login_link
 from tickets.errors import TicketError, TicketNotFound
-from tickets.models import Ticket, TicketEvent, customer_status_label
+from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
 from tickets.portal_auth import (
     allow_link_request,
     client_address,
@@ -111,7 +112,8 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
                 continue
             entry["status_label"] = new_label
         else:
-            entry["body"] = str(payload.get("body", ""))
+            entry["body"] = message_text_for_display(payload, kind=kind, channel=ticket.channel)
+            entry["refused_attachments"] = refused_attachments_of(payload)
             # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
             entry["attachments"] = [
                 {**item, "path": attachment_path(ticket.number, item.get("id", ""))}

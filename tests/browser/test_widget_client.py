@@ -532,10 +532,10 @@ def test_it_speaks_romanian_when_the_tag_asks_for_it(browser_context, server):
     serve_host_page(browser_context, WIDGET_SRC, department="support", locale="ro")
     page = browser_context.new_page()
     page.goto(HOST_PAGE_URL)
-    page.get_by_role("button", name="Deschide chatul", exact=True).click()
+    page.get_by_role("button", name="Deschideți chatul", exact=True).click()
     expect(page.get_by_role("textbox", name="Mesaj", exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name="Trimite", exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name="Încheie chatul", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Trimiteți", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Încheiați chatul", exact=True)).to_be_visible()
     wait_until(page, lambda: server.sent("hello"), what="hello")
     assert server.sent("hello")[0]["locale"] == "ro"
 

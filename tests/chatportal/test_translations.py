@@ -1,4 +1,4 @@
-"""The shipped Romanian and Russian catalogs (locale/) are complete, consistent and compiled.
+"""The shipped Romanian and Russian catalogs (chatportal/locale/) are complete, consistent and compiled.
 
 The .po files are parsed with the standard library only (no polib, no GNU gettext at test
 time). The checks cover the catalogs as committed: strings added to the source later and not
@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "chatportal" / "locale"
 LANGUAGES = ["ro", "ru"]
 
 PLACEHOLDER_RE = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
@@ -37,6 +37,7 @@ class Entry:
     msgctxt: str | None = None
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
+    references: list[str] = field(default_factory=list)
     line: int = 0
 
     @property
@@ -57,6 +58,7 @@ def parse_po(path: Path) -> list[Entry]:
     current: Entry | None = None
     target: tuple[str, int | None] | None = None
     flags: set[str] = set()
+    references: list[str] = []
 
     def finish() -> None:
         nonlocal current, target
@@ -78,6 +80,8 @@ def parse_po(path: Path) -> list[Entry]:
         if line.startswith("#"):
             if current is not None and current.msgstr:
                 finish()
+            if line.startswith("#:"):
+                references += [ref.rsplit(":", 1)[0] for ref in line[2:].split()]
             continue
         keyword, _, rest = line.partition(" ")
         if line.startswith('"'):
@@ -91,8 +95,8 @@ def parse_po(path: Path) -> list[Entry]:
             continue
         if keyword in ("msgctxt", "msgid") and (current is None or current.msgstr):
             finish()
-            current = Entry(flags=flags, line=lineno)
-            flags = set()
+            current = Entry(flags=flags, references=references, line=lineno)
+            flags, references = set(), []
         assert current is not None, f"{path}:{lineno}: {keyword} outside an entry"
         value = _unquote(rest, path, lineno)
         match = re.fullmatch(r"msgstr\[(\d+)\]", keyword)
@@ -244,3 +248,103 @@ def test_django_serves_the_translation(lang, msgid):
         served = translation.gettext(msgid)
     assert served == po[msgid]
     assert served != msgid
+
+
+# --- the glossary (docs/glossary.md) ----------------------------------------------------
+
+WIDGET_JS = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend" / "widget.js"
+# Russian says «обращение» for a ticket; «заявка» in any form is the rejected synonym.
+RU_REJECTED_TICKET_RE = re.compile(r"заявк|заявок", re.IGNORECASE)
+# Catalog entries a customer reads: the widget's server texts, the portal, the e-mails.
+CUSTOMER_SOURCES = (
+    "chat/consumers.py",
+    "chatportal/uploads.py",
+    "tickets/email_out.py",
+    "tickets/portal_auth.py",
+    "tickets/views_portal.py",
+    "tickets/templates/tickets/email/",
+    "tickets/templates/tickets/portal/",
+)
+RO_WORD_RE = re.compile(r"[a-zA-ZăâîșțĂÂÎȘȚ]+")
+# Romanian second person singular: pronouns and possessives (the formal forms are
+# vă/v-/dumneavoastră) ...
+RO_INFORMAL_WORDS = {"tu", "te", "ți", "ție", "tău", "ta", "tale", "tăi"}
+# ... and singular commands that open a text addressed to the customer ("Scrie un mesaj",
+# formal "Scrieți un mesaj"). First word only: "Se trimite" is not a command.
+RO_INFORMAL_COMMANDS = {
+    "adaugă", "alege", "anulează", "apasă", "atașează", "caută", "completează", "conectează",
+    "continuă", "deschide", "discută", "introdu", "începe", "încearcă", "încheie", "închide",
+    "lasă", "minimizează", "obține", "răspunde", "salvează", "scrie", "selectează", "trimite",
+    "urmărește", "verifică",
+}
+
+
+def widget_strings(locale: str) -> list[str]:
+    source = WIDGET_JS.read_text(encoding="utf-8")
+    table = re.search(rf"\n    {locale}: \[(.*?)\n    \]", source, re.S)
+    assert table, f"widget.js has no {locale} table"
+    return re.findall(r'"((?:[^"\\]|\\.)*)"', table.group(1))
+
+
+def informal_romanian(text: str) -> list[str]:
+    # A placeholder stands for a word: "{name} scrie…" is not a command.
+    words = [w.lower() for w in RO_WORD_RE.findall(PLACEHOLDER_RE.sub("X", text))]
+    found = [words[0]] if words and words[0] in RO_INFORMAL_COMMANDS else []
+    return found + [w for w in words if w in RO_INFORMAL_WORDS]
+
+
+def is_customer_facing(entry: Entry) -> bool:
+    return any(ref.startswith(CUSTOMER_SOURCES) for ref in entry.references)
+
+
+def test_the_glossary_is_written_down():
+    glossary = (Path(__file__).resolve().parents[2] / "docs" / "glossary.md").read_text("utf-8")
+    for term in ("tichet", "обращение", "заявка", "dumneavoastră"):
+        assert term in glossary
+
+
+def test_russian_says_obrashchenie_for_a_ticket_never_zayavka():
+    bad = [f"{label(e)}: {f!r}" for e in messages("ru") for f in e.forms if RU_REJECTED_TICKET_RE.search(f)]
+    bad += [f"widget.js: {text!r}" for text in widget_strings("ru") if RU_REJECTED_TICKET_RE.search(text)]
+    assert not bad, "«заявка» is not our word for a ticket (docs/glossary.md):\n" + "\n".join(bad)
+
+
+def test_the_catalog_knows_which_strings_customers_read():
+    # The register check below is only as good as this split.
+    customer = [e.msgid for e in messages("ro") if is_customer_facing(e)]
+    assert {"My tickets", "New ticket", "Send me a link"} <= set(customer)
+    assert "Canned replies" not in customer
+
+
+def test_romanian_speaks_formally_to_customers():
+    bad = [
+        f"{label(e)}: {form!r} ({', '.join(informal_romanian(form))})"
+        for e in messages("ro")
+        if is_customer_facing(e)
+        for form in e.forms
+        if informal_romanian(form)
+    ]
+    bad += [
+        f"widget.js: {text!r} ({', '.join(informal_romanian(text))})"
+        for text in widget_strings("ro")
+        if informal_romanian(text)
+    ]
+    assert not bad, "customers are addressed with dumneavoastră (docs/glossary.md):\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "informal"),
+    [
+        ("Scrie un mesaj…", ["scrie"]),
+        ("Tu", ["tu"]),
+        ("Verifică-ți e-mailul", ["verifică", "ți"]),
+        ("Te rugăm să aștepți", ["te"]),
+        ("Scrieți un mesaj…", []),
+        ("Se trimite", []),
+        ("Verificați-vă e-mailul", []),
+        ("Urmăriți-l în portal", []),
+        ("Tichetul dumneavoastră %(number)s", []),
+    ],
+)
+def test_the_register_check_tells_formal_from_informal(text, informal):
+    assert informal_romanian(text) == informal

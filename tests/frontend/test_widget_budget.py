@@ -48,7 +48,7 @@ def test_it_leaks_at_most_one_global(source):
 def test_it_ships_english_romanian_and_russian_accessible_names(source):
     for name in ("Open chat", "Message", "Send", "End chat"):
         assert f'"{name}"' in source
-    assert '"Deschide chatul"' in source
+    assert '"Deschideți chatul"' in source
     assert '"Открыть чат"' in source
     for name in ('"Leave a message instead"', '"Lăsați un mesaj în loc"', '"Keep my place"'):
         assert name in source

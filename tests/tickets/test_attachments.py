@@ -331,8 +331,10 @@ def test_inbound_mail_files_become_attachments_with_their_encoded_names(customer
     created = result.ticket.events.get(kind="created")
     names = [a["filename"] for a in created.payload["attachments"]]
     assert names == ["Raport ședință.pdf", "Фото.png"]
-    assert created.payload["body"].startswith("Bună ziua, vedeți atașamentele.")
-    assert "pagină.html (text/html" in created.payload["body"]
+    assert created.payload["body"] == "Bună ziua, vedeți atașamentele."
+    assert created.payload["refused_attachments"] == [
+        {"filename": "pagină.html", "content_type": "text/html", "size": len(files.HTML)}
+    ]
     stored = TicketAttachment.objects.get(filename="Фото.png")
     assert stored.file.read() == files.png()
     stored.file.close()

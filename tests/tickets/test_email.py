@@ -175,7 +175,9 @@ def test_a_reply_to_the_token_address_threads_onto_the_ticket_without_the_quote(
     reply = ticket.events.get(kind="reply")
     assert reply.payload["body"].startswith("Am repornit, merge.")
     assert "Ați încercat" not in reply.payload["body"]
-    assert "foto.jpg (image/jpeg, 2048 bytes)" in reply.payload["body"]
+    assert reply.payload["refused_attachments"] == [
+        {"filename": "foto.jpg", "content_type": "image/jpeg", "size": 2048}
+    ]
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN  # a customer reply reopens a pending ticket
     assert Ticket.objects.count() == 1
