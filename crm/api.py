@@ -32,7 +32,9 @@ calls_router = Router(tags=["calls"])
 
 
 class LookupQuery(Schema):
-    phone: str | None = Field(None, max_length=40, description="Any common format")
+    phone: str | None = Field(
+        None, max_length=40, description="Any common format", json_schema_extra={"example": "0721234567"}
+    )
     email: str | None = Field(None, max_length=254)
 
 

@@ -28,6 +28,7 @@ from tickets.schemas import (
     TicketDetailOut,
     TicketEventOut,
     TicketIn,
+    TicketNumber,
     TicketOut,
     TicketPageOut,
     TicketPatch,
@@ -258,7 +259,7 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
     response={200: TicketDetailOut, **error_responses(403, 404)},
     summary="One ticket with its timeline",
 )
-def detail(request: HttpRequest, number: str):
+def detail(request: HttpRequest, number: TicketNumber):
     _scope(request)
     return _detail(request, number)
 
@@ -268,7 +269,7 @@ def detail(request: HttpRequest, number: str):
     response={200: TicketDetailOut, **error_responses(403, 404, 409)},
     summary="Change status, priority or assignee",
 )
-def update(request: HttpRequest, number: str, payload: TicketPatch):
+def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
     scope = _scope(request)
     changes = payload.model_fields_set
     if not changes:
@@ -299,7 +300,7 @@ def update(request: HttpRequest, number: str, payload: TicketPatch):
     response={201: TicketEventOut, **error_responses(403, 404, 409)},
     summary="Reply, or add an internal note",
 )
-def reply(request: HttpRequest, number: str, payload: ReplyIn):
+def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     scope = _scope(request)
     try:
         ticket = access_ticket_for_agent(request.user, number, scope=scope)

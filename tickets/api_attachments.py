@@ -40,7 +40,7 @@ from tickets.attachments import (
     request_too_large,
 )
 from tickets.errors import TicketError, TicketNotFound
-from tickets.schemas import TicketEventOut
+from tickets.schemas import TicketEventOut, TicketNumber
 
 router = Router(tags=["ticket attachments"])
 API_ROUTERS = [("/tickets", router)]
@@ -89,7 +89,7 @@ def _agent_for_upload(request: HttpRequest):
     description="An agent API token as the bearer, or the console session with its CSRF token.",
     openapi_extra={**UPLOAD_FORM, **BEARER},
 )
-def upload_ticket_attachments(request: HttpRequest, number: str):
+def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
     from tickets.api import event_data
 
     user = _agent_for_upload(request)
@@ -128,7 +128,9 @@ def upload_ticket_attachments(request: HttpRequest, number: str):
     response={200: None, 302: None, **error_responses(401, 404)},
     openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
-def download_ticket_attachment(request: HttpRequest, number: str, attachment_id: str):
+def download_ticket_attachment(
+    request: HttpRequest, number: TicketNumber, attachment_id: str
+):
     header = request.headers.get("Authorization", "")
     scheme, _space, token = header.partition(" ")
     user = None

@@ -35,7 +35,7 @@ CHECKS = [
 ]
 # Per operation and pass: 15 operations x 2 passes stay well under a minute on 2 cores.
 BOUNDED = settings(
-    max_examples=12,
+    max_examples=10,
     derandomize=True,
     database=None,
     deadline=None,
