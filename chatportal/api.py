@@ -208,6 +208,10 @@ def _api_patterns() -> list[Any]:
     patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
+            if pattern.name == "api-root":
+                # ninja's root view raises a bare Http404 (Django's HTML page); the
+                # name must stay, ninja reverses it to find the API's prefix.
+                pattern.callback = unknown_endpoint
             pattern.callback = _json_method_not_allowed(pattern.callback)
     return patterns
 

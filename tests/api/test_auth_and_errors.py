@@ -70,6 +70,11 @@ def test_it_answers_json_404_for_an_unknown_endpoint(api):
     assert_error(api.get("/api/v1/no/such/thing"), 404, "not_found")
 
 
+def test_it_answers_json_404_at_the_root_of_the_api(api):
+    # Was Django's HTML 404 page (ninja's own root view).
+    assert_error(api.get("/api/v1/"), 404, "not_found")
+
+
 def test_it_answers_500_without_a_trace_when_something_breaks(api, monkeypatch):
     import crm.api
 
