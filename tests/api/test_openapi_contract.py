@@ -4,8 +4,10 @@ schemathesis calls every operation of the served document in-process (the
 Django WSGI handler, the same middleware as production) with a fixed,
 derandomized number of generated requests, once with a supervisor's token
 (and the inbound mail secret) and once with no credentials, and checks that
-nothing answers 5xx and that every status, content type and body is the one
-the document declares.
+nothing answers 5xx, that every status, content type and body is the one
+the document declares, that a declared token is enforced and that input the
+schema forbids is refused. The examples in the document (a demo ticket
+number, a caller's phone) take the generated requests past the 404s.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from queues.tokens import issue_agent_token
@@ -32,6 +39,13 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    # A declared token is really required; input the schema forbids is refused with a 4xx;
+    # an undeclared method answers 405 with a true Allow header.
+    ignored_auth,
+    negative_data_rejection,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
 ]
 # Per operation and pass: 15 operations x 2 passes stay well under a minute on 2 cores.
 BOUNDED = settings(
