@@ -162,7 +162,9 @@ def upload_attachment(request: HttpRequest, conversation_id: str):
 
 
 # CORS preflights are the browser's business, not API operations: not in the document.
-@router.api_operation(["OPTIONS"], "/{conversation_id}/attachments", auth=None, include_in_schema=False)
+@router.api_operation(
+    ["OPTIONS"], "/{conversation_id}/attachments", auth=None, include_in_schema=False
+)
 def upload_attachment_preflight(request: HttpRequest, conversation_id: str):
     return _cors(request, HttpResponse(status=204), methods="POST, OPTIONS")
 

@@ -33,7 +33,10 @@ calls_router = Router(tags=["calls"])
 
 class LookupQuery(Schema):
     phone: str | None = Field(
-        None, max_length=40, description="Any common format", json_schema_extra={"example": "0721234567"}
+        None,
+        max_length=40,
+        description="Any common format",
+        json_schema_extra={"example": "0721234567"},
     )
     email: str | None = Field(None, max_length=254)
 
