@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Router
+from ninja import Router, Schema
 from ninja.utils import check_csrf
 
 from chat import actions
@@ -31,6 +31,8 @@ from chat.access import agent_profile, authenticate_agent_token, authenticate_vi
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
+from chatportal.api_errors import error_responses
+from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from chatportal.origins import origin_is_own_host, origin_is_widget_site
 from chatportal.uploads import UploadRefused, attachment_response, max_upload_bytes
 
@@ -46,6 +48,37 @@ STATUS_BY_CODE = {
     "rate_limited": 429,
     "invalid": 400,
 }
+
+
+class AttachmentOut(Schema):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
+class AttachmentPostedOut(Schema):
+    conversation: str
+    seq: int
+    attachment: AttachmentOut
+
+
+UPLOAD_FORM = multipart_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "internal": {
+            "type": "string",
+            "enum": ["true", "false"],
+            "description": "Agents only: `true` keeps the file from the visitor",
+        },
+        "token": {
+            "type": "string",
+            "description": "The visitor token, where the Authorization header cannot be set",
+        },
+    },
+    required=["file"],
+)
 
 
 @dataclass(frozen=True)
@@ -108,32 +141,32 @@ def _chat_refusal(exc: ChatError) -> Refused:
     return Refused(STATUS_BY_CODE.get(exc.code, 400), exc.code, exc.detail, **extra)
 
 
-@router.api_operation(
-    ["POST", "OPTIONS"],
+@router.post(
     "/{conversation_id}/attachments",
     auth=None,
     summary="Attach a file to a conversation (multipart field `file`)",
+    description="A visitor token (`vt_…`) or an agent API token as the bearer, "
+    "or a signed-in agent's session cookie with its CSRF token.",
     response={
-        201: dict,
-        400: dict,
-        401: dict,
-        403: dict,
-        404: dict,
-        409: dict,
-        413: dict,
-        415: dict,
-        429: dict,
+        201: AttachmentPostedOut,
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
     },
+    openapi_extra={**UPLOAD_FORM, **BEARER},
 )
 def upload_attachment(request: HttpRequest, conversation_id: str):
-    methods = "POST, OPTIONS"
-    if request.method == "OPTIONS":
-        return _cors(request, HttpResponse(status=204), methods=methods)
     try:
         response = _upload(request, conversation_id)
     except Refused as exc:
         response = _error(exc.status, exc.code, exc.detail, **exc.extra)
-    return _cors(request, response, methods=methods)
+    return _cors(request, response, methods="POST, OPTIONS")
+
+
+# CORS preflights are the browser's business, not API operations: not in the document.
+@router.api_operation(
+    ["OPTIONS"], "/{conversation_id}/attachments", auth=None, include_in_schema=False
+)
+def upload_attachment_preflight(request: HttpRequest, conversation_id: str):
+    return _cors(request, HttpResponse(status=204), methods="POST, OPTIONS")
 
 
 def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
@@ -179,16 +212,14 @@ def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
     )
 
 
-@router.api_operation(
-    ["GET", "OPTIONS"],
+@router.get(
     "/{conversation_id}/attachments/{token}",
     auth=None,
     summary="Download a conversation's file (its participants only)",
+    response={200: None, **error_responses(401, 403, 404, 429)},
+    openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
 def download_attachment(request: HttpRequest, conversation_id: str, token: str):
-    methods = "GET, OPTIONS"
-    if request.method == "OPTIONS":
-        return _cors(request, HttpResponse(status=204), methods=methods)
     try:
         participant = _participant(request)
         if participant.visitor is not None:
@@ -208,4 +239,11 @@ def download_attachment(request: HttpRequest, conversation_id: str, token: str):
         response = _error(refusal.status, refusal.code, refusal.detail)
     except OSError:  # the file is gone (erased, or lost from the storage)
         response = _error(404, "not_found", "the file is no longer stored")
-    return _cors(request, response, methods=methods)
+    return _cors(request, response, methods="GET, OPTIONS")
+
+
+@router.api_operation(
+    ["OPTIONS"], "/{conversation_id}/attachments/{token}", auth=None, include_in_schema=False
+)
+def download_attachment_preflight(request: HttpRequest, conversation_id: str, token: str):
+    return _cors(request, HttpResponse(status=204), methods="GET, OPTIONS")

@@ -2,12 +2,19 @@
 
 Mounted with `path("api/v1/", include("chatportal.api"))`. Every endpoint
 needs `Authorization: Bearer <agent API token>` (see `queues/tokens.py`);
-the OpenAPI document at `/api/v1/openapi.json` is public.
+the OpenAPI document at `/api/v1/openapi.json` is public, its interactive
+page at `/api/v1/docs` is for staff (Swagger UI from django-ninja's own
+static files, no CDN).
 
 Every error answers `{"error": {"code": "...", "detail": "..."}}`. Endpoints
 raise `ninja.errors.HttpError(status, detail)` (the code follows from the
-status, see ERROR_CODES), `django.http.Http404`, or `PermissionDenied`;
-anything else becomes a logged 500 `server_error` without a trace.
+status, see ERROR_CODES in chatportal/api_errors.py), `django.http.Http404`,
+or `PermissionDenied`; anything else becomes a logged 500 `server_error`
+without a trace.
+
+The document is a contract (tests/api/test_openapi_contract.py runs
+schemathesis against it): each route declares the statuses it answers
+itself, and ChatportalAPI adds those that every route of a kind answers.
 
 Apps above crm mount their endpoints without editing this file: their
 `<app>/api.py` exposes `API_ROUTERS = [("/tickets", router), ...]`, picked up
@@ -22,36 +29,26 @@ import functools
 import importlib
 import importlib.util
 import logging
+from http.client import responses as reason_phrases
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.urls import URLPattern, re_path
-from ninja import NinjaAPI
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, path, re_path
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import REF_TEMPLATE
+from ninja.openapi.views import openapi_view
 from ninja.security import HttpBearer
 
+from chatportal.api_errors import ErrorOut, error_response
 from chatportal.gdpr_api import router as gdpr_router
 from crm.api import calls_router
 from crm.api import router as crm_router
 from queues.tokens import authenticate_agent_token
 
 logger = logging.getLogger(__name__)
-
-ERROR_CODES = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    410: "gone",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "rate_limited",
-}
-
 
 class AgentTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
@@ -62,7 +59,50 @@ class AgentTokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+def declare_common_errors(document: dict[str, Any]) -> None:
+    """Add to each operation the errors that every route of its kind answers.
+
+    Every request can be refused at the door with 400 (NUL characters, see
+    chatportal/input_guard.py; a malformed body); a route with a token
+    answers 401 without a valid one; a body can be too large (413); and
+    what ninja validates (query parameters, a JSON body) answers 422.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorOut" not in schemas:
+        error_schema = ErrorOut.model_json_schema(ref_template=REF_TEMPLATE, mode="serialization")
+        schemas.update(error_schema.pop("$defs", {}))
+        schemas["ErrorOut"] = error_schema
+    error_ref = REF_TEMPLATE.format(model="ErrorOut")
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            statuses = {400}
+            if operation.get("security"):
+                statuses.add(401)
+            body = operation.get("requestBody")
+            if body:
+                statuses.add(413)
+            if (body and "application/json" in body.get("content", {})) or any(
+                parameter.get("in") == "query" for parameter in operation.get("parameters", ())
+            ):
+                statuses.add(422)
+            answers = operation.setdefault("responses", {})
+            for status in statuses:
+                if status not in answers and str(status) not in answers:
+                    answers[status] = {
+                        "description": reason_phrases[status],
+                        "content": {"application/json": {"schema": {"$ref": error_ref}}},
+                    }
+            operation["responses"] = dict(sorted(answers.items(), key=lambda item: str(item[0])))
+
+
+class ChatportalAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        document = super().get_openapi_schema(**kwargs)
+        declare_common_errors(document)
+        return document
+
+
+api = ChatportalAPI(
     urls_namespace="api-v1",
     version="1",
     title="Chatportal API",
@@ -70,21 +110,16 @@ api = NinjaAPI(
     "(`chatportal agent-token USER` prints one). "
     'Errors are `{"error": {"code": "...", "detail": "..."}}`.',
     auth=AgentTokenAuth(),
-    # The interactive docs page loads its scripts from a CDN; the document is enough.
+    # The docs page is mounted below for staff only: ninja's docs_decorator
+    # would guard the public openapi.json as well.
     docs_url=None,
+    # No validator badge: Swagger UI would fetch it from validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 api.add_router("/crm", crm_router)
 api.add_router("/calls", calls_router)
 api.add_router("/gdpr", gdpr_router)
-
-
-def error_response(
-    status: int, detail: str, *, code: str | None = None, **extra: Any
-) -> JsonResponse:
-    body: dict[str, Any] = {"code": code or ERROR_CODES.get(status, "error"), "detail": detail}
-    body.update(extra)
-    return JsonResponse({"error": body}, status=status)
 
 
 @api.exception_handler(ValidationError)
@@ -117,6 +152,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     detail = str(exc) if exc.args and isinstance(exc.args[0], str) else "not found"
     return error_response(404, detail, code="not_found")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(413, "the request body is too large")
 
 
 @api.exception_handler(PermissionDenied)
@@ -168,12 +208,21 @@ def _api_patterns() -> list[Any]:
     patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
+            if pattern.name == "api-root":
+                # ninja's root view raises a bare Http404 (Django's HTML page); the
+                # name must stay, ninja reverses it to find the API's prefix.
+                pattern.callback = unknown_endpoint
             pattern.callback = _json_method_not_allowed(pattern.callback)
     return patterns
 
 
+# Swagger UI from django-ninja's bundled static files ("ninja" is an installed
+# app, so its template loads them from /static/ninja/, never from a CDN).
+docs_page = staff_member_required(functools.partial(openapi_view, api=api))
+
 app_name = "api-v1"
 urlpatterns = [
     *_api_patterns(),
+    path("docs", docs_page, name="openapi-view"),
     re_path(r"^(?P<rest>.*)$", unknown_endpoint, name="unknown"),
 ]

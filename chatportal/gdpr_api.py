@@ -11,9 +11,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
+from chatportal.api_errors import error_responses
 from crm.gdpr import erase_contact, export_contact, iso
 from crm.record import contact_by_public_id
 from queues.models import AgentProfile
@@ -23,6 +24,14 @@ router = Router(tags=["gdpr"])
 
 class EraseIn(Schema):
     confirm: bool = False
+
+
+class ErasureOut(Schema):
+    contact: str
+    erased_at: str = Field(description="ISO 8601")
+    erased_by: str
+    already_erased: bool
+    summary: dict[str, Any]
 
 
 def require_staff(request: HttpRequest) -> None:
@@ -42,7 +51,9 @@ def _contact(contact_id: str):
 
 
 @router.get(
-    "/contacts/{contact_id}/export", summary="Everything stored about a contact (GDPR access)"
+    "/contacts/{contact_id}/export",
+    response={200: dict[str, Any], **error_responses(403, 404)},
+    summary="Everything stored about a contact (GDPR access)",
 )
 def export(request: HttpRequest, contact_id: str) -> dict[str, Any]:
     require_staff(request)
@@ -50,7 +61,9 @@ def export(request: HttpRequest, contact_id: str) -> dict[str, Any]:
 
 
 @router.post(
-    "/contacts/{contact_id}/erase", summary="Erase a contact's personal data (GDPR erasure)"
+    "/contacts/{contact_id}/erase",
+    response={200: ErasureOut, **error_responses(400, 403, 404)},
+    summary="Erase a contact's personal data (GDPR erasure)",
 )
 def erase(request: HttpRequest, contact_id: str, payload: EraseIn) -> dict[str, Any]:
     require_staff(request)

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    # Only for the staff API docs page: its template and bundled Swagger UI files.
+    "ninja",
     "chatportal",
     "crm",
     "queues",

@@ -14,3 +14,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) answer JSON on the API.
+handler400 = "chatportal.api_errors.bad_request"

@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
+from chatportal.api_errors import error_responses
 from crm.actions import UnknownAgent, record_call
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
@@ -31,11 +32,20 @@ calls_router = Router(tags=["calls"])
 
 
 class LookupQuery(Schema):
-    phone: str | None = Field(None, max_length=40, description="Any common format")
+    phone: str | None = Field(
+        None,
+        max_length=40,
+        description="Any common format",
+        json_schema_extra={"example": "0721234567"},
+    )
     email: str | None = Field(None, max_length=254)
 
 
-@router.get("/lookup", response=ContactRecordOut, summary="Identify a caller by phone or e-mail")
+@router.get(
+    "/lookup",
+    response={200: ContactRecordOut, **error_responses(400, 404)},
+    summary="Identify a caller by phone or e-mail",
+)
 def lookup(request: HttpRequest, query: Query[LookupQuery]):
     if (query.phone is None) == (query.email is None):
         raise HttpError(400, "give exactly one of phone and email")
@@ -53,7 +63,7 @@ def lookup(request: HttpRequest, query: Query[LookupQuery]):
 
 @router.get(
     "/contacts/{contact_id}/timeline",
-    response=list[TimelineEntryOut],
+    response={200: list[TimelineEntryOut], **error_responses(400, 404)},
     summary="A contact's chats, calls and tickets, newest first",
 )
 def timeline(request: HttpRequest, contact_id: str, limit: int = 50):
@@ -65,7 +75,9 @@ def timeline(request: HttpRequest, contact_id: str, limit: int = 50):
     return contact_timeline(contact, limit=limit)
 
 
-@calls_router.post("", response={201: RecordedCallOut}, summary="Report a phone call")
+@calls_router.post(
+    "", response={201: RecordedCallOut, **error_responses(400)}, summary="Report a phone call"
+)
 def report_call(request: HttpRequest, payload: CallIn):
     try:
         recorded = record_call(

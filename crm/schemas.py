@@ -93,7 +93,10 @@ class ContactRecordOut(Schema):
 
 
 class CallIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"phone": "0721234567", "direction": "inbound"}},
+    )
 
     phone: Annotated[StrictStr, Field(min_length=1, max_length=40)]
     direction: Literal["inbound", "outbound"]

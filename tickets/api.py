@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
+from chatportal.api_errors import error_responses
 from crm.models import Contact
 from queues.models import Department
 from tickets import actions, api_attachments, email_in
@@ -27,6 +28,7 @@ from tickets.schemas import (
     TicketDetailOut,
     TicketEventOut,
     TicketIn,
+    TicketNumber,
     TicketOut,
     TicketPageOut,
     TicketPatch,
@@ -130,7 +132,11 @@ def _int_param(raw: str | None, name: str, *, default: int, low: int, high: int)
     return int(raw)
 
 
-@router.get("", response=TicketPageOut, summary="Tickets, filtered, ordered and paginated")
+@router.get(
+    "",
+    response={200: TicketPageOut, **error_responses(403)},
+    summary="Tickets, filtered, ordered and paginated",
+)
 def list_tickets(
     request: HttpRequest,
     status: str | None = None,
@@ -199,7 +205,9 @@ def _check_assignee_can_serve(user, department_id: int) -> None:
         raise HttpError(400, "the assignee is not an agent of the ticket's department")
 
 
-@router.post("", response={201: TicketDetailOut}, summary="Open a ticket")
+@router.post(
+    "", response={201: TicketDetailOut, **error_responses(403)}, summary="Open a ticket"
+)
 def create(request: HttpRequest, payload: TicketIn):
     is_supervisor, department_ids = _scope(request)
     department = Department.objects.filter(slug=payload.department).first()
@@ -246,14 +254,22 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
     return data
 
 
-@router.get("/{number}", response=TicketDetailOut, summary="One ticket with its timeline")
-def detail(request: HttpRequest, number: str):
+@router.get(
+    "/{number}",
+    response={200: TicketDetailOut, **error_responses(403, 404)},
+    summary="One ticket with its timeline",
+)
+def detail(request: HttpRequest, number: TicketNumber):
     _scope(request)
     return _detail(request, number)
 
 
-@router.patch("/{number}", response=TicketDetailOut, summary="Change status, priority or assignee")
-def update(request: HttpRequest, number: str, payload: TicketPatch):
+@router.patch(
+    "/{number}",
+    response={200: TicketDetailOut, **error_responses(403, 404, 409)},
+    summary="Change status, priority or assignee",
+)
+def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
     scope = _scope(request)
     changes = payload.model_fields_set
     if not changes:
@@ -279,8 +295,12 @@ def update(request: HttpRequest, number: str, payload: TicketPatch):
     return _detail(request, ticket.number)
 
 
-@router.post("/{number}/replies", response={201: TicketEventOut}, summary="Reply, or add an internal note")
-def reply(request: HttpRequest, number: str, payload: ReplyIn):
+@router.post(
+    "/{number}/replies",
+    response={201: TicketEventOut, **error_responses(403, 404, 409)},
+    summary="Reply, or add an internal note",
+)
+def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     scope = _scope(request)
     try:
         ticket = access_ticket_for_agent(request.user, number, scope=scope)

@@ -22,6 +22,8 @@ from ninja import Router
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
+from chatportal.api_errors import error_responses
+from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from chatportal.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
 from tickets import actions
@@ -38,9 +40,23 @@ from tickets.attachments import (
     request_too_large,
 )
 from tickets.errors import TicketError, TicketNotFound
+from tickets.schemas import TicketEventOut, TicketNumber
 
 router = Router(tags=["ticket attachments"])
 API_ROUTERS = [("/tickets", router)]
+
+UPLOAD_FORM = multipart_body(
+    {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "body": {"type": "string", "maxLength": 20_000, "description": "The reply's text"},
+        "internal": {
+            "type": "string",
+            "enum": ["true", "false"],
+            "description": "`true` makes it an internal note",
+        },
+    },
+    required=["file"],
+)
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
@@ -68,10 +84,12 @@ def _agent_for_upload(request: HttpRequest):
 @router.post(
     "/{number}/attachments",
     auth=None,
-    response={201: dict},
+    response={201: TicketEventOut, **error_responses(400, 401, 403, 404, 409, 413, 415)},
     summary="Reply or add an internal note with files (multipart: file…, body, internal)",
+    description="An agent API token as the bearer, or the console session with its CSRF token.",
+    openapi_extra={**UPLOAD_FORM, **BEARER},
 )
-def upload_ticket_attachments(request: HttpRequest, number: str):
+def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
     from tickets.api import event_data
 
     user = _agent_for_upload(request)
@@ -105,8 +123,14 @@ def upload_ticket_attachments(request: HttpRequest, number: str):
     "/{number}/attachments/{attachment_id}",
     auth=None,
     summary="Download a ticket's file (its customer, or agents of its department)",
+    description="An agent API token as the bearer, or a console or portal session. "
+    "A browser (Accept: text/html) that is not signed in is sent to the portal sign-in.",
+    response={200: None, 302: None, **error_responses(401, 404)},
+    openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
-def download_ticket_attachment(request: HttpRequest, number: str, attachment_id: str):
+def download_ticket_attachment(
+    request: HttpRequest, number: TicketNumber, attachment_id: str
+):
     header = request.headers.get("Authorization", "")
     scheme, _space, token = header.partition(" ")
     user = None

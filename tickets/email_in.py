@@ -42,9 +42,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
+from chatportal.api_errors import error_responses
+from chatportal.openapi_extra import raw_body
 from chatportal.uploads import CheckedUpload, UploadRefused, check_upload
 from crm.models import ContactEmail
 from queues.models import Department
@@ -368,7 +370,35 @@ def _raw_body(request: HttpRequest) -> bytes:
     return raw
 
 
-@router.post("", auth=None, response={200: dict, 201: dict})
+class InboundOut(Schema):
+    outcome: str = Field(description='"created", "replied", or "ignored"')
+    ticket: str | None = None
+    reason: str | None = None
+
+
+@router.post(
+    "",
+    auth=None,
+    response={200: InboundOut, 201: InboundOut, **error_responses(400, 401, 404, 409, 413)},
+    summary="Ingest one raw e-mail from the MTA",
+    openapi_extra={
+        **raw_body(
+            "message/rfc822",
+            "The whole RFC 822 message (any Content-Type is read raw)",
+            example="From: Ana Pop <ana@example.com>\r\nTo: support@example.com\r\n"
+            "Subject: The gateway is offline\r\n\r\nIt stopped answering this morning.\r\n",
+        ),
+        "parameters": [
+            {
+                "in": "header",
+                "name": SECRET_HEADER,
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "CHATPORTAL_INBOUND_EMAIL_SECRET",
+            }
+        ],
+    },
+)
 def inbound_email(request: HttpRequest):
     """Ingest one raw RFC 822 message (the request body) from the MTA."""
     if not _secret_ok(request):

@@ -70,6 +70,11 @@ def test_it_answers_json_404_for_an_unknown_endpoint(api):
     assert_error(api.get("/api/v1/no/such/thing"), 404, "not_found")
 
 
+def test_it_answers_json_404_at_the_root_of_the_api(api):
+    # Was Django's HTML 404 page (ninja's own root view).
+    assert_error(api.get("/api/v1/"), 404, "not_found")
+
+
 def test_it_answers_500_without_a_trace_when_something_breaks(api, monkeypatch):
     import crm.api
 
@@ -79,6 +84,28 @@ def test_it_answers_500_without_a_trace_when_something_breaks(api, monkeypatch):
     monkeypatch.setattr(crm.api, "find_contact_by_phone", explode)
     error = assert_error(api.get(LOOKUP), 500, "server_error")
     assert "secret" not in error["detail"]
+
+
+def test_it_answers_json_413_for_a_json_body_over_the_memory_limit(api, settings):
+    # Django refuses it before any view (the NUL guard reads JSON bodies): was an HTML 400 page.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"phone": "0721234567", "direction": "inbound", "note": "%s"}' % ("x" * 2000)
+    response = api.post("/api/v1/calls", data=body, content_type="application/json")
+    assert_error(response, 413, "too_large")
+
+
+def test_it_answers_json_413_for_any_other_body_over_the_memory_limit(api, settings):
+    # Read first by ninja's parser: was a 500.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post("/api/v1/calls", data="x" * 2000, content_type="text/plain")
+    assert_error(response, 413, "too_large")
+
+
+def test_pages_keep_djangos_own_400_for_a_body_over_the_memory_limit(demo, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/accounts/login/", data={"username": "x" * 2000})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
 
 
 # Tokens
