@@ -38,7 +38,8 @@ def _header(message: Message, name: str) -> str:
         values = message.get_all(name) or []
     except (IndexError, ValueError, TypeError):
         return ""
-    return " ".join(" ".join(str(value).split()) for value in values).strip()
+    # The value may end up in a log line and the inbound record: no NUL.
+    return " ".join(" ".join(str(value).split()) for value in values).replace("\x00", "").strip()
 
 
 def automatic_reason(message: Message, sender: str) -> str:

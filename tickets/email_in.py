@@ -46,7 +46,14 @@ from crm.models import Contact, ContactEmail
 from queues.models import Department
 from tickets import actions
 from tickets.attachments import MAX_FILES_PER_MESSAGE
-from tickets.email_parsing import MAX_MESSAGE_BYTES, Attachment, InboundError, ParsedEmail, parse_message
+from tickets.email_parsing import (
+    MAX_MESSAGE_BYTES,
+    Attachment,
+    InboundError,
+    ParsedEmail,
+    parse_message,
+    without_nul,
+)
 from tickets.email_text import strip_quoted
 from tickets.models import InboundEmail, Ticket, TicketEvent
 
@@ -168,7 +175,7 @@ def compose_body(text: str, parsed: ParsedEmail, refused: list[Attachment], *, m
     if len(main) > room:
         marker = "\n" + _("[… the rest of the mail was cut]")
         main = main[: max(room - len(marker), 0)].rstrip() + marker
-    body = "\n\n".join(part for part in (main, note) if part)
+    body = without_nul("\n\n".join(part for part in (main, note) if part))
     return body if body or may_be_empty else _("(no text)")
 
 
