@@ -108,7 +108,9 @@ def take_provider_mail(sender: Any, event: Any, esp_name: str, **kwargs: Any) ->
         logger.warning("inbound e-mail from %s not taken: %s", esp_name, exc.detail)
         return
     logger.info(
-        "inbound e-mail from %s: %s %s", esp_name, result.outcome,
+        "inbound e-mail from %s: %s %s",
+        esp_name,
+        result.outcome,
         result.ticket.number if result.ticket is not None else "-",
     )
 
@@ -134,7 +136,8 @@ def _guarded(view: Any, provider: str) -> Any:
             body = request.read(MAX_WEBHOOK_BYTES + 1)
             if len(body) > MAX_WEBHOOK_BYTES:
                 return JsonResponse(
-                    {"error": {"code": "too_large", "detail": "the message is too large"}}, status=413
+                    {"error": {"code": "too_large", "detail": "the message is too large"}},
+                    status=413,
                 )
             request._body = body  # what `request.body` would have cached
             request._stream = io.BytesIO(body)

@@ -126,7 +126,9 @@ def mailbox_of(raw_value: str) -> tuple[str, str]:
 def _raw_header(message: Message, name: str) -> str:
     for key, value in message.raw_items():
         if key.lower() == name.lower():
-            return " ".join(str(value).split())
+            # Raw 8-bit (UTF-8 written without encoded words) arrives surrogate-escaped.
+            text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return " ".join(text.split())
     return ""
 
 
@@ -141,9 +143,24 @@ def header_text(message: Message, name: str) -> str:
 # --- the parts -------------------------------------------------------------------------
 
 
+def _undeclared_utf8(part: Message) -> str | None:
+    """Text sent as raw UTF-8 without a charset (which would mean ASCII), if it is that."""
+    if part.get_param("charset") is not None:
+        return None
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes) or payload.isascii():
+        return None
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _text_of(part: Message) -> str:
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
+        content = _undeclared_utf8(part)
+        if content is None:
+            content = part.get_content()  # type: ignore[attr-defined]
     except (LookupError, UnicodeError, AssertionError, ValueError, KeyError):
         # An unknown or lying charset: keep what decodes rather than lose the mail.
         payload = part.get_payload(decode=True)
@@ -209,7 +226,9 @@ def _forwarded_block(inner: Message, collected: _Collected, depth: int) -> None:
     _walk(inner, enclosed, depth + 1)
     collected.files += enclosed.files
     body = "\n\n".join(enclosed.texts)
-    collected.forwarded.append("\n".join(["---------- Forwarded message ----------", *headers, "", body]).strip())
+    collected.forwarded.append(
+        "\n".join(["---------- Forwarded message ----------", *headers, "", body]).strip()
+    )
     collected.forwarded += enclosed.forwarded
 
 
@@ -248,7 +267,6 @@ def _walk(part: Message, collected: _Collected, depth: int) -> None:
         return
     for child in children:
         _walk(child, collected, depth + 1)
-
 
 
 def collect_parts(message: Message) -> tuple[str, list[Attachment], list[str]]:
@@ -294,8 +312,11 @@ def parse_message(raw: bytes) -> ParsedEmail:
     except Exception:
         raise InboundError("the message could not be parsed") from None
     references = _message_ids(header_text(message, "In-Reply-To"))
-    references += [ref for ref in reversed(_message_ids(header_text(message, "References")))
-                   if ref not in references]
+    references += [
+        ref
+        for ref in reversed(_message_ids(header_text(message, "References")))
+        if ref not in references
+    ]
     message_ids = _message_ids(header_text(message, "Message-ID"))
     return ParsedEmail(
         sender_name=sender_name.strip()[:200],

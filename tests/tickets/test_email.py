@@ -15,9 +15,9 @@ from django.core.management.base import CommandError
 from tests.factories import make_agent, make_contact, make_department
 from tickets import actions
 from tickets.email_in import ingest_message
+from tickets.email_out import notify_customer, notify_customer_on_commit, reply_address
 from tickets.email_parsing import parse_message
 from tickets.email_text import html_to_text, strip_quoted
-from tickets.email_out import notify_customer, notify_customer_on_commit, reply_address
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db

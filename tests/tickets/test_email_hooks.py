@@ -41,7 +41,9 @@ def maria():
     return make_contact("Maria Popescu", email="maria@electrica.example")
 
 
-def mail(text: str = "Bună ziua, contorul nu pornește.", *, subject: str = "Contor") -> EmailMessage:
+def mail(
+    text: str = "Bună ziua, contorul nu pornește.", *, subject: str = "Contor"
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = "Maria Popescu <maria@electrica.example>"
     msg["To"] = "support@chatportal.example"
@@ -53,7 +55,9 @@ def mail(text: str = "Bună ziua, contorul nu pornește.", *, subject: str = "Co
 
 def post_raw(client, raw: bytes, content_type: str = "message/rfc822"):
     return client.post(
-        "/api/v1/inbound-email", data=raw, content_type=content_type,
+        "/api/v1/inbound-email",
+        data=raw,
+        content_type=content_type,
         HTTP_X_CHATPORTAL_INBOUND_SECRET=SECRET,
     )
 
@@ -67,10 +71,18 @@ def body_of(ticket: Ticket) -> str:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["message/rfc822", "text/plain", "application/octet-stream",
-     "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""],
+    [
+        "message/rfc822",
+        "text/plain",
+        "application/octet-stream",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "",
+    ],
 )
-def test_the_endpoint_takes_the_mail_whatever_content_type_the_mta_sends(client, maria, content_type):
+def test_the_endpoint_takes_the_mail_whatever_content_type_the_mta_sends(
+    client, maria, content_type
+):
     msg = mail("Link: https://x.example/?q=%00&a=1 and 100%25 sure = yes")
     response = post_raw(client, msg.as_bytes(), content_type)
     assert response.status_code == 201, response.content
@@ -80,8 +92,9 @@ def test_the_endpoint_takes_the_mail_whatever_content_type_the_mta_sends(client,
 def test_a_mail_over_django_memory_limit_posted_as_a_form_is_taken(client, maria, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000  # the same path as 2.5 MB, cheaper
     msg = mail()
-    msg.add_attachment(b"%PDF-1.4\n" + b"0" * 300_000, maintype="application", subtype="pdf",
-                       filename="mare.pdf")
+    msg.add_attachment(
+        b"%PDF-1.4\n" + b"0" * 300_000, maintype="application", subtype="pdf", filename="mare.pdf"
+    )
     response = post_raw(client, msg.as_bytes(), "application/x-www-form-urlencoded")
     assert response.status_code == 201
     assert response["Content-Type"].startswith("application/json")
@@ -92,8 +105,11 @@ def test_a_repeated_delivery_answers_the_first_ticket(client, maria):
     first = post_raw(client, raw)
     again = post_raw(client, raw)
     assert first.status_code == 201 and again.status_code == 200
-    assert again.json() == {"outcome": "duplicate", "ticket": first.json()["ticket"],
-                            "reason": "already created"}
+    assert again.json() == {
+        "outcome": "duplicate",
+        "ticket": first.json()["ticket"],
+        "reason": "already created",
+    }
     assert Ticket.objects.count() == 1
 
 
@@ -107,7 +123,7 @@ def test_nul_characters_in_decoded_mail_text_are_dropped_not_a_500(client, maria
         "MIME-Version: 1.0\r\n"
         'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
         "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + base64.b64encode("Contorul\x00 nu merge.".encode()).decode()
+        + base64.b64encode(b"Contorul\x00 nu merge.").decode()
         + "\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
         'Content-Disposition: attachment; filename="pag=00ina.html"\r\n\r\n<p>x=00y</p>\r\n--b--\r\n'
     ).encode()
@@ -144,17 +160,24 @@ def postmark_payload(msg: EmailMessage) -> dict:
     return {
         "FromFull": {"Email": "maria@electrica.example", "Name": "Maria Popescu"},
         "ToFull": [{"Email": "support@chatportal.example", "Name": ""}],
-        "Subject": str(msg["Subject"]), "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+        "Subject": str(msg["Subject"]),
+        "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
         "Headers": [{"Name": "Message-ID", "Value": str(msg["Message-ID"])}],
-        "TextBody": msg.get_content(), "HtmlBody": "", "Attachments": [],
+        "TextBody": msg.get_content(),
+        "HtmlBody": "",
+        "Attachments": [],
         "RawEmail": msg.as_string(),
     }
 
 
 def test_a_postmark_inbound_webhook_opens_a_ticket(client, maria):
     msg = mail("Prin Postmark.")
-    response = client.post("/anymail/postmark/inbound/", data=json.dumps(postmark_payload(msg)),
-                           content_type="application/json", **basic_auth())
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(postmark_payload(msg)),
+        content_type="application/json",
+        **basic_auth(),
+    )
     assert response.status_code == 200
     ticket = Ticket.objects.get()
     assert ticket.contact == maria and body_of(ticket) == "Prin Postmark."
@@ -164,16 +187,20 @@ def test_a_postmark_inbound_webhook_opens_a_ticket(client, maria):
 def test_a_provider_webhook_without_the_basic_auth_is_refused(client, maria):
     payload = json.dumps(postmark_payload(mail()))
     for headers in ({}, basic_auth("mailhook:wrong")):
-        response = client.post("/anymail/postmark/inbound/", data=payload,
-                               content_type="application/json", **headers)
+        response = client.post(
+            "/anymail/postmark/inbound/", data=payload, content_type="application/json", **headers
+        )
         assert response.status_code in {400, 401, 403}
     assert not Ticket.objects.exists()
 
 
 def test_provider_webhooks_are_off_until_a_secret_is_configured(client, settings, maria):
     settings.ANYMAIL = {}
-    response = client.post("/anymail/postmark/inbound/", data=json.dumps(postmark_payload(mail())),
-                           content_type="application/json")
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(postmark_payload(mail())),
+        content_type="application/json",
+    )
     assert response.status_code == 404
     assert not Ticket.objects.exists()
 
@@ -186,7 +213,11 @@ def mailgun_signature(key: str = MAILGUN_KEY) -> dict[str, str]:
 
 def test_a_signed_mailgun_inbound_mime_webhook_opens_a_ticket(client, maria):
     msg = mail("Prin Mailgun.")
-    data = {"body-mime": msg.as_string(), "recipient": "support@chatportal.example", **mailgun_signature()}
+    data = {
+        "body-mime": msg.as_string(),
+        "recipient": "support@chatportal.example",
+        **mailgun_signature(),
+    }
     response = client.post("/anymail/mailgun/inbound_mime/", data=data, **basic_auth())
     assert response.status_code == 200
     assert body_of(Ticket.objects.get()) == "Prin Mailgun."
@@ -208,21 +239,34 @@ def test_an_amazon_ses_sns_inbound_notification_opens_a_ticket(client, maria):
     msg = mail("Prin Amazon SES.")
     ses_event = {
         "notificationType": "Received",
-        "mail": {"source": "maria@electrica.example", "destination": ["support@chatportal.example"],
-                 "messageId": "jpg6lba0s2n8sr8hfq1ql2b1g07bmes5pi8ap5o1"},
-        "receipt": {"action": {"type": "SNS", "encoding": "BASE64",
-                               "topicArn": "arn:aws:sns:eu-west-1:123456789012:inbound"},
-                    "recipients": ["support@chatportal.example"]},
+        "mail": {
+            "source": "maria@electrica.example",
+            "destination": ["support@chatportal.example"],
+            "messageId": "jpg6lba0s2n8sr8hfq1ql2b1g07bmes5pi8ap5o1",
+        },
+        "receipt": {
+            "action": {
+                "type": "SNS",
+                "encoding": "BASE64",
+                "topicArn": "arn:aws:sns:eu-west-1:123456789012:inbound",
+            },
+            "recipients": ["support@chatportal.example"],
+        },
         "content": base64.b64encode(msg.as_bytes()).decode(),
     }
     sns = {
-        "Type": "Notification", "MessageId": "8f4d1c3e-5e7a-5d41-9b2a-0c1d2e3f4a5b",
+        "Type": "Notification",
+        "MessageId": "8f4d1c3e-5e7a-5d41-9b2a-0c1d2e3f4a5b",
         "TopicArn": "arn:aws:sns:eu-west-1:123456789012:inbound",
-        "Message": json.dumps(ses_event), "Timestamp": "2026-12-01T10:15:42.000Z",
+        "Message": json.dumps(ses_event),
+        "Timestamp": "2026-12-01T10:15:42.000Z",
     }
     response = client.post(
-        "/anymail/amazon_ses/inbound/", data=json.dumps(sns), content_type="text/plain; charset=UTF-8",
-        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification", HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"],
+        "/anymail/amazon_ses/inbound/",
+        data=json.dumps(sns),
+        content_type="text/plain; charset=UTF-8",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+        HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"],
         **basic_auth(),
     )
     assert response.status_code == 200
@@ -231,8 +275,12 @@ def test_an_amazon_ses_sns_inbound_notification_opens_a_ticket(client, maria):
 
 def test_a_provider_webhook_with_an_unusable_mail_is_answered_200_and_logged(client, caplog):
     payload = {**postmark_payload(mail()), "RawEmail": "Subject: no sender\r\n\r\nx\r\n"}
-    response = client.post("/anymail/postmark/inbound/", data=json.dumps(payload),
-                           content_type="application/json", **basic_auth())
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(payload),
+        content_type="application/json",
+        **basic_auth(),
+    )
     assert response.status_code == 200  # the provider must not retry it forever
     assert "not taken: the message has no sender address" in caplog.text
     assert not Ticket.objects.exists()

@@ -43,8 +43,11 @@ def agent():
 
 
 def mail(
-    *, sender: str = "Maria Popescu <maria@electrica.example>", to: str = "support@chatportal.example",
-    subject: str = "Contorul nu pornește", text: str = "Bună ziua, contorul nu pornește.",
+    *,
+    sender: str = "Maria Popescu <maria@electrica.example>",
+    to: str = "support@chatportal.example",
+    subject: str = "Contorul nu pornește",
+    text: str = "Bună ziua, contorul nu pornește.",
     **headers: str,
 ) -> EmailMessage:
     msg = EmailMessage()
@@ -77,7 +80,8 @@ def test_the_requester_is_the_from_mailbox_never_an_address_in_its_display_name(
     ticket = ingest_message(mail().as_bytes()).ticket
     forged = mail(
         sender="maria@electrica.example <attacker@evil.example>",
-        subject=f"Re: [{ticket.number}] Contorul nu pornește", text="Send the invoice to me.",
+        subject=f"Re: [{ticket.number}] Contorul nu pornește",
+        text="Send the invoice to me.",
     )
     result = ingest_message(forged.as_bytes())
     assert result.outcome == "created" and result.ticket.pk != ticket.pk
@@ -88,7 +92,9 @@ def test_the_requester_is_the_from_mailbox_never_an_address_in_its_display_name(
 
 
 def test_a_quoted_or_commented_angle_bracket_is_part_of_the_name(maria):
-    raw = mail(sender='"Popescu <maria@electrica.example>" (x <y@z>) <ion@other.example>').as_bytes()
+    raw = mail(
+        sender='"Popescu <maria@electrica.example>" (x <y@z>) <ion@other.example>'
+    ).as_bytes()
     ticket = ingest_message(raw).ticket
     assert ticket.contact is None and ticket.requester_email == "ion@other.example"
 
@@ -119,7 +125,11 @@ def test_an_attached_picture_of_a_real_gmail_mail_becomes_an_attachment_flanker_
     ticket = ingest_message((CORPUS / "flanker-mailgun-pic.eml").read_bytes()).ticket
     assert created_body(ticket).startswith("Мейлган! Хахах!")
     stored = TicketAttachment.objects.get(ticket=ticket)
-    assert (stored.filename, stored.content_type, stored.size) == ("mailgun.png", "image/png", 60168)
+    assert (stored.filename, stored.content_type, stored.size) == (
+        "mailgun.png",
+        "image/png",
+        60168,
+    )
 
 
 def apple_mail_with_inline_image(plain: str) -> bytes:
@@ -165,8 +175,9 @@ def test_nested_mixed_parts_keep_text_and_files_in_order():
     outer = mail(text="Primul paragraf.")
     outer.make_mixed()
     outer.attach(inner)
-    outer.add_attachment(b"MZ\x90\x00" * 300, maintype="application", subtype="octet-stream",
-                         filename="setup.exe")
+    outer.add_attachment(
+        b"MZ\x90\x00" * 300, maintype="application", subtype="octet-stream", filename="setup.exe"
+    )
     ticket = ingest_message(outer.as_bytes()).ticket
     body = created_body(ticket)
     assert body.startswith("Primul paragraf.\n\nAl doilea paragraf.")
@@ -236,11 +247,15 @@ Content-Type: text/html; charset="UTF-8"
 """
 
 
-@pytest.mark.parametrize("template", [EXCHANGE_OOF, GMAIL_VACATION], ids=["exchange-oof", "gmail-vacation"])
+@pytest.mark.parametrize(
+    "template", [EXCHANGE_OOF, GMAIL_VACATION], ids=["exchange-oof", "gmail-vacation"]
+)
 def test_an_out_of_office_reply_leaves_a_solved_ticket_as_it_was(maria, agent, template, caplog):
     ticket = solved_ticket(maria, agent)
     seq = ticket.last_seq
-    raw = template.format(to=reply_address(ticket), number=ticket.number, thread=thread_message_id(ticket)[1:-1])
+    raw = template.format(
+        to=reply_address(ticket), number=ticket.number, thread=thread_message_id(ticket)[1:-1]
+    )
     with caplog.at_level(logging.INFO, logger="tickets.email_in"):
         result = ingest_message(raw.replace("\n", "\r\n").encode())
     assert result.outcome == "ignored"
@@ -286,9 +301,12 @@ def test_a_mailer_daemon_report_without_auto_submitted_is_ignored():
 
 def test_a_person_writing_through_a_list_or_group_opens_a_ticket(maria):
     msg = mail(
-        sender="Ion Ionescu <ion@electrica.example>", subject="[clienti] Contor blocat",
-        text="Al nostru e blocat din nou.", Precedence="list",
-        List_Id="<clienti.electrica.example>", Sender="clienti@googlegroups.com",
+        sender="Ion Ionescu <ion@electrica.example>",
+        subject="[clienti] Contor blocat",
+        text="Al nostru e blocat din nou.",
+        Precedence="list",
+        List_Id="<clienti.electrica.example>",
+        Sender="clienti@googlegroups.com",
     )
     result = ingest_message(msg.as_bytes())
     assert result.outcome == "created"
@@ -311,7 +329,9 @@ def test_a_retried_delivery_never_opens_a_second_ticket(maria):
 
 def test_a_reply_threads_by_in_reply_to_our_notification(maria, agent):
     ticket = ingest_message(mail().as_bytes()).ticket
-    reply = mail(subject="Re: contorul", text="Tot nu merge.", In_Reply_To=thread_message_id(ticket))
+    reply = mail(
+        subject="Re: contorul", text="Tot nu merge.", In_Reply_To=thread_message_id(ticket)
+    )
     result = ingest_message(reply.as_bytes())
     assert result.outcome == "replied" and result.ticket.pk == ticket.pk
 
@@ -319,8 +339,11 @@ def test_a_reply_threads_by_in_reply_to_our_notification(maria, agent):
 def test_a_reply_threads_by_references_to_an_earlier_mail_of_the_same_sender(maria):
     first = mail()
     ticket = ingest_message(first.as_bytes()).ticket
-    follow_up = mail(subject="Re: Contorul", text="Am uitat seria: RZA-2024-0001.",
-                     References=f"<other@x.example> {first['Message-ID']}")
+    follow_up = mail(
+        subject="Re: Contorul",
+        text="Am uitat seria: RZA-2024-0001.",
+        References=f"<other@x.example> {first['Message-ID']}",
+    )
     result = ingest_message(follow_up.as_bytes())
     assert result.outcome == "replied" and result.ticket.pk == ticket.pk
 
@@ -328,8 +351,13 @@ def test_a_reply_threads_by_references_to_an_earlier_mail_of_the_same_sender(mar
 def test_references_from_a_stranger_do_not_thread(maria):
     first = mail()
     ticket = ingest_message(first.as_bytes()).ticket
-    stranger = mail(sender="mallory@evil.example", subject="Re: x", text="x",
-                    In_Reply_To=thread_message_id(ticket), References=str(first["Message-ID"]))
+    stranger = mail(
+        sender="mallory@evil.example",
+        subject="Re: x",
+        text="x",
+        In_Reply_To=thread_message_id(ticket),
+        References=str(first["Message-ID"]),
+    )
     result = ingest_message(stranger.as_bytes())
     assert result.outcome == "created" and result.ticket.pk != ticket.pk
 
@@ -337,7 +365,9 @@ def test_references_from_a_stranger_do_not_thread(maria):
 def test_an_unknown_requester_threads_by_the_subject_tag():
     ticket = ingest_message(mail(sender="Olga <olga@unknown.example>").as_bytes()).ticket
     result = ingest_message(
-        mail(sender="olga@unknown.example", subject=f"Re: [{ticket.number}] x", text="Și încă ceva.").as_bytes()
+        mail(
+            sender="olga@unknown.example", subject=f"Re: [{ticket.number}] x", text="Și încă ceva."
+        ).as_bytes()
     )
     assert result.outcome == "replied" and result.ticket.pk == ticket.pk
 
@@ -372,3 +402,13 @@ def test_a_sentence_about_a_monday_is_not_an_attribution(maria):
     text = "On Monday the relay stopped.\nThe technician wrote:\nit needs a new board."
     result = ingest_message(mail(to=reply_address(ticket), subject="Re: x", text=text).as_bytes())
     assert result.event.payload["body"] == text
+
+
+def test_raw_utf8_headers_and_body_without_a_charset_are_read_as_utf8():
+    raw = (
+        "From: Мария Попеску <maria.p@unknown.example>\r\nTo: support@chatportal.example\r\n"
+        "Subject: Счётчик\r\nMessage-ID: <raw8@mail.example>\r\n\r\nПривет, не работает.\r\n"
+    ).encode()
+    ticket = ingest_message(raw).ticket
+    assert ticket.requester_name == "Мария Попеску" and ticket.subject == "Счётчик"
+    assert created_body(ticket) == "Привет, не работает."
