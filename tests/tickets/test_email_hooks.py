@@ -284,3 +284,20 @@ def test_a_provider_webhook_with_an_unusable_mail_is_answered_200_and_logged(cli
     assert response.status_code == 200  # the provider must not retry it forever
     assert "not taken: the message has no sender address" in caplog.text
     assert not Ticket.objects.exists()
+
+
+def test_the_pipe_command_exits_75_so_the_mta_retries_when_the_database_fails(maria, monkeypatch):
+    from django.db import OperationalError
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("tickets.email_in.InboundEmail.objects.select_related", database_down)
+
+    class Stdin:
+        buffer = io.BytesIO(mail().as_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    with pytest.raises(CommandError) as failed:
+        call_command("ingest_email")
+    assert failed.value.returncode == 75
