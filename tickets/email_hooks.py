@@ -97,8 +97,13 @@ def take_provider_mail(sender: Any, event: Any, esp_name: str, **kwargs: Any) ->
     A message we cannot use is logged and dropped (the provider would retry
     it forever); anything else raises, so the provider retries later.
     """
+    message = event.message
+    envelope_sender = getattr(message, "envelope_sender", None)
+    if envelope_sender is not None and "Return-Path" not in message:
+        # What an MTA would have written: a bounce's empty sender must be seen.
+        message["Return-Path"] = f"<{envelope_sender}>"
     try:
-        raw = event.message.as_bytes()
+        raw = message.as_bytes()
     except Exception:
         logger.warning("inbound e-mail from %s could not be written back as MIME", esp_name)
         return

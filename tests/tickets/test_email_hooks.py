@@ -301,3 +301,16 @@ def test_the_pipe_command_exits_75_so_the_mta_retries_when_the_database_fails(ma
     with pytest.raises(CommandError) as failed:
         call_command("ingest_email")
     assert failed.value.returncode == 75
+
+
+def test_a_provider_bounce_with_an_empty_envelope_sender_is_ignored(client, maria):
+    msg = mail("Delivery failed.")
+    payload = {**postmark_payload(msg), "Headers": [{"Name": "Return-Path", "Value": "<>"}]}
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(payload),
+        content_type="application/json",
+        **basic_auth(),
+    )
+    assert response.status_code == 200
+    assert not Ticket.objects.exists()

@@ -412,3 +412,22 @@ def test_raw_utf8_headers_and_body_without_a_charset_are_read_as_utf8():
     ticket = ingest_message(raw).ticket
     assert ticket.requester_name == "Мария Попеску" and ticket.subject == "Счётчик"
     assert created_body(ticket) == "Привет, не работает."
+
+
+def test_a_delivery_racing_the_same_message_id_answers_the_winner(maria, monkeypatch):
+    from tickets import email_in
+
+    raw = mail().as_bytes()
+    winner = ingest_message(raw)
+    # The loser checked before the winner committed; its claim then fails on the unique id.
+    real_earlier = email_in._earlier
+    calls = []
+
+    def not_yet(message_id):
+        calls.append(message_id)
+        return None if len(calls) == 1 else real_earlier(message_id)
+
+    monkeypatch.setattr(email_in, "_earlier", not_yet)
+    loser = ingest_message(raw)
+    assert loser.outcome == "duplicate" and loser.ticket.pk == winner.ticket.pk
+    assert Ticket.objects.count() == 1 and winner.ticket.events.count() == 1
