@@ -26,7 +26,7 @@ _ATTRIBUTIONS = [
 # Outlook's header block and separators, one line each.
 _SEPARATORS = [
     re.compile(
-        r"^\s*-{2,}\s*(?:Original Message|Forwarded message|Mesajul original|Исходное сообщение)"
+        r"^\s*-{2,}\s*(?:Original Message|Mesajul original|Исходное сообщение)"
         r"\s*-{2,}\s*$",
         re.IGNORECASE,
     ),
@@ -34,6 +34,12 @@ _SEPARATORS = [
     re.compile(r"^\s*\*?(?:From|De la|От)\*?:\s.+$"),
 ]
 _WINDOW = 3
+# A mail forwarded inline (Gmail, Outlook "Fw:") is content the customer
+# shares, not history: from this line on nothing is cut.
+_FORWARD_MARKER = re.compile(
+    r"^\s*-{2,}\s*(?:Forwarded message|Mesaj redirecționat|Пересылаемое сообщение)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
 
 
 class _TextFromHtml(HTMLParser):
@@ -96,6 +102,9 @@ def strip_quoted(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     for index, line in enumerate(lines):
+        if _FORWARD_MARKER.match(line):
+            kept += [rest.rstrip() for rest in lines[index:]]
+            break
         if line.rstrip() == "--" or _starts_history(lines, index):
             break
         if line.lstrip().startswith(">"):

@@ -431,3 +431,15 @@ def test_a_delivery_racing_the_same_message_id_answers_the_winner(maria, monkeyp
     loser = ingest_message(raw)
     assert loser.outcome == "duplicate" and loser.ticket.pk == winner.ticket.pk
     assert Ticket.objects.count() == 1 and winner.ticket.events.count() == 1
+
+
+def test_a_mail_forwarded_inline_in_a_reply_is_kept(maria):
+    ticket = ingest_message(mail().as_bytes()).ticket
+    text = (
+        "Vedeți ce ne-a scris furnizorul.\n\n---------- Forwarded message ---------\n"
+        "From: Furnizor <f@vendor.example>\nDate: Mon, 30 Nov 2026\n\nReleul vine joi."
+    )
+    result = ingest_message(
+        mail(to=reply_address(ticket), subject="Fwd: releu", text=text).as_bytes()
+    )
+    assert "Releul vine joi." in result.event.payload["body"]
