@@ -35,11 +35,11 @@ _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
 
 def _header(message: Message, name: str) -> str:
     try:
-        values = message.get_all(name) or []
-    except (IndexError, ValueError, TypeError):
+        values = [str(value) for value in message.get_all(name) or []]
+    except Exception:  # a header the policy cannot parse (its errors vary by defect)
         return ""
     # The value may end up in a log line and the inbound record: no NUL.
-    return " ".join(" ".join(str(value).split()) for value in values).replace("\x00", "").strip()
+    return " ".join(" ".join(value.split()) for value in values).replace("\x00", "").strip()
 
 
 def automatic_reason(message: Message, sender: str) -> str:

@@ -123,19 +123,25 @@ def mailbox_of(raw_value: str) -> tuple[str, str]:
     return "", plain[0] if len(plain) == 1 else ""
 
 
-def _raw_header(message: Message, name: str) -> str:
+def _raw_headers(message: Message, name: str) -> list[str]:
+    values = []
     for key, value in message.raw_items():
         if key.lower() == name.lower():
             # Raw 8-bit (UTF-8 written without encoded words) arrives surrogate-escaped.
             text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            return " ".join(text.split())
-    return ""
+            values.append(" ".join(text.split()))
+    return values
+
+
+def _raw_header(message: Message, name: str) -> str:
+    values = _raw_headers(message, name)
+    return values[0] if values else ""
 
 
 def header_text(message: Message, name: str) -> str:
     try:
         value = message.get(name, "")
-    except (IndexError, ValueError, TypeError):  # a header the policy cannot parse
+    except Exception:  # a header the policy cannot parse (its errors vary by defect)
         return ""
     return without_nul(" ".join(str(value or "").split()))
 
@@ -304,8 +310,8 @@ def parse_message(raw: bytes) -> ParsedEmail:
 
     recipients: list[str] = []
     for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
-        for header in message.get_all(name, []) or []:
-            recipients += [addr for _n, addr in getaddresses([str(header)]) if addr]
+        # Raw values: the header registry raises on some malformed address lists.
+        recipients += [addr for _n, addr in getaddresses(_raw_headers(message, name)) if addr]
 
     try:
         text, attachments, forwarded = collect_parts(message)
