@@ -443,3 +443,31 @@ def test_a_mail_forwarded_inline_in_a_reply_is_kept(maria):
         mail(to=reply_address(ticket), subject="Fwd: releu", text=text).as_bytes()
     )
     assert "Releul vine joi." in result.event.payload["body"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_deliveries_of_one_mail_open_one_ticket(maria):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL (second CI pass)")
+    raw = mail().as_bytes()
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            outcomes.append(ingest_message(raw).outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["created", "duplicate"]
+    assert Ticket.objects.count() == 1
