@@ -23,6 +23,10 @@ from django.utils.translation import gettext as _
 # `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is plain text).
 JSON_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 API_PREFIX = "/api/"
+# Inbound mail hooks take a whole mail as the body (whatever Content-Type the
+# MTA sends) or a provider's form: never read as our form, and the mail's
+# NULs are dropped where it is parsed.
+RAW_MAIL_PATHS = ("/api/v1/inbound-email", "/anymail/")
 
 
 def _form_has_nul(data) -> bool:
@@ -32,6 +36,8 @@ def _form_has_nul(data) -> bool:
 def request_has_nul(request: HttpRequest) -> bool:
     if "\x00" in request.path or _form_has_nul(request.GET):
         return True
+    if request.path.startswith(RAW_MAIL_PATHS):
+        return False
     if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
         return False
     if request.content_type == "application/x-www-form-urlencoded":

@@ -61,6 +61,14 @@ CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.
 # Inbound e-mail from an MTA (POST /api/v1/inbound-email): the shared secret
 # in X-Chatportal-Inbound-Secret; unset turns the endpoint off.
 CHATPORTAL_INBOUND_EMAIL_SECRET = os.environ.get("CHATPORTAL_INBOUND_EMAIL_SECRET", "")
+# Providers' inbound webhooks (django-anymail, /anymail/<provider>/inbound/): the
+# HTTP basic auth "user:password" put in the webhook URL; unset turns them off.
+# Mailgun also signs its posts: its webhook signing key is required for it.
+ANYMAIL: dict[str, str] = {}
+if os.environ.get("CHATPORTAL_INBOUND_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = os.environ["CHATPORTAL_INBOUND_WEBHOOK_SECRET"]
+if os.environ.get("CHATPORTAL_MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = os.environ["CHATPORTAL_MAILGUN_WEBHOOK_SIGNING_KEY"]
 # The department new e-mail tickets land in (slug), and the address replies thread to.
 CHATPORTAL_EMAIL_DEPARTMENT = os.environ.get("CHATPORTAL_EMAIL_DEPARTMENT", "support")
 CHATPORTAL_SUPPORT_ADDRESS = os.environ.get("CHATPORTAL_SUPPORT_ADDRESS", "")

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from chatportal import health, metrics
+from tickets.email_hooks import provider_webhook_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/", include("chatportal.api")),
+    # Providers' inbound mail webhooks (django-anymail), 404 until configured.
+    path("anymail/", include((provider_webhook_urls(), "anymail"))),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
 ]

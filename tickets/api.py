@@ -19,7 +19,7 @@ from ninja.errors import HttpError
 from chatportal.api_errors import error_responses
 from crm.models import Contact
 from queues.models import Department
-from tickets import actions, api_attachments, email_in
+from tickets import actions, api_attachments, email_hooks
 from tickets.access import access_ticket_for_agent, agent_scope, tickets_for_agent
 from tickets.errors import TicketError
 from tickets.models import Ticket, TicketEvent, customer_status_label, internal_status_label
@@ -44,7 +44,7 @@ except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple instead
 
 router = Router(tags=["tickets"])
 # The MTA endpoint (POST /api/v1/inbound-email) lives with the rest of inbound e-mail.
-API_ROUTERS = [("/tickets", router), *email_in.API_ROUTERS, *api_attachments.API_ROUTERS]
+API_ROUTERS = [("/tickets", router), *email_hooks.API_ROUTERS, *api_attachments.API_ROUTERS]
 
 LIST_PARAMS = {"status", "assignee", "contact", "department", "channel", "ordering", "limit", "offset"}
 ORDERINGS = {

@@ -318,3 +318,42 @@ class TicketAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class InboundEmail(models.Model):
+    """One inbound mail taken (or ignored), by its Message-ID.
+
+    The unique Message-ID makes a retried delivery (an MTA that timed out,
+    a provider's webhook retry) a no-op that answers the first outcome, and
+    lets a reply that names an earlier mail in `In-Reply-To`/`References`
+    thread onto that mail's ticket. Mail without a Message-ID is recorded
+    with an empty one and is never deduplicated.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("created a ticket")
+        REPLIED = "replied", _("replied on a ticket")
+        IGNORED = "ignored", _("ignored")
+
+    # Normalized: lower-case, with its angle brackets.
+    message_id = models.CharField(max_length=500, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_emails"
+    )
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""),
+                name="tickets_inbound_message_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id or f"inbound #{self.pk}"

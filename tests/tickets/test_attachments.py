@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import uuid
+from email.utils import make_msgid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -291,7 +292,7 @@ def mime_with_attachments(
         "From: Maria Popescu <maria@example.com>",
         "To: support@chatportal.example",
         "Subject: =?utf-8?b?" + base64.b64encode("Relee defecte — отчёт".encode()).decode() + "?=",
-        "Message-ID: <m1@mail.example>",
+        f"Message-ID: {make_msgid(domain='mail.example')}",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/mixed; boundary="{boundary}"',
         "",

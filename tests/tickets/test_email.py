@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import formataddr, make_msgid
 
 import pytest
 from django.core import mail
@@ -14,8 +14,10 @@ from django.core.management.base import CommandError
 
 from tests.factories import make_agent, make_contact, make_department
 from tickets import actions
-from tickets.email_in import html_to_text, ingest_message, parse_message, strip_quoted
+from tickets.email_in import ingest_message
 from tickets.email_out import notify_customer, notify_customer_on_commit, reply_address
+from tickets.email_parsing import parse_message
+from tickets.email_text import html_to_text, strip_quoted
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +55,8 @@ def message(
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Message-ID"] = "<abc@mail.example>"
+    # Each mail its own id, as real ones have (a repeated id is a repeated delivery).
+    msg["Message-ID"] = headers.pop("Message_ID", None) or make_msgid(domain="mail.example")
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     if text is not None:
@@ -132,7 +135,7 @@ def test_it_strips_quoted_history_and_signatures_in_three_languages():
 
 
 def test_it_refuses_messages_without_a_sender_or_body():
-    from tickets.email_in import InboundError
+    from tickets.email_parsing import InboundError
 
     with pytest.raises(InboundError):
         parse_message(b"")
