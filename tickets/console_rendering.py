@@ -162,6 +162,12 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
         return (
             _("Chat transcript (with internal notes)") if event.internal else _("Chat transcript")
         )
+    if kind == Kind.EMAIL_FAILED:
+        return _("E-mail not delivered to %(to)s after %(attempts)s attempts: %(error)s") % {
+            "to": ", ".join(str(a) for a in payload.get("to") or []) or "—",
+            "attempts": payload.get("attempts") or "?",
+            "error": payload.get("error") or "—",
+        }
     if kind == Kind.CREATED:
         return _("Opened the ticket (%(channel)s)") % {
             "channel": _channel_label(payload.get("channel")),
