@@ -38,6 +38,7 @@ from tickets.attachments import (
     attachment_path,
     attachments_of,
     check_request_files,
+    is_attachment_path,
     request_too_large,
 )
 from tickets.email_out import request_sign_in_link
@@ -199,7 +200,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) and target.startswith("/portal/"):
+    ) and (target.startswith("/portal/") or is_attachment_path(target)):
         return target
     return default
 
