@@ -208,6 +208,12 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
     )
     events.reverse()
     departments = dict(Department.objects.values_list("slug", "name"))
+    # The replies and status changes whose customer mail the outbox gave up on.
+    undelivered = {
+        event.payload.get("event_seq")
+        for event in events
+        if event.kind == Kind.EMAIL_FAILED and isinstance(event.payload, dict)
+    }
     entries = []
     for event in events:
         payload = event.payload if isinstance(event.payload, dict) else {}
@@ -228,6 +234,7 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 if kind in (Kind.REPLY, Kind.NOTE)
                 else _summary(event, payload, departments),
                 "transcript": _transcript_lines(payload) if kind == Kind.TRANSCRIPT else [],
+                "mail_undelivered": event.seq in undelivered,
             }
         )
     return entries

@@ -232,6 +232,9 @@ def test_after_the_last_attempt_the_agent_sees_not_delivered_on_the_ticket(ticke
     client.force_login(agent)
     page = client.get(reverse("console_ticket", args=[ticket.number])).content.decode()
     assert "E-mail not delivered to maria@electrica.example after 3 attempts" in page
+    # …and the reply itself carries the mark.
+    reply_entry = re.search(rf'<li [^>]*data-seq="{reply.seq}".*?</li>', page, re.S).group(0)
+    assert 'data-mail="undelivered"' in reply_entry
     # Customers never see it.
     assert build_notification(ticket, failed) is None
 
