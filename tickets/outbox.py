@@ -265,7 +265,22 @@ def _failed(row: OutboundEmail, exc: Exception, *, now: datetime.datetime | None
     return True
 
 
-# --- the after-commit kick -----------------------------------------------------------
+# --- the periodic tick and the after-commit kick -------------------------------------
+
+
+def sweep_outbox(now: datetime.datetime | None = None) -> dict[str, int]:
+    """For every worker's periodic sweep: wake the sender when mail is due (retries, leftovers).
+
+    The sweep runs on the worker's one database thread, which must not wait
+    out a relay's timeout; the sending itself happens in the sender thread.
+    """
+    due = OutboundEmail.objects.filter(
+        state=State.PENDING, next_attempt_at__lte=now or timezone.now()
+    ).exists()
+    if due:
+        kick_delivery()
+    return {"mail_due": int(due)}
+
 
 _kick_lock = threading.Lock()
 _sender_running = False

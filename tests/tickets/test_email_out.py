@@ -246,6 +246,19 @@ def test_a_permanent_refusal_is_given_up_at_once(ticket, agent, settings):
     assert ticket.events.filter(kind=TicketEvent.Kind.EMAIL_FAILED).count() == 1
 
 
+def test_the_periodic_sweep_sends_what_is_due(ticket, agent, settings):
+    from chat.sweeper import run_sweeps
+
+    settings.CHATPORTAL_EMAIL_RETRY_BASE_S = 0
+    settings.EMAIL_BACKEND = REFUSING
+    actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+    assert deliver_due_emails().retrying == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert run_sweeps()["mail_due"] == 1
+    assert len(mail.outbox) == 1
+    assert run_sweeps()["mail_due"] == 0
+
+
 def test_two_workers_never_claim_the_same_mail(ticket, agent):
     actions.add_reply(ticket, body="One.", author_role="agent", author_user=agent)
     actions.add_reply(ticket, body="Two.", author_role="agent", author_user=agent)

@@ -226,6 +226,22 @@ def test_requests_answer_at_once_and_every_mail_arrives_after_the_relay_recovers
     assert sign_in and str(sign_in[0]["Reply-To"]) == "support@help.example.com"
 
 
+def test_the_periodic_sweep_never_waits_for_a_hanging_relay(relay, world):
+    from chat.sweeper import run_sweeps
+
+    relay.hang()
+    ticket = open_ticket(world, world["maria"], "Contor")
+    reply_as_agent(agent_client(world), ticket, "Gata.")
+    wait_for_sender(timeout_s=10)
+    time.sleep(0.1)  # the scaled-down retry delay
+    # The sweep runs on the worker's one database thread: it only wakes the sender.
+    counts, took = timed(run_sweeps)
+    assert counts["mail_due"] == 1 and took < AT_ONCE_S, took
+    relay.up()
+    tick_until_sent()
+    assert len(relay.wait_for(1)) >= 1
+
+
 @pytest.mark.parametrize("trouble", ["up", "down", "slow", "hanging"])
 def test_the_sign_in_answer_does_not_tell_whether_the_address_has_an_account(relay, world, trouble):
     {
