@@ -611,7 +611,8 @@ def record_undelivered_email(outbound: OutboundEmail) -> TicketEvent | None:
         event = _append(
             ticket, kind=Kind.EMAIL_FAILED, internal=True,
             payload={
-                "to": list(outbound.to),
+                # Keys that a GDPR erasure redacts (crm.gdpr.REDACTED_KEYS).
+                "email": ", ".join(outbound.to),
                 "subject": outbound.subject,
                 "mail_kind": outbound.kind,
                 "event_seq": outbound.event.seq if outbound.event_id else None,

@@ -164,7 +164,7 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
         )
     if kind == Kind.EMAIL_FAILED:
         return _("E-mail not delivered to %(to)s after %(attempts)s attempts: %(error)s") % {
-            "to": ", ".join(str(a) for a in payload.get("to") or []) or "—",
+            "to": payload.get("email") or "—",
             "attempts": payload.get("attempts") or "?",
             "error": payload.get("error") or "—",
         }

@@ -228,8 +228,8 @@ def _finish(row: OutboundEmail, *, state: str, error: str = "") -> None:
     fields: dict[str, object] = {"state": state, "last_error": error[:500]}
     if state == State.SENT:
         fields["sent_at"] = timezone.now()
-    if state == State.DROPPED:
-        # Nobody needs the address of a sign-in request that mailed nothing.
+    if row.kind == Kind.SIGN_IN_LINK:
+        # A sign-in request's address is needed only until it is done with.
         fields["to"] = []
     OutboundEmail.objects.filter(pk=row.pk, attempts=row.attempts).update(**fields)
 
@@ -255,7 +255,7 @@ def _failed(row: OutboundEmail, exc: Exception, *, now: datetime.datetime | None
 
     with transaction.atomic():
         updated = OutboundEmail.objects.filter(pk=row.pk, attempts=row.attempts).update(
-            state=State.FAILED, last_error=error
+            state=State.FAILED, last_error=error, **({"to": []} if row.kind == Kind.SIGN_IN_LINK else {})
         )
         if updated and row.ticket_id is not None:
             record_undelivered_email(row)

@@ -224,7 +224,7 @@ def test_after_the_last_attempt_the_agent_sees_not_delivered_on_the_ticket(ticke
     assert row.state == State.FAILED and row.attempts == 3
     failed = ticket.events.get(kind=TicketEvent.Kind.EMAIL_FAILED)
     assert failed.internal
-    assert failed.payload["to"] == ["maria@electrica.example"]
+    assert failed.payload["email"] == "maria@electrica.example"
     assert failed.payload["event_seq"] == reply.seq
     assert deliver_due_emails(now=moment + datetime.timedelta(days=1)).retrying == 0  # given up
 
@@ -320,8 +320,8 @@ def test_the_sign_in_answer_does_the_same_work_whether_or_not_the_address_exists
     assert sent.reply_to == ["support@chatportal.example"]
     assert sent.extra_headers["Auto-Submitted"] == "auto-generated"
     assert "/portal/login/link/" in sent.body
-    dropped = OutboundEmail.objects.get(state=State.DROPPED)
-    assert dropped.to == []  # the stranger's address is not kept
+    # Neither the stranger's address nor, once sent, the customer's is kept.
+    assert list(OutboundEmail.objects.values_list("to", flat=True)) == [[], []]
 
 
 def test_a_sign_in_link_the_relay_could_not_send_in_time_is_dropped(portal_customer, settings):
@@ -347,3 +347,23 @@ def test_seeding_the_demo_sends_nothing_through_the_configured_relay(settings, c
     report = deliver_due_emails(limit=10_000)
     assert report.retrying == report.failed == 0
     assert "Content-Type" in capsys.readouterr().out
+
+
+# --- GDPR ----------------------------------------------------------------------------
+
+
+def test_erasing_a_contact_erases_their_mail_and_the_failure_details(ticket, agent, maria, settings):
+    from crm.gdpr import erase_contact
+
+    settings.EMAIL_BACKEND = REFUSING
+    settings.CHATPORTAL_EMAIL_MAX_ATTEMPTS = 1
+    actions.add_reply(ticket, body="Secret diagnosis.", author_role="agent", author_user=agent)
+    deliver_due_emails()
+    actions.add_reply(ticket, body="Another one.", author_role="agent", author_user=agent)  # pending
+    failed = ticket.events.get(kind=TicketEvent.Kind.EMAIL_FAILED)
+    assert "maria@electrica.example" in str(failed.payload)
+    erase_contact(maria, by="dpo")
+    assert not OutboundEmail.objects.exists()
+    failed.refresh_from_db()
+    assert "maria@electrica.example" not in str(failed.payload)
+    assert "Contorul" not in str(failed.payload)
