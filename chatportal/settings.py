@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from chatportal.logs import logging_config
@@ -256,6 +257,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("CHATPORTAL_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("CHATPORTAL_EMAIL_USE_TLS", False)
 # Implicit TLS (port 465); Django refuses it together with EMAIL_USE_TLS.
 EMAIL_USE_SSL = env_bool("CHATPORTAL_EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    # Said at start-up, not by every mail failing later in the outbox.
+    raise ImproperlyConfigured("set CHATPORTAL_EMAIL_USE_TLS or CHATPORTAL_EMAIL_USE_SSL, not both")
 # Seconds one SMTP connect/command may take: a hanging relay costs the
 # background sender this much, never a request (tickets/outbox.py).
 EMAIL_TIMEOUT = float(os.environ.get("CHATPORTAL_EMAIL_TIMEOUT", "10"))

@@ -159,7 +159,8 @@ def deliver_due_emails(
                     connection = get_connection(backend, fail_silently=False)
                     connections_by_backend[backend] = connection
                 message.connection = connection
-                message.send()
+                if not message.send():
+                    raise RuntimeError("the backend accepted no message")
             except Exception as exc:  # noqa: BLE001 - any backend failure is a failed attempt
                 connections_by_backend.pop(backend, None)
                 _close_quietly(connection)

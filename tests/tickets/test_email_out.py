@@ -367,3 +367,35 @@ def test_erasing_a_contact_erases_their_mail_and_the_failure_details(ticket, age
     failed.refresh_from_db()
     assert "maria@electrica.example" not in str(failed.payload)
     assert "Contorul" not in str(failed.payload)
+
+
+# --- settings ------------------------------------------------------------------------
+
+
+def _settings_in_a_fresh_process(tmp_path, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'chatportal.settings'; django.setup();"
+        "from django.conf import settings as s; print(s.EMAIL_TIMEOUT, s.EMAIL_USE_SSL, s.EMAIL_USE_TLS)"
+    )
+    environment = {**os.environ, "CHATPORTAL_DATA_DIR": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_smtp_timeout_and_implicit_tls_come_from_the_environment(tmp_path):
+    default = _settings_in_a_fresh_process(tmp_path)
+    assert default.stdout.split() == ["10.0", "False", "False"], default.stderr
+    chosen = _settings_in_a_fresh_process(
+        tmp_path, CHATPORTAL_EMAIL_TIMEOUT="2.5", CHATPORTAL_EMAIL_USE_SSL="true"
+    )
+    assert chosen.stdout.split() == ["2.5", "True", "False"], chosen.stderr
+    both = _settings_in_a_fresh_process(
+        tmp_path, CHATPORTAL_EMAIL_USE_SSL="1", CHATPORTAL_EMAIL_USE_TLS="1"
+    )
+    assert both.returncode != 0
+    assert "CHATPORTAL_EMAIL_USE_TLS or CHATPORTAL_EMAIL_USE_SSL, not both" in both.stderr
