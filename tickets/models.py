@@ -317,7 +317,6 @@ class OutboundEmail(models.Model):
     # Fixed at enqueue: a retry after a relay that took the mail but timed
     # out carries the same Message-ID, so the duplicate collapses.
     message_id = models.CharField(max_length=200)
-    locale = models.CharField(max_length=10, blank=True)
     # A Django e-mail backend for this row only (the demo's console); blank: the configured one.
     backend = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -145,15 +145,15 @@ def deliver_due_emails(
                 _finish(row, state=State.DROPPED, error="expired before it could be sent")
                 report.dropped += 1
                 continue
-            message = _message_for(row)
-            if message is None:
-                # A sign-in link asked for an address that is nobody's.
-                _finish(row, state=State.DROPPED)
-                report.dropped += 1
-                continue
             backend = row.backend or settings.EMAIL_BACKEND
             connection = None
             try:
+                message = _message_for(row)
+                if message is None:
+                    # A sign-in link asked for an address that is nobody's.
+                    _finish(row, state=State.DROPPED)
+                    report.dropped += 1
+                    continue
                 connection = connections_by_backend.get(backend)
                 if connection is None:
                     connection = get_connection(backend, fail_silently=False)
