@@ -349,6 +349,17 @@ def test_seeding_the_demo_sends_nothing_through_the_configured_relay(settings, c
     assert "Content-Type" in capsys.readouterr().out
 
 
+def test_the_demo_server_mails_the_console_unless_told_otherwise(settings):
+    from django.conf import settings as live_settings
+
+    settings.EMAIL_BACKEND = REFUSING
+    call_command("demo", no_serve=True, verbosity=0)
+    assert live_settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+    settings.EMAIL_BACKEND = REFUSING
+    call_command("demo", no_serve=True, email_backend=REFUSING, verbosity=0)
+    assert live_settings.EMAIL_BACKEND == REFUSING
+
+
 # --- GDPR ----------------------------------------------------------------------------
 
 
