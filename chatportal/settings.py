@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from chatportal.logs import logging_config
@@ -265,6 +266,21 @@ EMAIL_PORT = int(os.environ.get("CHATPORTAL_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("CHATPORTAL_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("CHATPORTAL_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("CHATPORTAL_EMAIL_USE_TLS", False)
+# Implicit TLS (port 465); Django refuses it together with EMAIL_USE_TLS.
+EMAIL_USE_SSL = env_bool("CHATPORTAL_EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    # Said at start-up, not by every mail failing later in the outbox.
+    raise ImproperlyConfigured("set CHATPORTAL_EMAIL_USE_TLS or CHATPORTAL_EMAIL_USE_SSL, not both")
+# Seconds one SMTP connect/command may take: a hanging relay costs the
+# background sender this much, never a request (tickets/outbox.py).
+EMAIL_TIMEOUT = float(os.environ.get("CHATPORTAL_EMAIL_TIMEOUT", "10"))
+# Outbox retries: attempts before a mail is given up ("not delivered" on the
+# ticket) and the first delay, doubled after each failure.
+CHATPORTAL_EMAIL_MAX_ATTEMPTS = int(os.environ.get("CHATPORTAL_EMAIL_MAX_ATTEMPTS", "8"))
+CHATPORTAL_EMAIL_RETRY_BASE_S = float(os.environ.get("CHATPORTAL_EMAIL_RETRY_BASE_S", "60"))
+# After a commit the process's sender thread sends at once ("thread"); the
+# test suite sends in the committing thread ("inline") or not at all ("off").
+CHATPORTAL_EMAIL_AFTER_COMMIT = "thread"
 DEFAULT_FROM_EMAIL = os.environ.get("CHATPORTAL_EMAIL_FROM", "support@chatportal.localhost")
 
 # Text or one JSON object per line, each with the request/connection id (chatportal/logs.py).

@@ -57,6 +57,13 @@ def _private_pubsub_prefix():
 
 
 @pytest.fixture(autouse=True)
+def _outbox_sends_in_the_committing_thread(settings):
+    # Tests read mail.outbox right after the on-commit callbacks ran; a sender
+    # thread would race the test database. The outbox tests choose "thread".
+    settings.CHATPORTAL_EMAIL_AFTER_COMMIT = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     # Every async test runs in its own event loop. channels-redis keeps a
     # receive lock on the layer object, and a consumer left reading when an

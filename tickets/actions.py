@@ -5,8 +5,9 @@ appends a `TicketEvent` with the next gapless `seq` and schedules the
 doorbell (`ticket.changed`) for the customer's portal sockets, the
 organization's admins and the agents watching the ticket. The doorbell
 carries no content, so internal notes ring it too; sockets re-read what
-they may see. No mail or network call runs inside a transaction: mail goes
-out from `on_commit` callbacks.
+they may see. No mail or network call runs inside a transaction: mail is
+written to the outbox with the event and sent after the commit
+(`tickets.outbox`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,7 +30,14 @@ from queues.models import AgentProfile, Department
 from tickets import events, sla
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError
-from tickets.models import NUMBER_PREFIX, Ticket, TicketAttachment, TicketEvent, TicketNumber
+from tickets.models import (
+    NUMBER_PREFIX,
+    OutboundEmail,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketNumber,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ def _append(
     )
     _ring(ticket, seq)
     # The customer hears of public replies and status changes by e-mail too
-    # (email_out decides which events qualify; it sends after commit).
+    # (email_out decides which events qualify; the outbox sends after commit).
     from tickets.email_out import notify_customer_on_commit
 
     notify_customer_on_commit(ticket, event)
@@ -604,12 +610,37 @@ def _mail_on_commit(ticket: Ticket, clock: str, due: datetime.datetime, *, breac
         "number": ticket.number, "subject": ticket.display_subject, "department": ticket.department.name,
         "priority": ticket.priority, "what": what, "due": due.strftime("%Y-%m-%d %H:%M"),
     }
-    recipients = sorted(set(recipients))
+    from tickets.email_out import AUTOMATIC_HEADERS, ComposedEmail
+    from tickets.outbox import enqueue_email
 
-    def send() -> None:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+    composed = ComposedEmail(
+        to=sorted(set(recipients)), subject=subject, text=body, headers=dict(AUTOMATIC_HEADERS)
+    )
+    enqueue_email(OutboundEmail.Kind.AGENT_ALERT, composed, ticket=ticket)
 
-    transaction.on_commit(send, robust=True)
+
+# --- mail that could not be delivered ------------------------------------------------
+
+
+def record_undelivered_email(outbound: OutboundEmail) -> TicketEvent | None:
+    """Tell the ticket's agents that the outbox gave up on one of its mails (internal)."""
+    if outbound.ticket_id is None:
+        return None
+    with transaction.atomic():
+        ticket = _locked(outbound.ticket)
+        event = _append(
+            ticket, kind=Kind.EMAIL_FAILED, internal=True,
+            payload={
+                # Keys that a GDPR erasure redacts (crm.gdpr.REDACTED_KEYS).
+                "email": ", ".join(outbound.to),
+                "subject": outbound.subject,
+                "mail_kind": outbound.kind,
+                "event_seq": outbound.event.seq if outbound.event_id else None,
+                "attempts": outbound.attempts,
+                "error": outbound.last_error[:300],
+            },
+        )
+    return event
 
 
 # --- chat → ticket -------------------------------------------------------------------

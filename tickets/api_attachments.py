@@ -36,6 +36,7 @@ from tickets.access import (
 from tickets.attachments import (
     access_attachment_for_agent,
     access_attachment_for_customer,
+    attachment_path,
     check_request_files,
     request_too_large,
 )
@@ -142,7 +143,7 @@ def download_ticket_attachment(
         user = request.user
     try:
         if user is None:
-            return _sign_in_first(request, number)
+            return _sign_in_first(request, number, attachment_id)
         if agent_scope(user) is not None:
             attachment = access_attachment_for_agent(user, number, attachment_id)
         elif customer_contact(user) is not None:
@@ -161,12 +162,12 @@ def download_ticket_attachment(
         return _error(404, "not_found", "the file is no longer stored")
 
 
-def _sign_in_first(request: HttpRequest, number: str) -> HttpResponse:
+def _sign_in_first(request: HttpRequest, number: str, attachment_id: str) -> HttpResponse:
     if "text/html" in request.headers.get("Accept", ""):
-        # A customer clicking a link in a notification: sign in, land on the ticket.
+        # A customer clicking a link in a notification: sign in, then back to the file.
         try:
-            target = reverse("portal_ticket", args=[normalize_number(number)])
-        except TicketError:
+            target = attachment_path(normalize_number(number), attachment_id)
+        except (TicketError, ValueError):
             target = reverse("portal")
         return HttpResponseRedirect(f"{reverse('portal_login')}?{urlencode({'next': target})}")
     return _error(401, "unauthorized", "sign in, or send an agent API token")

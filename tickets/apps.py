@@ -18,9 +18,11 @@ class TicketsConfig(AppConfig):
         from tickets.conversion import convert_for_chat, sweep
         from tickets.email_hooks import take_provider_mail
         from tickets.gdpr import erase_tickets, export_tickets
+        from tickets.outbox import sweep_outbox
 
         register_ticket_converter(convert_for_chat)
         register_sweep(sweep)
+        register_sweep(sweep_outbox)
         register_open_tickets_source("tickets", crm_sources.open_tickets)
         register_timeline_source("tickets", crm_sources.timeline_entries)
         register_gdpr_part("tickets", export=export_tickets, erase=erase_tickets)

@@ -19,6 +19,7 @@ lists them under `refused_attachments` as `{"filename", "content_type",
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
@@ -61,6 +62,14 @@ def request_too_large(request: Any) -> bool:
 
 def attachment_path(number: str, public_id: uuid.UUID | str) -> str:
     return f"/api/v1/tickets/{number}/attachments/{uuid.UUID(str(public_id))}"
+
+
+_ATTACHMENT_PATH = re.compile(r"/api/v1/tickets/T-\d{1,12}/attachments/[0-9a-f-]{36}")
+
+
+def is_attachment_path(path: str) -> bool:
+    """A download link of ours: the portal's sign-in may send a customer back to it."""
+    return bool(_ATTACHMENT_PATH.fullmatch(path))
 
 
 def attachment_url(number: str, public_id: uuid.UUID | str) -> str:

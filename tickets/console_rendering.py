@@ -163,6 +163,12 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
         return (
             _("Chat transcript (with internal notes)") if event.internal else _("Chat transcript")
         )
+    if kind == Kind.EMAIL_FAILED:
+        return _("E-mail not delivered to %(to)s after %(attempts)s attempts: %(error)s") % {
+            "to": payload.get("email") or "—",
+            "attempts": payload.get("attempts") or "?",
+            "error": payload.get("error") or "—",
+        }
     if kind == Kind.CREATED:
         return _("Opened the ticket (%(channel)s)") % {
             "channel": _channel_label(payload.get("channel")),
@@ -203,6 +209,12 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
     )
     events.reverse()
     departments = dict(Department.objects.values_list("slug", "name"))
+    # The replies and status changes whose customer mail the outbox gave up on.
+    undelivered = {
+        event.payload.get("event_seq")
+        for event in events
+        if event.kind == Kind.EMAIL_FAILED and isinstance(event.payload, dict)
+    }
     entries = []
     for event in events:
         payload = event.payload if isinstance(event.payload, dict) else {}
@@ -226,6 +238,7 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 if kind in (Kind.REPLY, Kind.NOTE)
                 else _summary(event, payload, departments),
                 "transcript": _transcript_lines(payload) if kind == Kind.TRANSCRIPT else [],
+                "mail_undelivered": event.seq in undelivered,
             }
         )
     return entries

@@ -1,35 +1,52 @@
-"""E-mail to customers: ticket notifications and portal sign-in links.
+"""What Chatportal mails: ticket notifications, portal sign-in links, agent alerts.
 
-Everything goes through Django's mail API, so the deployment picks the
-backend (SMTP, console, a file, locmem in tests). Notifications are sent
-after the commit (`notify_customer_on_commit`): a rolled-back reply never
-mails anyone, and a mail server that is down never fails the request that
-committed the reply (the failure is logged).
+This module composes; `tickets.outbox` stores and sends. A notification is
+composed in the transaction of its event (`notify_customer_on_commit`), so
+it says what happened then, and goes into the outbox with it: a rolled-back
+reply mails nobody, and a relay that is down, slow or hanging never holds
+up or fails the request.
 
-Replies thread back by address: the Reply-To is `support+<reply_token>@domain`
-(from DEFAULT_FROM_EMAIL, or CHATPORTAL_SUPPORT_ADDRESS), which
-`tickets.email_in` reads; the subject also carries `[T-1001]`.
+Every mail of a ticket threads as one conversation: the subject is always
+`[T-1001] <ticket subject>` (the event goes in the body), and References /
+In-Reply-To name the ticket's root Message-ID. Replies thread back by
+address too: the Reply-To is `support+<reply_token>@domain` (from
+DEFAULT_FROM_EMAIL, or CHATPORTAL_SUPPORT_ADDRESS), which `tickets.email_in`
+reads. Every mail is marked automatic so vacation responders stay quiet.
 """
 
 from __future__ import annotations
 
 import logging
-from email.utils import make_msgid, parseaddr
+from dataclasses import dataclass, field
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
+from tickets.models import (
+    OutboundEmail,
+    Ticket,
+    TicketEvent,
+    customer_status_label,
+    message_text_for_display,
+)
 
 if TYPE_CHECKING:
     from crm.models import Contact
 
 logger = logging.getLogger(__name__)
+
+# What RFC 3834 responders, Exchange/Outlook and list software honour: no
+# out-of-office or auto-reply to a notification (which email_in would file).
+AUTOMATIC_HEADERS = {
+    "Auto-Submitted": "auto-generated",
+    "X-Auto-Response-Suppress": "OOF, AutoReply",
+    "Precedence": "bulk",
+}
 
 # Events a customer hears about by e-mail; everything else (notes, SLA
 # clocks, assignments, their own replies) stays quiet.
@@ -55,10 +72,25 @@ def ticket_url(ticket: Ticket) -> str:
     return portal_url(f"/portal/tickets/{ticket.number}/")
 
 
+def mail_domain() -> str:
+    # Message-IDs name our mail domain, never the host's name (`@localhost`).
+    return support_address().partition("@")[2] or "chatportal.localhost"
+
+
+def new_message_id() -> str:
+    return make_msgid(domain=mail_domain())
+
+
 def thread_message_id(ticket: Ticket) -> str:
     # The same root Message-ID in References lets mail clients thread every
     # notification of one ticket together.
-    return f"<ticket-{ticket.public_id.hex}@{support_address().partition('@')[2] or 'chatportal'}>"
+    return f"<ticket-{ticket.public_id.hex}@{mail_domain()}>"
+
+
+def thread_subject(ticket: Ticket) -> str:
+    """The one subject of all of a ticket's mails: clients thread by it."""
+    # Collapsed whitespace: no header injection through the subject.
+    return " ".join(f"[{ticket.number}] {ticket.display_subject}".split())
 
 
 def contact_address(contact: Contact | None) -> str:
@@ -91,99 +123,145 @@ def should_notify(event: TicketEvent) -> bool:
     return event.author_role == TicketEvent.Role.AGENT
 
 
-def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternatives | None:
-    """The message for one event, in the contact's language, or None if nobody hears."""
+@dataclass(frozen=True)
+class ComposedEmail:
+    """A mail ready for the outbox: Message-ID and Date are added by the sender."""
+
+    to: list[str]
+    subject: str
+    text: str
+    html: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    reply_to: list[str] = field(default_factory=list)
+
+
+def _language(locale: str) -> str:
+    supported = {code for code, _name in settings.LANGUAGES}
+    return locale if locale in supported else settings.LANGUAGE_CODE
+
+
+def compose_notification(ticket: Ticket, event: TicketEvent) -> ComposedEmail | None:
+    """The customer's mail for one event, in their language, or None if nobody hears."""
     if not should_notify(event):
         return None
     to = recipient_for(ticket)
     if not to:
         return None
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    # A status mail names the status its event made, not whatever the ticket is now.
+    status = str(payload.get("new", "")) if event.kind == TicketEvent.Kind.STATUS else ticket.status
     locale = (ticket.contact.locale if ticket.contact else "") or settings.LANGUAGE_CODE
-    supported = {code for code, _name in settings.LANGUAGES}
-    with translation.override(locale if locale in supported else settings.LANGUAGE_CODE):
+    with translation.override(_language(locale)):
         context = {
             "ticket": ticket,
             "event": event,
-            "body": message_text_for_display(event.payload, kind=event.kind, channel=ticket.channel),
-            "status_label": customer_status_label(ticket.status),
+            "body": message_text_for_display(payload, kind=event.kind, channel=ticket.channel),
+            "status_label": customer_status_label(status),
             "ticket_url": ticket_url(ticket),
             "name": ticket.contact.first_name if ticket.contact else ticket.requester_name,
         }
-        if event.kind == TicketEvent.Kind.REPLY:
-            subject = _("[%(number)s] New reply: %(subject)s")
-        else:
-            subject = _("[%(number)s] %(status)s: %(subject)s")
-        subject = subject % {
-            "number": ticket.number,
-            "subject": ticket.display_subject,
-            "status": context["status_label"],
-        }
         text = render_to_string("tickets/email/notification.txt", context)
         html = render_to_string("tickets/email/notification.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),  # no header injection through the subject
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        # A missing subject is named in the customer's language, the same in every mail.
+        subject = thread_subject(ticket)
+    return ComposedEmail(
         to=[to],
+        subject=subject,
+        text=text,
+        html=html,
         reply_to=[reply_address(ticket)],
         headers={
-            "Message-ID": make_msgid(domain=support_address().partition("@")[2] or None),
             "References": thread_message_id(ticket),
             "In-Reply-To": thread_message_id(ticket),
-            # Vacation responders must not answer (and loop with email_in).
-            "Auto-Submitted": "auto-generated",
+            **AUTOMATIC_HEADERS,
             "X-Chatportal-Ticket": ticket.number,
         },
     )
-    message.attach_alternative(html, "text/html")
+
+
+def email_message(composed: ComposedEmail, *, message_id: str) -> EmailMultiAlternatives:
+    """The Django message the backend sends, dated now."""
+    message = EmailMultiAlternatives(
+        subject=composed.subject,
+        body=composed.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(composed.to),
+        reply_to=list(composed.reply_to),
+        headers={
+            **composed.headers,
+            "Message-ID": message_id,
+            # RFC 5322 with a real offset (Django's own Date says "-0000": zone unknown).
+            "Date": format_datetime(timezone.localtime()),
+        },
+    )
+    if composed.html:
+        message.attach_alternative(composed.html, "text/html")
     return message
 
 
-def notify_customer(ticket: Ticket, event: TicketEvent) -> bool:
-    """Send the notification for `event` now; True if a message went out."""
-    message = build_notification(ticket, event)
-    if message is None:
-        return False
-    try:
-        message.send()
-    except Exception:
-        logger.exception("notification for %s #%s not sent", ticket.number, event.seq)
-        return False
-    return True
+def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternatives | None:
+    """The customer's message for one event as it would be sent, or None if nobody hears."""
+    composed = compose_notification(ticket, event)
+    return None if composed is None else email_message(composed, message_id=new_message_id())
 
 
 def notify_customer_on_commit(ticket: Ticket, event: TicketEvent) -> None:
-    """For actions: mail the customer once the transaction holding `event` commits."""
-    if not should_notify(event):
+    """For actions: put the customer's mail for `event` in the outbox, in this transaction.
+
+    The outbox sends it once the transaction commits (and retries it); a
+    rollback takes the mail with it.
+    """
+    composed = compose_notification(ticket, event)
+    if composed is None:
         return
-    ticket_pk, event_pk = ticket.pk, event.pk
+    from tickets.outbox import enqueue_email
 
-    def send() -> None:
-        # Re-read: the action may have changed the ticket after appending.
-        fresh = Ticket.objects.select_related("contact").filter(pk=ticket_pk).first()
-        fresh_event = TicketEvent.objects.filter(pk=event_pk).first()
-        if fresh is not None and fresh_event is not None:
-            notify_customer(fresh, fresh_event)
-
-    transaction.on_commit(send, robust=True)
+    enqueue_email(OutboundEmail.Kind.NOTIFICATION, composed, ticket=ticket, event=event)
 
 
-def send_login_link(to: str, *, link: str, locale: str = "") -> None:
-    supported = {code for code, _name in settings.LANGUAGES}
-    with translation.override(locale if locale in supported else settings.LANGUAGE_CODE):
+def request_sign_in_link(address: str) -> None:
+    """Queue a portal sign-in link for `address`, whoever it belongs to.
+
+    The request does the same work for every address (one row); the sender
+    decides whether the address is a customer's (`compose_sign_in_link`), so
+    neither the answer nor its timing tells an address with an account from
+    one without, whatever the relay does.
+    """
+    from tickets.outbox import enqueue_email
+    from tickets.portal_auth import PORTAL_LINK_MAX_AGE_S
+
+    enqueue_email(
+        OutboundEmail.Kind.SIGN_IN_LINK,
+        ComposedEmail(to=[address.strip().lower()], subject="", text=""),
+        expires_in_s=PORTAL_LINK_MAX_AGE_S,
+    )
+
+
+def compose_sign_in_link(address: str) -> ComposedEmail | None:
+    """The sign-in mail for a customer's address, with a fresh link; None for anyone else."""
+    from django.urls import reverse
+
+    from tickets.portal_auth import customer_contact, customer_for_email, make_login_token
+
+    user = customer_for_email(address)
+    if user is None:
+        return None
+    contact = customer_contact(user)
+    link = portal_url(reverse("portal_link_confirm", args=[make_login_token(user)]))
+    with translation.override(_language(contact.locale if contact else "")):
         context = {"link": link, "minutes": _link_minutes()}
         subject = _("Your sign-in link for the support portal")
         text = render_to_string("tickets/email/login_link.txt", context)
         html = render_to_string("tickets/email/login_link.html", context)
-    message = EmailMultiAlternatives(
+    return ComposedEmail(
+        to=[address],
         subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-        headers={"Auto-Submitted": "auto-generated"},
+        text=text,
+        html=html,
+        # An answer to a sign-in mail reaches support, not a no-reply void.
+        reply_to=[support_address()],
+        headers=dict(AUTOMATIC_HEADERS),
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 def _link_minutes() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from crm.gdpr import REDACTED, attachment_record, event_record, iso, redact_payload
 from crm.models import Contact
-from tickets.models import Ticket, TicketAttachment, TicketEvent
+from tickets.models import OutboundEmail, Ticket, TicketAttachment, TicketEvent
 
 
 def export_tickets(contact: Contact) -> list[dict[str, Any]]:
@@ -56,8 +56,10 @@ def erase_tickets(contact: Contact) -> dict[str, int]:
         .update(subject=REDACTED, requester_name="", requester_email="")
     )
     redacted_events = 0
-    for event in TicketEvent.objects.filter(ticket_id__in=ids).only("pk", "payload", "author_role"):
+    for event in TicketEvent.objects.filter(ticket_id__in=ids).only("pk", "kind", "payload", "author_role"):
         payload = redact_payload(event.payload, author_role=event.author_role)
+        if event.kind == TicketEvent.Kind.EMAIL_FAILED and isinstance(payload, dict) and payload.get("error"):
+            payload["error"] = REDACTED  # the relay's answer may name the address
         if payload != event.payload:
             TicketEvent.objects.filter(pk=event.pk).update(payload=payload)
             redacted_events += 1
@@ -69,7 +71,21 @@ def erase_tickets(contact: Contact) -> dict[str, int]:
         attachment.save(update_fields=["file", "filename"])
         files += 1
     return {
+        "mails_erased": _erase_mail(contact, ids),
         "tickets_cleared": cleared,
         "events_redacted": redacted_events,
         "attachments_erased": files,
     }
+
+
+def _erase_mail(contact: Contact, ticket_ids: list[int]) -> int:
+    """The outbox's copies of the person's mail, sent or not, and their pending sign-in links."""
+    erased, _kinds = OutboundEmail.objects.filter(ticket_id__in=ticket_ids).delete()
+    addresses = {address.lower() for address in contact.emails.values_list("email", flat=True)}
+    if contact.portal_user is not None and contact.portal_user.email:
+        addresses.add(contact.portal_user.email.lower())
+    # Only pending sign-in requests still hold an address (tickets.outbox clears it).
+    links = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.SIGN_IN_LINK).exclude(to=[])
+    stale = [row.pk for row in links.only("pk", "to") if addresses & {str(a).lower() for a in row.to}]
+    erased += OutboundEmail.objects.filter(pk__in=stale).delete()[0]
+    return erased

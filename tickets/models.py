@@ -250,6 +250,8 @@ class TicketEvent(models.Model):
         TRANSCRIPT = "transcript", _("chat transcript")
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACH = "sla_breach", _("SLA breach")
+        # Internal: the outbox gave up on a mail of this ticket.
+        EMAIL_FAILED = "email_failed", _("e-mail not delivered")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")
@@ -357,3 +359,66 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return self.message_id or f"inbound #{self.pk}"
+
+
+class OutboundEmail(models.Model):
+    """One mail to send: written in the transaction that made it, sent after (tickets/outbox.py).
+
+    The row is the durable promise: a relay that is down, slow or hanging
+    delays the mail, never loses it and never holds up the request. A
+    notification is composed when its event happens (so it tells what
+    happened then); a sign-in link is composed by the sender, which alone
+    knows whether the address is a customer's, so the request that asked
+    for it does the same work for every address.
+    """
+
+    class Kind(models.TextChoices):
+        NOTIFICATION = "notification", _("ticket notification")
+        SIGN_IN_LINK = "sign_in_link", _("sign-in link")
+        AGENT_ALERT = "agent_alert", _("agent alert")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("not delivered")
+        # A sign-in link for an address that is nobody's, or one that expired unsent.
+        DROPPED = "dropped", _("dropped")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_emails"
+    )
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to = models.JSONField(default=list)
+    # Composed message; empty for a sign-in link until the sender composes it.
+    subject = models.CharField(max_length=400, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    headers = models.JSONField(default=dict)
+    # Fixed at enqueue: a retry after a relay that took the mail but timed
+    # out carries the same Message-ID, so the duplicate collapses.
+    message_id = models.CharField(max_length=200)
+    # A Django e-mail backend for this row only (the demo's console); blank: the configured one.
+    backend = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the row is next due; a claim moves it past the send timeout (a lease).
+    next_attempt_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="tickets_outbox_due_idx",
+                condition=Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state} {self.message_id}"

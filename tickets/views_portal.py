@@ -38,19 +38,18 @@ from tickets.attachments import (
     attachment_path,
     attachments_of,
     check_request_files,
+    is_attachment_path,
     refused_attachments_of,
     request_too_large,
 )
-from tickets.email_out import portal_url, send_login_link
+from tickets.email_out import request_sign_in_link
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
 from tickets.portal_auth import (
     allow_link_request,
     client_address,
     customer_contact,
-    customer_for_email,
     customer_required,
-    make_login_token,
     redirect_signed_in_customer,
     user_for_login_token,
     username_for_login,
@@ -203,7 +202,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) and target.startswith("/portal/"):
+    ) and (target.startswith("/portal/") or is_attachment_path(target)):
         return target
     return default
 
@@ -245,13 +244,9 @@ def portal_link_request(request: HttpRequest) -> HttpResponse:
                 request, "tickets/portal/link_request.html",
                 {"form": form, "rate_limited": True}, status=429,
             )
-        user = customer_for_email(address)
-        if user is not None:
-            token = make_login_token(user)
-            link = portal_url(reverse("portal_link_confirm", args=[token]))
-            contact = customer_contact(user)
-            send_login_link(address, link=link, locale=contact.locale if contact else "")
-        # The same answer whether or not the address is a customer's.
+        # The same work, answer and time whether or not the address is a
+        # customer's: the outbox's sender decides, and the relay is never waited for.
+        request_sign_in_link(address)
         return render(request, "tickets/portal/link_sent.html", {"email": address})
     status = 400 if request.method == "POST" else 200
     return render(request, "tickets/portal/link_request.html", {"form": form}, status=status)

@@ -6,6 +6,7 @@ import base64
 import io
 import uuid
 from email.utils import make_msgid
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -181,10 +182,33 @@ def test_a_browser_that_is_not_signed_in_is_sent_to_the_portal_sign_in(public_fi
     response = Client().get(public_file_url, HTTP_ACCEPT="text/html")
     assert response.status_code == 302
     assert response["Location"].startswith("/portal/login/")
-    assert f"%2Fportal%2Ftickets%2F{ticket.number}%2F" in response["Location"]
+    assert response["Location"].endswith("?" + urlencode({"next": public_file_url}))
     assert Client().get(public_file_url).status_code == 401
     bad = Client().get(public_file_url, HTTP_AUTHORIZATION="Bearer nope")
     assert bad.status_code == 401
+
+
+def test_a_customer_who_signs_in_from_a_mailed_link_lands_on_the_file(public_file_url, customer):
+    browser = Client()
+    to_sign_in = browser.get(public_file_url, HTTP_ACCEPT="text/html,application/xhtml+xml")
+    page = browser.get(to_sign_in["Location"])
+    assert f'value="{public_file_url}"' in page.content.decode()  # the form carries it on
+    signed_in = browser.post(
+        to_sign_in["Location"],
+        {"username": "maria@example.com", "password": "x-pass-123", "next": public_file_url},
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == public_file_url
+    assert content_of(browser.get(signed_in["Location"])) == files.PDF
+
+
+def test_the_sign_in_sends_nobody_to_a_look_alike_path(customer):
+    browser = Client()
+    for target in ("/api/v1/tickets/T-1/attachments/../../admin/", "//evil.example/api/v1/tickets/T-1/attachments/x"):
+        answer = browser.post(
+            "/portal/login/", {"username": "maria@example.com", "password": "x-pass-123", "next": target}
+        )
+        assert answer["Location"] == "/portal/"
+        browser.post("/portal/logout/")
 
 
 def test_an_unknown_attachment_id_is_not_found(ticket, customer):

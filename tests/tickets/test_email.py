@@ -1,4 +1,7 @@
-"""E-mail in and out with real MIME messages: encodings, parts, threading, the MTA endpoint."""
+"""Inbound e-mail with real MIME messages: encodings, parts, threading, the MTA endpoint.
+
+Outbound mail: test_email_out.py (composing, the outbox) and test_email_relay.py (a real SMTP relay).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,16 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import pytest
-from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.factories import make_agent, make_contact, make_department
 from tickets import actions
 from tickets.email_in import ingest_message
-from tickets.email_out import notify_customer, notify_customer_on_commit, reply_address
+from tickets.email_out import reply_address
 from tickets.email_parsing import parse_message
 from tickets.email_text import html_to_text, strip_quoted
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -265,71 +267,3 @@ def test_the_endpoint_answers_400_for_an_unusable_message(client):
     response = post_raw(client, b"not a mail at all")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
-
-
-# --- outbound ------------------------------------------------------------------------
-
-
-def test_an_agent_reply_mails_the_customer_in_their_language_with_the_portal_link(maria, agent):
-    ticket = actions.create_ticket(
-        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
-        author_role="customer", author_contact=maria,
-    )
-    event = actions.add_reply(ticket, body="Am înlocuit releul <b>acum</b>.", author_role="agent", author_user=agent)
-    assert notify_customer(ticket, event)
-    sent = mail.outbox[-1]
-    assert sent.to == ["maria@electrica.example"]
-    assert sent.reply_to == [f"support+{ticket.reply_token}@chatportal.example"]
-    assert ticket.number in sent.subject
-    assert f"https://help.example.com/portal/tickets/{ticket.number}/" in sent.body
-    assert "Am înlocuit releul <b>acum</b>." in sent.body  # plain text stays as written
-    html = sent.alternatives[0][0]
-    assert "&lt;b&gt;acum&lt;/b&gt;" in html
-    assert sent.extra_headers["Auto-Submitted"] == "auto-generated"
-
-
-def test_a_status_change_mails_the_customer_facing_label(maria, agent):
-    ticket = actions.create_ticket(
-        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
-        author_role="customer", author_contact=maria,
-    )
-    event = actions.change_status(ticket, Ticket.Status.PENDING, by=agent)
-    assert notify_customer(ticket, event)
-    assert "pending" not in mail.outbox[-1].body.lower().replace("pending (", "")
-
-
-def test_internal_notes_and_the_customer_own_replies_mail_nobody(maria, agent):
-    ticket = actions.create_ticket(
-        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
-        author_role="customer", author_contact=maria,
-    )
-    note = actions.add_reply(ticket, body="secret", internal=True, author_role="agent", author_user=agent)
-    own = actions.add_reply(ticket, body="mine", author_role="customer", author_contact=maria)
-    assert not notify_customer(ticket, note)
-    assert not notify_customer(ticket, own)
-    assert mail.outbox == []
-
-
-def test_notifications_wait_for_the_commit(maria, agent, django_capture_on_commit_callbacks):
-    ticket = actions.create_ticket(
-        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
-        author_role="customer", author_contact=maria,
-    )
-    event = actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
-    with django_capture_on_commit_callbacks(execute=True):
-        notify_customer_on_commit(ticket, event)
-        assert mail.outbox == []
-    assert len(mail.outbox) == 1
-    assert isinstance(event, TicketEvent)
-
-
-def test_a_reopening_by_the_customer_own_reply_mails_nobody(maria, agent):
-    ticket = actions.create_ticket(
-        subject="Contor", body="x", contact=maria, channel="email", department=make_department(),
-        author_role="customer", author_contact=maria,
-    )
-    actions.change_status(ticket, Ticket.Status.SOLVED, by=agent)
-    actions.add_reply(ticket, body="Not fixed.", author_role="customer", author_contact=maria)
-    reopened = ticket.events.filter(kind="status").order_by("-seq").first()
-    assert reopened.payload["new"] == "open"
-    assert not notify_customer(ticket, reopened)
