@@ -121,10 +121,14 @@ def conversation_state(server: LiveServer, pk: int) -> tuple[str, list[str], int
     kinds = [
         kind
         for (kind,) in query(
-            server, "SELECT kind FROM chat_conversationevent WHERE conversation_id = ? ORDER BY seq", pk
+            server,
+            "SELECT kind FROM chat_conversationevent WHERE conversation_id = ? ORDER BY seq",
+            pk,
         )
     ]
-    [(tickets,)] = query(server, "SELECT count(*) FROM tickets_ticket WHERE conversation_id = ?", pk)
+    [(tickets,)] = query(
+        server, "SELECT count(*) FROM tickets_ticket WHERE conversation_id = ?", pk
+    )
     return state, kinds, tickets
 
 
