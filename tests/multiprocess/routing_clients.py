@@ -634,6 +634,7 @@ def conversation_row(server: LiveServer, public_id: str) -> tuple[str, str | Non
 def abort_transport(sock: ProtocolSocket) -> None:
     """Drop the TCP connection under a socket: no close frame, no goodbye."""
     assert sock._conn is not None, "not open"
+    sock.stop_heartbeat()
     sock._conn.transport.abort()
 
 
