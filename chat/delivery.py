@@ -184,8 +184,8 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
         # When the client last sent anything (the handshake counts): presence
         # follows this, never the socket merely being open.
         self.last_frame_at = timezone.now()
-        # Dead sockets, missed offers and lost triggers are swept by every
-        # worker that serves sockets (idempotent, so several is fine).
+        # `chatportal serve` sweeps from start-up; this covers servers started
+        # otherwise (tests, runserver). Idempotent, like the sweep itself.
         ensure_sweeper_running()
         await self.accept()
         metrics.connection_opened(self, "agent" if self.for_agent else "widget")
