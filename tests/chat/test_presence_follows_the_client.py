@@ -16,6 +16,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Conversation, ConversationEvent
+from chat.sweeper import stop_sweeper
 from queues.models import AgentConnection, AgentPresence
 from tests.chat.conftest import open_agent, open_widget, say
 
@@ -27,10 +28,13 @@ SWEEP_S = 0.25
 
 
 @pytest.fixture(autouse=True)
-def _short_presence(settings):
+async def _short_presence(settings):
     settings.CHATPORTAL_PRESENCE_TTL_S = TTL_S
     settings.CHATPORTAL_PRESENCE_GRACE_S = GRACE_S
     settings.CHATPORTAL_SWEEP_INTERVAL_S = SWEEP_S
+    yield
+    # The sockets started this loop's sweep; no sweep may run into the table flush.
+    await stop_sweeper()
 
 
 async def agent_holding_a_chat(user):
