@@ -205,6 +205,12 @@ def test_a_worker_nobody_connects_to_still_warns_breaches_escalates_and_requeues
     embedded_server: LiveServer,
 ):
     assert_the_night_is_handled(embedded_server)
+    # SIGTERM: the drain, then the sweep ends with the worker, nothing left dangling.
+    worker = embedded_server.worker
+    worker.stop()
+    assert worker.process is not None and worker.process.returncode == 0, worker.log_tail()
+    log = worker.log_path.read_text(errors="replace")
+    assert "Traceback" not in log and "Task was destroyed" not in log, worker.log_tail()
 
 
 @pytest.mark.services
