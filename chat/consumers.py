@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import access, actions, assignment, conversion, frames, queries, waiting
@@ -22,6 +24,7 @@ from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group, visitor_group
 from chatportal import metrics
 from queues import actions as presence
+from queues.presence import presence_ttl
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +248,7 @@ class AgentConsumer(ChatSocket):
     schemas = frames.AGENT_FRAMES
     for_agent = True
     connection_id: uuid.UUID | None = None
+    heard_reported: datetime.datetime | None = None
     queue_refresh_delay_s: float = 1.0
     queue_refresh: asyncio.Task | None = None
 
@@ -350,12 +354,26 @@ class AgentConsumer(ChatSocket):
             )
 
     async def keep_alive(self) -> None:
-        if self.connection_id is not None:
-            alive = await database_sync_to_async(presence.do_heartbeat)(self.connection_id)
-            if not alive:
-                self.presence = await database_sync_to_async(presence.do_register_connection)(
-                    self.user, connection_id=self.connection_id, channel_name=self.channel_name
-                )
+        """The connection's `last_seen` is the client's last frame, not this timer.
+
+        A laptop with its lid shut keeps the TCP connection open and sends
+        nothing: its agent must go offline one TTL after the last frame, as a
+        closed socket would, not when daphne's ping timeout finally closes it.
+        Once silent past the TTL the sweep drops the connection; a frame after
+        that (the lid opens) registers it again.
+        """
+        heard = self.last_frame_at
+        if self.connection_id is None or heard == self.heard_reported:
+            return
+        if timezone.now() - heard >= presence_ttl():
+            return
+        alive = await database_sync_to_async(presence.do_heartbeat)(self.connection_id, now=heard)
+        if not alive:
+            self.presence = await database_sync_to_async(presence.do_register_connection)(
+                self.user, connection_id=self.connection_id, channel_name=self.channel_name,
+                now=heard,
+            )
+        self.heard_reported = heard
 
     async def follow(self, public_id: str, pk: int, *, last_sent: int):
         # Only ever called after an access check passed (or an assignment).

@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from chat import frames, limits, queries
 from chat.actions import Appended
@@ -156,7 +157,7 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
 
     @property
     def maintenance_interval_s(self) -> float:
-        # The heartbeat that keeps an agent's presence alive: well inside the TTL.
+        # How often an agent's last frame reaches presence: well inside the TTL.
         return max(1.0, min(10.0, settings.CHATPORTAL_PRESENCE_TTL_S / 3))
 
     # --- lifecycle -----------------------------------------------------------------
@@ -180,8 +181,11 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
         self.receive_failures_seen = layer_failures()
         self.missed_doorbells = False
         self.ticks_since_catch_up = 0
-        # Dead sockets, missed offers and lost triggers are swept by every
-        # worker that serves sockets (idempotent, so several is fine).
+        # When the client last sent anything (the handshake counts): presence
+        # follows this, never the socket merely being open.
+        self.last_frame_at = timezone.now()
+        # `chatportal serve` sweeps from start-up; this covers servers started
+        # otherwise (tests, runserver). Idempotent, like the sweep itself.
         ensure_sweeper_running()
         await self.accept()
         metrics.connection_opened(self, "agent" if self.for_agent else "widget")
@@ -237,7 +241,7 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
                 logger.warning("socket maintenance failed", exc_info=True)
 
     async def keep_alive(self) -> None:
-        """Agent sockets heartbeat their presence here."""
+        """Agent sockets pass their client's last frame on to presence here."""
 
     async def join(self, group: str) -> None:
         # Remembered first: if the layer refuses now (a Redis hiccup, a full
@@ -306,6 +310,8 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
     # --- inbound frames ------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Any frame shows the client is there, a refused or malformed one too.
+        self.last_frame_at = timezone.now()
         if self.closing:
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")

@@ -10,6 +10,7 @@ each step is idempotent and race-free, so running it twice is harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from queues.actions import sweep_presence
 logger = logging.getLogger(__name__)
 
 _task: asyncio.Task | None = None
+_stop: asyncio.Event | None = None
 
 # Sweeps of higher apps (tickets' SLA clocks), registered from their
 # AppConfig.ready(): chat must not import them. Each is `fn(now) -> dict`.
@@ -36,6 +38,9 @@ def register_sweep(fn: Callable[[datetime.datetime | None], dict[str, int]]) -> 
 
 
 def sweep_interval_s() -> float:
+    configured = settings.CHATPORTAL_SWEEP_INTERVAL_S
+    if configured > 0:
+        return configured
     return max(1.0, min(5.0, settings.CHATPORTAL_PRESENCE_TTL_S / 3))
 
 
@@ -54,9 +59,11 @@ def run_sweeps(*, now: datetime.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-async def _loop() -> None:
-    while True:
-        await asyncio.sleep(sweep_interval_s())
+async def _loop(stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), sweep_interval_s())
+            return
         try:
             await database_sync_to_async(run_sweeps)()
         except Exception:
@@ -64,10 +71,34 @@ async def _loop() -> None:
 
 
 def ensure_sweeper_running() -> None:
-    """Start this process's sweep loop (once) on the running event loop."""
-    global _task
+    """Start this process's sweep loop (once) on the running event loop.
+
+    `chatportal serve` calls it when the worker starts, so SLA clocks, automatic
+    tickets, offers and presence run with no socket connected; consumers call it
+    too, for servers started some other way (tests, `runserver`).
+    """
+    global _task, _stop
     ensure_coalescer_running()
     loop = asyncio.get_running_loop()
     if _task is not None and not _task.done() and _task.get_loop() is loop:
         return
-    _task = loop.create_task(_loop(), name="chatportal-sweeper")
+    _stop = asyncio.Event()
+    _task = loop.create_task(_loop(_stop), name="chatportal-sweeper")
+
+
+async def stop_sweeper(timeout_s: float = 10) -> None:
+    """Let a sweep in flight commit, then end the loop (a worker shutting down).
+
+    Cancelling mid-sweep would only abandon the thread doing it; waiting keeps
+    the shutdown log free of half-done passes.
+    """
+    global _task
+    task, stop = _task, _stop
+    _task = None
+    if task is None or task.done() or stop is None:
+        return
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout_s)
+    except TimeoutError:
+        logger.warning("sweep still running after %.0f s at shutdown", timeout_s)

@@ -56,6 +56,9 @@ CHATPORTAL_PRESENCE_TTL_S = int(os.environ.get("CHATPORTAL_PRESENCE_TTL_S", "30"
 # After an agent's last socket is gone (closed, or silent past the TTL), how
 # long before its chats are requeued: a reload or a network blip costs nothing.
 CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", "15"))
+# Every worker runs the periodic sweep (presence, offers, automatic tickets,
+# SLA warnings and breaches) from start-up; 0 = a third of the TTL, 1-5 s.
+CHATPORTAL_SWEEP_INTERVAL_S = float(os.environ.get("CHATPORTAL_SWEEP_INTERVAL_S", "0"))
 CHATPORTAL_IDENTITY_SECRET = os.environ.get("CHATPORTAL_IDENTITY_SECRET", "")
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
 CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.1:8000")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -74,6 +75,11 @@ def transfer_targets(profile: AgentProfile) -> tuple[list[Department], list[dict
     ]
 
 
+def console_ping_every_ms() -> int:
+    """A third of the presence TTL (at most 15 s): two pings may go missing first."""
+    return max(1000, min(15000, settings.CHATPORTAL_PRESENCE_TTL_S * 1000 // 3))
+
+
 @require_GET
 @agent_required
 def console(request: HttpRequest) -> HttpResponse:
@@ -81,6 +87,8 @@ def console(request: HttpRequest) -> HttpResponse:
     departments, agents = transfer_targets(profile)
     config = {
         "socketPath": "/ws/agent/",
+        # An agent's presence lives on its console's frames: ping well inside the TTL.
+        "pingEveryMs": console_ping_every_ms(),
         "panelUrl": reverse("console_panel", args=["00000000-0000-0000-0000-000000000000"]),
         "cannedUrl": reverse("console_canned"),
         "ticketUrl": "/console/tickets/{number}/",

@@ -99,17 +99,15 @@ def chatportal_argv(*args: str) -> list[str]:
 
 
 # `chatportal serve` with extra daphne options (e.g. a tiny --websocket_timeout),
-# which the command itself does not expose: its own argv, the extras before
-# the application path. Run in the worker's process, never imported here.
+# which the command itself does not expose: the same worker (drain, sweep), the
+# extras before the application path. Run in the worker's process, never imported here.
 _SERVE_WITH_DAPHNE_ARGS = """
 import sys
 import django
 django.setup()
-from chatportal.management.commands.serve import daphne_argv
-from daphne.cli import CommandLineInterface
+from chatportal.management.commands.serve import serve_worker
 host, port, *extra = sys.argv[1:]
-argv = daphne_argv(host, int(port))
-CommandLineInterface().run(argv[:-1] + extra + argv[-1:])
+serve_worker(host, int(port), extra)
 """
 
 

@@ -159,6 +159,21 @@ def test_it_renders_the_console_with_the_controls_the_protocol_names(
     assert "django_htmx/htmx" in page
 
 
+@pytest.mark.parametrize(("ttl_s", "ping_ms"), [(30, 10000), (6, 2000), (120, 15000)])
+def test_the_console_pings_well_inside_the_presence_ttl(
+    client, support_agent, support, settings, ttl_s, ping_ms
+):
+    settings.CHATPORTAL_PRESENCE_TTL_S = ttl_s
+    client.force_login(support_agent)
+    page = client.get("/console/").content.decode()
+    config = json.loads(
+        re.search(
+            r'<script id="console-config" type="application/json">(.*?)</script>', page, re.S
+        ).group(1)
+    )
+    assert config["pingEveryMs"] == ping_ms
+
+
 def test_it_speaks_romanian_and_russian(client, support_agent, support):
     client.force_login(support_agent)
     for language in ("ro", "ru"):

@@ -119,9 +119,18 @@ def is_event(frame: Frame, kind: str, conversation: str | None = None) -> bool:
 
 
 async def open_agent_socket(
-    server: LiveServer, worker: int, account: AgentAccount | str, *, online: bool = True
+    server: LiveServer,
+    worker: int,
+    account: AgentAccount | str,
+    *,
+    online: bool = True,
+    heartbeat_s: float | None = None,
 ) -> tuple[ProtocolSocket, Frame]:
-    """An agent socket on `worker`, authenticated by token and (by default) online."""
+    """An agent socket on `worker`, authenticated by token and (by default) online.
+
+    `heartbeat_s`: ping that often, as the console does; a socket that sends
+    nothing for the presence TTL counts as gone.
+    """
     if isinstance(account, str):
         username = account
         token = await asyncio.to_thread(server.agent_token, account)
@@ -151,6 +160,8 @@ async def open_agent_socket(
             start=start,
             what="its own presence online",
         )
+    if heartbeat_s is not None:
+        sock.start_heartbeat(heartbeat_s)
     return sock, welcome
 
 
@@ -623,6 +634,7 @@ def conversation_row(server: LiveServer, public_id: str) -> tuple[str, str | Non
 def abort_transport(sock: ProtocolSocket) -> None:
     """Drop the TCP connection under a socket: no close frame, no goodbye."""
     assert sock._conn is not None, "not open"
+    sock.stop_heartbeat()
     sock._conn.transport.abort()
 
 

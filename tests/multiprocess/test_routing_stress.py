@@ -109,6 +109,8 @@ async def test_it_serves_a_burst_of_chats_within_caps_once_each_and_in_arrival_o
                     max_chats=MAX_CHATS,
                     hold_s=HOLD_S,
                     rng=random.Random(rng.random()),
+                    # As the console does (a third of the 30 s TTL): presence lives on frames.
+                    ping_every_s=10.0,
                 ).start()
             )
 

@@ -34,6 +34,7 @@ class ProtocolSocket:
         self.closed_code: int | None = None
         self._conn: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
     async def open(self) -> ProtocolSocket:
@@ -65,7 +66,25 @@ class ProtocolSocket:
         assert self._conn is not None, "open() first"
         await self._conn.send(json.dumps(frame))
 
+    def start_heartbeat(self, every_s: float) -> None:
+        """Ping every `every_s` s, as the console does: an agent's presence lives on its frames."""
+
+        async def beat() -> None:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                while True:
+                    await asyncio.sleep(every_s)
+                    await self.send({"type": "ping"})
+
+        self.stop_heartbeat()
+        self._heartbeat = asyncio.create_task(beat(), name=f"heartbeat-{self.name}")
+
+    def stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
     async def close(self) -> None:
+        self.stop_heartbeat()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()

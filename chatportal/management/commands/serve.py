@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 
 from django.core.management.base import BaseCommand
 
@@ -39,6 +40,48 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def run_periodic_work(reactor) -> None:
+    """Sweep from the moment the worker runs until it shuts down, sockets or not.
+
+    SLA warnings and breaches, automatic tickets, offer expiry and the presence
+    sweep must not wait for a chat socket to connect: at night nobody is
+    connected and a breached contract would escalate nobody. Every worker runs
+    the sweep; its steps take row locks or compare-and-set claims, so two
+    workers never escalate or convert the same thing twice. daphne does not
+    speak the ASGI lifespan protocol, hence the reactor's own triggers.
+    """
+    import asyncio
+
+    from twisted.internet import defer
+
+    from chat.sweeper import ensure_sweeper_running, stop_sweeper
+
+    # Startup triggers fire before the asyncio loop runs; callLater runs on it.
+    reactor.callWhenRunning(reactor.callLater, 0, ensure_sweeper_running)
+
+    def stop() -> defer.Deferred:
+        # The reactor waits for this before it stops: a sweep in flight commits.
+        return defer.Deferred.fromFuture(asyncio.get_event_loop().create_task(stop_sweeper()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop)
+
+
+def serve_worker(host: str, port: int, extra_daphne_args: Sequence[str] = ()) -> None:
+    """Run one daphne worker: drain on SIGTERM, sweep from start-up."""
+    from daphne.cli import CommandLineInterface  # installs the asyncio reactor first
+    from twisted.internet import reactor
+
+    from chatportal import shutdown
+
+    freeze_startup_objects()
+    cli = CommandLineInterface()
+    # SIGTERM drains: sockets told to reconnect (1012), in-flight frames finished.
+    shutdown.install(cli)
+    run_periodic_work(reactor)
+    argv = daphne_argv(host, port)
+    cli.run([*argv[:-1], *extra_daphne_args, argv[-1]])
+
+
 class Command(BaseCommand):
     help = "Serve HTTP and WebSockets with one daphne worker."
 
@@ -47,13 +90,5 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options):
-        from daphne.cli import CommandLineInterface
-
-        from chatportal import shutdown
-
         self.stdout.write(f"Chatportal on http://{host}:{port}/")
-        freeze_startup_objects()
-        cli = CommandLineInterface()
-        # SIGTERM drains: sockets told to reconnect (1012), in-flight frames finished.
-        shutdown.install(cli)
-        cli.run(daphne_argv(host, port))
+        serve_worker(host, port)

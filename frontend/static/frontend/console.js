@@ -16,7 +16,9 @@
   var config = JSON.parse(configNode.textContent);
   var S = config.strings;
   var PANEL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
-  var PING_EVERY_MS = 15000;
+  // The server says how often (a third of the presence TTL): a console that
+  // sends nothing for the TTL counts as gone, like a laptop with its lid shut.
+  var PING_EVERY_MS = config.pingEveryMs || 10000;
   var PONG_TIMEOUT_MS = 10000;
   var BACKOFF_MIN_MS = 500;
   var BACKOFF_MAX_MS = 30000;
