@@ -56,6 +56,8 @@ CHATPORTAL_PRESENCE_TTL_S = int(os.environ.get("CHATPORTAL_PRESENCE_TTL_S", "30"
 # long before its chats are requeued: a reload or a network blip costs nothing.
 CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", "15"))
 CHATPORTAL_IDENTITY_SECRET = os.environ.get("CHATPORTAL_IDENTITY_SECRET", "")
+# When set, identity JWTs must carry this `aud` (chat/identity.py).
+CHATPORTAL_IDENTITY_AUDIENCE = os.environ.get("CHATPORTAL_IDENTITY_AUDIENCE", "")
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
 CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
 # Inbound e-mail from an MTA (POST /api/v1/inbound-email): the shared secret
