@@ -24,8 +24,14 @@ import importlib.util
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -122,6 +128,20 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return error_response(403, str(exc) or "forbidden", code="forbidden")
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(BadRequest)
+@api.exception_handler(SuspiciousOperation)
+def on_unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # What Django's own handler answers 400 for on pages (a body its parser
+    # refuses, too many fields or files): the client's fault, not a 500.
+    # Headers the parser refuses never get here (chatportal/input_guard.py).
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "the request body is too large", code="too_large")
+    if isinstance(exc, SuspiciousOperation):
+        logger.warning("suspicious request to %s: %s", request.path, type(exc).__name__)
+    return error_response(400, "the request body could not be read", code="invalid")
 
 
 @api.exception_handler(Exception)
