@@ -32,6 +32,7 @@ from chat.events import conversation_group
 from chat.sweeper import ensure_sweeper_running
 from chatportal import metrics, realtime
 from chatportal.channel_layer import reconnects as layer_reconnects
+from chatportal.public_url import rebase_links, socket_base
 from chatportal.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,10 @@ def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 class Followed:
     pk: int
     last_sent: int
+
+
+# Our own links in event frames, re-based onto the server this socket reached.
+LINKS_BY_EVENT_KIND = {"attachment": ("url",), "ticket": ("portal_url",)}
 
 
 class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsumer):
@@ -351,6 +356,10 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
 
     async def send_json(self, content: Any, close: bool = False) -> None:
         if not self.closing:
+            links = LINKS_BY_EVENT_KIND.get(content.get("kind")) if content.get("type") == "event" else None
+            if links:
+                # Events keep the links they were written with; this socket's base is the right one.
+                content = rebase_links(content, links, socket_base(self.scope))
             metrics.count_frame(content)
             await super().send_json(content, close=close)
 

@@ -22,6 +22,7 @@ from ninja import Router
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
+from chatportal.public_url import request_base
 from chatportal.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
 from tickets import actions
@@ -98,7 +99,7 @@ def upload_ticket_attachments(request: HttpRequest, number: str):
         )
     except TicketError as exc:
         raise HttpError(exc.status, exc.detail) from None
-    return JsonResponse(event_data(event), status=201)
+    return JsonResponse(event_data(event, link_base=request_base(request)), status=201)
 
 
 @router.get(

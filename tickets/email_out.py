@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from chatportal.public_url import offline_base
 from tickets.models import Ticket, TicketEvent, customer_status_label
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def reply_address(ticket: Ticket) -> str:
 
 
 def portal_url(path: str = "/portal/") -> str:
-    return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + path
+    return offline_base() + path
 
 
 def ticket_url(ticket: Ticket) -> str:
