@@ -8,4 +8,9 @@ class ChatportalConfig(AppConfig):
     verbose_name = "Chatportal"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from chatportal import public_url  # noqa: F401 (registers its deploy check)
+        from chatportal.session_sockets import end_session_sockets
+
+        user_logged_out.connect(end_session_sockets, dispatch_uid="chatportal.end_session_sockets")
