@@ -128,3 +128,24 @@ def test_check_deploy_warns_while_the_public_url_is_unset(settings):
     assert "chatportal.W001" in {m.id for m in run_checks(include_deployment_checks=True)}
     settings.CHATPORTAL_PUBLIC_URL = "https://chat.example.com"
     assert "chatportal.W001" not in {m.id for m in run_checks(include_deployment_checks=True)}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_ticket_link_in_the_chat_names_the_server_the_visitor_reached(
+    support, support_agent, standard_plan
+):
+    from chat.models import Conversation
+
+    socket, _welcome = await widget_on(DEV_SERVER)
+    conversation_id = (await say(socket, "My relay shows E42."))["conversation"]
+
+    def convert() -> str:
+        conversation = Conversation.objects.get(public_id=conversation_id)
+        return actions.convert_conversation(
+            conversation, subject="E42", by=support_agent, reason="agent"
+        ).number
+
+    number = await database_sync_to_async(convert)()
+    event = await socket.expect("event", kind="ticket")
+    assert event["portal_url"] == f"http://{DEV_SERVER}/portal/tickets/{number}/"
+    await socket.close()
