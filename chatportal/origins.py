@@ -54,7 +54,9 @@ def parse_origin(value: str) -> Origin | None:
 
 
 def public_origin() -> Origin | None:
-    return parse_origin(configured_base())
+    # The site may live under a path (https://example.com/support): its origin has none.
+    parts = urlsplit(configured_base())
+    return parse_origin(f"{parts.scheme}://{parts.netloc}") if parts.netloc else None
 
 
 def answering_origin(scheme: str, host_header: str | None) -> Origin | None:

@@ -68,6 +68,9 @@ def socket_base(scope: dict[str, Any]) -> str:
 
 def rebased(link: str, base: str) -> str:
     """Our link (a path, or an absolute URL written earlier) on `base`."""
+    written_with = offline_base()
+    if link.startswith(written_with + "/"):
+        return base + link[len(written_with) :]  # keeps a public URL's own path prefix right
     parts = urlsplit(link)
     return base + urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 

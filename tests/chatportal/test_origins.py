@@ -91,3 +91,13 @@ def test_an_origin_is_scheme_host_and_port():
     assert parse_origin("https://x.example:99999") is None
     assert parse_origin("ftp://x.example") is None
     assert parse_origin("null") is None
+
+
+@override_settings(
+    CHATPORTAL_PUBLIC_URL="https://example.com/support/",
+    CSRF_TRUSTED_ORIGINS=[],
+    CHATPORTAL_WIDGET_ORIGINS=[],
+)
+def test_a_public_url_under_a_path_gives_its_origin():
+    assert origin_allowed("/ws/agent/", "https://example.com")
+    assert not origin_allowed("/ws/agent/", "https://example.com:8443")

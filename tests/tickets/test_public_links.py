@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from chatportal.asgi import application
-from chatportal.public_url import OFFLINE_FALLBACK_BASE, socket_base
+from chatportal.public_url import OFFLINE_FALLBACK_BASE, rebased, socket_base
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.chat.conftest import Socket, say
@@ -149,3 +149,12 @@ async def test_the_ticket_link_in_the_chat_names_the_server_the_visitor_reached(
     event = await socket.expect("event", kind="ticket")
     assert event["portal_url"] == f"http://{DEV_SERVER}/portal/tickets/{number}/"
     await socket.close()
+
+
+def test_a_stored_link_is_rebased_whatever_base_it_was_written_with(settings):
+    path = "/api/v1/tickets/T-1001/attachments/0b8e"
+    for written in (path, f"{OFFLINE_FALLBACK_BASE}{path}", f"http://old.example:8000{path}"):
+        assert rebased(written, "http://localhost:8123") == f"http://localhost:8123{path}"
+    settings.CHATPORTAL_PUBLIC_URL = "https://example.com/support"
+    written = f"https://example.com/support{path}"
+    assert rebased(written, "https://example.com/support") == written
