@@ -33,7 +33,8 @@ from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
 from chatportal.api_errors import error_responses
 from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
-from chatportal.origins import origin_is_own_host, origin_is_widget_site
+from chatportal.origins import widget_origin_allowed
+from chatportal.public_url import rebase_links, request_base
 from chatportal.uploads import UploadRefused, attachment_response, max_upload_bytes
 
 router = Router(tags=["chat attachments"])
@@ -96,7 +97,7 @@ class Refused(Exception):
 
 def _cors(request: HttpRequest, response: HttpResponse, *, methods: str) -> HttpResponse:
     origin = request.headers.get("Origin", "")
-    if origin and (origin_is_widget_site(origin) or origin_is_own_host(origin)):
+    if origin and widget_origin_allowed(request, origin):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = methods
         response["Access-Control-Allow-Headers"] = "Authorization"
@@ -206,6 +207,7 @@ def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
         raise Refused(exc.status, exc.code, exc.detail) from None
     frame = appended.frame
     attachment = {key: frame[key] for key in ("id", "filename", "content_type", "size", "url")}
+    attachment = rebase_links(attachment, ("url",), request_base(request))
     return JsonResponse(
         {"conversation": str(appended.conversation), "seq": appended.seq, "attachment": attachment},
         status=201,

@@ -23,6 +23,7 @@ from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group, visitor_group
 from chatportal import metrics
+from chatportal.session_sockets import session_group_of
 from queues import actions as presence
 from queues.presence import presence_ttl
 
@@ -272,6 +273,11 @@ class AgentConsumer(ChatSocket):
         if user is not None and user.is_authenticated:
             profile = await database_sync_to_async(access.agent_profile)(user)
             if profile is not None:
+                # Signed in by the console's session: signing out closes this socket.
+                group = session_group_of(self.scope)
+                if group is not None:
+                    self.session_user = user
+                    await self.join(group)
                 await self.start_session(user, profile)
 
     async def on_hello(self, frame: dict[str, Any]) -> None:

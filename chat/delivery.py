@@ -33,6 +33,8 @@ from chat.events import conversation_group
 from chat.sweeper import ensure_sweeper_running
 from chatportal import metrics, realtime
 from chatportal.channel_layer import reconnects as layer_reconnects
+from chatportal.public_url import rebase_links, socket_base
+from chatportal.session_sockets import session_alive
 from chatportal.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
@@ -148,12 +150,18 @@ class Followed:
     last_sent: int
 
 
+# Our own links in event frames, re-based onto the server this socket reached.
+LINKS_BY_EVENT_KIND = {"attachment": ("url",), "ticket": ("portal_url",)}
+
+
 class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsumer):
     schemas: dict[str, frames.Schema] = {}
     for_agent = False
     hello_timeout_s: float = 10
     # Maintenance ticks between comparisons with the log on a healthy layer.
     catch_up_every_ticks = 2
+    # The user a session cookie signed in (agent sockets of the console); None: a token did.
+    session_user: Any = None
 
     @property
     def maintenance_interval_s(self) -> float:
@@ -231,6 +239,12 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
             if self.closing:
                 return
             try:
+                if self.session_user is not None and not await database_sync_to_async(
+                    session_alive
+                )(self.scope.get("session"), self.session_user):
+                    # Signed out, and the doorbell never came (chatportal.session_sockets).
+                    await self.refuse(CLOSE_UNAUTHENTICATED)
+                    return
                 receive_failures = layer_failures()
                 if await self.rejoin_groups():
                     await self.catch_up_after_layer_failure(receive_failures)
@@ -242,6 +256,10 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
 
     async def keep_alive(self) -> None:
         """Agent sockets pass their client's last frame on to presence here."""
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        # The session that signed this socket in has signed out.
+        await self.refuse(CLOSE_UNAUTHENTICATED)
 
     async def join(self, group: str) -> None:
         # Remembered first: if the layer refuses now (a Redis hiccup, a full
@@ -357,6 +375,10 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
 
     async def send_json(self, content: Any, close: bool = False) -> None:
         if not self.closing:
+            links = LINKS_BY_EVENT_KIND.get(content.get("kind")) if content.get("type") == "event" else None
+            if links:
+                # Events keep the links they were written with; this socket's base is the right one.
+                content = rebase_links(content, links, socket_base(self.scope))
             metrics.count_frame(content)
             await super().send_json(content, close=close)
 

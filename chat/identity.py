@@ -5,7 +5,9 @@ is off and every proof is refused):
 
 - an HS256 JWT: `sub` = external id, `exp` required and at most one hour
   ahead (a proof that never expires is a stolen proof forever), optional
-  `email` and `name`;
+  `email` and `name`; with CHATPORTAL_IDENTITY_AUDIENCE set, `aud` must name
+  it (a host that signs tokens for several services with one key cannot
+  have another service's token accepted here);
 - `external_id` + `hmac`: HMAC-SHA256 hex of the external id. It cannot
   expire; hosts that can should send the JWT.
 """
@@ -73,12 +75,15 @@ def verify_hmac(external_id: str, signature: str) -> VerifiedIdentity:
 def verify_jwt(token: str, *, now: datetime.datetime | None = None) -> VerifiedIdentity:
     secret = _secret()
     now = now or timezone.now()
+    audience = getattr(settings, "CHATPORTAL_IDENTITY_AUDIENCE", "") or ""
+    required = ["exp", "sub", "aud"] if audience else ["exp", "sub"]
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
-            options={"require": ["exp", "sub"], "verify_aud": False},
+            audience=audience or None,
+            options={"require": required, "verify_aud": bool(audience)},
             leeway=LEEWAY,
         )
     except jwt.PyJWTError as exc:

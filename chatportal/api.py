@@ -33,8 +33,14 @@ from http.client import responses as reason_phrases
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, path, re_path
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -162,6 +168,20 @@ def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResp
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return error_response(403, str(exc) or "forbidden", code="forbidden")
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(BadRequest)
+@api.exception_handler(SuspiciousOperation)
+def on_unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # What Django's own handler answers 400 for on pages (a body its parser
+    # refuses, too many fields or files): the client's fault, not a 500.
+    # Headers the parser refuses never get here (chatportal/input_guard.py).
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "the request body is too large", code="too_large")
+    if isinstance(exc, SuspiciousOperation):
+        logger.warning("suspicious request to %s: %s", request.path, type(exc).__name__)
+    return error_response(400, "the request body could not be read", code="invalid")
 
 
 @api.exception_handler(Exception)

@@ -120,6 +120,18 @@ def _media_root() -> Path:
     return Path(settings.MEDIA_ROOT)
 
 
+def _owner_only_file(path: Path) -> io.BufferedWriter:
+    """A new or truncated file that only its owner may read (0600), whatever the umask.
+
+    The backup holds every customer's data and the password hashes; it is
+    created 0600 rather than chmod-ed afterwards, so it is never readable by
+    others, not even while it is being written.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover .partial keeps its old mode through O_CREAT
+    return os.fdopen(fd, "wb")
+
+
 def create_backup(path: str | Path, *, alias: str = "default") -> BackupSummary:
     engine = database_engine(alias)
     target = Path(path)
@@ -145,7 +157,7 @@ def create_backup(path: str | Path, *, alias: str = "default") -> BackupSummary:
             )
         manifest["database"] = member
         partial = target.with_name(target.name + ".partial")
-        with tarfile.open(partial, "w:gz") as archive:
+        with _owner_only_file(partial) as handle, tarfile.open(fileobj=handle, mode="w:gz") as archive:
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size = len(data)

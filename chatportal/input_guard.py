@@ -1,23 +1,34 @@
-"""NUL characters never reach the database.
+"""Input no client of ours sends is refused at the door, before any view.
 
-PostgreSQL text cannot hold NUL (0x00): a query parameter, form field, JSON
-string or socket query carrying one made the ORM raise DataError, a 500
-(SQLite stores it). No client of ours sends one, so input carrying NUL is
-refused at the door instead of in every filter: HTTP requests with 400 (the
-API's JSON error shape under /api/), WebSocket handshakes with 403.
-Multipart bodies are not inspected (files hold any byte, and reading them
-here would defeat the upload views' size check before the body is read);
-their text fields are validated by the views that read them.
+NUL characters never reach the database. PostgreSQL text cannot hold NUL
+(0x00): a query parameter, form field, JSON string or socket query carrying
+one made the ORM raise DataError, a 500 (SQLite stores it). No client of ours
+sends one, so input carrying NUL is refused at the door instead of in every
+filter: HTTP requests with 400 (the API's JSON error shape under /api/),
+WebSocket handshakes with 403. Multipart bodies are not inspected (files hold
+any byte, and reading them here would defeat the upload views' size check
+before the body is read); their text fields are validated by the views that
+read them.
+
+A `multipart/form-data` request whose headers Django's parser refuses (no
+boundary, a malformed one, a negative length) made the first look at
+`request.POST` raise: a 500 on the API, an HTML 400 or a CSRF 403 on pages.
+Only the headers are checked here, with Django's own parser, so the body is
+still not read; the answer is a JSON 400 on every route (no browser form
+sends such a request, a program does). Errors found later in the body are
+the API's exception handlers' (chatportal/api.py) and Django's (pages: 400).
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from channels.security.websocket import WebsocketDenier
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.translation import gettext as _
 
 # `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is plain text).
@@ -54,6 +65,27 @@ def reject_nul_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
             if request.path.startswith(API_PREFIX):
                 return JsonResponse({"error": {"code": "invalid", "detail": detail}}, status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+        return get_response(request)
+
+    return middleware
+
+
+def multipart_headers_unparseable(request: HttpRequest) -> bool:
+    if request.content_type != "multipart/form-data":
+        return False
+    try:
+        # The constructor validates the Content-Type (boundary) and length; it reads nothing.
+        MultiPartParser(request.META, io.BytesIO(), [])
+    except MultiPartParserError:
+        return True
+    return False
+
+
+def reject_unparseable_multipart_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if multipart_headers_unparseable(request):
+            detail = _("Malformed multipart/form-data request: its Content-Type needs a valid boundary.")
+            return JsonResponse({"error": {"code": "invalid", "detail": detail}}, status=400)
         return get_response(request)
 
     return middleware

@@ -60,8 +60,13 @@ CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", 
 # SLA warnings and breaches) from start-up; 0 = a third of the TTL, 1-5 s.
 CHATPORTAL_SWEEP_INTERVAL_S = float(os.environ.get("CHATPORTAL_SWEEP_INTERVAL_S", "0"))
 CHATPORTAL_IDENTITY_SECRET = os.environ.get("CHATPORTAL_IDENTITY_SECRET", "")
+# When set, identity JWTs must carry this `aud` (chat/identity.py).
+CHATPORTAL_IDENTITY_AUDIENCE = os.environ.get("CHATPORTAL_IDENTITY_AUDIENCE", "")
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
-CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
+# The site's address as users reach it (https://chat.example.com). Unset: links
+# in answers point at the server that answered, e-mails at a fallback, and
+# socket Origins are compared with it too (chatportal/public_url.py, origins.py).
+CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "")
 # Inbound e-mail from an MTA (POST /api/v1/inbound-email): the shared secret
 # in X-Chatportal-Inbound-Secret; unset turns the endpoint off.
 CHATPORTAL_INBOUND_EMAIL_SECRET = os.environ.get("CHATPORTAL_INBOUND_EMAIL_SECRET", "")
@@ -118,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "chatportal.input_guard.reject_nul_middleware",
+    "chatportal.input_guard.reject_unparseable_multipart_middleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

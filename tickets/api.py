@@ -17,6 +17,7 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from chatportal.api_errors import error_responses
+from chatportal.public_url import rebase_links, request_base
 from crm.models import Contact
 from queues.models import Department
 from tickets import actions, api_attachments, email_hooks
@@ -99,9 +100,15 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def event_data(event: TicketEvent) -> dict[str, Any]:
+def event_data(event: TicketEvent, *, link_base: str) -> dict[str, Any]:
+    """The API form of an event; its attachment links on `link_base` (public_url.request_base)."""
     payload = dict(event.payload)
     author = payload.pop("author", None)
+    if isinstance(payload.get("attachments"), list):
+        payload["attachments"] = [
+            rebase_links(item, ("url",), link_base) if isinstance(item, dict) else item
+            for item in payload["attachments"]
+        ]
     return {
         "seq": event.seq,
         "kind": event.kind,
@@ -249,7 +256,8 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
         _raise(exc)
     data = ticket_data(ticket)
     data["events"] = [
-        event_data(e) for e in ticket.events.order_by("seq")[:DETAIL_EVENTS_LIMIT]
+        event_data(e, link_base=request_base(request))
+        for e in ticket.events.order_by("seq")[:DETAIL_EVENTS_LIMIT]
     ]
     return data
 
@@ -310,7 +318,7 @@ def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
         )
     except TicketError as exc:
         _raise(exc)
-    return Status(201, event_data(event))
+    return Status(201, event_data(event, link_base=request_base(request)))
 
 
 __all__ = ["API_ROUTERS", "TicketOut", "event_data", "ticket_data"]

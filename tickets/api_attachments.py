@@ -24,6 +24,7 @@ from ninja.utils import check_csrf
 
 from chatportal.api_errors import error_responses
 from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
+from chatportal.public_url import request_base
 from chatportal.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
 from tickets import actions
@@ -117,7 +118,7 @@ def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
         )
     except TicketError as exc:
         raise HttpError(exc.status, exc.detail) from None
-    return JsonResponse(event_data(event), status=201)
+    return JsonResponse(event_data(event, link_base=request_base(request)), status=201)
 
 
 @router.get(

@@ -24,10 +24,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
+from chatportal.public_url import offline_base
 from chatportal.uploads import (
     CheckedUpload,
     UploadRefused,
@@ -73,7 +73,8 @@ def is_attachment_path(path: str) -> bool:
 
 
 def attachment_url(number: str, public_id: uuid.UUID | str) -> str:
-    return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + attachment_path(number, public_id)
+    # Stored in the event as made offline (mail reads it); the API re-bases it.
+    return offline_base() + attachment_path(number, public_id)
 
 
 def attachment_wire(attachment: TicketAttachment, number: str) -> dict[str, Any]:

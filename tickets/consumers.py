@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from chat.delivery import SurvivesLayerOutages, spread_ticks
 from chatportal import metrics
+from chatportal.session_sockets import SESSION_ENDED, session_alive, session_group_of
 from chatportal.shutdown import GracefulShutdown
 from chatportal.socket_language import language_of_scope, rendering_in
 from tickets import events
@@ -95,7 +96,7 @@ def _maintenance_pass(
     session: SessionBase | None, user: Any, view: str, watched: str, since: datetime.datetime
 ) -> list[tuple[str, int, str]] | None:
     """One hop per tick: None if the session has ended, else what changed since `since`."""
-    if not session_alive(session, getattr(user, "pk", None)):
+    if not session_alive(session, user):
         return None
     return _catch_up(user, view, watched, since)
 
@@ -110,15 +111,6 @@ def parse_since(raw: str) -> datetime.datetime | None:
     # A page never asks for more than a day back; older is a stale tab that
     # would only make this socket re-render everything.
     return max(value, timezone.now() - datetime.timedelta(days=1))
-
-
-def session_alive(session: SessionBase | None, user_pk: Any) -> bool:
-    # Logging out (here or on another tab) flushes the session; a socket
-    # opened with it must not keep pushing the customer's tickets.
-    if session is None or not session.session_key:
-        return False
-    store = session.__class__(session.session_key)
-    return str(store.get("_auth_user_id", "")) == str(user_pk)
 
 
 class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsumer):
@@ -148,8 +140,10 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         # Join before accepting: once the page sees the socket open, no change
-        # can slip by unheard.
-        for group in groups:
+        # can slip by unheard. Signing out rings the session's group.
+        for group in [*groups, session_group_of(self.scope)]:
+            if group is None:
+                continue
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
@@ -191,8 +185,13 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         # Groups may carry message types added later; an unknown one must not
         # kill the socket (the base class raises).
         if message.get("type") in {"websocket.connect", "websocket.receive",
-                                   "websocket.disconnect", "ticket.changed", "server.shutdown"}:
+                                   "websocket.disconnect", "ticket.changed", "server.shutdown",
+                                   SESSION_ENDED}:
             await super().dispatch(message)
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        # Signed out (chatportal.session_sockets): nothing more for this tab.
+        await self.refuse(CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")

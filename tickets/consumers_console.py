@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 
+from chatportal.session_sockets import session_alive, session_group_of
 from chatportal.socket_language import language_of_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
@@ -38,7 +39,6 @@ from tickets.consumers import (
     CLOSE_UNAUTHENTICATED,
     NUMBER_MAX_LENGTH,
     PortalConsumer,
-    session_alive,
 )
 from tickets.errors import TicketNotFound
 
@@ -130,7 +130,8 @@ class ConsoleTicketConsumer(PortalConsumer):
             return
         # Join before accepting, then compare with what the page saw: nothing
         # that commits in between goes unheard.
-        for group, _last_seq in watch.values():
+        session = session_group_of(self.scope)
+        for group in [*(group for group, _last_seq in watch.values()), *([session] if session else [])]:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
@@ -153,9 +154,7 @@ class ConsoleTicketConsumer(PortalConsumer):
     async def maintenance_tick(self) -> bool:
         # The followed tickets' seqs, against what was sent: a lost doorbell
         # costs at most one tick.
-        alive = await database_sync_to_async(session_alive)(
-            self.scope.get("session"), getattr(self.user, "pk", None)
-        )
+        alive = await database_sync_to_async(session_alive)(self.scope.get("session"), self.user)
         if not alive:
             return False
         watch = await database_sync_to_async(_watch)(self.user, list(self.sent_seq))

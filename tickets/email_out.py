@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from chatportal.public_url import offline_base
 from tickets.models import (
     OutboundEmail,
     Ticket,
@@ -65,7 +66,7 @@ def reply_address(ticket: Ticket) -> str:
 
 
 def portal_url(path: str = "/portal/") -> str:
-    return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + path
+    return offline_base() + path
 
 
 def ticket_url(ticket: Ticket) -> str:

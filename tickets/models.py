@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
+from chatportal.public_url import offline_base
 from crm.gdpr import REDACTED
 from crm.models import Contact, Organization, SlaPlan
 from queues.models import Department
@@ -169,7 +170,7 @@ class Ticket(models.Model):
 
     @property
     def portal_url(self) -> str:
-        return settings.CHATPORTAL_PUBLIC_URL.rstrip("/") + self.portal_path
+        return offline_base() + self.portal_path
 
     @property
     def requester_display(self) -> str:

@@ -15,14 +15,16 @@ from django.test import Client
 from chatportal.asgi import application
 from tests.factories import make_agent, make_department
 
+# What a browser on our own page sends: its Origin and the Host it addressed.
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 class Socket:
     """A client socket that keeps every frame it received (for exactly-once checks)."""
 
     def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None):
-        self.communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *(headers or [])])
+        self.communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, *(headers or [])])
         self.received: list[dict[str, Any]] = []
         self.close_code: int | None = None
 

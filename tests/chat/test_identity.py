@@ -192,3 +192,18 @@ async def test_an_unverified_profile_email_never_links_a_contact(support):
         Conversation.objects.filter(visitor=visitor, contact__isnull=False).exists
     )() is False
     await socket.close()
+
+
+def test_a_configured_audience_must_be_named_by_the_jwt(settings):
+    settings.CHATPORTAL_IDENTITY_AUDIENCE = "chatportal"
+    assert verify_jwt(token(aud="chatportal")).external_id == "crm-1"
+    assert verify_jwt(token(aud=["billing", "chatportal"])).external_id == "crm-1"
+    # A token the host signed for another of its services, or for none, is not ours.
+    for other in (token(aud="billing"), token()):
+        with pytest.raises(IdentityInvalid):
+            verify_jwt(other)
+
+
+def test_without_a_configured_audience_any_aud_is_ignored(settings):
+    settings.CHATPORTAL_IDENTITY_AUDIENCE = ""
+    assert verify_jwt(token(aud="billing")).external_id == "crm-1"

@@ -6,7 +6,9 @@ SQLite always; PostgreSQL in the services pass (pg_dump/pg_restore needed there)
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import tarfile
 import uuid
 
@@ -125,3 +127,21 @@ def test_a_postgresql_backup_restores_the_database_and_the_media(tmp_path):
         round_trip(env, tmp_path, data_dir)
     finally:
         server.drop_database(name)
+
+
+def test_a_backup_is_readable_by_its_owner_only(tmp_path):
+    # It holds every customer's data and the password hashes: never 0644,
+    # whatever the operator's umask, and also when it replaces an older file.
+    env = embedded_env(tmp_path / "data")
+    archive = tmp_path / "chatportal.tar.gz"
+    archive.write_text("an older, world-readable backup")
+    archive.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        run_chatportal(env, "backup", str(archive))
+        run_chatportal(env, "backup", str(tmp_path / "fresh.tar.gz"))
+    finally:
+        os.umask(old_umask)
+    for written in (archive, tmp_path / "fresh.tar.gz"):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
+        assert tarfile.is_tarfile(written)

@@ -187,6 +187,7 @@ def test_it_passes_the_deploy_check_with_production_settings(tmp_path):
         tmp_path,
         CHATPORTAL_SECRET_KEY=secrets.token_urlsafe(64),
         CHATPORTAL_ALLOWED_HOSTS="support.example.com",
+        CHATPORTAL_PUBLIC_URL="https://support.example.com",
         CHATPORTAL_HTTPS="1",
         CHATPORTAL_DEBUG="0",
     )

@@ -15,7 +15,7 @@ from django.test import Client
 
 from chatportal.asgi import application
 from crm.models import Organization
-from tests.chat.conftest import ORIGIN
+from tests.chat.conftest import HOST, ORIGIN
 from tests.factories import make_agent, make_contact, make_department
 from tickets import actions
 from tickets.models import Ticket, TicketEvent
@@ -126,7 +126,7 @@ def session_cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 async def portal_socket(user, path: str = "/ws/portal/", *, origin=ORIGIN) -> WebsocketCommunicator:
-    headers = [origin, *await database_sync_to_async(session_cookie)(user)]
+    headers = [origin, HOST, *await database_sync_to_async(session_cookie)(user)]
     socket = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await socket.connect()
     assert connected

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from chat import frames as protocol
 from chatportal.asgi import application
-from tests.chat.conftest import ORIGIN
+from tests.chat.conftest import HOST, ORIGIN
 from tests.security.conftest import open_ticket, session_cookie
 from tickets import actions
 
@@ -120,7 +120,7 @@ async def receive_until_pong(socket: WebsocketCommunicator, sent: list[str]) -> 
 
 
 async def fuzz_chat_socket(path: str, headers: list, batch: list[str], *, hello: dict | None) -> None:
-    socket = WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
+    socket = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, *headers])
     connected, _ = await socket.connect()
     assert connected
     try:
@@ -163,7 +163,7 @@ def portal_world(customer, support, support_agent):
 
 
 async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
-    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, *world["cookie"]])
+    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, HOST, *world["cookie"]])
     connected, _ = await socket.connect()
     assert connected
     try:
@@ -202,7 +202,7 @@ def test_the_fuzzers_reach_past_validation(support):
              json.dumps({"type": "read", "conversation": conversation, "seq": 2**40})]
 
     async def run() -> list[dict[str, Any]]:
-        socket = WebsocketCommunicator(application, "/ws/widget/", headers=[ORIGIN])
+        socket = WebsocketCommunicator(application, "/ws/widget/", headers=[ORIGIN, HOST])
         await socket.connect()
         await socket.send_json_to({"type": "hello", "department": "support"})
         await socket.receive_json_from(5)

@@ -216,16 +216,16 @@ async def sweep_socket_queries(customer, agent_headers, hostile: str) -> None:
     from channels.testing import WebsocketCommunicator
 
     from chatportal.asgi import application
-    from tests.chat.conftest import ORIGIN
+    from tests.chat.conftest import HOST, ORIGIN
     from tests.security.conftest import session_cookie
 
     value = quote(hostile, safe="")
     cookie = await database_sync_to_async(session_cookie)(customer[0])
     portal = WebsocketCommunicator(
-        application, f"/ws/portal/?ticket={value}&since={value}", headers=[ORIGIN, *cookie]
+        application, f"/ws/portal/?ticket={value}&since={value}", headers=[ORIGIN, HOST, *cookie]
     )
     console = WebsocketCommunicator(
-        application, f"/ws/console/tickets/?ticket={value}", headers=[ORIGIN, *agent_headers]
+        application, f"/ws/console/tickets/?ticket={value}", headers=[ORIGIN, HOST, *agent_headers]
     )
     portal_open, _ = await portal.connect()
     console_open, _ = await console.connect()

@@ -30,12 +30,19 @@ REFUSED_ORIGINS = {
     "lookalike of the widget site": b"https://shop.example.com.evil.example",
     "widget site over another scheme": b"ftp://shop.example.com",
     "file page": b"file://",
+    # Same host, another port or scheme: another origin (another program on that host).
+    "own host on another port": b"http://127.0.0.1:8001",
+    "own host without the port": b"http://127.0.0.1",
+    "own host over https": b"https://127.0.0.1:8000",
+    "own host name on another port": b"http://localhost:9999",
 }
 
 
 @pytest.fixture
 def _origin_settings(settings):
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "chat.example.com"]
+    settings.CHATPORTAL_PUBLIC_URL = "http://127.0.0.1:8000"
+    settings.CSRF_TRUSTED_ORIGINS = []
     settings.CHATPORTAL_WIDGET_ORIGINS = ["https://shop.example.com"]
 
 
@@ -50,8 +57,10 @@ def victims(support_agent, customer):
     }
 
 
-async def handshake(path: str, origin: bytes | None, user=None) -> tuple[bool, WebsocketCommunicator]:
-    headers = [] if origin is None else [(b"origin", origin)]
+async def handshake(
+    path: str, origin: bytes | None, user=None, *, host: bytes = b"127.0.0.1:8000"
+) -> tuple[bool, WebsocketCommunicator]:
+    headers = [(b"host", host)] if origin is None else [(b"origin", origin), (b"host", host)]
     if user is not None:
         headers += await database_sync_to_async(session_cookie)(user)
     socket = WebsocketCommunicator(application, path, headers=headers)
@@ -101,4 +110,54 @@ async def test_our_own_pages_open_agent_and_portal_sockets(victims, path):
         assert (await socket.receive_json_from(3))["type"] == "welcome"
     else:
         assert await socket.receive_nothing(0.2)  # open and listening, not refused with 4001
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("path", SOCKET_PATHS)
+async def test_a_csrf_trusted_origin_opens_every_socket(settings, victims, path):
+    # Behind a TLS proxy the public name is https while the worker sees ws.
+    settings.CSRF_TRUSTED_ORIGINS = ["https://chat.example.com"]
+    connected, socket = await handshake(
+        path, b"https://chat.example.com", victims[path], host=b"chat.example.com"
+    )
+    assert connected
+    await socket.disconnect()
+    connected, socket = await handshake(
+        path, b"https://chat.example.com:8443", victims[path], host=b"chat.example.com:8443"
+    )
+    assert not connected
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("path", SOCKET_PATHS)
+async def test_without_a_public_url_the_server_that_answered_is_our_origin(settings, victims, path):
+    # `chatportal serve --port 8123`, or a test server on a random port: the
+    # page and its sockets come from the origin the browser addressed.
+    settings.CHATPORTAL_PUBLIC_URL = ""
+    connected, socket = await handshake(
+        path, b"http://127.0.0.1:8123", victims[path], host=b"127.0.0.1:8123"
+    )
+    assert connected
+    await socket.disconnect()
+    refused = {
+        "another port of that host": (b"http://127.0.0.1:8124", b"127.0.0.1:8123"),
+        "the other scheme": (b"https://127.0.0.1:8123", b"127.0.0.1:8123"),
+        # DNS rebinding: the page and the socket both name a host that is not ours.
+        "a host not in ALLOWED_HOSTS": (b"http://evil.example:8123", b"evil.example:8123"),
+        "no Host header": (b"http://127.0.0.1:8123", b""),
+    }
+    for why, (origin, host) in refused.items():
+        connected, socket = await handshake(path, origin, victims[path], host=host)
+        assert not connected, why
+        await socket.disconnect()
+
+
+@pytest.mark.parametrize("path", SOCKET_PATHS)
+async def test_with_a_public_url_only_the_configured_origins_count(victims, path):
+    # A worker addressed directly (an internal address in ALLOWED_HOSTS) is
+    # not a public origin: its own Host does not admit a page.
+    connected, socket = await handshake(
+        path, b"http://localhost:8001", victims[path], host=b"localhost:8001"
+    )
+    assert not connected
     await socket.disconnect()

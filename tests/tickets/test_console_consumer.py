@@ -20,6 +20,7 @@ from tickets.models import Ticket, TicketEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 def _cookie(user) -> list[tuple[bytes, bytes]]:
@@ -29,7 +30,7 @@ def _cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 async def console_socket(user, number: str, seq: int) -> WebsocketCommunicator:
-    headers = [ORIGIN, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
+    headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
     socket = WebsocketCommunicator(application, f"/ws/console/tickets/?ticket={number}&seq={seq}", headers=headers)
     connected, _ = await socket.connect()
     assert connected
@@ -163,7 +164,7 @@ async def test_a_ticket_moved_out_of_the_agents_departments_says_so_and_closes(w
 
 
 async def list_socket(user, pairs: str) -> WebsocketCommunicator:
-    headers = [ORIGIN, *(await database_sync_to_async(_cookie)(user))]
+    headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user))]
     socket = WebsocketCommunicator(application, f"/ws/console/tickets/?tickets={pairs}", headers=headers)
     connected, _ = await socket.connect()
     assert connected

@@ -20,6 +20,7 @@ from tickets.models import Ticket, TicketEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 def make_customer(name: str, email: str, *, organization=None, org_admin: bool = False):
@@ -46,7 +47,7 @@ def _cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 async def portal_socket(user=None, path: str = "/ws/portal/") -> WebsocketCommunicator:
-    headers = [ORIGIN, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
+    headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
     socket = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await socket.connect()
     assert connected
@@ -178,7 +179,7 @@ async def test_a_logged_out_session_stops_the_socket(world, monkeypatch):
     monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.2)
     user = world["maria"][0]
     cookie = await database_sync_to_async(_cookie)(user)
-    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, *cookie])
+    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, HOST, *cookie])
     assert (await socket.connect())[0]
     assert await socket.receive_from(2) == "<!-- heartbeat -->"
     from django.contrib.sessions.models import Session
