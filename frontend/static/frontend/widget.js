@@ -54,20 +54,19 @@
       "Attach file"
     ],
     ro: [
-      "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
-      "Încheiați chatul", "Nume (opțional)", "E-mail (opțional)", "Scrieți un mesaj…", "{name} scrie…",
-      "Operator", "Dumneavoastră", "", "Așteptați următorul operator ({dept}).",
-      "{name} s-a alăturat conversației.", "Transferat către {dept}.", "Transferat către {name}.",
-      "Chat încheiat", "Începeți un chat nou", "Sunteți numărul {n} la coadă.",
-      "Timp estimat de așteptare: circa {m} min.",
-      "Acum nu suntem disponibili. Lăsați un mesaj și vă vom răspunde.", "Lăsați un mesaj",
-      "Se reconectează…", "Se trimite", "Trimis", "Citit", "Netrimis", "Tichet {number} ({status})",
-      "Urmăriți-l în portal", "Cum a fost conversația?", "{n} din 5", "Vă mulțumim pentru părere.",
-      "Program: {hours}", "Aceste articole vă pot ajuta:",
-      "Mesajul a fost păstrat; vă răspundem imediat ce revenim.", "{n} mesaje noi",
-      "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
+      "Deschide chatul", "Minimizează chatul", "Discută cu noi", "Conversație", "Mesaj", "Trimite",
+      "Încheie chatul", "Nume (opțional)", "E-mail (opțional)", "Scrie un mesaj…", "{name} scrie…",
+      "Operator", "Tu", "", "Așteptați următorul operator ({dept}).", "{name} s-a alăturat conversației.",
+      "Transferat către {dept}.", "Transferat către {name}.", "Chat încheiat", "Începe un chat nou",
+      "Sunteți numărul {n} la coadă.", "Timp estimat de așteptare: circa {m} min.",
+      "Acum nu suntem disponibili. Lăsați un mesaj și vă vom răspunde.", "Lasă un mesaj", "Se reconectează…",
+      "Se trimite", "Trimis", "Citit", "Netrimis", "Tichet {number} ({status})", "Urmăriți-l în portal",
+      "Cum a fost conversația?", "{n} din 5", "Vă mulțumim pentru părere.", "Program: {hours}",
+      "Aceste articole vă pot ajuta:", "Mesajul a fost păstrat; vă răspundem imediat ce revenim.",
+      "{n} mesaje noi", "Lăsați un mesaj în loc",
+      "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
-      "Atașați un fișier"
+      "Atașează fișier"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -76,10 +75,10 @@
       "Передано в {dept}.", "Передано: {name}.", "Чат завершён", "Начать новый чат", "Вы {n}-й в очереди.",
       "Ожидание: около {m} мин.", "Сейчас мы не в сети. Оставьте сообщение, и мы ответим.",
       "Оставить сообщение", "Переподключение…", "Отправляется", "Отправлено", "Прочитано", "Не отправлено",
-      "Обращение {number} ({status})", "Следить на портале", "Как прошёл чат?", "{n} из 5", "Спасибо за отзыв.",
+      "Заявка {number} ({status})", "Следить на портале", "Как прошёл чат?", "{n} из 5", "Спасибо за отзыв.",
       "Часы работы: {hours}", "Возможно, помогут статьи:",
       "Сообщение сохранено; ответим, как только вернёмся.", "Новых сообщений: {n}", "Оставить сообщение вместо ожидания",
-      "Место сохранится до отправки; сообщение станет обращением.",
+      "Место сохранится до отправки; сообщение станет заявкой.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
       "Прикрепить файл"
     ]
