@@ -62,7 +62,7 @@ lock: $(STAMP)
 # Known vulnerabilities in the locked versions (PyPI's advisory data). --strict: a package
 # that could not be looked up fails the audit instead of passing unchecked.
 audit: $(STAMP)
-	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+	$(BIN)/pip-audit -r requirements.lock --require-hashes --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
