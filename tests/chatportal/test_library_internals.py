@@ -56,6 +56,8 @@ def test_channels_redis_pubsub_internals_are_where_the_doorbell_layer_expects_th
 
 
 async def test_the_doorbell_layer_builds_its_own_shards_and_subscriber_without_redis():
+    from redis.asyncio.client import PubSub
+
     from chatportal.channel_layer import DoorbellChannelLayer, _CountingPubSub, _Shard
 
     # Nothing connects until the first command: port 9 (discard) is never dialled.
@@ -66,7 +68,8 @@ async def test_the_doorbell_layer_builds_its_own_shards_and_subscriber_without_r
     assert loop_layer.channels == {}
     shard._ensure_redis()
     assert isinstance(shard._pubsub, _CountingPubSub)
-    # redis-py shares one event dispatcher per client; without it the PubSub makes its own.
+    # redis-py shares one event dispatcher per client (redis >= 5.3; pyproject's floor).
+    assert "event_dispatcher" in inspect.signature(PubSub.__init__).parameters
     assert shard._pubsub.connection_pool is shard._redis.connection_pool
     assert hasattr(shard._redis, "_event_dispatcher")
     await shard._redis.aclose()
