@@ -148,7 +148,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL
     # PATCHes). A pool hands connections back when a request or hop ends.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
+        # Open up front what a burst needs at once: the per-message hops' threads
+        # (asyncio's default executor, cpu + 4) and the shared sync thread; the
+        # pool only grows one connection at a time while callers wait.
+        "min_size": min(DB_POOL_MAX_SIZE, (os.cpu_count() or 1) + 5),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": 10,
     }
