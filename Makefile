@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format browser-deps screenshots messages clean
+.PHONY: demo test lint format lock audit messages browser-deps nginx-deps screenshots clean
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions, each checked against its hash (the lock holds
+# pip itself too); then Chatportal, with no dependency resolution of its own.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,8 +24,15 @@ browser-deps:
 	  command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq chromium) \
 	  || echo "chromium missing: install Debian's chromium package for the browser tests"; }
 
-test: $(STAMP) browser-deps
+# Debian's nginx for the scale-out test that drives sockets through deploy/nginx.conf.
+nginx-deps:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq nginx-light) \
+	  || echo "nginx missing: install Debian's nginx-light package for the scale-out test"; }
+
+test: $(STAMP) browser-deps nginx-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # docs/screenshots/{widget,console,portal}.png from the embedded demo server and Chromium.
@@ -48,16 +57,23 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages --locale ro --locale ru --no-obsolete $(MESSAGE_DIRS_IGNORED)
 	cd chatportal && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/django-admin compilemessages --locale ro --locale ru
 
-# The resolved dependencies (runtime + dev) that `audit` checks; rerun after changing pyproject.toml.
+
+# requirements.lock: every package (runtime + the dev extra) at one version, with
+# the hashes of its files, for every platform and Python >= 3.11. The venv above,
+# CI (.ci/run runs `make test`) and deploy/Dockerfile all install from it; `audit`
+# checks it. Rerun after changing dependencies in pyproject.toml (versions
+# already locked are kept where they still fit); `make lock LOCK_ARGS=--upgrade`
+# moves everything to the newest allowed versions.
+LOCK_ARGS ?=
 lock: $(STAMP)
-	{ echo "# The resolved dependencies of Chatportal (runtime + the dev extra), audited by \`make audit\`."; \
-	  echo "# Regenerate after changing pyproject.toml: make lock"; \
-	  $(BIN)/pip freeze --exclude-editable; } > requirements.lock
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	  --extra dev --custom-compile-command "make lock" $(LOCK_ARGS) \
+	  pyproject.toml -o requirements.lock
 
 # Known vulnerabilities in the locked versions (PyPI's advisory data). --strict: a package
 # that could not be looked up fails the audit instead of passing unchecked.
 audit: $(STAMP)
-	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+	$(BIN)/pip-audit -r requirements.lock --require-hashes --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -19,11 +19,13 @@ docs/benchmarks.md can be measured before anyone rewrites the real code:
   the insert statement and sweeps when they take longer than 20–50 ms.
 - BENCH_NO_VISITOR_WINDOW=1: skip the per-visitor message window (its two
   synchronous Redis round trips); the per-socket token bucket still applies.
-- BENCH_DB_POOL=1: psycopg's connection pool (Django 5.1+, needs the
-  psycopg-pool package; BENCH_DB_POOL_MAX connections, default 10) instead of
-  a persistent connection per thread: under ASGI every HTTP request runs in
-  its own thread, and CONN_MAX_AGE > 0 leaves a connection behind per request
-  thread until the garbage collector finds it (docs/benchmarks.md, portal).
+- BENCH_DB_POOL=1: psycopg's connection pool with BENCH_DB_POOL_MAX
+  connections (default 10) and a 30 s timeout. The pool is on by default
+  since (CHATPORTAL_DB_POOL_MAX_SIZE, default 20); to measure without one,
+  run the workers with CHATPORTAL_DB_POOL_MAX_SIZE=0: under ASGI every HTTP
+  request runs in its own thread, and CONN_MAX_AGE > 0 leaves a connection
+  behind per request thread until the garbage collector finds it
+  (docs/benchmarks.md, portal).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
+from frontend.views import minify_widget
 from tests.browser.conftest import HOST_PAGE_URL, WIDGET_SOURCE, serve_host_page
 
 pytestmark = pytest.mark.browser
@@ -228,7 +229,7 @@ def wait_until(
 def server(browser_context) -> FakeWidgetServer:
     fake = FakeWidgetServer()
     fake.attach(browser_context)
-    body = WIDGET_SOURCE.read_text(encoding="utf-8")
+    body = minify_widget(WIDGET_SOURCE.read_text(encoding="utf-8"))
     browser_context.route(
         WIDGET_SRC,
         lambda route: route.fulfill(status=200, content_type="application/javascript", body=body),
@@ -544,7 +545,7 @@ def test_it_follows_the_browser_language_without_a_tag_locale(chromium_browser, 
     context = chromium_browser.new_context(locale="ru-RU")
     try:
         server.attach(context)
-        body = WIDGET_SOURCE.read_text(encoding="utf-8")
+        body = minify_widget(WIDGET_SOURCE.read_text(encoding="utf-8"))
         context.route(
             WIDGET_SRC,
             lambda route: route.fulfill(

@@ -44,11 +44,13 @@ with connection.cursor() as cursor:
 """
 
 
-def run_python(code: str, env: dict[str, str], *args: str) -> dict:
+def run_python(code: str, env: dict[str, str | None], *args: str) -> dict:
+    """Run `code` in a fresh interpreter; a None in `env` unsets that variable."""
+    merged = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatportal.settings", **env}
     result = subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=REPO,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "chatportal.settings", **env},
+        env={name: value for name, value in merged.items() if value is not None},
         capture_output=True,
         text=True,
         timeout=120,
@@ -69,7 +71,30 @@ def test_a_pool_size_turns_persistent_connections_into_a_pool(tmp_path):
     assert shown["pool"]["max_size"] == 7
 
 
-def test_without_a_pool_size_the_connection_settings_stay(tmp_path):
+def test_on_postgresql_the_pool_is_on_unless_turned_off(tmp_path):
+    env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "CHATPORTAL_DATA_DIR": str(tmp_path)}
+    shown = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": None})
+    assert shown["conn_max_age"] == 0
+    assert shown["pool"]["max_size"] == 20
+
+
+def test_the_pool_opens_a_connection_per_hop_thread_before_the_first_burst(tmp_path):
+    # The hot path's hops run in asyncio's default executor (cpu + 4 threads),
+    # the rest on the one sync thread; the pool only grows one connection at a time.
+    env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "CHATPORTAL_DATA_DIR": str(tmp_path)}
+    hop_threads = min(32, (os.cpu_count() or 1) + 4) + 1
+    shown = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": None})
+    assert shown["pool"]["min_size"] >= min(hop_threads, 20)
+    small = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": "3"})
+    assert small["pool"]["min_size"] == small["pool"]["max_size"] == 3
+
+
+def test_on_sqlite_there_is_no_pool(tmp_path):
+    env = {"CHATPORTAL_DATA_DIR": str(tmp_path)}
+    assert run_python(SHOW_DATABASE, {**env, "DATABASE_URL": None})["pool"] is None
+
+
+def test_a_pool_size_of_zero_keeps_the_connection_settings(tmp_path):
     env = {
         "DATABASE_URL": "postgres://u@127.0.0.1:5432/db",
         "CHATPORTAL_DB_CONN_MAX_AGE": "60",
