@@ -41,7 +41,9 @@ logger = logging.getLogger("bench.experiment")
 if os.environ.get("BENCH_DB_POOL") == "1":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 (a pool refuses persistent connections)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {  # noqa: F405
-        "min_size": 2, "max_size": int(os.environ.get("BENCH_DB_POOL_MAX", "10")), "timeout": 30,
+        "min_size": 2,
+        "max_size": int(os.environ.get("BENCH_DB_POOL_MAX", "10")),
+        "timeout": 30,
     }
 
 if os.environ.get("BENCH_PUBSUB_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
@@ -69,7 +71,9 @@ def _nonblocking_publish() -> None:
         layer = get_channel_layer()
         if layer is None or loop is None or not loop.is_running():
             return blocking_send_now(group, event)
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).add_done_callback(log_failure)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).add_done_callback(
+            log_failure
+        )
         return None
 
     realtime.send_now = send_now
@@ -139,10 +143,17 @@ def _log_slow_collections() -> None:
             totals["s"] += took
             totals["n"] += 1
             if time.monotonic() - totals["since"] > 10:
-                logger.warning("gc: %d collections, %.0f ms in the last 10 s", totals["n"], totals["s"] * 1000)
+                logger.warning(
+                    "gc: %d collections, %.0f ms in the last 10 s", totals["n"], totals["s"] * 1000
+                )
                 totals.update(s=0.0, n=0, since=time.monotonic())
             if took > 0.01:
-                logger.warning("gc generation %s took %.1f ms (%s collected)", info["generation"], took * 1000, info["collected"])
+                logger.warning(
+                    "gc generation %s took %.1f ms (%s collected)",
+                    info["generation"],
+                    took * 1000,
+                    info["collected"],
+                )
 
     gc.callbacks.append(timing)
 
@@ -179,6 +190,7 @@ def _log_stalls() -> None:
     import chat.delivery as delivery
 
     delivery.ensure_sweeper_running = ensure_sweeper_running
+
     def logging_slow(fn, label, over_s):
         def run(*args, **kwargs):
             t = time.perf_counter()

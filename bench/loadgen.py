@@ -112,11 +112,18 @@ class Peer:
     async def open(self, hello: dict[str, Any], wait_s: float) -> dict[str, Any]:
         try:
             self.conn = await connect(
-                self.url, origin=self.origin, open_timeout=wait_s, max_size=2**20,
-                compression=None, ping_interval=20, ping_timeout=60,
+                self.url,
+                origin=self.origin,
+                open_timeout=wait_s,
+                max_size=2**20,
+                compression=None,
+                ping_interval=20,
+                ping_timeout=60,
             )
         except InvalidStatus as exc:
-            raise LoadgenError(f"{self.name}: handshake refused ({exc.response.status_code})") from exc
+            raise LoadgenError(
+                f"{self.name}: handshake refused ({exc.response.status_code})"
+            ) from exc
         self.reader = asyncio.create_task(self._read(), name=f"read-{self.name}")
         await self.send(hello)
         return await asyncio.wait_for(asyncio.shield(self.welcome), wait_s)
@@ -149,7 +156,9 @@ class Peer:
             code = exc.rcvd.code if exc.rcvd else 1006
             self.stats.closed[str(code)] += 1
             if not self.welcome.done():
-                self.welcome.set_exception(LoadgenError(f"{self.name}: closed {code} before welcome"))
+                self.welcome.set_exception(
+                    LoadgenError(f"{self.name}: closed {code} before welcome")
+                )
         finally:
             for future in self.acks.values():
                 if not future.done():
@@ -277,7 +286,9 @@ def slowest_seconds(delivered: list[Sent], start: float, count: int = 8) -> list
     """The seconds of the run (by scheduled send) with the worst latency: periodic stalls show here."""
     by_second: dict[int, list[float]] = {}
     for r in delivered:
-        by_second.setdefault(int(r.scheduled_at - start), []).append(r.delivered_at[0] - r.scheduled_at)
+        by_second.setdefault(int(r.scheduled_at - start), []).append(
+            r.delivered_at[0] - r.scheduled_at
+        )
     worst = sorted(by_second.items(), key=lambda item: max(item[1]), reverse=True)[:count]
     return [
         {"second": second, "messages": len(values), **distribution_ms(values)}
@@ -285,7 +296,9 @@ def slowest_seconds(delivered: list[Sent], start: float, count: int = 8) -> list
     ]
 
 
-def summarize(args: argparse.Namespace, stats: Stats, window: tuple[float, float], setup: dict[str, Any]) -> dict[str, Any]:
+def summarize(
+    args: argparse.Namespace, stats: Stats, window: tuple[float, float], setup: dict[str, Any]
+) -> dict[str, Any]:
     start, end = window
     records = list(stats.sent.values())
     acked = [r for r in records if r.acked_at is not None and r.error is None]
@@ -379,8 +392,12 @@ def load_agents(path: Path) -> list[dict[str, str]]:
         raise LoadgenError(f"cannot read agents file {path}: {exc}") from exc
     if isinstance(data, dict):
         data = [{"username": k, "token": v} for k, v in data.items()]
-    if not isinstance(data, list) or not data or not all(
-        isinstance(a, dict) and isinstance(a.get("token"), str) and a["token"] for a in data
+    if (
+        not isinstance(data, list)
+        or not data
+        or not all(
+            isinstance(a, dict) and isinstance(a.get("token"), str) and a["token"] for a in data
+        )
     ):
         raise LoadgenError(f"{path}: expected a non-empty list of {{username, token}} or a mapping")
     return [{"username": str(a.get("username", "?")), "token": a["token"]} for a in data]
@@ -394,7 +411,13 @@ async def open_agents(args, agents, stats) -> list[Peer]:
     peers = []
     for i, agent in enumerate(agents):
         worker = args.worker[i % len(args.worker)]
-        peer = Peer(f"{worker}/ws/agent/", args.origin or origin_for(worker), "agent", stats, f"agent-{agent['username']}")
+        peer = Peer(
+            f"{worker}/ws/agent/",
+            args.origin or origin_for(worker),
+            "agent",
+            stats,
+            f"agent-{agent['username']}",
+        )
         await peer.open({"type": "hello", "token": agent["token"]}, args.connect_timeout)
         await peer.send({"type": "presence", "status": "online"})
         peers.append(peer)
@@ -405,10 +428,21 @@ async def open_agents(args, agents, stats) -> list[Peer]:
 
 async def open_conversation(args, index: int, stats: Stats) -> Conversation:
     worker = args.worker[index % len(args.worker)]
-    visitor = Peer(f"{worker}/ws/widget/", args.origin or origin_for(worker), "visitor", stats, f"visitor-{index}")
+    visitor = Peer(
+        f"{worker}/ws/widget/",
+        args.origin or origin_for(worker),
+        "visitor",
+        stats,
+        f"visitor-{index}",
+    )
     await visitor.open(
-        {"type": "hello", "token": None, "department": args.department,
-         "profile": {"name": f"Load {index}"}, "locale": "en"},
+        {
+            "type": "hello",
+            "token": None,
+            "department": args.department,
+            "profile": {"name": f"Load {index}"},
+            "locale": "en",
+        },
         args.connect_timeout,
     )
     ack = await visitor.post(
@@ -488,8 +522,12 @@ async def settle(agents: list[Peer], *, quiet_ms: float, wait_s: float) -> dict[
             if quick_in_a_row >= 2:
                 break
         await asyncio.sleep(0.5)
-    return {"rounds": rounds, "last_worst_pong_ms": round(worst_ms, 1),
-            "seconds": round(time.monotonic() - started, 1), "settled": quick_in_a_row >= 2}
+    return {
+        "rounds": rounds,
+        "last_worst_pong_ms": round(worst_ms, 1),
+        "seconds": round(time.monotonic() - started, 1),
+        "settled": quick_in_a_row >= 2,
+    }
 
 
 async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float) -> None:
@@ -511,7 +549,11 @@ async def run_side(conv: Conversation, side: str, args, stats: Stats, t0: float)
         client_id = str(uuid.uuid4())
         record = Sent(client_id, conv.index, side, scheduled)
         stats.sent[client_id] = record
-        frame: dict[str, Any] = {"type": "message", "client_id": client_id, "body": body_for(conv.index, side, k)}
+        frame: dict[str, Any] = {
+            "type": "message",
+            "client_id": client_id,
+            "body": body_for(conv.index, side, k),
+        }
         if side == "agent":
             frame.update(conversation=conv.id, internal=False)
         record.sent_at = time.monotonic()
@@ -533,7 +575,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for start in range(0, args.conversations, OPEN_BATCH):
             batch = range(start, min(start + OPEN_BATCH, args.conversations))
-            conversations += await asyncio.gather(*(open_conversation(args, i, stats) for i in batch))
+            conversations += await asyncio.gather(
+                *(open_conversation(args, i, stats) for i in batch)
+            )
         setup["accepted_manually"] = await collect_assignments(
             conversations, agents, args.assign_timeout, args.accept_timeout
         )
@@ -552,13 +596,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"STEADY {json.dumps(setup)}", file=sys.stderr, flush=True)
         senders = [
             asyncio.create_task(run_side(conv, side, args, stats, t0))
-            for conv in conversations for side in ("visitor", "agent")
+            for conv in conversations
+            for side in ("visitor", "agent")
         ]
         await asyncio.gather(*senders)
         t_end_send = time.monotonic()
         deadline = t_end_send + args.drain
         while time.monotonic() < deadline:
-            pending = [r for r in stats.sent.values() if r.error is None and (r.acked_at is None or not r.delivered_at)]
+            pending = [
+                r
+                for r in stats.sent.values()
+                if r.error is None and (r.acked_at is None or not r.delivered_at)
+            ]
             if not pending:
                 break
             await asyncio.sleep(0.25)
@@ -574,32 +623,66 @@ def positive(kind, upper: float):
         if not 0 < value <= upper:
             raise argparse.ArgumentTypeError(f"must be in (0, {upper}]")
         return value
+
     return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", action="append", type=check_loopback, required=True,
-                        help="base WebSocket URL of a worker, e.g. ws://127.0.0.1:8001 (repeat for several)")
-    parser.add_argument("--agents-file", type=Path, required=True,
-                        help='JSON: [{"username": "...", "token": "..."}] or {"username": "token"}')
+    parser.add_argument(
+        "--worker",
+        action="append",
+        type=check_loopback,
+        required=True,
+        help="base WebSocket URL of a worker, e.g. ws://127.0.0.1:8001 (repeat for several)",
+    )
+    parser.add_argument(
+        "--agents-file",
+        type=Path,
+        required=True,
+        help='JSON: [{"username": "...", "token": "..."}] or {"username": "token"}',
+    )
     parser.add_argument("--conversations", type=positive(int, MAX_CONVERSATIONS), default=20)
-    parser.add_argument("--rate", type=positive(float, MAX_RATE_PER_SIDE), default=1.0,
-                        help="messages per second per side of each conversation")
+    parser.add_argument(
+        "--rate",
+        type=positive(float, MAX_RATE_PER_SIDE),
+        default=1.0,
+        help="messages per second per side of each conversation",
+    )
     parser.add_argument("--duration", type=positive(float, MAX_DURATION_S), default=30.0)
-    parser.add_argument("--drain", type=positive(float, 120), default=15.0,
-                        help="seconds to wait for outstanding acks and deliveries after the last send")
+    parser.add_argument(
+        "--drain",
+        type=positive(float, 120),
+        default=15.0,
+        help="seconds to wait for outstanding acks and deliveries after the last send",
+    )
     parser.add_argument("--department", default="support")
-    parser.add_argument("--origin", default=None, help="Origin header (default: the worker's own origin)")
+    parser.add_argument(
+        "--origin", default=None, help="Origin header (default: the worker's own origin)"
+    )
     parser.add_argument("--connect-timeout", type=positive(float, 120), default=30.0)
-    parser.add_argument("--assign-timeout", type=positive(float, 300), default=5.0,
-                        help="seconds to wait for routing before agents accept what is left")
-    parser.add_argument("--accept-timeout", type=positive(float, 600), default=120.0,
-                        help="seconds to wait for the answers to those accepts")
-    parser.add_argument("--settle-ms", type=positive(float, 5000), default=150.0,
-                        help="after setup, wait until every agent's ping answers within this")
+    parser.add_argument(
+        "--assign-timeout",
+        type=positive(float, 300),
+        default=5.0,
+        help="seconds to wait for routing before agents accept what is left",
+    )
+    parser.add_argument(
+        "--accept-timeout",
+        type=positive(float, 600),
+        default=120.0,
+        help="seconds to wait for the answers to those accepts",
+    )
+    parser.add_argument(
+        "--settle-ms",
+        type=positive(float, 5000),
+        default=150.0,
+        help="after setup, wait until every agent's ping answers within this",
+    )
     parser.add_argument("--settle-timeout", type=positive(float, 600), default=180.0)
-    parser.add_argument("--output", type=Path, default=None, help="also write the JSON summary here")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="also write the JSON summary here"
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for send phases")
     return parser
 
@@ -625,7 +708,11 @@ def main(argv: list[str] | None = None) -> int:
         f" lost={counts['lost']} duplicated={counts['duplicated']} out_of_order={counts['out_of_order']}",
         file=sys.stderr,
     )
-    return 0 if counts["lost"] == 0 and counts["duplicated"] == 0 and counts["out_of_order"] == 0 else 1
+    return (
+        0
+        if counts["lost"] == 0 and counts["duplicated"] == 0 and counts["out_of_order"] == 0
+        else 1
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ def create_portal_customers(
     department = Department.objects.get(slug=department_slug)
     # The backend a password sign-in records: the first that can load a user
     # (a throttle in front of it refuses guesses but authenticates nobody).
-    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user"))
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
+    )
     now = timezone.now()
     with transaction.atomic():
         users = User.objects.bulk_create(
@@ -72,7 +74,10 @@ def create_portal_customers(
             batch_size=BATCH,
         )
         ContactEmail.objects.bulk_create(
-            [ContactEmail(contact=c, email=u.email, is_primary=True) for c, u in zip(contacts, users, strict=True)],
+            [
+                ContactEmail(contact=c, email=u.email, is_primary=True)
+                for c, u in zip(contacts, users, strict=True)
+            ],
             batch_size=BATCH,
         )
         # Numbers after the ones already issued; the counter moves past ours.
@@ -103,10 +108,18 @@ def create_portal_customers(
         TicketEvent.objects.bulk_create(
             [
                 TicketEvent(
-                    ticket=t, seq=1, kind=TicketEvent.Kind.CREATED, author_role=TicketEvent.Role.CUSTOMER,
+                    ticket=t,
+                    seq=1,
+                    kind=TicketEvent.Kind.CREATED,
+                    author_role=TicketEvent.Role.CUSTOMER,
                     author_contact=t.contact,
-                    payload={"subject": t.subject, "body": "Bench", "channel": t.channel,
-                             "priority": t.priority, "author": t.contact.name},
+                    payload={
+                        "subject": t.subject,
+                        "body": "Bench",
+                        "channel": t.channel,
+                        "priority": t.priority,
+                        "author": t.contact.name,
+                    },
                 )
                 for t in tickets
             ],
@@ -119,8 +132,11 @@ def create_portal_customers(
                 Session(
                     session_key=key,
                     session_data=store.encode(
-                        {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend,
-                         HASH_SESSION_KEY: user.get_session_auth_hash()}
+                        {
+                            SESSION_KEY: str(user.pk),
+                            BACKEND_SESSION_KEY: backend,
+                            HASH_SESSION_KEY: user.get_session_auth_hash(),
+                        }
                     ),
                     expire_date=now + SESSION_AGE,
                 )

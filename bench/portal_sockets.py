@@ -96,13 +96,19 @@ class PortalSocket:
         for attempt in range(OPEN_ATTEMPTS):
             try:
                 self.conn = await connect(
-                    self.url, origin=self.origin, additional_headers={"Cookie": self.cookie},
-                    open_timeout=open_timeout, compression=None, max_size=2**20,
+                    self.url,
+                    origin=self.origin,
+                    additional_headers={"Cookie": self.cookie},
+                    open_timeout=open_timeout,
+                    compression=None,
+                    max_size=2**20,
                     ping_interval=None,  # daphne pings every 20 s; the client just answers
                 )
                 break
             except InvalidStatus as exc:
-                raise RuntimeError(f"socket {self.index}: handshake refused ({exc.response.status_code})") from exc
+                raise RuntimeError(
+                    f"socket {self.index}: handshake refused ({exc.response.status_code})"
+                ) from exc
             except (InvalidMessage, OSError, TimeoutError):
                 if attempt == OPEN_ATTEMPTS - 1:
                     raise
@@ -178,10 +184,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     try:
         for start in range(0, len(sockets), OPEN_BATCH):
-            await asyncio.gather(*(s.open(args.connect_timeout) for s in sockets[start:start + OPEN_BATCH]))
+            await asyncio.gather(
+                *(s.open(args.connect_timeout) for s in sockets[start : start + OPEN_BATCH])
+            )
         opened = time.monotonic()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in sockets)), args.ready_timeout)
+            await asyncio.wait_for(
+                asyncio.gather(*(s.ready.wait() for s in sockets)), args.ready_timeout
+            )
         not_ready = [s.index for s in sockets if not s.ready.is_set() or s.closed_code is not None]
         setup = {
             "sockets": len(sockets),
@@ -196,12 +206,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return {
             "setup": setup,
             "sockets": [
-                {"index": s.index, "tickets": sorted(s.tickets), "arrivals": s.arrivals,
-                 "closed_code": s.closed_code, "heartbeats": s.heartbeats, "unparsed": s.unparsed}
+                {
+                    "index": s.index,
+                    "tickets": sorted(s.tickets),
+                    "arrivals": s.arrivals,
+                    "closed_code": s.closed_code,
+                    "heartbeats": s.heartbeats,
+                    "unparsed": s.unparsed,
+                }
                 for s in sockets
             ],
             "wrong_customer": [w for s in sockets for w in s.wrong],
-            "closed": dict(Counter(str(s.closed_code) for s in sockets if s.closed_code is not None)),
+            "closed": dict(
+                Counter(str(s.closed_code) for s in sockets if s.closed_code is not None)
+            ),
         }
     finally:
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
@@ -209,11 +227,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", action="append", type=check_loopback, required=True,
-                        help="base WebSocket URL of a worker, e.g. ws://127.0.0.1:8001 (repeat for several)")
-    parser.add_argument("--customers-file", type=Path, required=True,
-                        help="written by bench/portal_customers.py")
-    parser.add_argument("--since", required=True, help="ISO time before the customers' tickets were made")
+    parser.add_argument(
+        "--worker",
+        action="append",
+        type=check_loopback,
+        required=True,
+        help="base WebSocket URL of a worker, e.g. ws://127.0.0.1:8001 (repeat for several)",
+    )
+    parser.add_argument(
+        "--customers-file", type=Path, required=True, help="written by bench/portal_customers.py"
+    )
+    parser.add_argument(
+        "--since", required=True, help="ISO time before the customers' tickets were made"
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N customers")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
@@ -227,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--limit must be 0..{MAX_SOCKETS}")
     result = asyncio.run(run(args))
     args.output.write_text(json.dumps(result))
-    print(f"sockets: {result['setup']}; wrong-customer {len(result['wrong_customer'])}; closed {result['closed']}",
-          file=sys.stderr)
+    print(
+        f"sockets: {result['setup']}; wrong-customer {len(result['wrong_customer'])}; closed {result['closed']}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -63,7 +63,9 @@ def check_loopback_http(url: str) -> str:
         except ValueError:
             loopback = False
         if not loopback:
-            raise argparse.ArgumentTypeError(f"{url!r}: the updater only targets loopback addresses")
+            raise argparse.ArgumentTypeError(
+                f"{url!r}: the updater only targets loopback addresses"
+            )
     return url.rstrip("/")
 
 
@@ -88,7 +90,9 @@ class Updater:
         try:
             response = self._session().patch(
                 f"{worker}/api/v1/tickets/{record['number']}",
-                data=json.dumps({"status": record["status"]}), headers=self.headers, timeout=self.timeout,
+                data=json.dumps({"status": record["status"]}),
+                headers=self.headers,
+                timeout=self.timeout,
             )
             record["responded"] = time.monotonic()
             record["http_status"] = response.status_code
@@ -119,8 +123,12 @@ class ActionThreads:
 
     def __init__(self, threads: int) -> None:
         self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="update"))
-        self.thread = threading.Thread(target=self.loop.run_forever, name="updater-loop", daemon=True)
+        self.loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="update")
+        )
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="updater-loop", daemon=True
+        )
         self.thread.start()
         self.futures: list[concurrent.futures.Future[None]] = []
 
@@ -195,7 +203,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     count = int(args.duration * args.rate)
     t0 = time.monotonic() + 0.2
     pool: ActionThreads | ThreadPoolExecutor = (
-        ActionThreads(args.threads) if args.via == "django"
+        ActionThreads(args.threads)
+        if args.via == "django"
         else ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="update")
     )
     with pool:
@@ -217,9 +226,16 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             last_picked[number] = scheduled
             status[number] = FLIP[status[number]]
             record: dict[str, Any] = {
-                "number": number, "customer": owner[number], "status": status[number],
-                "scheduled": scheduled, "started": None, "responded": None,
-                "http_status": None, "updated": None, "last_seq": None, "error": None,
+                "number": number,
+                "customer": owner[number],
+                "status": status[number],
+                "scheduled": scheduled,
+                "started": None,
+                "responded": None,
+                "http_status": None,
+                "updated": None,
+                "last_seq": None,
+                "error": None,
             }
             records.append(record)
             pool.submit(updater.update, record, args.worker[k % len(args.worker)])
@@ -228,17 +244,28 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", action="append", type=check_loopback_http, required=True,
-                        help="base HTTP URL of a worker, e.g. http://127.0.0.1:8001 (repeat for several)")
-    parser.add_argument("--customers-file", type=Path, required=True,
-                        help="written by bench/portal_customers.py")
+    parser.add_argument(
+        "--worker",
+        action="append",
+        type=check_loopback_http,
+        required=True,
+        help="base HTTP URL of a worker, e.g. http://127.0.0.1:8001 (repeat for several)",
+    )
+    parser.add_argument(
+        "--customers-file", type=Path, required=True, help="written by bench/portal_customers.py"
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N customers' tickets")
-    parser.add_argument("--via", choices=("api", "django"), default="api",
-                        help="PATCH through the workers' HTTP API, or call the action in this process")
+    parser.add_argument(
+        "--via",
+        choices=("api", "django"),
+        default="api",
+        help="PATCH through the workers' HTTP API, or call the action in this process",
+    )
     parser.add_argument("--rate", type=float, default=50.0, help="updates per second")
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--cooldown", type=float, default=5.0,
-                        help="seconds before the same ticket is picked again")
+    parser.add_argument(
+        "--cooldown", type=float, default=5.0, help="seconds before the same ticket is picked again"
+    )
     parser.add_argument("--threads", type=int, default=16, help="requests in flight at most")
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=None)
@@ -248,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not 0 < args.rate <= MAX_RATE or not 0 < args.duration <= MAX_DURATION_S or not 1 <= args.threads <= 128:
+    if (
+        not 0 < args.rate <= MAX_RATE
+        or not 0 < args.duration <= MAX_DURATION_S
+        or not 1 <= args.threads <= 128
+    ):
         raise SystemExit(f"rate (0, {MAX_RATE}], duration (0, {MAX_DURATION_S}], threads 1..128")
     if args.seed is not None:
         random.seed(args.seed)

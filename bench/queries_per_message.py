@@ -69,13 +69,20 @@ def measure(args: argparse.Namespace) -> dict:
 
     def visitor_message(i: int):
         return actions.check_visitor_message(
-            visitor, conversation=(pk, public_id), department=department,
-            client_id=uuid.uuid4(), body=f"visitor {i}",
+            visitor,
+            conversation=(pk, public_id),
+            department=department,
+            client_id=uuid.uuid4(),
+            body=f"visitor {i}",
         )
 
     def agent_reply(i: int):
         return actions.post_message(
-            pk, public_id, author=agent_author, client_id=uuid.uuid4(), body=f"agent {i}",
+            pk,
+            public_id,
+            author=agent_author,
+            client_id=uuid.uuid4(),
+            body=f"agent {i}",
             assigned_to=agent.pk,
         )
 
@@ -83,8 +90,12 @@ def measure(args: argparse.Namespace) -> dict:
         return queries.events_after(pk, public_id, seq - 1, for_agent=for_agent)
 
     results: dict[str, dict] = {}
-    samples: dict[str, list[tuple[int, float]]] = {"visitor_message": [], "agent_reply": [],
-                                                   "delivery_read_visitor": [], "delivery_read_agent": []}
+    samples: dict[str, list[tuple[int, float]]] = {
+        "visitor_message": [],
+        "agent_reply": [],
+        "delivery_read_visitor": [],
+        "delivery_read_agent": [],
+    }
     example_sql: list[str] = []
     for i in range(args.messages):
         for name, step in (("visitor_message", visitor_message), ("agent_reply", agent_reply)):
@@ -94,11 +105,16 @@ def measure(args: argparse.Namespace) -> dict:
             samples[name].append((data_queries(ctx.captured_queries), time.perf_counter() - t))
             if name == "visitor_message" and not example_sql:
                 example_sql = [q["sql"] for q in ctx.captured_queries]
-            for reader, for_agent in (("delivery_read_visitor", False), ("delivery_read_agent", True)):
+            for reader, for_agent in (
+                ("delivery_read_visitor", False),
+                ("delivery_read_agent", True),
+            ):
                 t = time.perf_counter()
                 with CaptureQueriesContext(connection) as ctx:
                     frames, _last = delivery_read(appended.seq, for_agent=for_agent)
-                samples[reader].append((data_queries(ctx.captured_queries), time.perf_counter() - t))
+                samples[reader].append(
+                    (data_queries(ctx.captured_queries), time.perf_counter() - t)
+                )
                 assert frames and frames[0]["seq"] == appended.seq
     for name, values in samples.items():
         counts = [c for c, _ in values]
@@ -126,7 +142,11 @@ def measure(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a fresh PostgreSQL database (DATABASE_URL's server)",
+    )
     parser.add_argument("--messages", type=int, default=200, choices=range(1, 5001), metavar="N")
     parser.add_argument("--department", default="support")
     parser.add_argument("--agent", default="boris")
@@ -141,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     pg: PostgresServer | None = None
     db_name = f"chatportal_qpm_{uuid.uuid4().hex[:10]}"
     if args.postgres:
-        pg = PostgresServer(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test")
+        pg = PostgresServer(
+            os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test"
+        )
         os.environ["DATABASE_URL"] = pg.create_database(db_name)
     else:
         os.environ.pop("DATABASE_URL", None)

@@ -96,8 +96,17 @@ def service_cpu_seconds(names: tuple[str, ...]) -> float:
     return total
 
 
-PG_COUNTERS = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted",
-               "tup_updated", "tup_deleted", "blks_read", "blks_hit")
+PG_COUNTERS = (
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "tup_deleted",
+    "blks_read",
+    "blks_hit",
+)
 
 
 def pg_counters(pg: PostgresServer, db_name: str) -> dict[str, int]:
@@ -112,33 +121,59 @@ def pg_counters(pg: PostgresServer, db_name: str) -> dict[str, int]:
     return dict(zip(PG_COUNTERS, row, strict=True)) if row else {}
 
 
-def create_bench_agents(env: dict[str, str], *, count: int, max_chats: int, department: str) -> list[dict[str, str]]:
+def create_bench_agents(
+    env: dict[str, str], *, count: int, max_chats: int, department: str
+) -> list[dict[str, str]]:
     code = AGENTS_SNIPPET.format(count=count, max_chats=max_chats, department=department)
     out = run_chatportal(env, "shell", "-c", code)
     for line in out.splitlines():
         if line.startswith("AGENTS="):
-            return json.loads(line[len("AGENTS="):])
+            return json.loads(line[len("AGENTS=") :])
     raise RuntimeError(f"agent setup printed no tokens:\n{out}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the chat benchmark on N daphne workers (PostgreSQL + Redis).")
+    parser = argparse.ArgumentParser(
+        description="Run the chat benchmark on N daphne workers (PostgreSQL + Redis)."
+    )
     parser.add_argument("--conversations", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=1.0, help="messages/s per side per conversation")
+    parser.add_argument(
+        "--rate", type=float, default=1.0, help="messages/s per side per conversation"
+    )
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--drain", type=float, default=60.0,
-                        help="seconds after the last send to wait for acks and deliveries")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=60.0,
+        help="seconds after the last send to wait for acks and deliveries",
+    )
     parser.add_argument("--workers", type=int, default=2, choices=range(1, 9))
-    parser.add_argument("--agents", type=int, default=0, help="bench agents (default: one per 10 conversations)")
+    parser.add_argument(
+        "--agents", type=int, default=0, help="bench agents (default: one per 10 conversations)"
+    )
     parser.add_argument("--department", default="support")
-    parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the run")
-    parser.add_argument("--profile-gil", action="store_true",
-                        help="with --profile: sample only the thread holding the GIL (CPU, not waits)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy record worker A during the run"
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (CPU, not waits)",
+    )
     parser.add_argument("--output-dir", type=Path, default=None)
-    parser.add_argument("--extra-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the workers (repeatable)")
+    parser.add_argument(
+        "--extra-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the workers (repeatable)",
+    )
     args = parser.parse_args(argv)
-    if not 1 <= args.conversations <= 2000 or not 0 < args.rate <= 50 or not 0 < args.duration <= 600:
+    if (
+        not 1 <= args.conversations <= 2000
+        or not 0 < args.rate <= 50
+        or not 0 < args.duration <= 600
+    ):
         parser.error("conversations 1..2000, rate (0, 50], duration (0, 600]")
 
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -162,13 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     profiler: subprocess.Popen[bytes] | None = None
     try:
         env = base_env(out_dir / "data")
-        env.update({
-            "DATABASE_URL": pg.create_database(db_name),
-            "REDIS_URL": redis_url,
-            "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
-            "CHATPORTAL_DB_CONN_MAX_AGE": "60",
-            "CHATPORTAL_LOG_LEVEL": "WARNING",
-        })
+        env.update(
+            {
+                "DATABASE_URL": pg.create_database(db_name),
+                "REDIS_URL": redis_url,
+                "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
+                "CHATPORTAL_DB_CONN_MAX_AGE": "60",
+                "CHATPORTAL_LOG_LEVEL": "WARNING",
+            }
+        )
         for item in args.extra_env:
             name, sep, value = item.partition("=")
             if not sep or not name:
@@ -176,9 +213,14 @@ def main(argv: list[str] | None = None) -> int:
             env[name] = value
         t = time.monotonic()
         prepare_database(env)
-        agents = create_bench_agents(env, count=agents_count, max_chats=max_chats, department=args.department)
+        agents = create_bench_agents(
+            env, count=agents_count, max_chats=max_chats, department=args.department
+        )
         (out_dir / "agents.json").write_text(json.dumps(agents))
-        print(f"database ready with {len(agents)} bench agents in {time.monotonic() - t:.1f} s", file=sys.stderr)
+        print(
+            f"database ready with {len(agents)} bench agents in {time.monotonic() - t:.1f} s",
+            file=sys.stderr,
+        )
 
         for index in range(args.workers):
             name = f"worker-{chr(ord('a') + index)}"
@@ -193,14 +235,30 @@ def main(argv: list[str] | None = None) -> int:
         t_run = time.monotonic()
         load_before = os.getloadavg()
         loadgen = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "bench" / "loadgen.py"),
-             *[arg for w in workers for arg in ("--worker", f"ws://{w.host}:{w.port}")],
-             "--agents-file", str(out_dir / "agents.json"),
-             "--conversations", str(args.conversations), "--rate", str(args.rate),
-             "--duration", str(args.duration), "--department", args.department,
-             "--drain", str(args.drain),
-             "--output", str(out_dir / "loadgen.json"), "--seed", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(REPO_ROOT / "bench" / "loadgen.py"),
+                *[arg for w in workers for arg in ("--worker", f"ws://{w.host}:{w.port}")],
+                "--agents-file",
+                str(out_dir / "agents.json"),
+                "--conversations",
+                str(args.conversations),
+                "--rate",
+                str(args.rate),
+                "--duration",
+                str(args.duration),
+                "--department",
+                args.department,
+                "--drain",
+                str(args.drain),
+                "--output",
+                str(out_dir / "loadgen.json"),
+                "--seed",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert loadgen.stderr is not None
         stderr_lines = []
@@ -214,10 +272,23 @@ def main(argv: list[str] | None = None) -> int:
                 steady_cpu["_at"] = time.monotonic()
                 if args.profile:
                     profiler = subprocess.Popen(
-                        [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
-                         "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt"),
-                         *(["--gil"] if args.profile_gil else [])],
-                        stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
+                        [
+                            py_spy,
+                            "record",
+                            "--pid",
+                            str(workers[0].pid),
+                            "--duration",
+                            str(int(args.duration)),
+                            "--rate",
+                            "50",
+                            "--format",
+                            "raw",
+                            "--output",
+                            str(out_dir / "worker-a.collapsed.txt"),
+                            *(["--gil"] if args.profile_gil else []),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=(out_dir / "py-spy.log").open("wb"),
                     )
             elif line.startswith("e2e "):
                 steady_cpu.setdefault("_end", time.monotonic())
@@ -229,10 +300,16 @@ def main(argv: list[str] | None = None) -> int:
                     steady_cpu["machine_busy"] = machine_busy_seconds() - steady_cpu["machine_busy"]
         stdout = loadgen.stdout.read() if loadgen.stdout else ""
         loadgen.wait(timeout=args.duration + 900)
-        loadgen = subprocess.CompletedProcess(loadgen.args, loadgen.returncode, stdout, "".join(stderr_lines))
+        loadgen = subprocess.CompletedProcess(
+            loadgen.args, loadgen.returncode, stdout, "".join(stderr_lines)
+        )
         wall = time.monotonic() - t_run
         (out_dir / "loadgen.stderr.txt").write_text(loadgen.stderr)
-        cpu = {name: round(cpu_seconds(w.pid) - cpu_before[name], 2) for w in workers if (name := w.name) in cpu_before and w.pid}
+        cpu = {
+            name: round(cpu_seconds(w.pid) - cpu_before[name], 2)
+            for w in workers
+            if (name := w.name) in cpu_before and w.pid
+        }
         services_cpu = round(service_cpu_seconds(("postgres", "redis-server")) - services_before, 2)
         time.sleep(1.0)  # let the statistics collector catch up
         pg_after = pg_counters(pg, db_name)
@@ -249,12 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         acked = max(1, summary["counts"]["acked"])
         pg_delta = {k: pg_after[k] - pg_before.get(k, 0) for k in pg_after}
         # Includes setup traffic of the run (connects, hellos, accepts), so it is an upper bound.
-        summary["postgres_per_acked_message"] = {k: round(v / acked, 2) for k, v in pg_delta.items()}
+        summary["postgres_per_acked_message"] = {
+            k: round(v / acked, 2) for k, v in pg_delta.items()
+        }
         summary["machine"] = {
             "cpus": os.cpu_count(),
             "run_wall_s": round(wall, 1),
-            "cpu_s": {**cpu, "postgres+redis (live processes only)": services_cpu,
-                      "loadgen": round(loadgen_cpu, 2)},
+            "cpu_s": {
+                **cpu,
+                "postgres+redis (live processes only)": services_cpu,
+                "loadgen": round(loadgen_cpu, 2),
+            },
             "python": sys.version.split()[0],
             # The machine is shared: other processes' load skews every number here.
             "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
@@ -268,10 +350,15 @@ def main(argv: list[str] | None = None) -> int:
             summary["machine"]["steady_span_s"] = round(span, 1)
             worker_cpu = sum(v for k, v in steady_cpu.items() if k.startswith("worker-"))
             # What one message costs the workers, receiving, writing and delivering it.
-            summary["machine"]["worker_cpu_ms_per_acked_message"] = round(1000 * worker_cpu / acked, 2)
+            summary["machine"]["worker_cpu_ms_per_acked_message"] = round(
+                1000 * worker_cpu / acked, 2
+            )
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         print(json.dumps(summary, indent=2))
-        print(loadgen.stderr.strip().splitlines()[-1] if loadgen.stderr.strip() else "", file=sys.stderr)
+        print(
+            loadgen.stderr.strip().splitlines()[-1] if loadgen.stderr.strip() else "",
+            file=sys.stderr,
+        )
         print(f"results in {out_dir}", file=sys.stderr)
         return loadgen.returncode
     finally:

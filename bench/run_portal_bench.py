@@ -97,8 +97,9 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
     counts as delivered, and is reported as superseded.
     """
     # (updated_at to the millisecond, arrival, status, arrival wall clock, updated_at) per push.
-    arrivals: dict[tuple[int, str], list[tuple[datetime.datetime, float, str, float, datetime.datetime]]] = (
-        defaultdict(list))
+    arrivals: dict[
+        tuple[int, str], list[tuple[datetime.datetime, float, str, float, datetime.datetime]]
+    ] = defaultdict(list)
     duplicates = 0
     for sock in sockets["sockets"]:
         seen: set[tuple[str, str]] = set()
@@ -108,8 +109,14 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             seen.add((number, updated))
             stamp = parse_time(updated)
             if stamp is not None:
-                arrivals[(sock["index"], number)].append((to_millisecond(stamp), at, status, wall, stamp))
-    answered = [u for u in updates if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])]
+                arrivals[(sock["index"], number)].append(
+                    (to_millisecond(stamp), at, status, wall, stamp)
+                )
+    answered = [
+        u
+        for u in updates
+        if u["http_status"] == 200 and not u["error"] and parse_time(u["updated"])
+    ]
     # A PATCH to the status a ticket already has commits nothing (no event,
     # no push); the seq in the answer tells. The bench data starts at seq 1.
     committed, noop = [], 0
@@ -120,13 +127,23 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             continue
         last_seq[u["number"]] = u["last_seq"]
         committed.append(u)
-    from_start, from_schedule, from_response, from_write, from_commit, response, lag = [], [], [], [], [], [], []
+    from_start, from_schedule, from_response, from_write, from_commit, response, lag = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     missed, superseded, wrong_state = [], 0, 0
     for u in committed:
         stamp = to_millisecond(parse_time(u["updated"]))
         shown = [a for a in arrivals.get((u["customer"], u["number"]), []) if a[0] >= stamp]
         if not shown:
-            missed.append({"ticket": u["number"], "customer": u["customer"], "updated": u["updated"]})
+            missed.append(
+                {"ticket": u["number"], "customer": u["customer"], "updated": u["updated"]}
+            )
             continue
         first = min(shown, key=lambda a: a[1])
         if first[0] != stamp:
@@ -218,38 +235,77 @@ def wait_for_line(path: Path, prefix: str, process: subprocess.Popen, timeout: f
         text = path.read_text() if path.exists() else ""
         for line in text.splitlines():
             if line.startswith(prefix):
-                return line[len(prefix):]
+                return line[len(prefix) :]
         if process.poll() is not None:
-            raise RuntimeError(f"{path.name}: exited {process.returncode} before {prefix.strip()}:\n{text[-3000:]}")
+            raise RuntimeError(
+                f"{path.name}: exited {process.returncode} before {prefix.strip()}:\n{text[-3000:]}"
+            )
         time.sleep(0.2)
     raise RuntimeError(f"{path.name}: no {prefix.strip()} within {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the portal push benchmark on N daphne workers (PostgreSQL + Redis).")
-    parser.add_argument("--customers", type=int, default=1000, help="portal sockets, one customer each")
+    parser = argparse.ArgumentParser(
+        description="Run the portal push benchmark on N daphne workers (PostgreSQL + Redis)."
+    )
+    parser.add_argument(
+        "--customers", type=int, default=1000, help="portal sockets, one customer each"
+    )
     parser.add_argument("--rate", type=float, default=50.0, help="ticket updates per second")
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--drain", type=float, default=10.0, help="seconds after the last update to wait for pushes")
+    parser.add_argument(
+        "--drain", type=float, default=10.0, help="seconds after the last update to wait for pushes"
+    )
     parser.add_argument("--workers", type=int, default=2, choices=range(1, 9))
-    parser.add_argument("--threads", type=int, default=16, help="updater requests in flight at most")
-    parser.add_argument("--cooldown", type=float, default=5.0,
-                        help="seconds before the updater picks the same ticket again")
-    parser.add_argument("--updater", choices=("api", "django"), default="api",
-                        help="updates through the workers' HTTP API, or through the action in the updater process")
-    parser.add_argument("--idle-baseline", type=float, default=10.0,
-                        help="seconds of worker CPU measured with the sockets open and no updates")
+    parser.add_argument(
+        "--threads", type=int, default=16, help="updater requests in flight at most"
+    )
+    parser.add_argument(
+        "--cooldown",
+        type=float,
+        default=5.0,
+        help="seconds before the updater picks the same ticket again",
+    )
+    parser.add_argument(
+        "--updater",
+        choices=("api", "django"),
+        default="api",
+        help="updates through the workers' HTTP API, or through the action in the updater process",
+    )
+    parser.add_argument(
+        "--idle-baseline",
+        type=float,
+        default=10.0,
+        help="seconds of worker CPU measured with the sockets open and no updates",
+    )
     parser.add_argument("--department", default="support")
-    parser.add_argument("--template", default=None,
-                        help="clone this migrated + seeded database instead of migrating (tests)")
-    parser.add_argument("--profile", action="store_true", help="py-spy record worker A during the updates")
-    parser.add_argument("--profile-gil", action="store_true",
-                        help="with --profile: sample only the thread holding the GIL (where the CPU goes)")
+    parser.add_argument(
+        "--template",
+        default=None,
+        help="clone this migrated + seeded database instead of migrating (tests)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy record worker A during the updates"
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (where the CPU goes)",
+    )
     parser.add_argument("--output-dir", type=Path, default=None)
-    parser.add_argument("--max-db-connections", type=int, default=150,
-                        help="stop the updates when the workers hold more connections than this")
-    parser.add_argument("--extra-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the workers (repeatable)")
+    parser.add_argument(
+        "--max-db-connections",
+        type=int,
+        default=150,
+        help="stop the updates when the workers hold more connections than this",
+    )
+    parser.add_argument(
+        "--extra-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the workers (repeatable)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.customers <= 5000 or not 0 < args.rate <= 500 or not 0 < args.duration <= 600:
         parser.error("customers 1..5000, rate (0, 500], duration (0, 600]")
@@ -273,15 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     sampler: ConnectionSampler | None = None
     try:
         env = base_env(out_dir / "data")
-        env.update({
-            "DATABASE_URL": pg.create_database(db_name, template=args.template),
-            "REDIS_URL": redis_url,
-            "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
-            "CHATPORTAL_DB_CONN_MAX_AGE": "60",
-            "CHATPORTAL_LOG_LEVEL": "WARNING",
-            # Status changes mail the customer after commit: rendered, not sent.
-            "CHATPORTAL_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        })
+        env.update(
+            {
+                "DATABASE_URL": pg.create_database(db_name, template=args.template),
+                "REDIS_URL": redis_url,
+                "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
+                "CHATPORTAL_DB_CONN_MAX_AGE": "60",
+                "CHATPORTAL_LOG_LEVEL": "WARNING",
+                # Status changes mail the customer after commit: rendered, not sent.
+                "CHATPORTAL_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            }
+        )
         for item in args.extra_env:
             name, sep, value = item.partition("=")
             if not sep or not name:
@@ -291,13 +349,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.template is None:
             prepare_database(env)
         customers_file = out_dir / "customers.json"
-        out = run_chatportal(env, "shell", "-c", SETUP_SNIPPET.format(
-            count=args.customers, department=args.department, output=str(customers_file)))
-        made = next((json.loads(line[len("PORTAL="):]) for line in out.splitlines() if line.startswith("PORTAL=")), None)
+        out = run_chatportal(
+            env,
+            "shell",
+            "-c",
+            SETUP_SNIPPET.format(
+                count=args.customers, department=args.department, output=str(customers_file)
+            ),
+        )
+        made = next(
+            (
+                json.loads(line[len("PORTAL=") :])
+                for line in out.splitlines()
+                if line.startswith("PORTAL=")
+            ),
+            None,
+        )
         if made is None:
             raise RuntimeError(f"customer setup printed nothing:\n{out}")
         created_at = json.loads(customers_file.read_text())["created_at"]
-        since = (datetime.datetime.fromisoformat(created_at) - datetime.timedelta(seconds=1)).isoformat()
+        since = (
+            datetime.datetime.fromisoformat(created_at) - datetime.timedelta(seconds=1)
+        ).isoformat()
         setup: dict[str, Any] = {**made, "database_s": round(time.monotonic() - t, 1)}
         print(f"database ready: {made} in {setup['database_s']} s", file=sys.stderr)
 
@@ -312,10 +385,21 @@ def main(argv: list[str] | None = None) -> int:
         sockets_log = out_dir / "sockets.stderr.txt"
         with sockets_log.open("w") as log:
             sockets_proc = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "bench" / "portal_sockets.py"), *ws_workers,
-                 "--customers-file", str(customers_file), "--since", since,
-                 "--output", str(out_dir / "sockets.json")],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, text=True,
+                [
+                    sys.executable,
+                    str(REPO_ROOT / "bench" / "portal_sockets.py"),
+                    *ws_workers,
+                    "--customers-file",
+                    str(customers_file),
+                    "--since",
+                    since,
+                    "--output",
+                    str(out_dir / "sockets.json"),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
             )
         setup["sockets"] = json.loads(wait_for_line(sockets_log, "READY ", sockets_proc, 600))
         print(f"sockets ready: {setup['sockets']}", file=sys.stderr)
@@ -340,20 +424,51 @@ def main(argv: list[str] | None = None) -> int:
         t_steady = time.monotonic()
         if args.profile:
             profiler = subprocess.Popen(
-                [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(int(args.duration)),
-                 "--rate", "50", "--format", "raw", "--output", str(out_dir / "worker-a.collapsed.txt"),
-                 *(["--gil"] if args.profile_gil else [])],
-                stdout=subprocess.DEVNULL, stderr=(out_dir / "py-spy.log").open("wb"),
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(workers[0].pid),
+                    "--duration",
+                    str(int(args.duration)),
+                    "--rate",
+                    "50",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out_dir / "worker-a.collapsed.txt"),
+                    *(["--gil"] if args.profile_gil else []),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(out_dir / "py-spy.log").open("wb"),
             )
         updater_log = out_dir / "updater.stderr.txt"
         with updater_log.open("w") as log:
             updater = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "bench" / "portal_updater.py"), *http_workers,
-                 "--customers-file", str(customers_file), "--rate", str(args.rate),
-                 "--duration", str(args.duration), "--threads", str(args.threads), "--seed", "1",
-                 "--cooldown", str(args.cooldown), "--via", args.updater,
-                 "--output", str(out_dir / "updates.json")],
-                stdout=subprocess.DEVNULL, stderr=log, env=env if args.updater == "django" else None,
+                [
+                    sys.executable,
+                    str(REPO_ROOT / "bench" / "portal_updater.py"),
+                    *http_workers,
+                    "--customers-file",
+                    str(customers_file),
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.duration),
+                    "--threads",
+                    str(args.threads),
+                    "--seed",
+                    "1",
+                    "--cooldown",
+                    str(args.cooldown),
+                    "--via",
+                    args.updater,
+                    "--output",
+                    str(out_dir / "updates.json"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env if args.updater == "django" else None,
                 cwd=REPO_ROOT,
             )
         deadline = time.monotonic() + args.duration + 600
@@ -363,21 +478,28 @@ def main(argv: list[str] | None = None) -> int:
                 updater.wait()
                 raise RuntimeError(
                     f"stopped: the workers held {sampler.peak} database connections"
-                    f" (limit {args.max_db_connections})" if sampler.tripped.is_set() else "updater timed out"
+                    f" (limit {args.max_db_connections})"
+                    if sampler.tripped.is_set()
+                    else "updater timed out"
                 )
             time.sleep(0.2)
         if updater.returncode != 0:
-            raise RuntimeError(f"updater exited {updater.returncode}:\n{updater_log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"updater exited {updater.returncode}:\n{updater_log.read_text()[-3000:]}"
+            )
         time.sleep(args.drain)
         sampler.done.set()
         span = time.monotonic() - t_steady
-        worker_cpu = {w.name: round(cpu_seconds(w.pid) - cpu_before[w.name], 2) for w in workers if w.pid}
+        worker_cpu = {
+            w.name: round(cpu_seconds(w.pid) - cpu_before[w.name], 2) for w in workers if w.pid
+        }
         busy = machine_busy_seconds() - busy_before
         services_cpu = round(service_cpu_seconds(("postgres", "redis-server")) - services_before, 2)
         load_after = os.getloadavg()
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         updater_cpu = (children_after.ru_utime - children_before.ru_utime) + (
-            children_after.ru_stime - children_before.ru_stime)
+            children_after.ru_stime - children_before.ru_stime
+        )
 
         assert sockets_proc.stdin is not None
         sockets_proc.stdin.write("stop\n")
@@ -392,8 +514,12 @@ def main(argv: list[str] | None = None) -> int:
         committed = max(1, result["counts"]["updates_committed"])
         summary: dict[str, Any] = {
             "config": {
-                "customers": args.customers, "rate_updates_s": args.rate, "duration_s": args.duration,
-                "drain_s": args.drain, "workers": args.workers, "updater_threads": args.threads,
+                "customers": args.customers,
+                "rate_updates_s": args.rate,
+                "duration_s": args.duration,
+                "drain_s": args.drain,
+                "workers": args.workers,
+                "updater_threads": args.threads,
                 "cooldown_s": args.cooldown,
                 "update": (
                     "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)"
@@ -403,22 +529,38 @@ def main(argv: list[str] | None = None) -> int:
             },
             "setup": setup,
             **result,
-            "postgres_per_update": {k: round((pg_after[k] - pg_before.get(k, 0)) / committed, 2) for k in pg_after},
+            "postgres_per_update": {
+                k: round((pg_after[k] - pg_before.get(k, 0)) / committed, 2) for k in pg_after
+            },
             "machine": {
                 "cpus": os.cpu_count(),
                 "steady_span_s": round(span, 1),
-                "cpu_s": {**worker_cpu, "postgres+redis (live processes only)": services_cpu,
-                          "updater": round(updater_cpu, 2)},
+                "cpu_s": {
+                    **worker_cpu,
+                    "postgres+redis (live processes only)": services_cpu,
+                    "updater": round(updater_cpu, 2),
+                },
                 # Everything the workers do while updates flow: the API requests,
                 # the doorbells, the re-reads and renders for the sockets, idle sockets.
                 "db_connections_peak": sampler.peak,
                 "worker_cpu_ms_per_update": round(1000 * sum(worker_cpu.values()) / committed, 2),
                 "idle_sockets_cpu_pct_of_one_core": {
-                    name: round(100 * v / idle_span, 1) for name, v in idle_cpu.items()} if idle_span else {},
+                    name: round(100 * v / idle_span, 1) for name, v in idle_cpu.items()
+                }
+                if idle_span
+                else {},
                 # The same, less what the open sockets cost anyway over the same span.
                 "worker_cpu_ms_per_update_net_of_idle": round(
-                    1000 * (sum(worker_cpu.values()) - sum(idle_cpu.values()) * span / max(idle_span, 1e-9))
-                    / committed, 2) if idle_span else None,
+                    1000
+                    * (
+                        sum(worker_cpu.values())
+                        - sum(idle_cpu.values()) * span / max(idle_span, 1e-9)
+                    )
+                    / committed,
+                    2,
+                )
+                if idle_span
+                else None,
                 "steady_cpu_pct_of_one_core": {
                     **{name: round(100 * v / span, 1) for name, v in worker_cpu.items()},
                     "machine_busy": round(100 * busy / span, 1),
@@ -439,7 +581,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         print(f"results in {out_dir}", file=sys.stderr)
-        ok = counts["missed"] == 0 and counts["wrong_customer"] == 0 and counts["updates_failed"] == 0
+        ok = (
+            counts["missed"] == 0
+            and counts["wrong_customer"] == 0
+            and counts["updates_failed"] == 0
+        )
         return 0 if ok else 1
     finally:
         if sampler is not None:

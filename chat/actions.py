@@ -181,8 +181,15 @@ def _insert_message_postgresql(
         "RETURNING seq"
     )
     params += [
-        conversation_pk, Kind.MESSAGE, json.dumps(payload), author.role, author.user_id,
-        author.visitor_id, client_id, internal, now,
+        conversation_pk,
+        Kind.MESSAGE,
+        json.dumps(payload),
+        author.role,
+        author.user_id,
+        author.visitor_id,
+        client_id,
+        internal,
+        now,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -219,8 +226,13 @@ def _write_event(
     )
     event.save(force_insert=True)
     frame = event_frame(
-        public_id, seq=seq, kind=kind, payload=payload, created_at=event.created_at or now,
-        internal=internal, for_agent=True,
+        public_id,
+        seq=seq,
+        kind=kind,
+        payload=payload,
+        created_at=event.created_at or now,
+        internal=internal,
+        for_agent=True,
     )
     publish_on_commit(
         events.conversation_group(public_id), events.event_appended(public_id, seq, frame=frame)
@@ -244,15 +256,24 @@ def append_event(
     if seq is None:
         raise _NotOpen
     return _write_event(
-        conversation.pk, conversation.public_id, seq=seq, kind=kind, payload=payload,
-        author=author, now=now, client_id=client_id, internal=internal,
+        conversation.pk,
+        conversation.public_id,
+        seq=seq,
+        kind=kind,
+        payload=payload,
+        author=author,
+        now=now,
+        client_id=client_id,
+        internal=internal,
     )
 
 
 # --- visitors ----------------------------------------------------------------------
 
 
-def create_visitor(*, name: str = "", email: str = "", phone: str = "", locale: str = "") -> tuple[Visitor, str]:
+def create_visitor(
+    *, name: str = "", email: str = "", phone: str = "", locale: str = ""
+) -> tuple[Visitor, str]:
     raw, digest = tokens.new_visitor_token()
     visitor = Visitor.objects.create(
         token_hash=digest, name=name, email=email, phone=phone, locale=locale
@@ -329,10 +350,13 @@ def _identify(visitor: Visitor, identity: VerifiedIdentity) -> tuple[Visitor, st
 
 
 def _merge_visitor(alias: Visitor, *, into: Visitor) -> None:
-    alias_open = Conversation.objects.filter(visitor=alias, state__in=Conversation.OPEN_STATES).first()
-    if alias_open and Conversation.objects.filter(
-        visitor=into, state__in=Conversation.OPEN_STATES
-    ).exists():
+    alias_open = Conversation.objects.filter(
+        visitor=alias, state__in=Conversation.OPEN_STATES
+    ).first()
+    if (
+        alias_open
+        and Conversation.objects.filter(visitor=into, state__in=Conversation.OPEN_STATES).exists()
+    ):
         _close(alias_open, by=Role.SYSTEM, reason="merged", author=SYSTEM)
         alias_open = None
     Conversation.objects.filter(visitor=alias).update(visitor=into, contact=into.contact_id)
@@ -365,13 +389,24 @@ def start_conversation(
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
-                department=department, visitor=visitor, contact_id=visitor.contact_id,
-                state=State.QUEUED, queued_at=now, last_seq=1,
-                page_url=page_url, page_title=page_title, locale=locale or visitor.locale,
+                department=department,
+                visitor=visitor,
+                contact_id=visitor.contact_id,
+                state=State.QUEUED,
+                queued_at=now,
+                last_seq=1,
+                page_url=page_url,
+                page_title=page_title,
+                locale=locale or visitor.locale,
             )
             _write_event(
-                conversation.pk, conversation.public_id, seq=1, kind=Kind.QUEUED,
-                payload={"department": department.slug}, author=SYSTEM, now=now,
+                conversation.pk,
+                conversation.public_id,
+                seq=1,
+                kind=Kind.QUEUED,
+                payload={"department": department.slug},
+                author=SYSTEM,
+                now=now,
             )
             publish_on_commit(
                 events.visitor_group(visitor.public_id),
@@ -393,7 +428,9 @@ def start_conversation(
 
 def publish_queue_changed(department: Department) -> None:
     """Agents re-read the queue figures; waiting visitors get their new place."""
-    publish_on_commit(events.department_group(department.slug), events.queue_changed(department.slug))
+    publish_on_commit(
+        events.department_group(department.slug), events.queue_changed(department.slug)
+    )
     department_pk = department.pk
     transaction.on_commit(lambda: request_snapshot(department_pk), robust=True)
 
@@ -407,8 +444,13 @@ def _published_message(
     internal: bool,
 ) -> Appended:
     frame = event_frame(
-        public_id, seq=seq, kind=Kind.MESSAGE, payload=payload, created_at=now,
-        internal=internal, for_agent=True,
+        public_id,
+        seq=seq,
+        kind=Kind.MESSAGE,
+        payload=payload,
+        created_at=now,
+        internal=internal,
+        for_agent=True,
     )
     publish_on_commit(
         events.conversation_group(public_id), events.event_appended(public_id, seq, frame=frame)
@@ -448,8 +490,13 @@ def post_message(
             scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
             with scope:
                 seq = _insert_message_postgresql(
-                    conversation_pk, now=now, assigned_to=assigned_to, payload=payload,
-                    author=author, client_id=client_id, internal=internal,
+                    conversation_pk,
+                    now=now,
+                    assigned_to=assigned_to,
+                    payload=payload,
+                    author=author,
+                    client_id=client_id,
+                    internal=internal,
                 )
                 if seq is None:
                     raise _NotOpen
@@ -459,22 +506,40 @@ def post_message(
             if seq is None:
                 raise _NotOpen
             return _write_event(
-                conversation_pk, public_id, seq=seq, kind=Kind.MESSAGE, payload=payload,
-                author=author, now=now, client_id=client_id, internal=internal,
+                conversation_pk,
+                public_id,
+                seq=seq,
+                kind=Kind.MESSAGE,
+                payload=payload,
+                author=author,
+                now=now,
+                client_id=client_id,
+                internal=internal,
             )
     except (IntegrityError, _NotOpen) as exc:
         original = (
             ConversationEvent.objects.filter(conversation_id=conversation_pk, client_id=client_id)
-            .only("seq", "kind", "payload", "created_at", "internal", "author_role",
-                  "author_user_id", "author_visitor_id")
+            .only(
+                "seq",
+                "kind",
+                "payload",
+                "created_at",
+                "internal",
+                "author_role",
+                "author_user_id",
+                "author_visitor_id",
+            )
             .first()
         )
         if original is None:
             if not isinstance(exc, _NotOpen):
                 raise
-            if assigned_to is not None and Conversation.objects.filter(
-                pk=conversation_pk, state__in=Conversation.OPEN_STATES
-            ).exists():
+            if (
+                assigned_to is not None
+                and Conversation.objects.filter(
+                    pk=conversation_pk, state__in=Conversation.OPEN_STATES
+                ).exists()
+            ):
                 raise Forbidden("accept the conversation before replying") from None
             raise Conflict("the conversation is closed") from None
     # Only the conversation's visitor (or a merged alias of it) writes as a
@@ -485,8 +550,13 @@ def post_message(
     if not same_author:
         raise ChatError("client_id is already used in this conversation")
     frame = event_frame(
-        public_id, seq=original.seq, kind=original.kind, payload=original.payload,
-        created_at=original.created_at, internal=original.internal, for_agent=True,
+        public_id,
+        seq=original.seq,
+        kind=original.kind,
+        payload=original.payload,
+        created_at=original.created_at,
+        internal=original.internal,
+        for_agent=True,
     )
     return Appended(conversation_pk, public_id, original.seq, frame, duplicate=True)
 
@@ -525,10 +595,16 @@ def check_visitor_message(
     opened, started = start_conversation(
         visitor, department, page_url=page_url, page_title=page_title, locale=locale
     )
-    appended = post_message(opened.pk, opened.public_id, author=author, client_id=client_id, body=body)
+    appended = post_message(
+        opened.pk, opened.public_id, author=author, client_id=client_id, body=body
+    )
     return Appended(
-        appended.conversation_pk, appended.conversation, appended.seq, appended.frame,
-        duplicate=appended.duplicate, started=started,
+        appended.conversation_pk,
+        appended.conversation,
+        appended.seq,
+        appended.frame,
+        duplicate=appended.duplicate,
+        started=started,
     )
 
 
@@ -540,8 +616,11 @@ def _close(conversation: Conversation, *, by: str, reason: str, author: Author) 
     if not claimed:
         raise Conflict("the conversation is already closed")
     appended = append_event(
-        conversation, kind=Kind.CLOSED, payload={"by": by, "reason": reason},
-        author=author, require_open=False,
+        conversation,
+        kind=Kind.CLOSED,
+        payload={"by": by, "reason": reason},
+        author=author,
+        require_open=False,
     )
     if conversation.state == State.QUEUED:
         publish_queue_changed(conversation.department)
@@ -571,15 +650,22 @@ def accept_conversation(conversation: Conversation, agent: AbstractBaseUser) -> 
             raise Conflict("the conversation is no longer waiting")
         author = agent_author(agent)
         appended = append_event(
-            conversation, kind=Kind.ASSIGNED, payload={"agent": {"name": author.name}},
-            author=author, require_open=False,
+            conversation,
+            kind=Kind.ASSIGNED,
+            payload={"agent": {"name": author.name}},
+            author=author,
+            require_open=False,
         )
-        publish_on_commit(events.agent_group(agent.pk), events.conversation_assigned(conversation.public_id))
+        publish_on_commit(
+            events.agent_group(agent.pk), events.conversation_assigned(conversation.public_id)
+        )
         publish_queue_changed(conversation.department)
     return appended
 
 
-def rate_conversation(conversation: Conversation, visitor: Visitor, *, score: int, comment: str) -> Appended:
+def rate_conversation(
+    conversation: Conversation, visitor: Visitor, *, score: int, comment: str
+) -> Appended:
     """The visitor's satisfaction rating: once, after the chat is closed."""
     with transaction.atomic():
         now = timezone.now()
@@ -589,8 +675,11 @@ def rate_conversation(conversation: Conversation, visitor: Visitor, *, score: in
         if not rated:
             raise Conflict("only a closed conversation can be rated, and only once")
         return append_event(
-            conversation, kind=Kind.RATED, payload={"score": score, "comment": comment},
-            author=visitor_author(visitor), require_open=False,
+            conversation,
+            kind=Kind.RATED,
+            payload={"score": score, "comment": comment},
+            author=visitor_author(visitor),
+            require_open=False,
         )
 
 
@@ -614,7 +703,9 @@ def mark_read(
         if not markers.update(last_read_seq=Greatest(F("last_read_seq"), seq)):
             try:
                 with transaction.atomic():
-                    ReadMarker.objects.create(conversation_id=conversation_pk, last_read_seq=seq, **who)
+                    ReadMarker.objects.create(
+                        conversation_id=conversation_pk, last_read_seq=seq, **who
+                    )
             except IntegrityError:
                 markers.update(last_read_seq=Greatest(F("last_read_seq"), seq))
         publish_on_commit(
@@ -672,8 +763,11 @@ def check_widget_hello(
     else:
         visitor, raw = create_visitor(locale=locale)
     update_visitor_profile(
-        visitor, name=profile.get("name", ""), email=profile.get("email", ""),
-        phone=profile.get("phone", ""), locale=locale,
+        visitor,
+        name=profile.get("name", ""),
+        email=profile.get("email", ""),
+        phone=profile.get("phone", ""),
+        locale=locale,
     )
     identity_invalid = False
     if identity:
@@ -695,7 +789,9 @@ def check_visitor_close(visitor: Visitor, conversation_id: str) -> Appended:
     return close_conversation(conversation, by=Role.VISITOR, author=visitor_author(visitor))
 
 
-def check_visitor_rate(visitor: Visitor, conversation_id: str, *, score: int, comment: str) -> Appended:
+def check_visitor_rate(
+    visitor: Visitor, conversation_id: str, *, score: int, comment: str
+) -> Appended:
     conversation = access_conversation_for_visitor(visitor, conversation_id)
     return rate_conversation(conversation, visitor, score=score, comment=comment)
 
@@ -718,9 +814,9 @@ def check_accept(
         settle_offer(conversation.pk, user.pk)
         return conversation, None
     appended = accept_conversation(conversation, user)
-    conversation = Conversation.objects.select_related("department", "visitor", "assigned_agent").get(
-        pk=conversation.pk
-    )
+    conversation = Conversation.objects.select_related(
+        "department", "visitor", "assigned_agent"
+    ).get(pk=conversation.pk)
     return conversation, appended
 
 
@@ -748,21 +844,37 @@ def post_attachment(
             now = timezone.now()
             seq = _next_seq(conversation.pk, now=now, require_open=True, assigned_to=assigned_to)
             if seq is None:
-                if assigned_to is not None and Conversation.objects.filter(
-                    pk=conversation.pk, state__in=Conversation.OPEN_STATES
-                ).exists():
+                if (
+                    assigned_to is not None
+                    and Conversation.objects.filter(
+                        pk=conversation.pk, state__in=Conversation.OPEN_STATES
+                    ).exists()
+                ):
                     raise Forbidden("accept the conversation before sending files")
                 raise Conflict("the conversation is closed")
             attachment = ChatAttachment.objects.create(
-                conversation_id=conversation.pk, download_token=new_download_token(), file=stored,
-                filename=upload.filename, content_type=upload.content_type, size=upload.size,
-                internal=internal, seq=seq, author_role=author.role, author_user_id=author.user_id,
+                conversation_id=conversation.pk,
+                download_token=new_download_token(),
+                file=stored,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=upload.size,
+                internal=internal,
+                seq=seq,
+                author_role=author.role,
+                author_user_id=author.user_id,
                 author_visitor_id=author.visitor_id,
             )
             payload = {"author": author.wire, **attachment_wire(attachment, conversation.public_id)}
             appended = _write_event(
-                conversation.pk, conversation.public_id, seq=seq, kind=Kind.ATTACHMENT,
-                payload=payload, author=author, now=now, internal=internal,
+                conversation.pk,
+                conversation.public_id,
+                seq=seq,
+                kind=Kind.ATTACHMENT,
+                payload=payload,
+                author=author,
+                now=now,
+                internal=internal,
             )
     except BaseException:
         discard_stored(stored)
@@ -787,6 +899,9 @@ def check_agent_attachment(
     conversation = access_conversation_for_agent(user, conversation_id)
     upload = upload_from_request_file(uploaded)
     return post_attachment(
-        conversation, upload, author=agent_author(user), internal=internal,
+        conversation,
+        upload,
+        author=agent_author(user),
+        internal=internal,
         assigned_to=None if internal else user.pk,
     )[1]

@@ -27,7 +27,13 @@ class ConversationEventInline(ViewOnlyAdminMixin, admin.TabularInline):
     model = ConversationEvent
     extra = 0
     fields = (
-        "seq", "kind", "author_role", "author_user", "author_visitor", "internal", "payload",
+        "seq",
+        "kind",
+        "author_role",
+        "author_user",
+        "author_visitor",
+        "internal",
+        "payload",
         "created_at",
     )
     readonly_fields = fields
@@ -47,13 +53,23 @@ class ChatAttachmentInline(ViewOnlyAdminMixin, admin.TabularInline):
 @admin.register(Conversation)
 class ConversationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "public_id", "department", "state", "visitor", "contact", "assigned_agent", "created_at",
+        "public_id",
+        "department",
+        "state",
+        "visitor",
+        "contact",
+        "assigned_agent",
+        "created_at",
         "closed_at",
     )
     list_filter = ("state", "department")
     list_select_related = ("department", "visitor", "contact", "assigned_agent")
     search_fields = (
-        "=public_id", "visitor__name", "visitor__email", "contact__name", "assigned_agent__username",
+        "=public_id",
+        "visitor__name",
+        "visitor__email",
+        "contact__name",
+        "assigned_agent__username",
     )
     date_hierarchy = "created_at"
     inlines = [ConversationEventInline, ChatAttachmentInline]
@@ -61,7 +77,14 @@ class ConversationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ChatAttachment)
 class ChatAttachmentAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("filename", "content_type", "size_kib", "internal", "conversation", "created_at")
+    list_display = (
+        "filename",
+        "content_type",
+        "size_kib",
+        "internal",
+        "conversation",
+        "created_at",
+    )
     list_filter = ("internal", "content_type")
     list_select_related = ("conversation",)
     search_fields = ("filename", "=conversation__public_id")

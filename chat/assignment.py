@@ -107,7 +107,9 @@ def active_chat_counts(agent_ids: Collection[int] | None = None) -> dict[int, in
     rows = Conversation.objects.filter(state=State.ACTIVE, assigned_agent__isnull=False)
     if agent_ids is not None:
         rows = rows.filter(assigned_agent__in=agent_ids)
-    return dict(rows.values("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
+    return dict(
+        rows.values("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n")
+    )
 
 
 def _lock_agents(department_ids: Collection[int]) -> list[int]:
@@ -118,8 +120,12 @@ def _lock_agents(department_ids: Collection[int]) -> list[int]:
         .order_by("user_id")
     )
     # Locked in pk order so that concurrent routers never deadlock.
-    list(AgentProfile.objects.select_for_update().filter(user_id__in=ids).order_by("user_id")
-         .values_list("pk", flat=True))
+    list(
+        AgentProfile.objects.select_for_update()
+        .filter(user_id__in=ids)
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
     return ids
 
 
@@ -166,22 +172,32 @@ def _drop_unservable_skills(
 
 def _assign(conversation: Conversation, agent_id: int, *, now: datetime.datetime) -> bool:
     claimed = Conversation.objects.filter(pk=conversation.pk, state=State.QUEUED).update(
-        state=State.ACTIVE, assigned_agent_id=agent_id, assigned_at=now, offered_at=now, updated_at=now
+        state=State.ACTIVE,
+        assigned_agent_id=agent_id,
+        assigned_at=now,
+        offered_at=now,
+        updated_at=now,
     )
     if not claimed:
         return False
     agent = get_user_model().objects.get(pk=agent_id)
     append_event(
-        conversation, kind=Kind.ASSIGNED,
-        payload={"agent": {"name": agent_author(agent).name}}, require_open=False,
+        conversation,
+        kind=Kind.ASSIGNED,
+        payload={"agent": {"name": agent_author(agent).name}},
+        require_open=False,
     )
     AgentPresence.objects.filter(user_id=agent_id).update(last_assigned_at=now)
-    publish_on_commit(events.agent_group(agent_id), events.conversation_assigned(conversation.public_id))
+    publish_on_commit(
+        events.agent_group(agent_id), events.conversation_assigned(conversation.public_id)
+    )
     return True
 
 
 @ROUTING_SECONDS.time()
-def route_department(department: Department, *, now: datetime.datetime | None = None) -> list[Assignment]:
+def route_department(
+    department: Department, *, now: datetime.datetime | None = None
+) -> list[Assignment]:
     """One routing pass over one department's queue, in one short transaction."""
     now = now or timezone.now()
     if department.routing_mode != Department.RoutingMode.AUTO or not is_open(department, now):
@@ -260,8 +276,10 @@ def requeue_conversation(
     if not claimed:
         return False
     append_event(
-        conversation, kind=Kind.QUEUED,
-        payload={"department": conversation.department.slug, "reason": reason}, author=SYSTEM,
+        conversation,
+        kind=Kind.QUEUED,
+        payload={"department": conversation.department.slug, "reason": reason},
+        author=SYSTEM,
         require_open=False,
     )
     if previous:
@@ -305,9 +323,11 @@ def expire_offers(*, now: datetime.datetime | None = None) -> int:
             continue
         agent_id = conversation.assigned_agent_id
         with transaction.atomic():
-            locked = Conversation.objects.select_for_update().filter(
-                pk=conversation.pk, state=State.ACTIVE, offered_at=conversation.offered_at
-            ).first()
+            locked = (
+                Conversation.objects.select_for_update()
+                .filter(pk=conversation.pk, state=State.ACTIVE, offered_at=conversation.offered_at)
+                .first()
+            )
             if locked is None:
                 continue
             locked.department = conversation.department
@@ -355,7 +375,9 @@ def set_agent_presence(
     if acting_user is not None and acting_user.pk != user.pk:
         set_by = AgentPresence.SetBy.SUPERVISOR
     with transaction.atomic():
-        presence = presence_actions.do_set_presence(user, status, accepting=accepting, set_by=set_by)
+        presence = presence_actions.do_set_presence(
+            user, status, accepting=accepting, set_by=set_by
+        )
         if status == AgentPresence.Status.OFFLINE:
             requeue_agent_conversations(user.pk, reason="agent_offline")
         else:
@@ -373,9 +395,11 @@ def check_set_presence(
         acting = AgentProfile.objects.filter(user=acting_user).first()
         if acting is None or not acting.is_supervisor:
             raise Forbidden("only a supervisor sets a colleague's presence")
-        target = get_user_model().objects.filter(
-            username=agent_username, agent_profile__isnull=False
-        ).first()
+        target = (
+            get_user_model()
+            .objects.filter(username=agent_username, agent_profile__isnull=False)
+            .first()
+        )
         if target is None:
             raise NotFound("no such agent")
     return set_agent_presence(target, status, accepting=accepting, acting_user=acting_user)
@@ -385,7 +409,11 @@ def check_set_presence(
 
 
 def check_transfer(
-    user, conversation_id: str, *, department: str | None = None, agent: str | None = None,
+    user,
+    conversation_id: str,
+    *,
+    department: str | None = None,
+    agent: str | None = None,
     **scope,
 ):
     """Hand a conversation to another department or agent; history stays with it.
@@ -415,9 +443,11 @@ def check_transfer(
         if target is None:
             raise NotFound("unknown department")
         return transfer_to_department(conversation, target, by=user)
-    target_user = get_user_model().objects.filter(
-        username=agent, is_active=True, agent_profile__isnull=False
-    ).first()
+    target_user = (
+        get_user_model()
+        .objects.filter(username=agent, is_active=True, agent_profile__isnull=False)
+        .first()
+    )
     if target_user is None:
         raise NotFound("no such agent")
     return transfer_to_agent(conversation, target_user, by=user)
@@ -432,15 +462,25 @@ def transfer_to_department(conversation: Conversation, target: Department, *, by
     previous = conversation.assigned_agent_id
     now = timezone.now()
     with transaction.atomic():
-        moved = Conversation.objects.filter(pk=conversation.pk, state__in=Conversation.OPEN_STATES).update(
-            department=target, state=State.QUEUED, assigned_agent=None, assigned_at=None,
-            offered_at=None, queued_at=conversation.queued_at or now, updated_at=now,
+        moved = Conversation.objects.filter(
+            pk=conversation.pk, state__in=Conversation.OPEN_STATES
+        ).update(
+            department=target,
+            state=State.QUEUED,
+            assigned_agent=None,
+            assigned_at=None,
+            offered_at=None,
+            queued_at=conversation.queued_at or now,
+            updated_at=now,
         )
         if not moved:
             raise Conflict("the conversation is closed")
         appended = append_event(
-            conversation, kind=Kind.TRANSFERRED, payload={"to": {"department": target.slug}},
-            author=agent_author(by), require_open=False,
+            conversation,
+            kind=Kind.TRANSFERRED,
+            payload={"to": {"department": target.slug}},
+            author=agent_author(by),
+            require_open=False,
         )
         if previous:
             publish_on_commit(
@@ -469,23 +509,33 @@ def transfer_to_agent(conversation: Conversation, target, *, by):
             raise Conflict("that agent is not available")
         if state.active_chats >= profile.max_chats:
             raise Conflict("that agent has no room for another chat")
-        moved = Conversation.objects.filter(pk=conversation.pk, state__in=Conversation.OPEN_STATES).update(
-            state=State.ACTIVE, assigned_agent=target, assigned_at=now, offered_at=now,
-            queued_at=conversation.queued_at or now, updated_at=now,
+        moved = Conversation.objects.filter(
+            pk=conversation.pk, state__in=Conversation.OPEN_STATES
+        ).update(
+            state=State.ACTIVE,
+            assigned_agent=target,
+            assigned_at=now,
+            offered_at=now,
+            queued_at=conversation.queued_at or now,
+            updated_at=now,
         )
         if not moved:
             raise Conflict("the conversation is closed")
         appended = append_event(
-            conversation, kind=Kind.TRANSFERRED,
+            conversation,
+            kind=Kind.TRANSFERRED,
             payload={"to": {"agent": {"name": agent_author(target).name}}},
-            author=agent_author(by), require_open=False,
+            author=agent_author(by),
+            require_open=False,
         )
         if previous:
             publish_on_commit(
                 events.agent_group(previous),
                 events.conversation_unassigned(conversation.public_id, reason="transferred"),
             )
-        publish_on_commit(events.agent_group(target.pk), events.conversation_assigned(conversation.public_id))
+        publish_on_commit(
+            events.agent_group(target.pk), events.conversation_assigned(conversation.public_id)
+        )
         publish_queue_changed(conversation.department)
         if previous:
             route_agent_departments_after_commit(previous)

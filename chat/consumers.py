@@ -94,7 +94,9 @@ class WidgetConsumer(ChatSocket):
                 "token": session.token,
                 "visitor": {"id": str(self.visitor.public_id), "name": self.visitor.display_name},
                 "department": department_info,
-                "conversation": queries.conversation_for_visitor(conversation) if conversation else None,
+                "conversation": queries.conversation_for_visitor(conversation)
+                if conversation
+                else None,
                 "suggestions": [],
             }
         )
@@ -154,7 +156,9 @@ class WidgetConsumer(ChatSocket):
         """Join the department's waiting visitors and say where this one stands."""
         if self.open_conversation is None:
             return
-        slug, frame = await database_sync_to_async(waiting.visitor_queue_frame)(self.open_conversation[0])
+        slug, frame = await database_sync_to_async(waiting.visitor_queue_frame)(
+            self.open_conversation[0]
+        )
         if slug is not None:
             await self.join(waiting.waiting_group(slug))
         await self.send_queue_frame(frame)
@@ -166,12 +170,17 @@ class WidgetConsumer(ChatSocket):
 
     async def queue_snapshot(self, message: dict[str, Any]) -> None:
         if self.open_conversation is not None:
-            await self.send_queue_frame(waiting.position_frame(message, str(self.open_conversation[1])))
+            await self.send_queue_frame(
+                waiting.position_frame(message, str(self.open_conversation[1]))
+            )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         if self.open_conversation is not None:
             await actions.publish_typing(
-                self.open_conversation[1], role="visitor", active=frame["active"], sender=self.channel_name
+                self.open_conversation[1],
+                role="visitor",
+                active=frame["active"],
+                sender=self.channel_name,
             )
 
     async def on_read(self, frame: dict[str, Any]) -> None:
@@ -184,8 +193,11 @@ class WidgetConsumer(ChatSocket):
         else:
             pk, top = followed.pk, followed.last_sent
         await hot_path(actions.mark_read)(
-            pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
-            sender=self.channel_name, visitor=self.visitor,
+            pk,
+            uuid.UUID(frame["conversation"]),
+            seq=min(frame["seq"], top),
+            sender=self.channel_name,
+            visitor=self.visitor,
         )
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
@@ -203,7 +215,10 @@ class WidgetConsumer(ChatSocket):
 
     async def on_rate(self, frame: dict[str, Any]) -> None:
         appended = await database_sync_to_async(actions.check_visitor_rate)(
-            self.visitor, frame["conversation"], score=frame["score"], comment=frame.get("comment") or ""
+            self.visitor,
+            frame["conversation"],
+            score=frame["score"],
+            comment=frame.get("comment") or "",
         )
         await self.send_json(
             {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
@@ -213,7 +228,9 @@ class WidgetConsumer(ChatSocket):
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.rejoin_groups()
         pks = [f.pk for f in self.followed.values()]
-        conversation, seqs = await database_sync_to_async(queries.visitor_ping_state)(self.visitor, pks)
+        conversation, seqs = await database_sync_to_async(queries.visitor_ping_state)(
+            self.visitor, pks
+        )
         if conversation is not None:
             public_id = str(conversation.public_id)
             if public_id not in self.followed:
@@ -285,7 +302,11 @@ class AgentConsumer(ChatSocket):
             await self.send_welcome()
         else:
             token = frame.get("token")
-            user = await database_sync_to_async(access.authenticate_agent_token)(token) if token else None
+            user = (
+                await database_sync_to_async(access.authenticate_agent_token)(token)
+                if token
+                else None
+            )
             profile = await database_sync_to_async(access.agent_profile)(user) if user else None
             if profile is None:
                 raise NotAuthenticated
@@ -334,7 +355,9 @@ class AgentConsumer(ChatSocket):
             self.user, self.scope_kwargs["department_ids"]
         )
         for conversation in assigned:
-            await self.follow(str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq)
+            await self.follow(
+                str(conversation.public_id), conversation.pk, last_sent=conversation.last_seq
+            )
             self.announced.add(str(conversation.public_id))
         await self.send_json(
             {
@@ -376,7 +399,9 @@ class AgentConsumer(ChatSocket):
         alive = await database_sync_to_async(presence.do_heartbeat)(self.connection_id, now=heard)
         if not alive:
             self.presence = await database_sync_to_async(presence.do_register_connection)(
-                self.user, connection_id=self.connection_id, channel_name=self.channel_name,
+                self.user,
+                connection_id=self.connection_id,
+                channel_name=self.channel_name,
                 now=heard,
             )
         self.heard_reported = heard
@@ -394,8 +419,10 @@ class AgentConsumer(ChatSocket):
         if event_of is not None and event_of in self.revoked:
             return
         await super().send_json(content, close=close)
-        if event_of is not None and content.get("kind") == "transferred" and "department" in (
-            content.get("to") or {}
+        if (
+            event_of is not None
+            and content.get("kind") == "transferred"
+            and "department" in (content.get("to") or {})
         ):
             await self.forget_if_no_longer_allowed(event_of)
 
@@ -419,7 +446,9 @@ class AgentConsumer(ChatSocket):
 
     async def on_presence(self, frame: dict[str, Any]) -> None:
         changed = await database_sync_to_async(assignment.check_set_presence)(
-            self.user, frame["status"], accepting=frame.get("accepting"),
+            self.user,
+            frame["status"],
+            accepting=frame.get("accepting"),
             agent_username=frame.get("agent"),
         )
         if changed.user_id == self.user.pk:
@@ -435,8 +464,11 @@ class AgentConsumer(ChatSocket):
 
     async def on_transfer(self, frame: dict[str, Any]) -> None:
         appended = await database_sync_to_async(assignment.check_transfer)(
-            self.user, frame["conversation"], department=frame.get("department"),
-            agent=frame.get("agent"), **self.scope_kwargs,
+            self.user,
+            frame["conversation"],
+            department=frame.get("department"),
+            agent=frame.get("agent"),
+            **self.scope_kwargs,
         )
         await self.deliver_own(appended)
 
@@ -456,7 +488,9 @@ class AgentConsumer(ChatSocket):
     async def announce_assigned(self, conversation) -> None:
         public_id = str(conversation.public_id)
         self.announced.add(public_id)
-        await self.send_json({"type": "assigned", "conversation": queries.conversation_for_agent(conversation)})
+        await self.send_json(
+            {"type": "assigned", "conversation": queries.conversation_for_agent(conversation)}
+        )
         # The history up to the assignment, from the first event.
         await self.follow(public_id, conversation.pk, last_sent=0)
         await self.deliver(public_id)
@@ -486,7 +520,10 @@ class AgentConsumer(ChatSocket):
         if frame["conversation"] not in self.followed:
             await self.access(frame["conversation"])
         await actions.publish_typing(
-            uuid.UUID(frame["conversation"]), role="agent", active=frame["active"], sender=self.channel_name
+            uuid.UUID(frame["conversation"]),
+            role="agent",
+            active=frame["active"],
+            sender=self.channel_name,
         )
 
     async def on_read(self, frame: dict[str, Any]) -> None:
@@ -497,8 +534,11 @@ class AgentConsumer(ChatSocket):
         else:
             pk, top = followed.pk, followed.last_sent
         await hot_path(actions.mark_read)(
-            pk, uuid.UUID(frame["conversation"]), seq=min(frame["seq"], top),
-            sender=self.channel_name, user=self.user,
+            pk,
+            uuid.UUID(frame["conversation"]),
+            seq=min(frame["seq"], top),
+            sender=self.channel_name,
+            user=self.user,
         )
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
@@ -511,7 +551,9 @@ class AgentConsumer(ChatSocket):
         appended = await database_sync_to_async(actions.check_agent_close)(
             self.user, frame["conversation"], reason=frame.get("reason") or "", **self.scope_kwargs
         )
-        await self.follow(str(appended.conversation), appended.conversation_pk, last_sent=appended.seq - 1)
+        await self.follow(
+            str(appended.conversation), appended.conversation_pk, last_sent=appended.seq - 1
+        )
         await self.deliver_own(appended)
 
     async def on_to_ticket(self, frame: dict[str, Any]) -> None:
@@ -527,7 +569,8 @@ class AgentConsumer(ChatSocket):
         if appended.duplicate:
             # Converted before: its `ticket` event was delivered then (resume gets it back).
             raise ChatError(
-                _("this chat is already ticket %(number)s") % {"number": appended.frame.get("number")},
+                _("this chat is already ticket %(number)s")
+                % {"number": appended.frame.get("number")},
                 code="conflict",
             )
         await self.deliver_own(appended)
@@ -582,7 +625,9 @@ class AgentConsumer(ChatSocket):
         while self.stale_queues and not self.closing:
             department = self.departments[self.stale_queues.pop()]
             try:
-                await self.send_json(await database_sync_to_async(queries.queue_summary)(department))
+                await self.send_json(
+                    await database_sync_to_async(queries.queue_summary)(department)
+                )
             except Exception:
                 logger.exception("queue refresh failed")
 

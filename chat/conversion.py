@@ -60,5 +60,7 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
     try:
         return _converter(conversation, subject=None, priority=None, by=None, reason=reason)
     except Exception:
-        logger.exception("automatic ticket (%s) for conversation %s failed", reason, conversation_pk)
+        logger.exception(
+            "automatic ticket (%s) for conversation %s failed", reason, conversation_pk
+        )
         return None

@@ -114,7 +114,9 @@ class SurvivesLayerOutages:
                     raise
                 _layer_receive_failures += 1
                 if delay == 0.1:
-                    logger.warning("channel layer receive failed (%s); retrying", type(exc).__name__)
+                    logger.warning(
+                        "channel layer receive failed (%s); retrying", type(exc).__name__
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -375,7 +377,11 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
 
     async def send_json(self, content: Any, close: bool = False) -> None:
         if not self.closing:
-            links = LINKS_BY_EVENT_KIND.get(content.get("kind")) if content.get("type") == "event" else None
+            links = (
+                LINKS_BY_EVENT_KIND.get(content.get("kind"))
+                if content.get("type") == "event"
+                else None
+            )
             if links:
                 # Events keep the links they were written with; this socket's base is the right one.
                 content = rebase_links(content, links, socket_base(self.scope))

@@ -51,7 +51,9 @@ def event_appended(
     conversation: uuid.UUID | str, seq: int, *, frame: dict | None = None
 ) -> EventAppended:
     doorbell: EventAppended = {
-        "type": "conversation.event_appended", "conversation": str(conversation), "seq": seq,
+        "type": "conversation.event_appended",
+        "conversation": str(conversation),
+        "seq": seq,
     }
     if frame is not None and len(str(frame.get("body", ""))) <= INLINE_EVENT_MAX_CHARS:
         doorbell["event"] = frame
@@ -139,5 +141,7 @@ class ConversationUnassigned(TypedDict):
     reason: str
 
 
-def conversation_unassigned(conversation: uuid.UUID | str, *, reason: str) -> ConversationUnassigned:
+def conversation_unassigned(
+    conversation: uuid.UUID | str, *, reason: str
+) -> ConversationUnassigned:
     return {"type": "conversation.unassigned", "conversation": str(conversation), "reason": reason}

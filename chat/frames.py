@@ -183,10 +183,17 @@ WIDGET_FRAMES: dict[str, Schema] = {
         "profile": (optional(obj(HELLO_PROFILE)), False),
         "identity": (optional(obj(HELLO_IDENTITY)), False),
         "resume": (optional(seq_map(max_items=20)), False),
-        "page": (optional(obj({
-            "url": (text(max_chars=2000), False),
-            "title": (text(max_chars=300), False),
-        })), False),
+        "page": (
+            optional(
+                obj(
+                    {
+                        "url": (text(max_chars=2000), False),
+                        "title": (text(max_chars=300), False),
+                    }
+                )
+            ),
+            False,
+        ),
         "locale": (optional(locale), False),
     },
     "message": {"client_id": (uuid_string, True), "body": (BODY, True)},

@@ -105,7 +105,9 @@ def verify_jwt(token: str, *, now: datetime.datetime | None = None) -> VerifiedI
     if name is not None and (not isinstance(name, str) or len(name) > 200):
         raise IdentityInvalid("bad name claim")
     return VerifiedIdentity(
-        external_id=_external_id(claims["sub"]), email=email or None, name=(name or "").strip() or None
+        external_id=_external_id(claims["sub"]),
+        email=email or None,
+        name=(name or "").strip() or None,
     )
 
 

@@ -61,14 +61,19 @@ class Conversation(models.Model):
     OPEN_STATES = (State.QUEUED, State.ACTIVE)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="conversations")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="conversations"
+    )
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
     assigned_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="assigned_conversations",
     )
     page_url = models.CharField(max_length=2000, blank=True)
@@ -167,8 +172,12 @@ class ConversationEvent(models.Model):
 class ReadMarker(models.Model):
     """How far one participant (the visitor, or one agent) has read."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="read_markers")
-    visitor = models.ForeignKey(Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="read_markers"
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -178,11 +187,13 @@ class ReadMarker(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["conversation", "visitor"], condition=Q(visitor__isnull=False),
+                fields=["conversation", "visitor"],
+                condition=Q(visitor__isnull=False),
                 name="chat_read_marker_visitor_unique",
             ),
             models.UniqueConstraint(
-                fields=["conversation", "user"], condition=Q(user__isnull=False),
+                fields=["conversation", "user"],
+                condition=Q(user__isnull=False),
                 name="chat_read_marker_user_unique",
             ),
             models.CheckConstraint(
@@ -206,14 +217,22 @@ class CannedResponse(models.Model):
     """
 
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_responses",
-        verbose_name=_("department"), help_text=_("Empty: available in every department."),
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_responses",
+        verbose_name=_("department"),
+        help_text=_("Empty: available in every department."),
     )
     shortcut = models.SlugField(_("shortcut"), max_length=40)
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(
-        _("body"), max_length=10_000,
-        help_text=_("Variables: {first_name}, {last_name}, {name}, {organization}, {agent_name}, {department}."),
+        _("body"),
+        max_length=10_000,
+        help_text=_(
+            "Variables: {first_name}, {last_name}, {name}, {organization}, {agent_name}, {department}."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -223,11 +242,13 @@ class CannedResponse(models.Model):
         verbose_name_plural = _("canned responses")
         constraints = [
             models.UniqueConstraint(
-                fields=["department", "shortcut"], condition=Q(department__isnull=False),
+                fields=["department", "shortcut"],
+                condition=Q(department__isnull=False),
                 name="chat_canned_department_shortcut_unique",
             ),
             models.UniqueConstraint(
-                fields=["shortcut"], condition=Q(department__isnull=True),
+                fields=["shortcut"],
+                condition=Q(department__isnull=True),
                 name="chat_canned_global_shortcut_unique",
             ),
         ]

@@ -71,8 +71,13 @@ def events_after(
             continue
         frames.append(
             event_frame(
-                public_id, seq=seq, kind=kind, payload=payload, created_at=created_at,
-                internal=internal, for_agent=for_agent,
+                public_id,
+                seq=seq,
+                kind=kind,
+                payload=payload,
+                created_at=created_at,
+                internal=internal,
+                for_agent=for_agent,
             )
         )
     return frames, last
@@ -153,7 +158,9 @@ def department_hours(department: Department) -> str:
     return str(describe_hours(department))
 
 
-def queue_summary(department: Department, *, now: datetime.datetime | None = None) -> dict[str, Any]:
+def queue_summary(
+    department: Department, *, now: datetime.datetime | None = None
+) -> dict[str, Any]:
     """The `queue` frame for agents: how many wait, the oldest wait, and the first ones.
 
     Two light queries (an aggregate and a values() list): every agent of the

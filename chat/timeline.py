@@ -15,7 +15,8 @@ SUMMARY_CHARS = 200
 def chat_entries(contact: Contact, limit: int) -> list[TimelineEntry]:
     first_words = (
         ConversationEvent.objects.filter(
-            conversation=OuterRef("pk"), kind=ConversationEvent.Kind.MESSAGE,
+            conversation=OuterRef("pk"),
+            kind=ConversationEvent.Kind.MESSAGE,
             author_role=ConversationEvent.Role.VISITOR,
         )
         .order_by("seq")

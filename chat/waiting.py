@@ -40,9 +40,13 @@ class QueueSnapshot(TypedDict):
     wait_s: list[float]
 
 
-def _recent_durations(department: Department, now: datetime.datetime) -> tuple[list[float], list[float]]:
+def _recent_durations(
+    department: Department, now: datetime.datetime
+) -> tuple[list[float], list[float]]:
     recent = Conversation.objects.filter(
-        department=department, assigned_at__isnull=False, queued_at__isnull=False,
+        department=department,
+        assigned_at__isnull=False,
+        queued_at__isnull=False,
         created_at__gte=now - RECENT_WINDOW,
     )
     handled = (
@@ -61,15 +65,23 @@ def _recent_durations(department: Department, now: datetime.datetime) -> tuple[l
     return handle, wait
 
 
-def queue_snapshot(department: Department, *, now: datetime.datetime | None = None) -> QueueSnapshot:
+def queue_snapshot(
+    department: Department, *, now: datetime.datetime | None = None
+) -> QueueSnapshot:
     from chat.assignment import active_chat_counts, waiting_queue
 
     now = now or timezone.now()
-    order = [c.hex for c in waiting_queue(department).values_list("public_id", flat=True)[:SNAPSHOT_LIMIT]]
+    order = [
+        c.hex
+        for c in waiting_queue(department).values_list("public_id", flat=True)[:SNAPSHOT_LIMIT]
+    ]
     capacity = free = 0
     if is_open(department, now):
-        agents = [a for a in agent_states([department.slug], active_chats={}, now=now)
-                  if a.online and a.accepting]
+        agents = [
+            a
+            for a in agent_states([department.slug], active_chats={}, now=now)
+            if a.online and a.accepting
+        ]
         load = active_chat_counts([a.agent_id for a in agents])
         capacity = sum(a.max_chats for a in agents)
         free = sum(max(0, a.max_chats - load.get(a.agent_id, 0)) for a in agents)
@@ -95,7 +107,9 @@ def estimate_for_position(snapshot: QueueSnapshot | dict[str, Any], position: in
     )
 
 
-def position_frame(snapshot: QueueSnapshot | dict[str, Any], public_id: str) -> dict[str, Any] | None:
+def position_frame(
+    snapshot: QueueSnapshot | dict[str, Any], public_id: str
+) -> dict[str, Any] | None:
     """The visitor's `queue` frame, or None when the conversation is not waiting."""
     key = public_id.replace("-", "")
     try:
@@ -110,7 +124,9 @@ def position_frame(snapshot: QueueSnapshot | dict[str, Any], public_id: str) -> 
     }
 
 
-def department_estimate(department: Department, *, now: datetime.datetime | None = None) -> dict[str, Any]:
+def department_estimate(
+    department: Department, *, now: datetime.datetime | None = None
+) -> dict[str, Any]:
     """For `welcome.department`: could someone answer now, and how long would a new chat wait."""
     snapshot = queue_snapshot(department, now=now)
     online = snapshot["capacity"] > 0
@@ -132,6 +148,8 @@ def visitor_queue_frame(conversation_pk: int) -> tuple[str | None, dict[str, Any
     )
     if conversation is None or conversation.state != State.QUEUED:
         return (conversation.department.slug if conversation else None), None
-    department = Department.objects.prefetch_related("hours", "holidays").get(pk=conversation.department_id)
+    department = Department.objects.prefetch_related("hours", "holidays").get(
+        pk=conversation.department_id
+    )
     snapshot = queue_snapshot(department)
     return department.slug, position_frame(snapshot, str(conversation.public_id))

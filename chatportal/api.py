@@ -56,6 +56,7 @@ from queues.tokens import authenticate_agent_token
 
 logger = logging.getLogger(__name__)
 
+
 class AgentTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         user = authenticate_agent_token(token)

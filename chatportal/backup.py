@@ -157,7 +157,10 @@ def create_backup(path: str | Path, *, alias: str = "default") -> BackupSummary:
             )
         manifest["database"] = member
         partial = target.with_name(target.name + ".partial")
-        with _owner_only_file(partial) as handle, tarfile.open(fileobj=handle, mode="w:gz") as archive:
+        with (
+            _owner_only_file(partial) as handle,
+            tarfile.open(fileobj=handle, mode="w:gz") as archive,
+        ):
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size = len(data)

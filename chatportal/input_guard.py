@@ -41,7 +41,9 @@ RAW_MAIL_PATHS = ("/api/v1/inbound-email", "/anymail/")
 
 
 def _form_has_nul(data) -> bool:
-    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
+    return any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in data.lists()
+    )
 
 
 def request_has_nul(request: HttpRequest) -> bool:
@@ -84,7 +86,9 @@ def multipart_headers_unparseable(request: HttpRequest) -> bool:
 def reject_unparseable_multipart_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
     def middleware(request: HttpRequest) -> HttpResponse:
         if multipart_headers_unparseable(request):
-            detail = _("Malformed multipart/form-data request: its Content-Type needs a valid boundary.")
+            detail = _(
+                "Malformed multipart/form-data request: its Content-Type needs a valid boundary."
+            )
             return JsonResponse({"error": {"code": "invalid", "detail": detail}}, status=400)
         return get_response(request)
 

@@ -70,14 +70,18 @@ def login_blocked(username: object, request: HttpRequest | None) -> bool:
 class LoginThrottle:
     """An authentication backend that only ever refuses; the next backend signs in."""
 
-    def authenticate(self, request: HttpRequest | None, username: Any = None, password: Any = None, **kwargs: Any):
+    def authenticate(
+        self, request: HttpRequest | None, username: Any = None, password: Any = None, **kwargs: Any
+    ):
         if username is not None and login_blocked(username, request):
             raise PermissionDenied("too many failed sign-ins; try again later")
         return None
 
 
 @receiver(user_login_failed, dispatch_uid="chatportal.login_throttle.count_failure")
-def count_failure(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any):
+def count_failure(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+):
     by_username, by_client = _keys(credentials.get("username"), request)
     _hit(by_username)
     _hit(by_client)

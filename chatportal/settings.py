@@ -93,7 +93,9 @@ CHATPORTAL_METRICS_TOKEN = os.environ.get("CHATPORTAL_METRICS_TOKEN", "")
 # Each /readyz check (database, channel layer) must answer within this time.
 CHATPORTAL_READY_TIMEOUT_S = float(os.environ.get("CHATPORTAL_READY_TIMEOUT_S", "2"))
 # Chat and ticket attachments: the largest file accepted (chatportal/uploads.py).
-CHATPORTAL_ATTACHMENT_MAX_BYTES = int(os.environ.get("CHATPORTAL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+CHATPORTAL_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("CHATPORTAL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
 
 INSTALLED_APPS = [
     "daphne",

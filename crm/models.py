@@ -35,22 +35,33 @@ class Contact(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     external_id = models.CharField(
-        _("external id"), max_length=100, unique=True, null=True, blank=True,
+        _("external id"),
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("The id of this person in the host site or the company's CRM."),
     )
     locale = models.CharField(_("locale"), max_length=10, blank=True, default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="UTC")
     account_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="owned_contacts",
     )
     # The customer's portal login, when they have one.
     portal_user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="contact",
     )
     is_organization_admin = models.BooleanField(
-        _("organization admin"), default=False,
+        _("organization admin"),
+        default=False,
         help_text=_("Sees all tickets of the organization in the portal."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,7 +103,9 @@ class ContactPhone(models.Model):
     class Meta:
         ordering = ["-is_primary", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["contact", "number"], name="crm_phone_unique_per_contact")
+            models.UniqueConstraint(
+                fields=["contact", "number"], name="crm_phone_unique_per_contact"
+            )
         ]
 
     def __str__(self) -> str:
@@ -164,7 +177,9 @@ class SlaPlan(models.Model):
 
 
 class SupportContract(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contracts")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contracts"
+    )
     plan = models.ForeignKey(SlaPlan, on_delete=models.PROTECT, related_name="contracts")
     name = models.CharField(_("name"), max_length=200, blank=True)
     starts_on = models.DateField(_("start"))
@@ -200,7 +215,10 @@ class CallRecord(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     duration_s = models.PositiveIntegerField(null=True, blank=True)
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="calls",
     )
     note = models.TextField(blank=True)

@@ -38,15 +38,19 @@ def _visible_status(presence: AgentPresence, live: int, now: datetime.datetime) 
 
 
 def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str | None:
-    live = AgentConnection.objects.filter(user_id=presence.user_id, last_seen__gte=live_cutoff(now)).count()
+    live = AgentConnection.objects.filter(
+        user_id=presence.user_id, last_seen__gte=live_cutoff(now)
+    ).count()
     status = _visible_status(presence, live, now)
     if status == presence.published_status:
         return None
     presence.published_status = status
     presence.save(update_fields=["published_status", "changed_at"])
     event = events.presence_changed(
-        username=presence.user.get_username(), user_id=presence.user_id,
-        status=status, accepting=presence.accepting,
+        username=presence.user.get_username(),
+        user_id=presence.user_id,
+        status=status,
+        accepting=presence.accepting,
     )
     slugs = list(presence.user.agent_profile.departments.values_list("slug", flat=True))
     for slug in slugs:
@@ -59,7 +63,10 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
 
 
 def do_register_connection(
-    user: AbstractBaseUser, *, connection_id: uuid.UUID, channel_name: str,
+    user: AbstractBaseUser,
+    *,
+    connection_id: uuid.UUID,
+    channel_name: str,
     now: datetime.datetime | None = None,
 ) -> AgentPresence:
     now = now or timezone.now()
@@ -68,8 +75,12 @@ def do_register_connection(
         AgentConnection.objects.update_or_create(
             id=connection_id,
             defaults={"user_id": user.pk, "channel_name": channel_name, "last_seen": now},
-            create_defaults={"user_id": user.pk, "channel_name": channel_name,
-                             "last_seen": now, "connected_at": now},
+            create_defaults={
+                "user_id": user.pk,
+                "channel_name": channel_name,
+                "last_seen": now,
+                "connected_at": now,
+            },
         )
         if presence.disconnected_since is not None:
             presence.disconnected_since = None
@@ -80,7 +91,10 @@ def do_register_connection(
 
 def do_heartbeat(connection_id: uuid.UUID, *, now: datetime.datetime | None = None) -> bool:
     """False when the connection was swept meanwhile: the caller registers again."""
-    return AgentConnection.objects.filter(id=connection_id).update(last_seen=now or timezone.now()) == 1
+    return (
+        AgentConnection.objects.filter(id=connection_id).update(last_seen=now or timezone.now())
+        == 1
+    )
 
 
 def do_drop_connection(
@@ -98,8 +112,12 @@ def do_drop_connection(
 
 
 def do_set_presence(
-    user: AbstractBaseUser, status: str, *, accepting: bool | None = None,
-    set_by: str = AgentPresence.SetBy.AGENT, now: datetime.datetime | None = None,
+    user: AbstractBaseUser,
+    status: str,
+    *,
+    accepting: bool | None = None,
+    set_by: str = AgentPresence.SetBy.AGENT,
+    now: datetime.datetime | None = None,
 ) -> AgentPresence:
     """Set the chosen status (by the agent, a supervisor or the system)."""
     if status not in Status.values:
@@ -126,10 +144,14 @@ def sweep_presence(*, now: datetime.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     cutoff = live_cutoff(now)
     dead = AgentConnection.objects.filter(last_seen__lt=cutoff)
-    touched = dict(dead.values("user_id").annotate(last=Max("last_seen")).values_list("user_id", "last"))
+    touched = dict(
+        dead.values("user_id").annotate(last=Max("last_seen")).values_list("user_id", "last")
+    )
     dead.delete()
     pending = set(
-        AgentPresence.objects.filter(disconnected_since__isnull=False).values_list("user_id", flat=True)
+        AgentPresence.objects.filter(disconnected_since__isnull=False).values_list(
+            "user_id", flat=True
+        )
     )
     gone: list[int] = []
     for user_id in set(touched) | pending:

@@ -24,7 +24,9 @@ class PresenceChanged(TypedDict):
     accepting: bool
 
 
-def presence_changed(*, username: str, user_id: int, status: str, accepting: bool) -> PresenceChanged:
+def presence_changed(
+    *, username: str, user_id: int, status: str, accepting: bool
+) -> PresenceChanged:
     return {
         "type": "agent.presence_changed",
         "agent": username,

@@ -22,21 +22,32 @@ class Department(models.Model):
         max_length=8, choices=RoutingMode.choices, default=RoutingMode.AUTO
     )
     offer_timeout_s = models.PositiveSmallIntegerField(
-        _("offer timeout (seconds)"), default=45,
-        help_text=_("An agent who lets an offered chat go unanswered this long is set away "
-                    "and the chat goes to the next agent."),
+        _("offer timeout (seconds)"),
+        default=45,
+        help_text=_(
+            "An agent who lets an offered chat go unanswered this long is set away "
+            "and the chat goes to the next agent."
+        ),
     )
     long_wait_s = models.PositiveIntegerField(
-        _("long wait (seconds)"), default=300,
+        _("long wait (seconds)"),
+        default=300,
         help_text=_("Past this estimated wait the widget offers to leave a message instead."),
     )
     auto_ticket_after_s = models.PositiveIntegerField(
-        _("ticket after (seconds)"), default=600,
-        help_text=_("A queued chat nobody has answered this long becomes a ticket; 0 turns it off."),
+        _("ticket after (seconds)"),
+        default=600,
+        help_text=_(
+            "A queued chat nobody has answered this long becomes a ticket; 0 turns it off."
+        ),
     )
     lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="led_departments", help_text=_("Notified of escalations."),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_departments",
+        help_text=_("Notified of escalations."),
     )
 
     class Meta:
@@ -51,8 +62,15 @@ class WeeklyHours(models.Model):
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="hours")
     weekday = models.PositiveSmallIntegerField(
-        choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
-                 (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))]
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ]
     )
     opens = models.TimeField()
     closes = models.TimeField()
@@ -88,7 +106,11 @@ class AgentProfile(models.Model):
     max_chats = models.PositiveSmallIntegerField(_("max chats"), default=3)
     is_supervisor = models.BooleanField(_("supervisor"), default=False)
     languages = models.CharField(
-        _("languages"), max_length=50, blank=True, default="en", help_text=_("Comma-separated: en,ro")
+        _("languages"),
+        max_length=50,
+        blank=True,
+        default="en",
+        help_text=_("Comma-separated: en,ro"),
     )
     skills = models.CharField(
         _("skills"), max_length=200, blank=True, help_text=_("Comma-separated: relay,billing")

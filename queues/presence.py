@@ -47,9 +47,15 @@ def agent_states(
 ) -> list[AgentState]:
     """The routing view of agents; `active_chats` comes from the chat app."""
     cutoff = live_cutoff(now)
-    profiles = AgentProfile.objects.select_related("user", "user__presence").annotate(
-        live=Count("user__agent_connections", filter=Q(user__agent_connections__last_seen__gte=cutoff))
-    ).prefetch_related("departments")
+    profiles = (
+        AgentProfile.objects.select_related("user", "user__presence")
+        .annotate(
+            live=Count(
+                "user__agent_connections", filter=Q(user__agent_connections__last_seen__gte=cutoff)
+            )
+        )
+        .prefetch_related("departments")
+    )
     if department_slugs is not None:
         profiles = profiles.filter(departments__slug__in=department_slugs).distinct()
     states = []

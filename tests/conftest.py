@@ -17,7 +17,10 @@ SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.g
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if inspect.iscoroutinefunction(getattr(item, "obj", None)) and "_coalescer_settled" not in names:
+        if (
+            inspect.iscoroutinefunction(getattr(item, "obj", None))
+            and "_coalescer_settled" not in names
+        ):
             names.append("_coalescer_settled")
     # Embedded runs (no DATABASE_URL/REDIS_URL at all) leave the multi-process
     # tests out; the scale-out CI pass sets both, and there they must run and
@@ -100,7 +103,7 @@ class PublishedEvents(list):
 
     def flush(self) -> None:
         while len(self._connection.run_on_commit) > self._seen:
-            pending = self._connection.run_on_commit[self._seen:]
+            pending = self._connection.run_on_commit[self._seen :]
             self._seen = len(self._connection.run_on_commit)
             for _sids, func, _robust in pending:
                 func()
@@ -132,5 +135,7 @@ class PublishedEvents(list):
 def published_events(monkeypatch):
     """What actions publish, with their on-commit callbacks executed."""
     sent = PublishedEvents()
-    monkeypatch.setattr(realtime, "send_now", lambda group, event: list.append(sent, (group, event)))
+    monkeypatch.setattr(
+        realtime, "send_now", lambda group, event: list.append(sent, (group, event))
+    )
     return sent

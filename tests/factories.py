@@ -12,7 +12,9 @@ from queues.models import AgentProfile, Department
 AGENT_PASSWORD = "demo-pass-123"
 
 
-def make_department(slug: str = "support", *, name: str | None = None, is_24x7: bool = True) -> Department:
+def make_department(
+    slug: str = "support", *, name: str | None = None, is_24x7: bool = True
+) -> Department:
     department, _ = Department.objects.get_or_create(
         slug=slug, defaults={"name": name or slug.title(), "is_24x7": is_24x7}
     )
@@ -30,7 +32,9 @@ def make_agent(
     user = get_user_model().objects.create_user(
         username=username, password=AGENT_PASSWORD, first_name=first_name or username.title()
     )
-    profile = AgentProfile.objects.create(user=user, max_chats=max_chats, is_supervisor=is_supervisor)
+    profile = AgentProfile.objects.create(
+        user=user, max_chats=max_chats, is_supervisor=is_supervisor
+    )
     profile.departments.set(
         [d if isinstance(d, Department) else make_department(d) for d in departments]
     )

@@ -134,7 +134,9 @@ def run_chatportal(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise LiveServerError(f"`chatportal {' '.join(args)}` timed out after {timeout:.0f} s") from exc
+        raise LiveServerError(
+            f"`chatportal {' '.join(args)}` timed out after {timeout:.0f} s"
+        ) from exc
     if done.returncode != 0:
         raise LiveServerError(
             f"`chatportal {' '.join(args)}` exited {done.returncode}\n"
@@ -249,7 +251,14 @@ class DaphneWorker:
             # Ctrl-C in the test runner does not reach the worker first.
             argv = chatportal_argv("serve", "--host", self.host, "--port", str(self.port))
             if self.daphne_args:
-                argv = [sys.executable, "-c", _SERVE_WITH_DAPHNE_ARGS, self.host, str(self.port), *self.daphne_args]
+                argv = [
+                    sys.executable,
+                    "-c",
+                    _SERVE_WITH_DAPHNE_ARGS,
+                    self.host,
+                    str(self.port),
+                    *self.daphne_args,
+                ]
             self.process = subprocess.Popen(
                 argv,
                 env=self.env,
@@ -335,7 +344,11 @@ def services_from_environment() -> Services:
     """DATABASE_URL and REDIS_URL, checked to answer; pytest.fail otherwise (never skip)."""
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
-    missing = [name for name, value in (("DATABASE_URL", database_url), ("REDIS_URL", redis_url)) if not value]
+    missing = [
+        name
+        for name, value in (("DATABASE_URL", database_url), ("REDIS_URL", redis_url))
+        if not value
+    ]
     if missing:
         pytest.fail(
             f"multi-process tests need PostgreSQL and Redis: set {' and '.join(missing)}"
@@ -372,7 +385,9 @@ class PostgresServer:
 
         # The maintenance connection goes to the database in the URL; CREATE
         # DATABASE cannot run inside a transaction, hence autocommit.
-        return psycopg.connect(_normalise_pg_url(self.database_url), autocommit=True, connect_timeout=5)
+        return psycopg.connect(
+            _normalise_pg_url(self.database_url), autocommit=True, connect_timeout=5
+        )
 
     def check(self) -> None:
         with self._connect() as conn:
@@ -396,7 +411,9 @@ class PostgresServer:
 
         with self._connect() as conn:
             # FORCE: a killed worker may leave a connection the server has not reaped yet.
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def _normalise_pg_url(url: str) -> str:
@@ -487,7 +504,9 @@ class LiveServer:
             worker.stop()
 
     def log_tails(self, lines: int = 40) -> str:
-        return "\n".join(f"--- {w.name} ({w.log_path}) ---\n{w.log_tail(lines)}" for w in self.workers)
+        return "\n".join(
+            f"--- {w.name} ({w.log_path}) ---\n{w.log_tail(lines)}" for w in self.workers
+        )
 
 
 def _copy_sqlite(src_dir: Path, dst_dir: Path) -> None:

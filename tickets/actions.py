@@ -114,8 +114,14 @@ def _append(
     ticket.updated_at = now
     payload = {**payload, "author": _author_name(author_user, author_contact)}
     event = TicketEvent.objects.create(
-        ticket=ticket, seq=seq, kind=kind, payload=payload, author_role=author_role,
-        author_user=author_user, author_contact=author_contact, internal=internal,
+        ticket=ticket,
+        seq=seq,
+        kind=kind,
+        payload=payload,
+        author_role=author_role,
+        author_user=author_user,
+        author_contact=author_contact,
+        internal=internal,
     )
     _ring(ticket, seq)
     # The customer hears of public replies and status changes by e-mail too
@@ -256,37 +262,55 @@ def create_ticket(
         ticket.save(force_insert=True)
         files = _new_attachments(ticket, stored=stored, chat_files=chat_files, internal=False)
         payload: dict[str, Any] = {
-            "subject": subject, "body": body, "channel": channel, "priority": priority,
+            "subject": subject,
+            "body": body,
+            "channel": channel,
+            "priority": priority,
         }
         if files:
             payload["attachments"] = [attachment_wire(f, ticket.number) for f in files]
         if refused_attachments:
             payload["refused_attachments"] = list(refused_attachments)
         event = _append(
-            ticket, kind=Kind.CREATED, payload=payload,
-            author_role=author_role, author_user=author_user, author_contact=author_contact,
+            ticket,
+            kind=Kind.CREATED,
+            payload=payload,
+            author_role=author_role,
+            author_user=author_user,
+            author_contact=author_contact,
         )
         _link_attachments(files, event)
     return ticket
 
 
 def _new_attachments(
-    ticket: Ticket, *, stored: StoredFiles | None = None, chat_files: Sequence[Any] = (),
+    ticket: Ticket,
+    *,
+    stored: StoredFiles | None = None,
+    chat_files: Sequence[Any] = (),
     internal: bool,
 ) -> list[TicketAttachment]:
     """Rows for files already stored (uploads) or carried over from the chat (same stored file)."""
     rows = [
         TicketAttachment(
-            ticket=ticket, file=name, filename=upload.filename, content_type=upload.content_type,
-            size=upload.size, internal=internal,
+            ticket=ticket,
+            file=name,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=upload.size,
+            internal=internal,
         )
         for upload, name in (stored.items if stored is not None else [])
     ]
     rows += [
         TicketAttachment(
-            ticket=ticket, file=chat_file.file.name, filename=chat_file.filename,
-            content_type=chat_file.content_type, size=chat_file.size,
-            internal=internal or chat_file.internal, chat_attachment=chat_file,
+            ticket=ticket,
+            file=chat_file.file.name,
+            filename=chat_file.filename,
+            content_type=chat_file.content_type,
+            size=chat_file.size,
+            internal=internal or chat_file.internal,
+            chat_attachment=chat_file,
         )
         for chat_file in chat_files
     ]
@@ -363,13 +387,17 @@ def add_reply(
             locked,
             kind=Kind.NOTE if internal else Kind.REPLY,
             payload=payload,
-            author_role=author_role, author_user=author_user, author_contact=author_contact,
-            internal=internal, fields=fields,
+            author_role=author_role,
+            author_user=author_user,
+            author_contact=author_contact,
+            internal=internal,
+            fields=fields,
         )
         _link_attachments(files, event)
         if status_change is not None:
             _append(
-                locked, kind=Kind.STATUS,
+                locked,
+                kind=Kind.STATUS,
                 payload={"old": status_change[0], "new": status_change[1], "cause": "reply"},
                 author_role=Role.SYSTEM,
             )
@@ -393,7 +421,11 @@ def _status_fields(ticket: Ticket, status: str, now: datetime.datetime) -> dict[
     was_paused = old in Ticket.PAUSED_STATUSES
     paused = status in Ticket.PAUSED_STATUSES
     if was_paused and not paused:
-        if ticket.paused_since is not None and ticket.resolution_due is not None and ticket.sla_plan:
+        if (
+            ticket.paused_since is not None
+            and ticket.resolution_due is not None
+            and ticket.sla_plan
+        ):
             schedule = sla.clock_schedule(ticket.sla_plan, _with_hours(ticket.department))
             fields["resolution_due"] = sla.resume_after_pending(
                 schedule, ticket.resolution_due, ticket.paused_since, now
@@ -410,7 +442,9 @@ def _status_fields(ticket: Ticket, status: str, now: datetime.datetime) -> dict[
     return fields
 
 
-def change_status(ticket: Ticket, status: str, *, by: AbstractBaseUser | None) -> TicketEvent | None:
+def change_status(
+    ticket: Ticket, status: str, *, by: AbstractBaseUser | None
+) -> TicketEvent | None:
     """Move the ticket to `status`; None if it already is there."""
     if status not in Status.values:
         raise TicketError(_("unknown status"))
@@ -424,15 +458,21 @@ def change_status(ticket: Ticket, status: str, *, by: AbstractBaseUser | None) -
             )
         old = locked.status
         event = _append(
-            locked, kind=Kind.STATUS, payload={"old": old, "new": status},
-            author_role=_role_of(by), author_user=by, author_contact=_contact_of(by),
+            locked,
+            kind=Kind.STATUS,
+            payload={"old": old, "new": status},
+            author_role=_role_of(by),
+            author_user=by,
+            author_contact=_contact_of(by),
             fields=_status_fields(locked, status, timezone.now()),
         )
         _sync(ticket, locked)
     return event
 
 
-def change_priority(ticket: Ticket, priority: str, *, by: AbstractBaseUser | None) -> TicketEvent | None:
+def change_priority(
+    ticket: Ticket, priority: str, *, by: AbstractBaseUser | None
+) -> TicketEvent | None:
     if priority not in Priority.values:
         raise TicketError(_("unknown priority"))
     with transaction.atomic():
@@ -441,8 +481,11 @@ def change_priority(ticket: Ticket, priority: str, *, by: AbstractBaseUser | Non
             return None
         old = locked.priority
         event = _append(
-            locked, kind=Kind.PRIORITY, payload={"old": old, "new": priority},
-            author_role=_role_of(by), author_user=by,
+            locked,
+            kind=Kind.PRIORITY,
+            payload={"old": old, "new": priority},
+            author_role=_role_of(by),
+            author_user=by,
             fields={"priority": priority, "priority_rank": Ticket.PRIORITY_ORDER.index(priority)},
         )
         _sync(ticket, locked)
@@ -461,9 +504,11 @@ def assign_ticket(
             return None
         old = locked.assignee.get_username() if locked.assignee is not None else None
         event = _append(
-            locked, kind=Kind.ASSIGNEE,
+            locked,
+            kind=Kind.ASSIGNEE,
             payload={"old": old, "new": assignee.get_username() if assignee is not None else None},
-            author_role=_role_of(by), author_user=by,
+            author_role=_role_of(by),
+            author_user=by,
             fields={"assignee_id": assignee.pk if assignee is not None else None},
         )
         locked.assignee = assignee
@@ -488,20 +533,33 @@ def move_ticket(
             return None
         old = locked.department.slug
         event = _append(
-            locked, kind=Kind.DEPARTMENT, payload={"old": old, "new": department.slug},
-            author_role=_role_of(by), author_user=by, internal=True,
+            locked,
+            kind=Kind.DEPARTMENT,
+            payload={"old": old, "new": department.slug},
+            author_role=_role_of(by),
+            author_user=by,
+            internal=True,
             fields={"department_id": department.pk},
         )
         locked.department = department
         if locked.assignee_id is not None:
-            serves = AgentProfile.objects.filter(user_id=locked.assignee_id).filter(
-                Q(is_supervisor=True) | Q(departments=department)
-            ).exists()
+            serves = (
+                AgentProfile.objects.filter(user_id=locked.assignee_id)
+                .filter(Q(is_supervisor=True) | Q(departments=department))
+                .exists()
+            )
             if not serves:
                 _append(
-                    locked, kind=Kind.ASSIGNEE,
-                    payload={"old": locked.assignee.get_username(), "new": None, "cause": "department"},
-                    author_role=_role_of(by), author_user=by, fields={"assignee_id": None},
+                    locked,
+                    kind=Kind.ASSIGNEE,
+                    payload={
+                        "old": locked.assignee.get_username(),
+                        "new": None,
+                        "cause": "department",
+                    },
+                    author_role=_role_of(by),
+                    author_user=by,
+                    fields={"assignee_id": None},
                 )
                 locked.assignee = None
         _sync(ticket, locked)
@@ -524,7 +582,8 @@ def sweep_sla(now: datetime.datetime | None = None) -> dict[str, int]:
     counts = {"warnings": 0, "breaches": 0}
     running = Ticket.objects.filter(status__in=[Status.NEW, Status.OPEN, Status.ON_HOLD])
     first = running.filter(
-        first_responded_at__isnull=True, first_response_due__lte=soon,
+        first_responded_at__isnull=True,
+        first_response_due__lte=soon,
         first_response_breached_at__isnull=True,
     )
     resolution = running.filter(resolution_due__lte=soon, resolution_breached_at__isnull=True)
@@ -560,7 +619,9 @@ def _sweep_one(pk: int, *, now: datetime.datetime, soon: datetime.datetime) -> t
                 breached += 1
             elif due <= soon and getattr(ticket, f"{clock}_warned_at") is None and due > now:
                 _append(
-                    ticket, kind=Kind.SLA_WARNING, internal=True,
+                    ticket,
+                    kind=Kind.SLA_WARNING,
+                    internal=True,
                     payload={"clock": clock, "due": due.isoformat().replace("+00:00", "Z")},
                     fields={f"{clock}_warned_at": now},
                 )
@@ -579,10 +640,14 @@ def _breach(ticket: Ticket, clock: str, due: datetime.datetime, now: datetime.da
     if new != old and not already_escalated:
         fields.update(priority=new, priority_rank=Ticket.PRIORITY_ORDER.index(new))
     _append(
-        ticket, kind=Kind.SLA_BREACH, internal=True,
+        ticket,
+        kind=Kind.SLA_BREACH,
+        internal=True,
         payload={
-            "clock": clock, "due": due.isoformat().replace("+00:00", "Z"),
-            "priority_old": old, "priority_new": fields.get("priority", old),
+            "clock": clock,
+            "due": due.isoformat().replace("+00:00", "Z"),
+            "priority_old": old,
+            "priority_new": fields.get("priority", old),
         },
         fields=fields,
     )
@@ -600,15 +665,25 @@ def _mail_on_commit(ticket: Ticket, clock: str, due: datetime.datetime, *, breac
         return
     what = _("first response") if clock == "first_response" else _("resolution")
     if breach:
-        subject = _("SLA breached: %(number)s %(what)s was due") % {"number": ticket.number, "what": what}
+        subject = _("SLA breached: %(number)s %(what)s was due") % {
+            "number": ticket.number,
+            "what": what,
+        }
     else:
-        subject = _("SLA warning: %(number)s %(what)s due soon") % {"number": ticket.number, "what": what}
+        subject = _("SLA warning: %(number)s %(what)s due soon") % {
+            "number": ticket.number,
+            "what": what,
+        }
     body = _(
         "Ticket %(number)s (%(subject)s), department %(department)s, priority %(priority)s.\n"
         "The %(what)s was due at %(due)s UTC.\n"
     ) % {
-        "number": ticket.number, "subject": ticket.display_subject, "department": ticket.department.name,
-        "priority": ticket.priority, "what": what, "due": due.strftime("%Y-%m-%d %H:%M"),
+        "number": ticket.number,
+        "subject": ticket.display_subject,
+        "department": ticket.department.name,
+        "priority": ticket.priority,
+        "what": what,
+        "due": due.strftime("%Y-%m-%d %H:%M"),
     }
     from tickets.email_out import AUTOMATIC_HEADERS, ComposedEmail
     from tickets.outbox import enqueue_email
@@ -629,7 +704,9 @@ def record_undelivered_email(outbound: OutboundEmail) -> TicketEvent | None:
     with transaction.atomic():
         ticket = _locked(outbound.ticket)
         event = _append(
-            ticket, kind=Kind.EMAIL_FAILED, internal=True,
+            ticket,
+            kind=Kind.EMAIL_FAILED,
+            internal=True,
             payload={
                 # Keys that a GDPR erasure redacts (crm.gdpr.REDACTED_KEYS).
                 "email": ", ".join(outbound.to),
@@ -703,14 +780,18 @@ def convert_conversation(
         first_visitor = next(
             (m for m in messages if m.author_role == "visitor" and not m.internal), None
         )
-        first_agent = next((m for m in messages if m.author_role == "agent" and not m.internal), None)
+        first_agent = next(
+            (m for m in messages if m.author_role == "agent" and not m.internal), None
+        )
         body = first_visitor.payload.get("body", "") if first_visitor is not None else ""
         # No visitor text: the subject and message stay empty, and each
         # screen names them in its reader's language (subject_for_display).
         body = body if isinstance(body, str) else ""
         if not (subject or "").strip():
             subject = _first_line(body)
-        assignee = by if by is not None and hasattr(by, "agent_profile") else conversation.assigned_agent
+        assignee = (
+            by if by is not None and hasattr(by, "agent_profile") else conversation.assigned_agent
+        )
         # The chat's files carry over (the same stored files): public ones with
         # the opening message, internal ones with the agents' transcript.
         chat_files = list(ChatAttachment.objects.filter(conversation=conversation).order_by("pk"))
@@ -733,28 +814,43 @@ def convert_conversation(
             as_received=True,
         )
         _append(
-            ticket, kind=Kind.TRANSCRIPT,
-            payload={"conversation": str(conversation.public_id), "reason": reason, "messages": public_lines},
-            author_role=_role_of(by), author_user=by,
+            ticket,
+            kind=Kind.TRANSCRIPT,
+            payload={
+                "conversation": str(conversation.public_id),
+                "reason": reason,
+                "messages": public_lines,
+            },
+            author_role=_role_of(by),
+            author_user=by,
         )
         internal_files = [f for f in chat_files if f.internal]
         if any(m.internal for m in messages) or internal_files:
             carried = _new_attachments(ticket, chat_files=internal_files, internal=True)
             payload = {
-                "conversation": str(conversation.public_id), "reason": reason,
+                "conversation": str(conversation.public_id),
+                "reason": reason,
                 "messages": [_transcript_line(m) for m in messages],
             }
             if carried:
                 payload["attachments"] = [attachment_wire(f, ticket.number) for f in carried]
             transcript = _append(
-                ticket, kind=Kind.TRANSCRIPT, internal=True, payload=payload,
-                author_role=_role_of(by), author_user=by,
+                ticket,
+                kind=Kind.TRANSCRIPT,
+                internal=True,
+                payload=payload,
+                author_role=_role_of(by),
+                author_user=by,
             )
             _link_attachments(carried, transcript)
         appended = chat_actions.append_event(
             conversation,
             kind=ConversationEvent.Kind.TICKET,
-            payload={"number": ticket.number, "status": ticket.status, "portal_url": ticket.portal_url},
+            payload={
+                "number": ticket.number,
+                "status": ticket.status,
+                "portal_url": ticket.portal_url,
+            },
             author=chat_actions.agent_author(by) if by is not None else chat_actions.SYSTEM,
             require_open=False,
         )
@@ -785,6 +881,11 @@ def ticket_event_for_conversation(ticket: Ticket) -> dict[str, Any] | None:
     if event is None:
         return None
     return event_frame(
-        event.conversation.public_id, seq=event.seq, kind=event.kind, payload=event.payload,
-        created_at=event.created_at, internal=event.internal, for_agent=True,
+        event.conversation.public_id,
+        seq=event.seq,
+        kind=event.kind,
+        payload=event.payload,
+        created_at=event.created_at,
+        internal=event.internal,
+        for_agent=True,
     )

@@ -78,7 +78,9 @@ class TicketAdminForm(forms.ModelForm):
             if name in self.fields:
                 # Choose one here; users and departments are edited on their own pages.
                 widget = self.fields[name].widget
-                widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+                widget.can_add_related = widget.can_change_related = widget.can_delete_related = (
+                    False
+                )
         self.lifecycle_changes: dict[str, Any] = {}
 
     def clean(self) -> dict[str, Any]:
@@ -96,7 +98,11 @@ class TicketAdminForm(forms.ModelForm):
             if _as_text(cleaned.get(name)) != seen:
                 changes[name] = cleaned.get(name)
         status = changes.get("status")
-        if status is not None and status != ticket.status and status not in TRANSITIONS[ticket.status]:
+        if (
+            status is not None
+            and status != ticket.status
+            and status not in TRANSITIONS[ticket.status]
+        ):
             self.add_error(
                 "status",
                 _("A %(old)s ticket cannot become %(new)s.")
@@ -136,12 +142,24 @@ class TicketAttachmentInline(ViewOnlyAdminMixin, admin.TabularInline):
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
     list_display = (
-        "number", "subject", "status", "priority", "channel", "contact", "department",
-        "assignee", "resolution_due", "updated_at",
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "channel",
+        "contact",
+        "department",
+        "assignee",
+        "resolution_due",
+        "updated_at",
     )
     list_filter = ("status", "priority", "channel", "department")
     search_fields = (
-        "number", "subject", "contact__name", "contact__emails__email", "requester_email",
+        "number",
+        "subject",
+        "contact__name",
+        "contact__emails__email",
+        "requester_email",
         "requester_name",
     )
     list_select_related = ("contact", "department", "assignee")
@@ -152,19 +170,32 @@ class TicketAdmin(admin.ModelAdmin):
             _("Handling (changed through the ticket actions, as in the console)"),
             {
                 "fields": (
-                    "status", "priority", "department", "assignee",
+                    "status",
+                    "priority",
+                    "department",
+                    "assignee",
                     ("was_status", "was_priority", "was_department", "was_assignee"),
                 ),
             },
         ),
-        (_("Customer"), {"fields": ("contact", "organization", "requester_name", "requester_email")}),
+        (
+            _("Customer"),
+            {"fields": ("contact", "organization", "requester_name", "requester_email")},
+        ),
         (
             _("SLA"),
             {
                 "fields": (
-                    "sla_plan", "first_response_due", "resolution_due", "first_responded_at",
-                    "solved_at", "paused_since", "first_response_warned_at",
-                    "first_response_breached_at", "resolution_warned_at", "resolution_breached_at",
+                    "sla_plan",
+                    "first_response_due",
+                    "resolution_due",
+                    "first_responded_at",
+                    "solved_at",
+                    "paused_since",
+                    "first_response_warned_at",
+                    "first_response_breached_at",
+                    "resolution_warned_at",
+                    "resolution_breached_at",
                 ),
             },
         ),
@@ -173,10 +204,24 @@ class TicketAdmin(admin.ModelAdmin):
     # The clocks are the SLA sweep's and the actions'; a new ticket comes
     # from a chat, an e-mail, the portal or the API, each through create_ticket.
     readonly_fields = (
-        "number", "channel", "conversation", "public_id", "last_seq", "reply_token", "sla_plan",
-        "first_response_due", "resolution_due", "first_responded_at", "solved_at", "paused_since",
-        "first_response_warned_at", "first_response_breached_at", "resolution_warned_at",
-        "resolution_breached_at", "created_at", "updated_at",
+        "number",
+        "channel",
+        "conversation",
+        "public_id",
+        "last_seq",
+        "reply_token",
+        "sla_plan",
+        "first_response_due",
+        "resolution_due",
+        "first_responded_at",
+        "solved_at",
+        "paused_since",
+        "first_response_warned_at",
+        "first_response_breached_at",
+        "resolution_warned_at",
+        "resolution_breached_at",
+        "created_at",
+        "updated_at",
     )
     inlines = [TicketEventInline, TicketAttachmentInline]
     ordering = ("-created_at",)
@@ -195,7 +240,9 @@ class TicketAdmin(admin.ModelAdmin):
         results, _may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return results, True
 
-    def save_model(self, request: HttpRequest, obj: Ticket, form: TicketAdminForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Ticket, form: TicketAdminForm, change: bool
+    ) -> None:
         # Only the plain fields the operator edited are written: saving the
         # whole row would write back `last_seq` and the clocks as they were
         # read, over an event appended meanwhile.

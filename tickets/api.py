@@ -47,7 +47,16 @@ router = Router(tags=["tickets"])
 # The MTA endpoint (POST /api/v1/inbound-email) lives with the rest of inbound e-mail.
 API_ROUTERS = [("/tickets", router), *email_hooks.API_ROUTERS, *api_attachments.API_ROUTERS]
 
-LIST_PARAMS = {"status", "assignee", "contact", "department", "channel", "ordering", "limit", "offset"}
+LIST_PARAMS = {
+    "status",
+    "assignee",
+    "contact",
+    "department",
+    "channel",
+    "ordering",
+    "limit",
+    "offset",
+}
 ORDERINGS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
@@ -191,15 +200,19 @@ def list_tickets(
     total = tickets.count()
     page = list(tickets.select_related(*_RELATED).order_by(*order)[offset_n : offset_n + limit_n])
     return {
-        "total": total, "limit": limit_n, "offset": offset_n,
+        "total": total,
+        "limit": limit_n,
+        "offset": offset_n,
         "items": [ticket_data(t) for t in page],
     }
 
 
 def _agent_by_username(username: str):
     user = (
-        get_user_model().objects.select_related("agent_profile")
-        .filter(username=username, is_active=True, agent_profile__isnull=False).first()
+        get_user_model()
+        .objects.select_related("agent_profile")
+        .filter(username=username, is_active=True, agent_profile__isnull=False)
+        .first()
     )
     if user is None:
         raise HttpError(400, "unknown agent")
@@ -212,9 +225,7 @@ def _check_assignee_can_serve(user, department_id: int) -> None:
         raise HttpError(400, "the assignee is not an agent of the ticket's department")
 
 
-@router.post(
-    "", response={201: TicketDetailOut, **error_responses(403)}, summary="Open a ticket"
-)
+@router.post("", response={201: TicketDetailOut, **error_responses(403)}, summary="Open a ticket")
 def create(request: HttpRequest, payload: TicketIn):
     is_supervisor, department_ids = _scope(request)
     department = Department.objects.filter(slug=payload.department).first()
@@ -236,9 +247,14 @@ def create(request: HttpRequest, payload: TicketIn):
     try:
         with transaction.atomic():
             ticket = actions.create_ticket(
-                subject=payload.subject, body=payload.body, contact=contact,
-                channel=payload.channel, department=department, priority=payload.priority,
-                author_role="agent", author_user=request.user,
+                subject=payload.subject,
+                body=payload.body,
+                contact=contact,
+                channel=payload.channel,
+                department=department,
+                priority=payload.priority,
+                author_role="agent",
+                author_user=request.user,
                 requester_name=payload.requester_name.strip(),
                 requester_email=payload.requester_email.strip(),
             )
@@ -313,8 +329,11 @@ def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     try:
         ticket = access_ticket_for_agent(request.user, number, scope=scope)
         event = actions.add_reply(
-            ticket, body=payload.body, internal=payload.internal,
-            author_role="agent", author_user=request.user,
+            ticket,
+            body=payload.body,
+            internal=payload.internal,
+            author_role="agent",
+            author_user=request.user,
         )
     except TicketError as exc:
         _raise(exc)

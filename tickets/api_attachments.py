@@ -130,9 +130,7 @@ def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
     response={200: None, 302: None, **error_responses(401, 404)},
     openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
-def download_ticket_attachment(
-    request: HttpRequest, number: TicketNumber, attachment_id: str
-):
+def download_ticket_attachment(request: HttpRequest, number: TicketNumber, attachment_id: str):
     header = request.headers.get("Authorization", "")
     scheme, _space, token = header.partition(" ")
     user = None

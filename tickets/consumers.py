@@ -76,7 +76,9 @@ def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
     return ticket.last_seq, render_ticket_fragment(ticket, view=view)
 
 
-def _catch_up(user: Any, view: str, watched: str, since: datetime.datetime) -> list[tuple[str, int, str]]:
+def _catch_up(
+    user: Any, view: str, watched: str, since: datetime.datetime
+) -> list[tuple[str, int, str]]:
     """Fragments for what changed after `since`: a reconnect misses nothing."""
     tickets = tickets_for_customer(user).filter(updated_at__gt=since)
     if view == "ticket":
@@ -89,7 +91,9 @@ def _catch_up(user: Any, view: str, watched: str, since: datetime.datetime) -> l
 
 def _recent_seqs(user: Any, since: datetime.datetime) -> dict[str, int]:
     """What the page already shows of tickets changed lately, so ticks don't resend it."""
-    return dict(tickets_for_customer(user).filter(updated_at__gt=since).values_list("number", "last_seq"))
+    return dict(
+        tickets_for_customer(user).filter(updated_at__gt=since).values_list("number", "last_seq")
+    )
 
 
 def _maintenance_pass(
@@ -154,7 +158,9 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             await database_sync_to_async(_recent_seqs)(self.user, self.checked_at - overlap)
         )
         if since is not None:
-            pending = await database_sync_to_async(self.rendering(_catch_up))(self.user, self.view, watched, since)
+            pending = await database_sync_to_async(self.rendering(_catch_up))(
+                self.user, self.view, watched, since
+            )
             for number, last_seq, html in pending:
                 self.sent_seq[number] = last_seq
                 await self.send(text_data=html)
@@ -184,9 +190,14 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups may carry message types added later; an unknown one must not
         # kill the socket (the base class raises).
-        if message.get("type") in {"websocket.connect", "websocket.receive",
-                                   "websocket.disconnect", "ticket.changed", "server.shutdown",
-                                   SESSION_ENDED}:
+        if message.get("type") in {
+            "websocket.connect",
+            "websocket.receive",
+            "websocket.disconnect",
+            "ticket.changed",
+            "server.shutdown",
+            SESSION_ENDED,
+        }:
             await super().dispatch(message)
 
     async def session_ended(self, message: dict[str, Any]) -> None:
@@ -251,7 +262,9 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         if seq <= self.sent_seq.get(number, 0):
             return
         try:
-            rendered = await database_sync_to_async(self.rendering(_render))(self.user, number, self.view)
+            rendered = await database_sync_to_async(self.rendering(_render))(
+                self.user, number, self.view
+            )
         except Exception:
             logger.exception("portal push for %s failed", number)
             return

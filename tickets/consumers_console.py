@@ -131,7 +131,10 @@ class ConsoleTicketConsumer(PortalConsumer):
         # Join before accepting, then compare with what the page saw: nothing
         # that commits in between goes unheard.
         session = session_group_of(self.scope)
-        for group in [*(group for group, _last_seq in watch.values()), *([session] if session else [])]:
+        for group in [
+            *(group for group, _last_seq in watch.values()),
+            *([session] if session else []),
+        ]:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
@@ -166,7 +169,9 @@ class ConsoleTicketConsumer(PortalConsumer):
         if seq <= self.sent_seq.get(number, 0):
             return
         try:
-            rendered = await database_sync_to_async(self.rendering(_render))(self.user, number, self.view)
+            rendered = await database_sync_to_async(self.rendering(_render))(
+                self.user, number, self.view
+            )
         except Exception:
             # One failed render must not kill the socket; the next doorbell retries.
             logger.exception("console push for %s failed", number)
@@ -175,7 +180,9 @@ class ConsoleTicketConsumer(PortalConsumer):
             return
         if rendered is None:
             # Moved out of the agent's departments (or gone): say so.
-            await self.send(text_data=await database_sync_to_async(self.rendering(_gone))(number, self.view))
+            await self.send(
+                text_data=await database_sync_to_async(self.rendering(_gone))(number, self.view)
+            )
             self.sent_seq.pop(number, None)
             if self.view == "ticket":
                 await self.refuse(CLOSE_NOT_FOUND)

@@ -47,8 +47,11 @@ def _appended(ticket: Ticket, conversation: Conversation, *, duplicate: bool) ->
     if frame is None:
         raise Conflict("the ticket has no chat event")
     return Appended(
-        conversation_pk=conversation.pk, conversation=conversation.public_id, seq=frame["seq"],
-        frame=frame, duplicate=duplicate,
+        conversation_pk=conversation.pk,
+        conversation=conversation.public_id,
+        seq=frame["seq"],
+        frame=frame,
+        duplicate=duplicate,
     )
 
 
@@ -73,8 +76,10 @@ def convert_for_chat(
 def _agent_answered() -> Exists:
     return Exists(
         ConversationEvent.objects.filter(
-            conversation=OuterRef("pk"), kind=ConversationEvent.Kind.MESSAGE,
-            author_role=ConversationEvent.Role.AGENT, internal=False,
+            conversation=OuterRef("pk"),
+            kind=ConversationEvent.Kind.MESSAGE,
+            author_role=ConversationEvent.Role.AGENT,
+            internal=False,
         )
     )
 
@@ -113,7 +118,9 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
             # come (a shift starting, a reload); the unanswered rule converts
             # it after the department's auto_ticket_after_s.
             return None
-        ticket = convert_conversation(conversation, subject="", priority="normal", by=None, reason=reason)
+        ticket = convert_conversation(
+            conversation, subject="", priority="normal", by=None, reason=reason
+        )
         appended = _appended(ticket, conversation, duplicate=False)
         if conversation.state == Conversation.State.QUEUED:
             conversation.refresh_from_db(fields=["state", "last_seq"])
@@ -129,15 +136,19 @@ def sweep_unanswered(now: datetime.datetime | None = None) -> dict[str, int]:
     """Queued chats that waited past their department's `auto_ticket_after_s` become tickets."""
     now = now or timezone.now()
     thresholds = dict(
-        Department.objects.filter(auto_ticket_after_s__gt=0).values_list("pk", "auto_ticket_after_s")
+        Department.objects.filter(auto_ticket_after_s__gt=0).values_list(
+            "pk", "auto_ticket_after_s"
+        )
     )
     if not thresholds:
         return {"auto_tickets": 0}
     oldest_allowed = now - datetime.timedelta(seconds=min(thresholds.values()))
     candidates = (
         Conversation.objects.filter(
-            state=Conversation.State.QUEUED, department_id__in=thresholds,
-            queued_at__lte=oldest_allowed, ticket__isnull=True,
+            state=Conversation.State.QUEUED,
+            department_id__in=thresholds,
+            queued_at__lte=oldest_allowed,
+            ticket__isnull=True,
         )
         .annotate(answered=_agent_answered())
         .filter(answered=False)

@@ -25,7 +25,9 @@ def timeline_entries(contact: Contact, limit: int) -> list[TimelineEntry]:
     rows = (
         Ticket.objects.filter(contact=contact)
         .order_by("-created_at")
-        .values_list("number", "subject", "status", "channel", "requester_name", "created_at")[:limit]
+        .values_list("number", "subject", "status", "channel", "requester_name", "created_at")[
+            :limit
+        ]
     )
     return [
         TimelineEntry(

@@ -53,8 +53,12 @@ def seed(demo: DemoData) -> None:
             continue
         user = demo.agents[agent]
         ticket = actions.create_ticket(
-            subject=subject, body=body, contact=contact, channel=channel,
-            department=demo.departments[department], author_role="customer",
+            subject=subject,
+            body=body,
+            contact=contact,
+            channel=channel,
+            department=demo.departments[department],
+            author_role="customer",
             author_contact=contact,
         )
         actions.assign_ticket(ticket, user, by=user)

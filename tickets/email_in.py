@@ -82,7 +82,9 @@ def _ticket_by_token(recipients: list[str]) -> Ticket | None:
     for address in recipients:
         match = _TOKEN_RE.match(address.strip())
         if match:
-            ticket = Ticket.objects.select_related("contact").filter(reply_token=match.group(1)).first()
+            ticket = (
+                Ticket.objects.select_related("contact").filter(reply_token=match.group(1)).first()
+            )
             if ticket is not None:
                 return ticket
     return None
@@ -131,7 +133,9 @@ def _contact_for(sender: str) -> Contact | None:
 
 def inbound_department() -> Department:
     slug = getattr(settings, "CHATPORTAL_EMAIL_DEPARTMENT", "") or "support"
-    department = Department.objects.filter(slug=slug).first() or Department.objects.order_by("pk").first()
+    department = (
+        Department.objects.filter(slug=slug).first() or Department.objects.order_by("pk").first()
+    )
     if department is None:
         raise InboundError("no department takes e-mail yet")
     return department
@@ -149,7 +153,9 @@ def _checked_attachments(parsed: ParsedEmail) -> tuple[list[CheckedUpload], list
             refused.append(item)
             continue
         try:
-            accepted.append(check_upload(io.BytesIO(item.data), filename=item.filename, size=item.size))
+            accepted.append(
+                check_upload(io.BytesIO(item.data), filename=item.filename, size=item.size)
+            )
         except UploadRefused:
             refused.append(item)
     return accepted, refused
@@ -193,17 +199,22 @@ def ingest_message(raw: bytes) -> IngestResult:
 def ingest_parsed(parsed: ParsedEmail) -> IngestResult:
     earlier = _earlier(parsed.message_id)
     if earlier is not None:
-        logger.info("inbound e-mail %s is a repeated delivery (%s)", parsed.message_id, earlier.reason)
+        logger.info(
+            "inbound e-mail %s is a repeated delivery (%s)", parsed.message_id, earlier.reason
+        )
         return earlier
     if parsed.automatic:
         logger.info(
             "inbound e-mail %s from %s ignored: %s",
-            parsed.message_id or "(no Message-ID)", parsed.sender, parsed.automatic,
+            parsed.message_id or "(no Message-ID)",
+            parsed.sender,
+            parsed.automatic,
         )
         try:
             with transaction.atomic():
                 InboundEmail.objects.create(
-                    message_id=parsed.message_id, outcome=InboundEmail.Outcome.IGNORED,
+                    message_id=parsed.message_id,
+                    outcome=InboundEmail.Outcome.IGNORED,
                     reason=parsed.automatic[:200],
                 )
         except IntegrityError:
@@ -229,7 +240,11 @@ def ingest_parsed(parsed: ParsedEmail) -> IngestResult:
             record = None
         if record is not None:
             result = _take(parsed, ticket, contact, files, refused)
-            record.outcome, record.ticket, record.event = result.outcome, result.ticket, result.event
+            record.outcome, record.ticket, record.event = (
+                result.outcome,
+                result.ticket,
+                result.event,
+            )
             record.save(update_fields=["outcome", "ticket", "event"])
     if record is None:
         return _earlier(parsed.message_id) or IngestResult("duplicate")
@@ -237,8 +252,11 @@ def ingest_parsed(parsed: ParsedEmail) -> IngestResult:
 
 
 def _take(
-    parsed: ParsedEmail, ticket: Ticket | None, contact: Contact | None,
-    files: list[CheckedUpload], refused: list[Attachment],
+    parsed: ParsedEmail,
+    ticket: Ticket | None,
+    contact: Contact | None,
+    files: list[CheckedUpload],
+    refused: list[Attachment],
 ) -> IngestResult:
     if ticket is not None and ticket.status != Ticket.Status.CLOSED:
         body = compose_body(strip_quoted(parsed.text), parsed)
@@ -246,8 +264,13 @@ def _take(
         # in copy): the reply counts as the customer's, credited to the
         # contact we know, never to the ticket's contact by default.
         event = actions.add_reply(
-            ticket, body=body, internal=False, author_role=TicketEvent.Role.CUSTOMER,
-            author_contact=contact, attachments=files, refused_attachments=_refused_wire(refused),
+            ticket,
+            body=body,
+            internal=False,
+            author_role=TicketEvent.Role.CUSTOMER,
+            author_contact=contact,
+            attachments=files,
+            refused_attachments=_refused_wire(refused),
             as_received=True,
         )
         return IngestResult("replied", ticket=ticket, event=event)

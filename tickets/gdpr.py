@@ -56,9 +56,15 @@ def erase_tickets(contact: Contact) -> dict[str, int]:
         .update(subject=REDACTED, requester_name="", requester_email="")
     )
     redacted_events = 0
-    for event in TicketEvent.objects.filter(ticket_id__in=ids).only("pk", "kind", "payload", "author_role"):
+    for event in TicketEvent.objects.filter(ticket_id__in=ids).only(
+        "pk", "kind", "payload", "author_role"
+    ):
         payload = redact_payload(event.payload, author_role=event.author_role)
-        if event.kind == TicketEvent.Kind.EMAIL_FAILED and isinstance(payload, dict) and payload.get("error"):
+        if (
+            event.kind == TicketEvent.Kind.EMAIL_FAILED
+            and isinstance(payload, dict)
+            and payload.get("error")
+        ):
             payload["error"] = REDACTED  # the relay's answer may name the address
         if payload != event.payload:
             TicketEvent.objects.filter(pk=event.pk).update(payload=payload)
@@ -86,6 +92,8 @@ def _erase_mail(contact: Contact, ticket_ids: list[int]) -> int:
         addresses.add(contact.portal_user.email.lower())
     # Only pending sign-in requests still hold an address (tickets.outbox clears it).
     links = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.SIGN_IN_LINK).exclude(to=[])
-    stale = [row.pk for row in links.only("pk", "to") if addresses & {str(a).lower() for a in row.to}]
+    stale = [
+        row.pk for row in links.only("pk", "to") if addresses & {str(a).lower() for a in row.to}
+    ]
     erased += OutboundEmail.objects.filter(pk__in=stale).delete()[0]
     return erased

@@ -101,7 +101,10 @@ class Ticket(models.Model):
     requester_email = models.CharField(_("requester e-mail"), max_length=254, blank=True)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="assigned_tickets",
     )
     # One chat becomes at most one ticket.
@@ -124,7 +127,9 @@ class Ticket(models.Model):
     resolution_warned_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
-    reply_token = models.CharField(max_length=40, unique=True, default=new_reply_token, editable=False)
+    reply_token = models.CharField(
+        max_length=40, unique=True, default=new_reply_token, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,7 +142,8 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="tickets_assignee_status_idx"),
             # The SLA sweep reads only running clocks.
             models.Index(
-                fields=["resolution_due"], name="tickets_open_due_idx",
+                fields=["resolution_due"],
+                name="tickets_open_due_idx",
                 condition=Q(status__in=["new", "open", "on_hold"]),
             ),
         ]
@@ -314,7 +320,8 @@ class TicketAttachment(models.Model):
         ordering = ["ticket", "created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["ticket", "chat_attachment"], condition=Q(chat_attachment__isnull=False),
+                fields=["ticket", "chat_attachment"],
+                condition=Q(chat_attachment__isnull=False),
                 name="tickets_attachment_from_chat_once",
             ),
         ]
@@ -353,7 +360,8 @@ class InboundEmail(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["message_id"], condition=~Q(message_id=""),
+                fields=["message_id"],
+                condition=~Q(message_id=""),
                 name="tickets_inbound_message_id_unique",
             ),
         ]
@@ -416,7 +424,8 @@ class OutboundEmail(models.Model):
         ordering = ["pk"]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="tickets_outbox_due_idx",
+                fields=["next_attempt_at"],
+                name="tickets_outbox_due_idx",
                 condition=Q(state="pending"),
             ),
         ]

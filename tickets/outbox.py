@@ -256,7 +256,9 @@ def _failed(row: OutboundEmail, exc: Exception, *, now: datetime.datetime | None
 
     with transaction.atomic():
         updated = OutboundEmail.objects.filter(pk=row.pk, attempts=row.attempts).update(
-            state=State.FAILED, last_error=error, **({"to": []} if row.kind == Kind.SIGN_IN_LINK else {})
+            state=State.FAILED,
+            last_error=error,
+            **({"to": []} if row.kind == Kind.SIGN_IN_LINK else {}),
         )
         if updated and row.ticket_id is not None:
             record_undelivered_email(row)

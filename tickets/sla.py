@@ -41,7 +41,9 @@ HORIZON_DAYS = 400
 _MIDNIGHT = datetime.time(0, 0)
 
 
-def business_windows(schedule: Schedule, start: datetime.datetime) -> Iterator[tuple[datetime.datetime, datetime.datetime]]:
+def business_windows(
+    schedule: Schedule, start: datetime.datetime
+) -> Iterator[tuple[datetime.datetime, datetime.datetime]]:
     """The open periods `[opens, closes)` that end after `start`, in order, merged."""
     if start.tzinfo is None:
         raise ValueError("an aware datetime is required")
@@ -83,7 +85,9 @@ def _is_calendar(schedule: Schedule) -> bool:
     return schedule.is_24x7 or not schedule.intervals
 
 
-def add_business_seconds(schedule: Schedule, start: datetime.datetime, seconds: float) -> datetime.datetime:
+def add_business_seconds(
+    schedule: Schedule, start: datetime.datetime, seconds: float
+) -> datetime.datetime:
     """The moment `seconds` of open time after `start` (in UTC)."""
     if seconds <= 0:
         return start
@@ -101,11 +105,15 @@ def add_business_seconds(schedule: Schedule, start: datetime.datetime, seconds: 
     return start.astimezone(datetime.UTC) + datetime.timedelta(seconds=seconds)
 
 
-def add_business_minutes(schedule: Schedule, start: datetime.datetime, minutes: float) -> datetime.datetime:
+def add_business_minutes(
+    schedule: Schedule, start: datetime.datetime, minutes: float
+) -> datetime.datetime:
     return add_business_seconds(schedule, start, minutes * 60)
 
 
-def business_seconds_between(schedule: Schedule, start: datetime.datetime, end: datetime.datetime) -> float:
+def business_seconds_between(
+    schedule: Schedule, start: datetime.datetime, end: datetime.datetime
+) -> float:
     """Open time in `[start, end)`; 0 if `end` is not after `start`."""
     if end <= start:
         return 0.0
@@ -169,7 +177,10 @@ def due_times(
 
 
 def resume_after_pending(
-    schedule: Schedule, due: datetime.datetime, paused_from: datetime.datetime, now: datetime.datetime
+    schedule: Schedule,
+    due: datetime.datetime,
+    paused_from: datetime.datetime,
+    now: datetime.datetime,
 ) -> datetime.datetime:
     """The resolution due after a pause: later by the business time spent pending."""
     return add_business_seconds(schedule, due, business_seconds_between(schedule, paused_from, now))

@@ -75,8 +75,13 @@ def public_timeline(ticket: Ticket) -> list[dict[str, Any]]:
         TicketEvent.objects.filter(ticket=ticket, internal=False, kind__in=PUBLIC_KINDS)
         .order_by("-seq")
         .values(
-            "seq", "kind", "payload", "author_role", "created_at",
-            "author_user__first_name", "author_contact__name",
+            "seq",
+            "kind",
+            "payload",
+            "author_role",
+            "created_at",
+            "author_user__first_name",
+            "author_contact__name",
         )[:TIMELINE_LIMIT]
     )
     return list(reversed(rows))
@@ -116,7 +121,8 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
             # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
             entry["attachments"] = [
                 {**item, "path": attachment_path(ticket.number, item.get("id", ""))}
-                for item in attachments_of(payload) if _is_uuid(item.get("id"))
+                for item in attachments_of(payload)
+                if _is_uuid(item.get("id"))
             ]
         entries.append(entry)
     return entries
@@ -177,7 +183,8 @@ class PortalAuthenticationForm(AuthenticationForm):
     """Django's login form, for customers only, with their e-mail as the username."""
 
     username = forms.CharField(
-        label=_("E-mail"), max_length=254,
+        label=_("E-mail"),
+        max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
 
@@ -200,9 +207,13 @@ class LinkRequestForm(forms.Form):
 
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) and (target.startswith("/portal/") or is_attachment_path(target)):
+    if (
+        target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and (target.startswith("/portal/") or is_attachment_path(target))
+    ):
         return target
     return default
 
@@ -219,8 +230,10 @@ def portal_login(request: HttpRequest) -> HttpResponse:
         return redirect(_safe_next(request, reverse("portal")))
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "tickets/portal/login.html",
-        {"form": form, "next": _safe_next(request, "")}, status=status,
+        request,
+        "tickets/portal/login.html",
+        {"form": form, "next": _safe_next(request, "")},
+        status=status,
     )
 
 
@@ -241,8 +254,10 @@ def portal_link_request(request: HttpRequest) -> HttpResponse:
         address = form.cleaned_data["email"]
         if not allow_link_request(address, client_address(request)):
             return render(
-                request, "tickets/portal/link_request.html",
-                {"form": form, "rate_limited": True}, status=429,
+                request,
+                "tickets/portal/link_request.html",
+                {"form": form, "rate_limited": True},
+                status=429,
             )
         # The same work, answer and time whether or not the address is a
         # customer's: the outbox's sender decides, and the relay is never waited for.
@@ -286,9 +301,12 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     read_at = timezone.now()
     query = request.GET.get("q", "")
     tickets = _search(tickets_for_customer(request.user), query).select_related("contact")
-    rows = [ticket_context(t, with_timeline=False) for t in tickets.order_by("-updated_at")[:LIST_LIMIT]]
+    rows = [
+        ticket_context(t, with_timeline=False) for t in tickets.order_by("-updated_at")[:LIST_LIMIT]
+    ]
     return render(
-        request, "tickets/portal/ticket_list.html",
+        request,
+        "tickets/portal/ticket_list.html",
         {
             "rows": rows,
             "query": query.strip()[:100],
@@ -300,7 +318,10 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label=_("Your reply"), max_length=MAX_BODY, strip=True, required=False,
+        label=_("Your reply"),
+        max_length=MAX_BODY,
+        strip=True,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
 
@@ -318,11 +339,15 @@ class ReplyForm(forms.Form):
 class NewTicketForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT, strip=True)
     department = forms.ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.none(), empty_label=None,
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        empty_label=None,
         to_field_name="slug",
     )
     body = forms.CharField(
-        label=_("How can we help?"), max_length=MAX_BODY, strip=True,
+        label=_("How can we help?"),
+        max_length=MAX_BODY,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
 
@@ -338,7 +363,11 @@ class NewTicketForm(forms.Form):
 
 
 def _ticket_page(
-    request: HttpRequest, ticket: Ticket, form: ReplyForm, *, status: int = 200,
+    request: HttpRequest,
+    ticket: Ticket,
+    form: ReplyForm,
+    *,
+    status: int = 200,
     error: str = "",
 ) -> HttpResponse:
     context = ticket_context(ticket, with_timeline=True)
@@ -408,7 +437,9 @@ def _reply_answer(
         # The form swaps in place; the ticket section rides along out of band.
         context = ticket_context(ticket, with_timeline=True)
         context.update({"form": form, "error": error})
-        response = render(request, "tickets/portal/ticket_detail.html#reply", context, status=status)
+        response = render(
+            request, "tickets/portal/ticket_detail.html#reply", context, status=status
+        )
         if status == 200:
             response.write(render_ticket_fragment(ticket, view="ticket"))
         return response
@@ -422,8 +453,10 @@ def _reply_answer(
 def portal_new_ticket(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request_too_large(request):
         return render(
-            request, "tickets/portal/new_ticket.html",
-            {"form": NewTicketForm(), "error": _("The files are too large.")}, status=413,
+            request,
+            "tickets/portal/new_ticket.html",
+            {"form": NewTicketForm(), "error": _("The files are too large.")},
+            status=413,
         )
     form = NewTicketForm(request.POST or None)
     error = ""

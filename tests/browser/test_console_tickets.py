@@ -96,7 +96,9 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         console.get_by_role("textbox", name="Reply").fill("Verific firmware-ul intern.")
         console.get_by_role("checkbox", name="Internal note").check()
         console.get_by_role("button", name="Send").click()
-        note = colleague.locator("#ticket-timeline li[data-internal='true']", has_text="Verific firmware-ul intern.")
+        note = colleague.locator(
+            "#ticket-timeline li[data-internal='true']", has_text="Verific firmware-ul intern."
+        )
         note.wait_for()
         assert "Internal note" in note.inner_text()
 
@@ -104,7 +106,9 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         console.get_by_role("textbox", name="Reply").fill("Am găsit cauza: firmware-ul vechi.")
         assert console.get_by_role("checkbox", name="Internal note").is_checked() is False
         console.get_by_role("button", name="Send").click()
-        console.locator("#ticket-timeline").get_by_text("Am găsit cauza: firmware-ul vechi.").wait_for()
+        console.locator("#ticket-timeline").get_by_text(
+            "Am găsit cauza: firmware-ul vechi."
+        ).wait_for()
         # The first public reply opens the ticket; the controls follow.
         console.locator("#ticket-header[data-status='open']").wait_for()
         console.get_by_label("Status").select_option("pending")
@@ -120,7 +124,9 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         assert portal.evaluate("window.__notReloaded") is True
 
         colleague.locator("#ticket-header[data-status='pending']").wait_for(timeout=10_000)
-        colleague.locator("#ticket-timeline").get_by_text("Am găsit cauza: firmware-ul vechi.").wait_for()
+        colleague.locator("#ticket-timeline").get_by_text(
+            "Am găsit cauza: firmware-ul vechi."
+        ).wait_for()
         assert colleague.evaluate("window.__notReloaded") is True
         # The colleague's list (filtered on "new") follows its rows live too.
         colleague_list.locator(f"#row-{number}[data-status='pending']").wait_for(timeout=10_000)

@@ -24,7 +24,9 @@ class Socket:
     """A client socket that keeps every frame it received (for exactly-once checks)."""
 
     def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None):
-        self.communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, *(headers or [])])
+        self.communicator = WebsocketCommunicator(
+            application, path, headers=[ORIGIN, HOST, *(headers or [])]
+        )
         self.received: list[dict[str, Any]] = []
         self.close_code: int | None = None
 
@@ -60,7 +62,9 @@ class Socket:
             if message["type"] == "websocket.close":
                 return message.get("code")
 
-    async def silent(self, timeout: float = 0.3, *, ignore: tuple[str, ...] = ("queue", "presence")) -> bool:
+    async def silent(
+        self, timeout: float = 0.3, *, ignore: tuple[str, ...] = ("queue", "presence")
+    ) -> bool:
         """Nothing but ephemeral status frames (queue places, presence) arrives for `timeout`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -76,7 +80,8 @@ class Socket:
 
     def events(self, conversation: str | None = None) -> list[dict[str, Any]]:
         return [
-            f for f in self.received
+            f
+            for f in self.received
             if f["type"] == "event" and (conversation is None or f["conversation"] == conversation)
         ]
 

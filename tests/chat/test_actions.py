@@ -31,12 +31,18 @@ def conversation(visitor, support):
 
 def post(conversation, author, body="hi", client_id=None, **kwargs):
     return actions.post_message(
-        conversation.pk, conversation.public_id, author=author,
-        client_id=client_id or uuid.uuid4(), body=body, **kwargs,
+        conversation.pk,
+        conversation.public_id,
+        author=author,
+        client_id=client_id or uuid.uuid4(),
+        body=body,
+        **kwargs,
     )
 
 
-def test_it_starts_a_queued_conversation_and_publishes_after_commit(visitor, support, published_events):
+def test_it_starts_a_queued_conversation_and_publishes_after_commit(
+    visitor, support, published_events
+):
     conversation, created = actions.start_conversation(visitor, support)
     assert created and conversation.state == "queued" and conversation.last_seq == 1
     event = conversation.events.get()
@@ -44,11 +50,19 @@ def test_it_starts_a_queued_conversation_and_publishes_after_commit(visitor, sup
     doorbell = published_events[0][1]
     assert doorbell["event"]["kind"] == "queued"
     assert published_events == [
-        (conversation_group(conversation.public_id),
-         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 1,
-          "event": doorbell["event"]}),
-        (visitor_group(visitor.public_id),
-         {"type": "conversation.started", "conversation": str(conversation.public_id)}),
+        (
+            conversation_group(conversation.public_id),
+            {
+                "type": "conversation.event_appended",
+                "conversation": str(conversation.public_id),
+                "seq": 1,
+                "event": doorbell["event"],
+            },
+        ),
+        (
+            visitor_group(visitor.public_id),
+            {"type": "conversation.started", "conversation": str(conversation.public_id)},
+        ),
         (department_group("support"), {"type": "queue.changed", "department": "support"}),
         # Waiting visitors of the department learn their new places.
         ("dept.support.waiting", published_events[3][1]),
@@ -71,7 +85,9 @@ def test_the_database_refuses_a_second_open_conversation(visitor, support, conve
         Conversation.objects.create(department=support, visitor=visitor)
 
 
-def test_a_racing_start_loads_the_conversation_the_other_tab_made(visitor, support, conversation, monkeypatch):
+def test_a_racing_start_loads_the_conversation_the_other_tab_made(
+    visitor, support, conversation, monkeypatch
+):
     # Both tabs looked before either inserted: the loser's insert hits the
     # partial unique index and it returns the winner's conversation.
     real = actions.open_conversation_of
@@ -90,9 +106,15 @@ def test_post_message_appends_with_the_next_seq_and_publishes_a_doorbell(
     assert appended.frame["body"] == "hello"
     assert appended.frame["author"] == {"role": "visitor", "name": "Ana"}
     assert published_events == [
-        (conversation_group(conversation.public_id),
-         {"type": "conversation.event_appended", "conversation": str(conversation.public_id), "seq": 2,
-          "event": appended.frame}),
+        (
+            conversation_group(conversation.public_id),
+            {
+                "type": "conversation.event_appended",
+                "conversation": str(conversation.public_id),
+                "seq": 2,
+                "event": appended.frame,
+            },
+        ),
     ]
 
 
@@ -152,7 +174,9 @@ def test_accept_is_compare_and_set(visitor, conversation, support, published_eve
     conversation.refresh_from_db()
     assert (conversation.state, conversation.assigned_agent_id) == ("active", boris.pk)
     assert [group for group, _ in published_events] == [
-        conversation_group(conversation.public_id), f"agent.{boris.pk}", "dept.support",
+        conversation_group(conversation.public_id),
+        f"agent.{boris.pk}",
+        "dept.support",
         "dept.support.waiting",
     ]
 
@@ -196,7 +220,8 @@ def test_post_message_costs_one_statement_on_postgresql_and_two_on_sqlite():
     # autocommit. SQLite: UPDATE … RETURNING then INSERT; it also logs its
     # BEGIN IMMEDIATE/COMMIT.
     statements = [
-        q["sql"] for q in captured.captured_queries
+        q["sql"]
+        for q in captured.captured_queries
         if q["sql"].split()[0].upper() not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
     ]
     expected = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT"]
@@ -223,8 +248,12 @@ def test_sockets_and_reads_never_publish():
     root = Path(__file__).resolve().parents[2] / "chat"
     modules = ["consumers.py", "delivery.py", "queries.py", "access.py", "frames.py", "events.py"]
     offenders = [
-        name for name in modules
-        if any(word in (root / name).read_text() for word in ("publish_on_commit", "group_send", "send_now"))
+        name
+        for name in modules
+        if any(
+            word in (root / name).read_text()
+            for word in ("publish_on_commit", "group_send", "send_now")
+        )
     ]
     assert offenders == []
 

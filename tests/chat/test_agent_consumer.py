@@ -52,7 +52,9 @@ async def test_a_forged_agent_token_closes_with_4001(support_agent):
     assert socket.received == []
 
 
-async def test_a_signed_in_user_who_is_not_an_agent_must_still_authenticate(support, django_user_model):
+async def test_a_signed_in_user_who_is_not_an_agent_must_still_authenticate(
+    support, django_user_model
+):
     from tests.chat.conftest import session_headers
 
     customer = await database_sync_to_async(django_user_model.objects.create_user)("maria")
@@ -113,7 +115,9 @@ async def test_a_public_reply_needs_the_conversation_accepted(support_agent):
     visitor, conversation = await start_chat()
     agent, _ = await open_agent(support_agent)
     client_id = new_id()
-    await agent.send({"type": "message", "conversation": conversation, "client_id": client_id, "body": "hi"})
+    await agent.send(
+        {"type": "message", "conversation": conversation, "client_id": client_id, "body": "hi"}
+    )
     error = await agent.expect("error")
     assert (error["code"], error["client_id"]) == ("forbidden", client_id)
     # An internal note on a waiting conversation is fine.
@@ -133,8 +137,13 @@ async def test_an_agent_of_another_department_is_forbidden(support, sales_agent)
         {"type": "typing", "conversation": conversation, "active": True},
         {"type": "close", "conversation": conversation},
         {"type": "transfer", "conversation": conversation, "department": "sales"},
-        {"type": "message", "conversation": conversation, "client_id": new_id(), "body": "x",
-         "internal": True},
+        {
+            "type": "message",
+            "conversation": conversation,
+            "client_id": new_id(),
+            "body": "x",
+            "internal": True,
+        },
     ):
         await agent.send(frame)
         error = await agent.expect("error")
@@ -181,7 +190,9 @@ async def test_an_online_agent_is_given_a_new_chat_and_answers_the_offer(support
     assert [c["offered"] for c in welcome["conversations"] if c["id"] == conversation] == [True]
     await reloaded.close()
     await agent.send({"type": "accept", "conversation": conversation})
-    await agent.send({"type": "message", "conversation": conversation, "client_id": new_id(), "body": "Hi"})
+    await agent.send(
+        {"type": "message", "conversation": conversation, "client_id": new_id(), "body": "Hi"}
+    )
     await agent.expect("ack")
     assert (await visitor.expect("event", kind="message"))["body"] == "Hi"
     await agent.close()
@@ -312,7 +323,12 @@ async def test_typing_and_read_go_both_ways(support_agent):
     await agent.expect("event", kind="assigned")
     await visitor.send({"type": "typing", "active": True})
     typing = await agent.expect("typing")
-    assert typing == {"type": "typing", "conversation": conversation, "active": True, "role": "visitor"}
+    assert typing == {
+        "type": "typing",
+        "conversation": conversation,
+        "active": True,
+        "role": "visitor",
+    }
     await agent.send({"type": "typing", "conversation": conversation, "active": True})
     assert (await visitor.expect("typing"))["role"] == "agent"
     await agent.send({"type": "read", "conversation": conversation, "seq": 99})

@@ -46,8 +46,12 @@ def test_two_sides_writing_at_once_get_a_gapless_seq_and_one_ack_per_client_id()
         side, client_id = attempt
         try:
             return client_id, actions.post_message(
-                conversation.pk, conversation.public_id, author=sides[side], client_id=client_id,
-                body=f"{side} {client_id}", assigned_to=agent.pk if side == "agent" else None,
+                conversation.pk,
+                conversation.public_id,
+                author=sides[side],
+                client_id=client_id,
+                body=f"{side} {client_id}",
+                assigned_to=agent.pk if side == "agent" else None,
             ).seq
         finally:
             connections.close_all()
@@ -59,11 +63,14 @@ def test_two_sides_writing_at_once_get_a_gapless_seq_and_one_ack_per_client_id()
     for client_id, seq in results:
         acks[client_id].add(seq)
     assert all(len(seqs) == 1 for seqs in acks.values())
-    seqs = list(ConversationEvent.objects.filter(conversation=conversation).values_list("seq", flat=True))
+    seqs = list(
+        ConversationEvent.objects.filter(conversation=conversation).values_list("seq", flat=True)
+    )
     assert sorted(seqs) == list(range(1, 2 * PER_SIDE + 3))
     stored = list(
-        ConversationEvent.objects.filter(conversation=conversation, client_id__isnull=False)
-        .values_list("client_id", "seq")
+        ConversationEvent.objects.filter(
+            conversation=conversation, client_id__isnull=False
+        ).values_list("client_id", "seq")
     )
     assert len(stored) == 2 * PER_SIDE
     assert {cid: {seq} for cid, seq in stored} == dict(acks)
@@ -108,12 +115,15 @@ async def test_many_sockets_sending_at_once_deliver_every_event_once_in_order():
     async def burst(socket, count, **extra):
         ids = [new_id() for _ in range(count)]
         for client_id in ids:
-            await socket.send({"type": "message", "client_id": client_id, "body": client_id, **extra})
+            await socket.send(
+                {"type": "message", "client_id": client_id, "body": client_id, **extra}
+            )
         return ids
 
     per_socket = 15  # within the per-socket burst allowance
     sent = await asyncio.gather(
-        burst(visitor, per_socket), burst(second_tab, per_socket),
+        burst(visitor, per_socket),
+        burst(second_tab, per_socket),
         burst(agent, per_socket, conversation=conversation),
     )
     total_seq = 3 + 3 * per_socket
@@ -125,6 +135,8 @@ async def test_many_sockets_sending_at_once_deliver_every_event_once_in_order():
         assert sorted(a["client_id"] for a in acks if a["client_id"] in ids) == sorted(ids)
         seqs = [e["seq"] for e in socket.events(conversation)]
         assert seqs == sorted(set(seqs)), "in order, no duplicates"
-    assert [e["seq"] for e in agent.events(conversation)][-3 * per_socket:] == list(range(4, total_seq + 1))
+    assert [e["seq"] for e in agent.events(conversation)][-3 * per_socket :] == list(
+        range(4, total_seq + 1)
+    )
     for socket in (visitor, second_tab, agent):
         await socket.close()

@@ -22,12 +22,18 @@ def identity_secret(settings):
 
 
 def token(sub="crm-1", *, lifetime_s=600, key=SECRET, **claims):
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + lifetime_s, **claims}, key, algorithm="HS256")
+    return jwt.encode(
+        {"sub": sub, "exp": int(time.time()) + lifetime_s, **claims}, key, algorithm="HS256"
+    )
 
 
 def test_a_valid_jwt_verifies_with_its_claims():
     identity = verify_jwt(token(email="maria@example.com", name="Maria"))
-    assert (identity.external_id, identity.email, identity.name) == ("crm-1", "maria@example.com", "Maria")
+    assert (identity.external_id, identity.email, identity.name) == (
+        "crm-1",
+        "maria@example.com",
+        "Maria",
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,10 @@ def test_hmac_verifies_the_external_id():
 
 def test_an_empty_secret_disables_verification(settings):
     settings.CHATPORTAL_IDENTITY_SECRET = ""
-    for proof in ({"jwt": token(key="k" * 32)}, {"external_id": "crm-1", "hmac": identity_hmac("crm-1", "")}):
+    for proof in (
+        {"jwt": token(key="k" * 32)},
+        {"external_id": "crm-1", "hmac": identity_hmac("crm-1", "")},
+    ):
         with pytest.raises(IdentityInvalid):
             verify_identity(proof)
 
@@ -124,7 +133,9 @@ def test_two_open_chats_never_coexist_after_a_merge():
     anonymous, _ = actions.create_visitor()
     merged, _ = actions.start_conversation(anonymous, support)
     actions.identify_visitor(anonymous, verify_jwt(token()))
-    assert list(Conversation.objects.filter(visitor=known, state__in=["queued", "active"])) == [kept]
+    assert list(Conversation.objects.filter(visitor=known, state__in=["queued", "active"])) == [
+        kept
+    ]
     merged.refresh_from_db()
     assert merged.state == "closed"
     assert merged.events.last().payload == {"by": "system", "reason": "merged"}
@@ -147,10 +158,13 @@ async def test_a_valid_identity_on_hello_merges_the_anonymous_chat(support):
     ack = await say(anonymous, "hello before signing in")
     await anonymous.close()
     signed_in, rewelcome = await open_widget(
-        token=welcome["token"], identity={"external_id": "crm-1", "hmac": identity_hmac("crm-1", SECRET)}
+        token=welcome["token"],
+        identity={"external_id": "crm-1", "hmac": identity_hmac("crm-1", SECRET)},
     )
     assert rewelcome["conversation"]["id"] == ack["conversation"]
-    visitor = await database_sync_to_async(Visitor.objects.get)(public_id=rewelcome["visitor"]["id"])
+    visitor = await database_sync_to_async(Visitor.objects.get)(
+        public_id=rewelcome["visitor"]["id"]
+    )
     assert (visitor.external_id, visitor.contact_id) == ("crm-1", contact.pk)
     # Another device proving the same identity finds the same conversation.
     other_device, third = await open_widget(identity={"jwt": token()})
@@ -188,9 +202,12 @@ async def test_an_unverified_profile_email_never_links_a_contact(support):
     assert visitor.email == "customer1@example.com" and visitor.contact_id is None
     assert "Popescu" not in str(welcome)
     await say(socket, "hi")
-    assert await database_sync_to_async(
-        Conversation.objects.filter(visitor=visitor, contact__isnull=False).exists
-    )() is False
+    assert (
+        await database_sync_to_async(
+            Conversation.objects.filter(visitor=visitor, contact__isnull=False).exists
+        )()
+        is False
+    )
     await socket.close()
 
 

@@ -120,7 +120,9 @@ async def test_an_unknown_group_message_does_not_kill_the_socket(support):
     await socket.close()
 
 
-async def test_the_agent_sees_a_conversation_snapshot_equal_to_snapshot_plus_pushes(support, support_agent):
+async def test_the_agent_sees_a_conversation_snapshot_equal_to_snapshot_plus_pushes(
+    support, support_agent
+):
     from tests.chat.conftest import open_agent
 
     visitor, _ = await open_widget()
@@ -145,4 +147,3 @@ def test_conversation_count_helper_is_isolated():
     from chat.models import Conversation
 
     assert Conversation.objects.count() == 0
-

@@ -35,8 +35,11 @@ def new_chat(department, *, contact=None, body="hello"):
         visitor.save(update_fields=["contact"])
     conversation, _ = actions.start_conversation(visitor, department)
     actions.post_message(
-        conversation.pk, conversation.public_id, author=actions.visitor_author(visitor),
-        client_id=uuid.uuid4(), body=body,
+        conversation.pk,
+        conversation.public_id,
+        author=actions.visitor_author(visitor),
+        client_id=uuid.uuid4(),
+        body=body,
     )
     return conversation
 
@@ -59,7 +62,9 @@ def test_it_gives_a_new_chat_to_the_least_loaded_online_agent(support, published
     second = new_chat(support)
     list(published_events)
     assert {state_of(first)[1], state_of(second)[1]} == {boris.pk, chen.pk}
-    kinds = list(ConversationEvent.objects.filter(conversation=first).values_list("kind", flat=True))
+    kinds = list(
+        ConversationEvent.objects.filter(conversation=first).values_list("kind", flat=True)
+    )
     assert kinds == ["queued", "message", "assigned"]
     assert ("agent." + str(state_of(first)[1])) in {g for g, _ in published_events}
 
@@ -107,11 +112,16 @@ def test_the_account_owner_is_preferred(support, published_events):
 def test_gold_customers_are_served_before_earlier_arrivals(support, published_events):
     boris = make_agent("boris", [support], max_chats=1)
     org = Organization.objects.create(name="Electrica Nord SRL")
-    gold = SlaPlan.objects.create(name="Gold", first_response_minutes=60, resolution_minutes=480,
-                                  is_24x7=True, priority=3)
+    gold = SlaPlan.objects.create(
+        name="Gold", first_response_minutes=60, resolution_minutes=480, is_24x7=True, priority=3
+    )
     today = timezone.localdate()
-    SupportContract.objects.create(organization=org, plan=gold, starts_on=today - dt.timedelta(days=1),
-                                   ends_on=today + dt.timedelta(days=300))
+    SupportContract.objects.create(
+        organization=org,
+        plan=gold,
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=300),
+    )
     contact = make_contact()
     contact.organization = org
     contact.save()
@@ -184,8 +194,12 @@ def test_an_answered_offer_stays(support, published_events):
     chat = new_chat(support)
     list(published_events)
     actions.post_message(
-        chat.pk, chat.public_id, author=actions.agent_author(boris), client_id=uuid.uuid4(),
-        body="Hi, Boris here", assigned_to=boris.pk,
+        chat.pk,
+        chat.public_id,
+        author=actions.agent_author(boris),
+        client_id=uuid.uuid4(),
+        body="Hi, Boris here",
+        assigned_to=boris.pk,
     )
     assert expire_offers(now=timezone.now() + dt.timedelta(minutes=5)) == 0
     assert state_of(chat) == ("active", boris.pk)

@@ -45,7 +45,9 @@ def test_on_redis_the_window_key_expires(visitor_pk):
 
 
 @pytest.mark.services
-def test_on_redis_it_counts_in_one_pipelined_round_trip_not_through_django_incr(visitor_pk, monkeypatch):
+def test_on_redis_it_counts_in_one_pipelined_round_trip_not_through_django_incr(
+    visitor_pk, monkeypatch
+):
     from django.core.cache.backends.redis import RedisCache
 
     def not_on_the_message_path(*args, **kwargs):

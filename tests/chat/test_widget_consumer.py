@@ -59,7 +59,10 @@ async def test_a_token_brings_back_the_same_visitor_and_open_conversation(suppor
     again, rewelcome = await open_widget(token=welcome["token"])
     assert rewelcome["visitor"]["id"] == welcome["visitor"]["id"]
     assert rewelcome["conversation"] == {
-        "id": ack["conversation"], "state": "queued", "last_seq": 2, "agent": None,
+        "id": ack["conversation"],
+        "state": "queued",
+        "last_seq": 2,
+        "agent": None,
     }
     await again.close()
 
@@ -118,18 +121,45 @@ async def test_a_wrong_origin_is_refused():
         ('{"type": "__init__"}', "unknown frame type"),
         ('{"type": "receive"}', "unknown frame type"),
         ('{"type": "message", "body": "x"}', "client_id is required"),
-        ('{"type": "message", "client_id": "nope", "body": "x"}', "client_id must be a UUID string"),
+        (
+            '{"type": "message", "client_id": "nope", "body": "x"}',
+            "client_id must be a UUID string",
+        ),
         ('{"type": "message", "client_id": 5, "body": "x"}', "client_id must be a UUID string"),
-        ('{"type": "message", "client_id": "' + SOME_ID + '", "body": ""}', "body must not be empty"),
-        ('{"type": "message", "client_id": "' + SOME_ID + '", "body": "   "}', "body must not be empty"),
-        ('{"type": "message", "client_id": "' + SOME_ID + '", "body": 12}', "body must be a string"),
+        (
+            '{"type": "message", "client_id": "' + SOME_ID + '", "body": ""}',
+            "body must not be empty",
+        ),
+        (
+            '{"type": "message", "client_id": "' + SOME_ID + '", "body": "   "}',
+            "body must not be empty",
+        ),
+        (
+            '{"type": "message", "client_id": "' + SOME_ID + '", "body": 12}',
+            "body must be a string",
+        ),
         ('{"type": "typing", "active": "yes"}', "active must be true or false"),
         ('{"type": "typing", "active": 1}', "active must be true or false"),
-        ('{"type": "read", "conversation": "' + SOME_ID + '", "seq": true}', "seq must be an integer"),
-        ('{"type": "read", "conversation": "' + SOME_ID + '", "seq": -1}', "seq must be between 0 and 2147483647"),
-        ('{"type": "resume", "conversation": ["x"], "after_seq": 0}', "conversation must be a UUID string"),
-        ('{"type": "rate", "conversation": "' + SOME_ID + '", "score": 6}', "score must be between 1 and 5"),
-        ('{"type": "rate", "conversation": "' + SOME_ID + '", "score": 4.5}', "score must be an integer"),
+        (
+            '{"type": "read", "conversation": "' + SOME_ID + '", "seq": true}',
+            "seq must be an integer",
+        ),
+        (
+            '{"type": "read", "conversation": "' + SOME_ID + '", "seq": -1}',
+            "seq must be between 0 and 2147483647",
+        ),
+        (
+            '{"type": "resume", "conversation": ["x"], "after_seq": 0}',
+            "conversation must be a UUID string",
+        ),
+        (
+            '{"type": "rate", "conversation": "' + SOME_ID + '", "score": 6}',
+            "score must be between 1 and 5",
+        ),
+        (
+            '{"type": "rate", "conversation": "' + SOME_ID + '", "score": 4.5}',
+            "score must be an integer",
+        ),
     ],
 )
 async def test_it_answers_bad_frames_with_invalid_and_stays_open(support, frame, detail):
@@ -149,7 +179,9 @@ async def test_an_error_echoes_the_client_id(support):
     await socket.send({"type": "message", "client_id": client_id, "body": "x" * 10_001})
     error = await socket.expect("error")
     assert error == {
-        "type": "error", "code": "invalid", "client_id": client_id,
+        "type": "error",
+        "code": "invalid",
+        "client_id": client_id,
         "detail": "body must be at most 10000 characters",
     }
     await socket.close()
@@ -227,7 +259,9 @@ async def test_hello_resume_replays_events_after_the_given_seq(support):
     await again.close()
 
 
-async def test_a_hello_that_does_not_name_the_open_conversation_gets_it_from_its_first_event(support):
+async def test_a_hello_that_does_not_name_the_open_conversation_gets_it_from_its_first_event(
+    support,
+):
     # The ack of the first message was lost with the socket: the client does
     # not know its conversation, so it cannot ask for it in `resume`.
     first, welcome = await open_widget()
@@ -296,7 +330,9 @@ async def test_visitor_close_and_rate(support):
     assert closed["by"] == "visitor" and closed["seq"] == 3
     # Left while still queued: the message became a ticket (tickets app).
     assert (await socket.expect("event", kind="ticket"))["seq"] == 4
-    await socket.send({"type": "rate", "conversation": ack["conversation"], "score": 4, "comment": "ok"})
+    await socket.send(
+        {"type": "rate", "conversation": ack["conversation"], "score": 4, "comment": "ok"}
+    )
     rated_ack = await socket.expect("ack")
     assert rated_ack["seq"] == 5
     rated = await socket.expect("event", kind="rated")

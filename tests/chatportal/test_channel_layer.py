@@ -38,7 +38,9 @@ async def test_group_send_reaches_every_member_once_in_every_worker():
     await worker_b.group_send("conv.x", {"type": "conversation.event_appended", "seq": 1})
 
     for layer, channel in ((worker_a, visitor_tab_1), (worker_a, visitor_tab_2), (worker_b, agent)):
-        assert await receive_all(layer, channel, 1) == [{"type": "conversation.event_appended", "seq": 1}]
+        assert await receive_all(layer, channel, 1) == [
+            {"type": "conversation.event_appended", "seq": 1}
+        ]
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(layer.receive(channel), 0.2)
     await worker_a.flush()

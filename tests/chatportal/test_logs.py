@@ -126,6 +126,8 @@ async def test_the_asgi_stack_sets_and_echoes_request_ids():
     assert seen[-1] != "a\nb c" and len(seen[-1]) == 32
     await middleware({"type": "websocket", "headers": []}, receive, send)
     assert seen[-1].startswith("ws-")
-    await middleware({"type": "websocket", "headers": [(b"x-request-id", b"nginx-7f")]}, receive, send)
+    await middleware(
+        {"type": "websocket", "headers": [(b"x-request-id", b"nginx-7f")]}, receive, send
+    )
     assert seen[-1] == "nginx-7f"
     assert logs.current_request_id() == "-"

@@ -272,10 +272,32 @@ RO_INFORMAL_WORDS = {"tu", "te", "ți", "ție", "tău", "ta", "tale", "tăi"}
 # ... and singular commands that open a text addressed to the customer ("Scrie un mesaj",
 # formal "Scrieți un mesaj"). First word only: "Se trimite" is not a command.
 RO_INFORMAL_COMMANDS = {
-    "adaugă", "alege", "anulează", "apasă", "atașează", "caută", "completează", "conectează",
-    "continuă", "deschide", "discută", "introdu", "începe", "încearcă", "încheie", "închide",
-    "lasă", "minimizează", "obține", "răspunde", "salvează", "scrie", "selectează", "trimite",
-    "urmărește", "verifică",
+    "adaugă",
+    "alege",
+    "anulează",
+    "apasă",
+    "atașează",
+    "caută",
+    "completează",
+    "conectează",
+    "continuă",
+    "deschide",
+    "discută",
+    "introdu",
+    "începe",
+    "încearcă",
+    "încheie",
+    "închide",
+    "lasă",
+    "minimizează",
+    "obține",
+    "răspunde",
+    "salvează",
+    "scrie",
+    "selectează",
+    "trimite",
+    "urmărește",
+    "verifică",
 }
 
 
@@ -304,8 +326,17 @@ def test_the_glossary_is_written_down():
 
 
 def test_russian_says_obrashchenie_for_a_ticket_never_zayavka():
-    bad = [f"{label(e)}: {f!r}" for e in messages("ru") for f in e.forms if RU_REJECTED_TICKET_RE.search(f)]
-    bad += [f"widget.js: {text!r}" for text in widget_strings("ru") if RU_REJECTED_TICKET_RE.search(text)]
+    bad = [
+        f"{label(e)}: {f!r}"
+        for e in messages("ru")
+        for f in e.forms
+        if RU_REJECTED_TICKET_RE.search(f)
+    ]
+    bad += [
+        f"widget.js: {text!r}"
+        for text in widget_strings("ru")
+        if RU_REJECTED_TICKET_RE.search(text)
+    ]
     assert not bad, "«заявка» is not our word for a ticket (docs/glossary.md):\n" + "\n".join(bad)
 
 
@@ -329,7 +360,9 @@ def test_romanian_speaks_formally_to_customers():
         for text in widget_strings("ro")
         if informal_romanian(text)
     ]
-    assert not bad, "customers are addressed with dumneavoastră (docs/glossary.md):\n" + "\n".join(bad)
+    assert not bad, "customers are addressed with dumneavoastră (docs/glossary.md):\n" + "\n".join(
+        bad
+    )
 
 
 @pytest.mark.parametrize(

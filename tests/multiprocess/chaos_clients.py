@@ -87,8 +87,15 @@ class Participant:
     role = ""
     ping_every_s = PING_EVERY_S
 
-    def __init__(self, server: LiveServer, name: str, *, worker: int, rng: random.Random,
-                 reconnect: bool = True) -> None:
+    def __init__(
+        self,
+        server: LiveServer,
+        name: str,
+        *,
+        worker: int,
+        rng: random.Random,
+        reconnect: bool = True,
+    ) -> None:
         self.server = server
         self.name = name
         self.preferred_worker = worker
@@ -163,8 +170,12 @@ class Participant:
     async def _session(self, worker: int) -> None:
         server = self.server
         conn = await connect(
-            server.ws_url(self.path, worker), origin=server.workers[worker].origin,
-            open_timeout=10, close_timeout=2, max_size=2**20, ping_interval=None,
+            server.ws_url(self.path, worker),
+            origin=server.workers[worker].origin,
+            open_timeout=10,
+            close_timeout=2,
+            max_size=2**20,
+            ping_interval=None,
         )
         self.sessions.append(Session(len(self.sessions) + 1, worker, time.monotonic()))
         self.conn = conn
@@ -262,7 +273,9 @@ class Participant:
 
     async def resume(self, conversation: str, session: Session, top: int) -> None:
         after = self.marks.get(conversation, 0)
-        session.requested_after[conversation] = min(after, session.requested_after.get(conversation, after))
+        session.requested_after[conversation] = min(
+            after, session.requested_after.get(conversation, after)
+        )
         session.replay_top[conversation] = max(top, session.replay_top.get(conversation, 0))
         await self.send({"type": "resume", "conversation": conversation, "after_seq": after})
 
@@ -294,9 +307,13 @@ class Participant:
 
     def received(self, frame: Frame, session: Session, *, live: bool) -> Received:
         return Received(
-            seq=frame["seq"], kind=frame["kind"], body=frame.get("body"),
-            client_id=frame.get("client_id"), at=frame["_received_at"],
-            session=session.number, live=live,
+            seq=frame["seq"],
+            kind=frame["kind"],
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+            at=frame["_received_at"],
+            session=session.number,
+            live=live,
         )
 
     def on_new_event(self, frame: Frame) -> None:
@@ -338,8 +355,14 @@ class Participant:
         sent.sends += 1
         await self.send(self.message_frame(sent))
 
-    async def post(self, body: str, *, conversation: str | None = None, internal: bool = False,
-                   timeout: float = 120.0) -> Sent:
+    async def post(
+        self,
+        body: str,
+        *,
+        conversation: str | None = None,
+        internal: bool = False,
+        timeout: float = 120.0,
+    ) -> Sent:
         """Send until acked, across reconnects, with one client_id (what the widget does)."""
         sent = Sent(str(uuid.uuid4()), body, self.name, conversation, internal)
         self.own_client_ids.add(sent.client_id)
@@ -362,8 +385,11 @@ class Visitor(Participant):
 
     def hello(self) -> Frame:
         hello: Frame = {
-            "type": "hello", "token": self.token, "department": "support",
-            "profile": {"name": self.name}, "locale": "en",
+            "type": "hello",
+            "token": self.token,
+            "department": "support",
+            "profile": {"name": self.name},
+            "locale": "en",
         }
         if self.conversation is not None:
             hello["resume"] = {self.conversation: self.marks.get(self.conversation, 0)}
@@ -399,9 +425,15 @@ class Agent(Participant):
     # an agent's presence lives on its client's frames, not on the open socket.
     ping_every_s = 3.0
 
-    def __init__(self, *args: Any, token: str, display_name: str,
-                 on_assigned: Callable[[Agent, str], None], on_unassigned: Callable[[Agent, str], None],
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        token: str,
+        display_name: str,
+        on_assigned: Callable[[Agent, str], None],
+        on_unassigned: Callable[[Agent, str], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.token = token
         self.display_name = display_name
@@ -456,6 +488,9 @@ class Agent(Participant):
 
     def message_frame(self, sent: Sent) -> Frame:
         return {
-            "type": "message", "client_id": sent.client_id, "body": sent.body,
-            "conversation": sent.conversation, "internal": sent.internal,
+            "type": "message",
+            "client_id": sent.client_id,
+            "body": sent.body,
+            "conversation": sent.conversation,
+            "internal": sent.internal,
         }

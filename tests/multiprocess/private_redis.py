@@ -38,7 +38,9 @@ class PrivateRedis:
     def _client(self):
         import redis
 
-        return redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            host=LOOPBACK, port=self.port, socket_timeout=2, socket_connect_timeout=2
+        )
 
     def answers(self) -> bool:
         client = self._client()
@@ -57,12 +59,18 @@ class PrivateRedis:
             self.process = subprocess.Popen(
                 [
                     self.binary,
-                    "--bind", LOOPBACK,
-                    "--port", str(self.port),
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(self.work_dir),
-                    "--daemonize", "no",
+                    "--bind",
+                    LOOPBACK,
+                    "--port",
+                    str(self.port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.work_dir),
+                    "--daemonize",
+                    "no",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -72,7 +80,9 @@ class PrivateRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LiveServerError(f"redis-server exited with {self.process.returncode}: see {self.log_path}")
+                raise LiveServerError(
+                    f"redis-server exited with {self.process.returncode}: see {self.log_path}"
+                )
             if self.answers():
                 self.up_at = time.monotonic()
                 return self
@@ -90,7 +100,9 @@ class PrivateRedis:
         if cli is not None:
             subprocess.run(
                 [cli, "-h", LOOPBACK, "-p", str(self.port), "shutdown", "nosave"],
-                capture_output=True, timeout=timeout, check=False,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
             )
         else:
             client = self._client()

@@ -108,11 +108,15 @@ def load_events(server: LiveServer, public_ids: list[str]) -> dict[str, list[DbE
         for public_id, seq, kind, internal, client_id, body, created_at in conn.execute(
             query, ([uuid.UUID(p) for p in public_ids],)
         ):
-            events[str(public_id)].append(DbEvent(seq, kind, internal, client_id, body, float(created_at)))
+            events[str(public_id)].append(
+                DbEvent(seq, kind, internal, client_id, body, float(created_at))
+            )
     return events
 
 
-def conversation_states(server: LiveServer, public_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+def conversation_states(
+    server: LiveServer, public_ids: list[str]
+) -> dict[str, tuple[str, str | None]]:
     query = (
         "SELECT c.public_id, c.state, u.username FROM chat_conversation c"
         " LEFT JOIN auth_user u ON u.id = c.assigned_agent_id WHERE c.public_id = ANY(%s)"
@@ -122,7 +126,9 @@ def conversation_states(server: LiveServer, public_ids: list[str]) -> dict[str, 
     return {str(public_id): (state, agent) for public_id, state, agent in rows}
 
 
-def presence_of(server: LiveServer, usernames: list[str]) -> dict[str, tuple[str, int, float | None]]:
+def presence_of(
+    server: LiveServer, usernames: list[str]
+) -> dict[str, tuple[str, int, float | None]]:
     """username -> (published status, live connection rows, age of the stalest row in s)."""
     query = (
         "SELECT u.username, coalesce(p.published_status, 'offline'), count(c.id),"
@@ -133,7 +139,10 @@ def presence_of(server: LiveServer, usernames: list[str]) -> dict[str, tuple[str
     )
     with connect_db(server) as conn:
         rows = conn.execute(query, (usernames,)).fetchall()
-    return {name: (status, count, float(age) if age is not None else None) for name, status, count, age in rows}
+    return {
+        name: (status, count, float(age) if age is not None else None)
+        for name, status, count, age in rows
+    }
 
 
 # --------------------------------------------------------------------------
@@ -188,9 +197,15 @@ class Scene:
         for index, account in enumerate(accounts):
             dead = index == LIVE_AGENTS
             agent = Agent(
-                self.server, account.username, worker=1 if dead else index % 2, rng=self.child_rng(),
-                reconnect=not dead, token=account.token, display_name=account.display_name,
-                on_assigned=self.assigned, on_unassigned=self.unassigned,
+                self.server,
+                account.username,
+                worker=1 if dead else index % 2,
+                rng=self.child_rng(),
+                reconnect=not dead,
+                token=account.token,
+                display_name=account.display_name,
+                on_assigned=self.assigned,
+                on_unassigned=self.unassigned,
             )
             self.agents.append(agent)
             if dead:
@@ -208,7 +223,9 @@ class Scene:
 
     async def start_visitors(self) -> None:
         for index in range(CONVERSATIONS):
-            visitor = Visitor(self.server, f"Visitor {index:02d}", worker=index % 2, rng=self.child_rng())
+            visitor = Visitor(
+                self.server, f"Visitor {index:02d}", worker=index % 2, rng=self.child_rng()
+            )
             self.chats.append(Chat(visitor))
             visitor.start()
         await asyncio.wait_for(asyncio.gather(*(c.visitor.ready.wait() for c in self.chats)), 60)
@@ -241,7 +258,8 @@ class Scene:
             internal = k % NOTE_EVERY == NOTE_EVERY - 1
             sent = await agent.post(
                 f"c{index:02d} {'note' if internal else 'agent'} {k:02d} from {agent.name}",
-                conversation=chat.conversation, internal=internal,
+                conversation=chat.conversation,
+                internal=internal,
             )
             if sent.error is not None:
                 raise AssertionError(f"{agent.name} in {chat.conversation}: {sent.error}")
@@ -265,8 +283,12 @@ class Scene:
 
         scripts = []
         for index, chat in enumerate(self.chats):
-            scripts.append(guarded(self.visitor_side(index, chat, self.child_rng()), f"visitor {index}"))
-            scripts.append(guarded(self.agent_side(index, chat, self.child_rng()), f"agent side {index}"))
+            scripts.append(
+                guarded(self.visitor_side(index, chat, self.child_rng()), f"visitor {index}")
+            )
+            scripts.append(
+                guarded(self.agent_side(index, chat, self.child_rng()), f"agent side {index}")
+            )
         await asyncio.gather(*scripts)
 
     # --- the faults -----------------------------------------------------------------
@@ -309,8 +331,14 @@ class Scene:
             )
         failures = [f for p in self.participants for f in p.failures]
         errors = [(p.name, e) for p in self.participants for e in p.errors]
-        return "\n".join([*lines, f"script failures {self.script_failures[:5]}",
-                          f"client failures {failures[:5]}", f"errors {errors[:5]}"])
+        return "\n".join(
+            [
+                *lines,
+                f"script failures {self.script_failures[:5]}",
+                f"client failures {failures[:5]}",
+                f"errors {errors[:5]}",
+            ]
+        )
 
     def expected(self, participant: Participant, events: list[DbEvent]) -> list[int]:
         if isinstance(participant, Visitor):
@@ -358,7 +386,10 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
             extra += [(participant.name, conversation, s) for s in sorted(set(got) - set(want))]
             for received in participant.transcript.get(conversation, []):
                 event = by_seq.get(received.seq)
-                if event is not None and (received.body, received.client_id) != (event.body, event.client_id):
+                if event is not None and (received.body, received.client_id) != (
+                    event.body,
+                    event.client_id,
+                ):
                     wrong_body.append((conversation, received.seq))
         messages = [e for e in log if e.kind == "message"]
         if len(messages) != 2 * MESSAGES_PER_SIDE:
@@ -375,7 +406,11 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
     up = scene.timeline["redis_up"]
     down = scene.timeline["redis_down"]
     live_after = [
-        r.at - up for p in everyone for t in p.transcript.values() for r in t if r.live and r.at > up
+        r.at - up
+        for p in everyone
+        for t in p.transcript.values()
+        for r in t
+        if r.live and r.at > up
     ]
     # Sockets open across the restart: each must hear live again by itself.
     survivors_back: list[float] = []
@@ -383,10 +418,16 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
     slow_survivors: list[tuple] = []
     for p in everyone:
         for session in p.sessions:
-            if session.opened_at < down and (session.closed_at is None or session.closed_at > up + MAX_DELIVERY_BACK_S):
+            if session.opened_at < down and (
+                session.closed_at is None or session.closed_at > up + MAX_DELIVERY_BACK_S
+            ):
                 after = [
-                    r for t in p.transcript.values() for r in t
-                    if r.session == session.number and r.at > up and r.client_id not in p.own_client_ids
+                    r
+                    for t in p.transcript.values()
+                    for r in t
+                    if r.session == session.number
+                    and r.at > up
+                    and r.client_id not in p.own_client_ids
                 ]
                 if not after:
                     continue  # nothing was said to it after the restart (its chat had ended)
@@ -395,13 +436,22 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
                     survivors_back.append(min(heard))
                     if min(heard) > MAX_DELIVERY_BACK_S / 2:
                         chat = next((c for c in scene.chats if c.visitor is p), None)
-                        log = events.get(chat.conversation, []) if chat and chat.conversation else []
-                        slow_survivors.append((
-                            p.name, session.number, chat.holders if chat else None,
-                            [(r.seq, round(r.at - up, 2), r.live) for r in after[:3]],
-                            [(e.seq, e.kind, round(e.created_at - scene.redis_up_wall, 2)) for e in log
-                             if -8 < e.created_at - scene.redis_up_wall < min(heard) + 1],
-                        ))
+                        log = (
+                            events.get(chat.conversation, []) if chat and chat.conversation else []
+                        )
+                        slow_survivors.append(
+                            (
+                                p.name,
+                                session.number,
+                                chat.holders if chat else None,
+                                [(r.seq, round(r.at - up, 2), r.live) for r in after[:3]],
+                                [
+                                    (e.seq, e.kind, round(e.created_at - scene.redis_up_wall, 2))
+                                    for e in log
+                                    if -8 < e.created_at - scene.redis_up_wall < min(heard) + 1
+                                ],
+                            )
+                        )
                 else:
                     silent_survivors.append(p.name)
     post_mortem = []
@@ -411,15 +461,24 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
         event = next((e for e in events.get(conversation, []) if e.seq == seq), None)
         frames = [
             (s, session, round(at - scene.timeline.get("start", 0), 2), mark)
-            for c, s, session, at, mark in participant.raw if c == conversation
+            for c, s, session, at, mark in participant.raw
+            if c == conversation
         ]
         sessions = [
-            (x.number, x.worker, round(x.opened_at - scene.timeline.get("start", 0), 2),
-             round((x.closed_at or 0) - scene.timeline.get("start", 0), 2), x.close_code,
-             x.requested_after.get(conversation), x.replay_top.get(conversation))
+            (
+                x.number,
+                x.worker,
+                round(x.opened_at - scene.timeline.get("start", 0), 2),
+                round((x.closed_at or 0) - scene.timeline.get("start", 0), 2),
+                x.close_code,
+                x.requested_after.get(conversation),
+                x.replay_top.get(conversation),
+            )
             for x in participant.sessions
         ]
-        post_mortem.append({"who": name, "seq": seq, "event": event, "frames": frames, "sessions": sessions})
+        post_mortem.append(
+            {"who": name, "seq": seq, "event": event, "frames": frames, "sessions": sessions}
+        )
     return {
         "post_mortem": post_mortem,
         "lost": len(lost),
@@ -441,7 +500,8 @@ def audit(scene: Scene, events: dict[str, list[DbEvent]]) -> dict[str, object]:
 
 
 async def test_every_acked_message_arrives_once_in_order_through_kills_restarts_and_aborts(
-    chaos_server: LiveServer, private_redis: PrivateRedis,
+    chaos_server: LiveServer,
+    private_redis: PrivateRedis,
 ):
     server = chaos_server
     scene = Scene(server, private_redis)
@@ -474,7 +534,9 @@ async def test_every_acked_message_arrives_once_in_order_through_kills_restarts_
         assert dead is not None
         presence = await asyncio.to_thread(presence_of, server, [a.name for a in scene.agents])
         live_names = {a.name for a in scene.agents if a is not dead}
-        not_with_live_agent = {c: s for c, s in states.items() if s[0] != "active" or s[1] not in live_names}
+        not_with_live_agent = {
+            c: s for c, s in states.items() if s[0] != "active" or s[1] not in live_names
+        }
         dead_requeued = sum(1 for c in scene.chats if dead.name in c.holders)
         stale_rows = {n: p for n, p in presence.items() if p[2] is not None and p[2] > TTL_S + 2}
 
@@ -483,11 +545,20 @@ async def test_every_acked_message_arrives_once_in_order_through_kills_restarts_
             " lost {lost}, duplicated {dup}, out-of-order {ooo}, max resume {res} s,"
             " delivery back {back} s (every surviving socket {surv} s, {n} sockets),"
             " dead agent's chats requeued {dr}, talk {t:.0f} s, total {tot:.0f} s".format(
-                c=CONVERSATIONS, m=2 * MESSAGES_PER_SIDE, a=scene.aborts, r=report["reconnects"],
-                lost=report["lost"], dup=report["duplicated"], ooo=report["out_of_order"],
-                res=report["max_resume_s"], back=report["delivery_back_s"],
-                surv=report["survivors_back_max_s"], n=report["survivors"], dr=dead_requeued,
-                t=talk_s, tot=time.monotonic() - started,
+                c=CONVERSATIONS,
+                m=2 * MESSAGES_PER_SIDE,
+                a=scene.aborts,
+                r=report["reconnects"],
+                lost=report["lost"],
+                dup=report["duplicated"],
+                ooo=report["out_of_order"],
+                res=report["max_resume_s"],
+                back=report["delivery_back_s"],
+                surv=report["survivors_back_max_s"],
+                n=report["survivors"],
+                dr=dead_requeued,
+                t=talk_s,
+                tot=time.monotonic() - started,
             )
         )
         print("timeline:", {k: round(v - start, 1) for k, v in scene.timeline.items()})
@@ -506,15 +577,21 @@ async def test_every_acked_message_arrives_once_in_order_through_kills_restarts_
         assert not report["leaked_or_extra"], report["leaked_or_extra"]
         assert not report["wrong_body"], report["wrong_body"]
         assert report["duplicated"] == 0, [p.duplicates for p in scene.participants if p.duplicates]
-        assert report["out_of_order"] == 0, [p.out_of_order for p in scene.participants if p.out_of_order]
+        assert report["out_of_order"] == 0, [
+            p.out_of_order for p in scene.participants if p.out_of_order
+        ]
         assert report["reconnects"] >= 20 and scene.aborts >= 20, report
         assert report["max_resume_s"] <= MAX_RESUME_S, report
         assert report["delivery_back_s"] <= MAX_DELIVERY_BACK_S, report
         assert not report["silent_survivors"], report
-        assert report["survivors"] > 0 and report["survivors_back_max_s"] <= MAX_DELIVERY_BACK_S, report
+        assert report["survivors"] > 0 and report["survivors_back_max_s"] <= MAX_DELIVERY_BACK_S, (
+            report
+        )
         # Presence and routing recovered: the dead agent is offline with no
         # connection left and holds nothing; every chat is with a live agent.
-        assert dead_requeued > 0, "the dead agent held no chat: the kill proved nothing about requeues"
+        assert dead_requeued > 0, (
+            "the dead agent held no chat: the kill proved nothing about requeues"
+        )
         assert presence[dead.name][:2] == ("offline", 0), presence[dead.name]
         assert not not_with_live_agent, not_with_live_agent
         assert all(presence[n][0] == "online" for n in live_names), presence

@@ -32,12 +32,16 @@ MAX_RESUME_S = 10.0
 
 
 @pytest.fixture
-def short_lived_sockets_server(tmp_path, embedded_template, live_secret_key) -> Iterator[LiveServer]:
+def short_lived_sockets_server(
+    tmp_path, embedded_template, live_secret_key
+) -> Iterator[LiveServer]:
     data_dir = tmp_path / "data"
     _copy_sqlite(embedded_template, data_dir)
     env = embedded_env(data_dir, secret_key=live_secret_key)
     worker = DaphneWorker(
-        env, tmp_path / "worker.log", name="short-lived",
+        env,
+        tmp_path / "worker.log",
+        name="short-lived",
         daphne_args=["--websocket_timeout", str(WEBSOCKET_TIMEOUT_S)],
     )
     worker.start()
@@ -55,7 +59,9 @@ def event_seqs(server: LiveServer, conversation: str) -> tuple[list[int], list[i
     import sqlite3
     import uuid
 
-    with contextlib.closing(sqlite3.connect(server.data_dir / "chatportal.sqlite3", timeout=10)) as conn:
+    with contextlib.closing(
+        sqlite3.connect(server.data_dir / "chatportal.sqlite3", timeout=10)
+    ) as conn:
         rows = conn.execute(
             "SELECT e.seq, e.internal FROM chat_conversationevent e"
             " JOIN chat_conversation c ON c.id = e.conversation_id WHERE c.public_id = ? ORDER BY e.seq",
@@ -72,8 +78,14 @@ async def test_sockets_closed_by_daphnes_time_limit_resume_with_nothing_lost(
     token = await asyncio.to_thread(server.agent_token, "boris")
     holder: dict[str, Agent] = {}
     agent = Agent(
-        server, "boris", worker=0, rng=random.Random(rng.random()), token=token, display_name="Boris",
-        on_assigned=lambda a, c: holder.__setitem__(c, a), on_unassigned=lambda a, c: holder.pop(c, None),
+        server,
+        "boris",
+        worker=0,
+        rng=random.Random(rng.random()),
+        token=token,
+        display_name="Boris",
+        on_assigned=lambda a, c: holder.__setitem__(c, a),
+        on_unassigned=lambda a, c: holder.pop(c, None),
     ).start()
     visitor = Visitor(server, "Time Limited", worker=0, rng=random.Random(rng.random())).start()
     try:
@@ -98,7 +110,9 @@ async def test_sockets_closed_by_daphnes_time_limit_resume_with_nothing_lost(
             for k in range(MESSAGES_PER_SIDE):
                 await asyncio.sleep(rng.uniform(*PAUSE_S))
                 internal = k % 4 == 3
-                sent = await agent.post(f"agent {k:02d}", conversation=conversation, internal=internal)
+                sent = await agent.post(
+                    f"agent {k:02d}", conversation=conversation, internal=internal
+                )
                 assert sent.error is None, sent.error
 
         await asyncio.wait_for(asyncio.gather(visitor_side(), agent_side()), 180)

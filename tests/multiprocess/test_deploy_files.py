@@ -28,7 +28,8 @@ def compose() -> dict:
 
 def worker_services(compose: dict) -> dict[str, dict]:
     return {
-        name: svc for name, svc in compose["services"].items()
+        name: svc
+        for name, svc in compose["services"].items()
         if "serve" in (svc.get("command") or [])
     }
 
@@ -41,7 +42,10 @@ def test_it_runs_two_workers_behind_nginx_with_redis_and_postgres(compose):
     for svc in workers.values():
         assert svc["command"] == ["chatportal", "serve", "--host", "0.0.0.0", "--port", "8000"]
         env = svc["environment"]
-        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgres://")
+            and "@postgres:5432/" in env["DATABASE_URL"]
+        )
         assert env["REDIS_URL"].startswith("redis://redis:")
         # All workers must share one secret: tokens are signed with it.
         assert env["CHATPORTAL_SECRET_KEY"].startswith("${CHATPORTAL_SECRET_KEY:?")
@@ -91,7 +95,9 @@ def test_the_image_serves_with_daphne_and_checks_its_websocket_path():
     assert "chatportal-healthcheck" in dockerfile
     ignore = (REPO_ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
     for copied in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
-        assert f"!{copied.rstrip('/')}" in ignore.replace("/\n", "\n"), f"{copied} is not in the build context"
+        assert f"!{copied.rstrip('/')}" in ignore.replace("/\n", "\n"), (
+            f"{copied} is not in the build context"
+        )
 
 
 def test_the_health_check_passes_on_a_running_worker(embedded_server: LiveServer):
@@ -100,8 +106,16 @@ def test_the_health_check_passes_on_a_running_worker(embedded_server: LiveServer
 
     worker = embedded_server.worker
     done = subprocess.run(
-        [sys.executable, str(Path(REPO_ROOT, "deploy", "healthcheck.py")), "--port", str(worker.port)],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            sys.executable,
+            str(Path(REPO_ROOT, "deploy", "healthcheck.py")),
+            "--port",
+            str(worker.port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
 
@@ -113,8 +127,16 @@ def test_the_health_check_fails_when_nothing_listens():
     from tests.live_server import free_port
 
     done = subprocess.run(
-        [sys.executable, str(Path(REPO_ROOT, "deploy", "healthcheck.py")), "--port", str(free_port())],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            sys.executable,
+            str(Path(REPO_ROOT, "deploy", "healthcheck.py")),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 1
     assert "unhealthy" in done.stderr

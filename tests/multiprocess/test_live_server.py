@@ -84,7 +84,9 @@ def test_it_fails_when_postgres_does_not_answer(monkeypatch):
 def test_the_worker_command_line_is_the_installed_chatportal():
     out = subprocess.run(
         [sys.executable, "-m", "chatportal.cli", "help", "serve"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "--port" in out.stdout
 

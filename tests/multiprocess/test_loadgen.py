@@ -42,9 +42,15 @@ class ScriptedChat:
             frame = json.loads(raw)
             if frame["type"] == "hello" and path.startswith("/ws/agent/"):
                 self.agents.append(ws)
-                await ws.send(json.dumps({"type": "welcome", "agent": {"id": "a"}, "conversations": [], "queues": []}))
+                await ws.send(
+                    json.dumps(
+                        {"type": "welcome", "agent": {"id": "a"}, "conversations": [], "queues": []}
+                    )
+                )
             elif frame["type"] == "hello":
-                await ws.send(json.dumps({"type": "welcome", "token": uuid.uuid4().hex, "conversation": None}))
+                await ws.send(
+                    json.dumps({"type": "welcome", "token": uuid.uuid4().hex, "conversation": None})
+                )
             elif frame["type"] == "ping":
                 await ws.send(json.dumps({"type": "pong", "last_seq": {}}))
             elif frame["type"] == "message":
@@ -53,13 +59,32 @@ class ScriptedChat:
                     agent = self.agents[len(self.owner) % len(self.agents)]
                     self.owner[conversation] = (ws, agent)
                     self.seq[conversation] = 0
-                    await agent.send(json.dumps({"type": "assigned", "conversation": {"id": conversation}}))
+                    await agent.send(
+                        json.dumps({"type": "assigned", "conversation": {"id": conversation}})
+                    )
                 conv = conversation if path.startswith("/ws/widget/") else frame["conversation"]
                 self.seq[conv] += 1
                 seq = self.seq[conv]
-                await ws.send(json.dumps({"type": "ack", "client_id": frame["client_id"], "conversation": conv, "seq": seq}))
-                event = json.dumps({"type": "event", "conversation": conv, "seq": seq, "kind": "message",
-                                    "body": frame["body"], "client_id": frame["client_id"]})
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "ack",
+                            "client_id": frame["client_id"],
+                            "conversation": conv,
+                            "seq": seq,
+                        }
+                    )
+                )
+                event = json.dumps(
+                    {
+                        "type": "event",
+                        "conversation": conv,
+                        "seq": seq,
+                        "kind": "message",
+                        "body": frame["body"],
+                        "client_id": frame["client_id"],
+                    }
+                )
                 await self.deliver(conv, event)
 
     async def deliver(self, conv: str, event: str) -> None:
@@ -84,11 +109,25 @@ async def run_loadgen(tmp_path: Path, faults: Faults) -> dict:
     async with serve(chat.handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         agents = tmp_path / "agents.json"
-        agents.write_text(json.dumps([{"username": "a1", "token": "t1"}, {"username": "a2", "token": "t2"}]))
-        args = loadgen.build_parser().parse_args([
-            "--worker", f"ws://127.0.0.1:{port}", "--agents-file", str(agents),
-            "--conversations", "4", "--rate", "10", "--duration", "1", "--drain", "2",
-        ])
+        agents.write_text(
+            json.dumps([{"username": "a1", "token": "t1"}, {"username": "a2", "token": "t2"}])
+        )
+        args = loadgen.build_parser().parse_args(
+            [
+                "--worker",
+                f"ws://127.0.0.1:{port}",
+                "--agents-file",
+                str(agents),
+                "--conversations",
+                "4",
+                "--rate",
+                "10",
+                "--duration",
+                "1",
+                "--drain",
+                "2",
+            ]
+        )
         return await loadgen.run(args)
 
 

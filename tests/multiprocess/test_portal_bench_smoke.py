@@ -28,9 +28,18 @@ def test_it_reads_the_fragment_root_whatever_the_attribute_order():
 
 
 def _update(number, customer, updated, seq, *, started=10.0):
-    return {"number": number, "customer": customer, "status": "pending", "scheduled": started,
-            "started": started, "responded": started + 0.05, "http_status": 200,
-            "updated": updated, "last_seq": seq, "error": None}
+    return {
+        "number": number,
+        "customer": customer,
+        "status": "pending",
+        "scheduled": started,
+        "started": started,
+        "responded": started + 0.05,
+        "http_status": 200,
+        "updated": updated,
+        "last_seq": seq,
+        "error": None,
+    }
 
 
 def test_it_counts_missed_superseded_and_noop_updates():
@@ -43,7 +52,12 @@ def test_it_counts_missed_superseded_and_noop_updates():
     sockets = {
         "sockets": [
             # The first update's push was coalesced into the second's state.
-            {"index": 0, "arrivals": [["T-1", "open", "2026-12-01T10:00:02.000400+00:00", 11.1, 1796119202.05]]},
+            {
+                "index": 0,
+                "arrivals": [
+                    ["T-1", "open", "2026-12-01T10:00:02.000400+00:00", 11.1, 1796119202.05]
+                ],
+            },
             {"index": 1, "arrivals": []},
         ],
         "wrong_customer": [],
@@ -69,11 +83,32 @@ def test_the_portal_benchmark_runs_at_tiny_scale(scaleout_services, scaleout_tem
     }
     out_dir = tmp_path / "portal"
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "run_portal_bench.py"),
-         "--customers", "20", "--rate", "5", "--duration", "3", "--drain", "3", "--cooldown", "2",
-         "--idle-baseline", "1",
-         "--template", scaleout_template, "--output-dir", str(out_dir)],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            str(REPO_ROOT / "bench" / "run_portal_bench.py"),
+            "--customers",
+            "20",
+            "--rate",
+            "5",
+            "--duration",
+            "3",
+            "--drain",
+            "3",
+            "--cooldown",
+            "2",
+            "--idle-baseline",
+            "1",
+            "--template",
+            scaleout_template,
+            "--output-dir",
+            str(out_dir),
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert (out_dir / "summary.json").exists(), done.stderr[-4000:]
     summary = json.loads((out_dir / "summary.json").read_text())

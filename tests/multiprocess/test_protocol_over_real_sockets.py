@@ -28,18 +28,24 @@ def embedded_server_env() -> dict[str, str]:
 
 
 async def widget(server: LiveServer, origin: str | None = None) -> ProtocolSocket:
-    sock = ProtocolSocket(server.ws_url("/ws/widget/"), origin=origin or server.origin, name="visitor")
+    sock = ProtocolSocket(
+        server.ws_url("/ws/widget/"), origin=origin or server.origin, name="visitor"
+    )
     return await sock.open()
 
 
 async def test_a_widget_handshake_from_an_unlisted_site_is_refused(embedded_server: LiveServer):
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(embedded_server.ws_url("/ws/widget/"), origin="https://evil.example.test"):
+        async with connect(
+            embedded_server.ws_url("/ws/widget/"), origin="https://evil.example.test"
+        ):
             pass
     assert refused.value.response.status_code == 403
 
 
-async def test_a_listed_site_may_open_the_widget_socket_but_not_the_agent_socket(embedded_server: LiveServer):
+async def test_a_listed_site_may_open_the_widget_socket_but_not_the_agent_socket(
+    embedded_server: LiveServer,
+):
     async with connect(embedded_server.ws_url("/ws/widget/"), origin=SHOP) as ws:
         await ws.send(json.dumps({"type": "hello", "department": "support"}))
         assert json.loads(await ws.recv())["type"] == "welcome"
@@ -52,7 +58,9 @@ async def test_a_listed_site_may_open_the_widget_socket_but_not_the_agent_socket
 async def test_the_visitor_welcome_and_ack_carry_the_documented_fields(embedded_server: LiveServer):
     sock = await widget(embedded_server)
     try:
-        await sock.send({"type": "hello", "token": None, "department": "support", "profile": {"name": "Ana"}})
+        await sock.send(
+            {"type": "hello", "token": None, "department": "support", "profile": {"name": "Ana"}}
+        )
         welcome = await sock.wait_for(lambda f: f["type"] == "welcome")
         assert {"token", "visitor", "department", "conversation", "suggestions"} <= set(welcome)
         assert isinstance(welcome["token"], str) and welcome["token"]
@@ -83,7 +91,11 @@ async def test_a_retried_client_id_is_acked_with_the_original_seq(embedded_serve
         for _ in range(2):
             start = len(sock.frames)
             await sock.send({"type": "message", "client_id": client_id, "body": "once"})
-            acks.append(await sock.wait_for(lambda f: f["type"] == "ack" and f.get("client_id") == client_id, start=start))
+            acks.append(
+                await sock.wait_for(
+                    lambda f: f["type"] == "ack" and f.get("client_id") == client_id, start=start
+                )
+            )
         assert acks[0]["seq"] == acks[1]["seq"]
         await sock.send({"type": "ping"})
         pong = await sock.wait_for(lambda f: f["type"] == "pong")
@@ -94,17 +106,25 @@ async def test_a_retried_client_id_is_acked_with_the_original_seq(embedded_serve
         await sock.close()
 
 
-async def test_bad_frames_get_an_invalid_error_and_the_socket_stays_open(embedded_server: LiveServer):
+async def test_bad_frames_get_an_invalid_error_and_the_socket_stays_open(
+    embedded_server: LiveServer,
+):
     sock = await widget(embedded_server)
     try:
         await sock.send({"type": "hello", "department": "support"})
         await sock.wait_for(lambda f: f["type"] == "welcome")
         assert sock._conn is not None
-        for raw in ("not json", json.dumps({"no": "type"}), json.dumps({"type": "launch_missiles"}),
-                    json.dumps({"type": "message", "client_id": "not-a-uuid", "body": "x"})):
+        for raw in (
+            "not json",
+            json.dumps({"no": "type"}),
+            json.dumps({"type": "launch_missiles"}),
+            json.dumps({"type": "message", "client_id": "not-a-uuid", "body": "x"}),
+        ):
             start = len(sock.frames)
             await sock._conn.send(raw)
-            error = await sock.wait_for(lambda f: f["type"] == "error", start=start, what=f"an error for {raw!r}")
+            error = await sock.wait_for(
+                lambda f: f["type"] == "error", start=start, what=f"an error for {raw!r}"
+            )
             assert error["code"] == "invalid", error
         await sock.send({"type": "ping"})
         await sock.wait_for(lambda f: f["type"] == "pong")
@@ -114,10 +134,16 @@ async def test_bad_frames_get_an_invalid_error_and_the_socket_stays_open(embedde
 
 
 async def test_a_frame_over_64_kib_closes_the_socket_with_4009(embedded_server: LiveServer):
-    async with connect(embedded_server.ws_url("/ws/widget/"), origin=embedded_server.origin, max_size=2**20) as ws:
+    async with connect(
+        embedded_server.ws_url("/ws/widget/"), origin=embedded_server.origin, max_size=2**20
+    ) as ws:
         await ws.send(json.dumps({"type": "hello", "department": "support"}))
         assert json.loads(await ws.recv())["type"] == "welcome"
-        await ws.send(json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "body": "x" * (70 * 1024)}))
+        await ws.send(
+            json.dumps(
+                {"type": "message", "client_id": str(uuid.uuid4()), "body": "x" * (70 * 1024)}
+            )
+        )
         with pytest.raises(ConnectionClosed) as closed:
             while True:
                 await ws.recv()
@@ -136,7 +162,9 @@ async def test_the_agent_welcome_carries_the_documented_fields(embedded_server: 
     import asyncio
 
     token = await asyncio.to_thread(embedded_server.agent_token, "boris")
-    sock = ProtocolSocket(embedded_server.ws_url("/ws/agent/"), origin=embedded_server.origin, name="agent")
+    sock = ProtocolSocket(
+        embedded_server.ws_url("/ws/agent/"), origin=embedded_server.origin, name="agent"
+    )
     await sock.open()
     try:
         await sock.send({"type": "hello", "token": token})

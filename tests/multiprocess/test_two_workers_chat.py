@@ -24,10 +24,13 @@ DELIVERY_TIMEOUT_S = 30.0
 ROUTING_WAIT_S = 5.0
 
 
-async def open_agent(server: LiveServer, worker: int, username: str) -> tuple[ProtocolSocket, Frame]:
+async def open_agent(
+    server: LiveServer, worker: int, username: str
+) -> tuple[ProtocolSocket, Frame]:
     token = await asyncio.to_thread(server.agent_token, username)
     sock = ProtocolSocket(
-        server.ws_url("/ws/agent/", worker), origin=server.workers[worker].origin,
+        server.ws_url("/ws/agent/", worker),
+        origin=server.workers[worker].origin,
         name=f"agent {username}@{server.workers[worker].name}",
     )
     await sock.open()
@@ -41,13 +44,17 @@ async def open_visitor(
     server: LiveServer, worker: int, *, token: str | None, resume: dict[str, int] | None = None
 ) -> tuple[ProtocolSocket, Frame]:
     sock = ProtocolSocket(
-        server.ws_url("/ws/widget/", worker), origin=server.workers[worker].origin,
+        server.ws_url("/ws/widget/", worker),
+        origin=server.workers[worker].origin,
         name=f"visitor@{server.workers[worker].name}",
     )
     await sock.open()
     hello: dict[str, Any] = {
-        "type": "hello", "token": token, "department": "support",
-        "profile": {"name": "Multi Process"}, "locale": "en",
+        "type": "hello",
+        "token": token,
+        "department": "support",
+        "profile": {"name": "Multi Process"},
+        "locale": "en",
     }
     if resume is not None:
         hello["resume"] = resume
@@ -58,7 +65,9 @@ async def open_visitor(
 
 
 def is_assignment_of(conversation: str):
-    return lambda f: f["type"] == "assigned" and (f.get("conversation") or {}).get("id") == conversation
+    return lambda f: (
+        f["type"] == "assigned" and (f.get("conversation") or {}).get("id") == conversation
+    )
 
 
 async def take_conversation(agent: ProtocolSocket, conversation: str) -> None:
@@ -73,9 +82,13 @@ async def take_conversation(agent: ProtocolSocket, conversation: str) -> None:
     start = len(agent.frames)
     await agent.send({"type": "accept", "conversation": conversation})
     answer = await agent.wait_for(
-        lambda f: is_assignment_of(conversation)(f)
-        or (f["type"] == "error" and f.get("conversation") in {None, conversation}),
-        timeout=DELIVERY_TIMEOUT_S, start=start, what=f"the assignment of {conversation}",
+        lambda f: (
+            is_assignment_of(conversation)(f)
+            or (f["type"] == "error" and f.get("conversation") in {None, conversation})
+        ),
+        timeout=DELIVERY_TIMEOUT_S,
+        start=start,
+        what=f"the assignment of {conversation}",
     )
     assert answer["type"] == "assigned", f"accept answered {answer}"
 
@@ -105,7 +118,9 @@ def assert_in_seq_order_exactly_once(events: list[Frame], who: str) -> None:
 def assert_delivered(events: list[Frame], acks: list[Frame], who: str) -> None:
     by_seq = {e["seq"]: e for e in events}
     missing = [a["seq"] for a in acks if a["seq"] not in by_seq]
-    assert not missing, f"{who}: acked messages never delivered: seq {missing}; got {sorted(by_seq)}"
+    assert not missing, (
+        f"{who}: acked messages never delivered: seq {missing}; got {sorted(by_seq)}"
+    )
     for ack in acks:
         event = by_seq[ack["seq"]]
         assert event["kind"] == "message", event
@@ -132,14 +147,20 @@ async def test_it_delivers_every_acked_message_once_in_order_across_workers_and_
         # Phase 1: both sides write at the same time.
         visitor_acks, agent_acks = await asyncio.gather(
             send_spaced(visitor, [f"visitor A{i}" for i in range(8)]),
-            send_spaced(agent, [f"agent B{i}" for i in range(8)], conversation=conversation, internal=False),
+            send_spaced(
+                agent, [f"agent B{i}" for i in range(8)], conversation=conversation, internal=False
+            ),
         )
         visitor_acks.insert(0, first)
         note = await agent.post_message("internal note", conversation=conversation, internal=True)
         expected_for_visitor = visitor_acks + agent_acks
         await visitor.wait_until(
-            lambda: set(a["seq"] for a in expected_for_visitor) <= set(message_seqs(visitor.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="phase 1 delivered to the visitor",
+            lambda: (
+                set(a["seq"] for a in expected_for_visitor)
+                <= set(message_seqs(visitor.events(conversation)))
+            ),
+            timeout=DELIVERY_TIMEOUT_S,
+            what="phase 1 delivered to the visitor",
         )
         seen_by_first_socket = visitor.events(conversation)
         last_seen = max(e["seq"] for e in seen_by_first_socket)
@@ -147,7 +168,10 @@ async def test_it_delivers_every_acked_message_once_in_order_across_workers_and_
         # Phase 2: the visitor is gone; the agent keeps writing.
         await visitor.close()
         away_acks = await send_spaced(
-            agent, [f"agent while away {i}" for i in range(5)], conversation=conversation, internal=False
+            agent,
+            [f"agent while away {i}" for i in range(5)],
+            conversation=conversation,
+            internal=False,
         )
 
         # Phase 3: back on worker B with the token and the last seq seen.
@@ -155,23 +179,40 @@ async def test_it_delivers_every_acked_message_once_in_order_across_workers_and_
             server, WORKER_B, token=visitor_token, resume={conversation: last_seen}
         )
         sockets.append(visitor2)
-        assert welcome2["token"] == visitor_token or welcome2["visitor"]["id"] == welcome["visitor"]["id"]
+        assert (
+            welcome2["token"] == visitor_token
+            or welcome2["visitor"]["id"] == welcome["visitor"]["id"]
+        )
         assert (welcome2.get("conversation") or {}).get("id") == conversation, welcome2
         more_visitor, more_agent = await asyncio.gather(
             send_spaced(visitor2, [f"visitor back B{i}" for i in range(5)]),
-            send_spaced(agent, [f"agent B again {i}" for i in range(5)], conversation=conversation, internal=False),
+            send_spaced(
+                agent,
+                [f"agent B again {i}" for i in range(5)],
+                conversation=conversation,
+                internal=False,
+            ),
         )
         expected_for_visitor += away_acks + more_visitor + more_agent
-        expected_for_agent = visitor_acks + agent_acks + [note] + away_acks + more_visitor + more_agent
+        expected_for_agent = (
+            visitor_acks + agent_acks + [note] + away_acks + more_visitor + more_agent
+        )
 
         await visitor2.wait_until(
-            lambda: set(a["seq"] for a in expected_for_visitor)
-            <= set(message_seqs(seen_by_first_socket + visitor2.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="everything delivered to the visitor",
+            lambda: (
+                set(a["seq"] for a in expected_for_visitor)
+                <= set(message_seqs(seen_by_first_socket + visitor2.events(conversation)))
+            ),
+            timeout=DELIVERY_TIMEOUT_S,
+            what="everything delivered to the visitor",
         )
         await agent.wait_until(
-            lambda: set(a["seq"] for a in expected_for_agent) <= set(message_seqs(agent.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="everything delivered to the agent",
+            lambda: (
+                set(a["seq"] for a in expected_for_agent)
+                <= set(message_seqs(agent.events(conversation)))
+            ),
+            timeout=DELIVERY_TIMEOUT_S,
+            what="everything delivered to the agent",
         )
         # Anything still in flight that would be a duplicate shows up now.
         await asyncio.sleep(1.0)
@@ -185,7 +226,9 @@ async def test_it_delivers_every_acked_message_once_in_order_across_workers_and_
     visitor_events = seen_by_first_socket + visitor2.events(conversation)
     assert_in_seq_order_exactly_once(visitor_events, "visitor (both sockets)")
     assert_delivered(visitor_events, expected_for_visitor, "visitor")
-    assert note["seq"] not in {e["seq"] for e in visitor_events}, "an internal note reached the visitor"
+    assert note["seq"] not in {e["seq"] for e in visitor_events}, (
+        "an internal note reached the visitor"
+    )
     assert not any(e.get("internal") for e in visitor_events)
     # The replay after the reconnect starts right after what the first socket saw.
     replayed = visitor2.events(conversation)
@@ -207,7 +250,9 @@ async def test_an_idle_socket_outlives_the_redis_blocking_read(two_workers: Live
         for sock in (agent, visitor):
             start = len(sock.frames)
             await sock.send({"type": "ping"})
-            await sock.wait_for(lambda f: f["type"] == "pong", start=start, what="pong after idling")
+            await sock.wait_for(
+                lambda f: f["type"] == "pong", start=start, what="pong after idling"
+            )
             assert sock.closed_code is None
     finally:
         await agent.close()
@@ -223,31 +268,50 @@ async def test_it_loses_nothing_when_the_visitors_worker_is_killed(two_workers: 
         first = await visitor.post_message("before the crash")
         conversation = first["conversation"]
         await take_conversation(agent, conversation)
-        before = await send_spaced(agent, [f"agent before {i}" for i in range(3)], conversation=conversation, internal=False)
+        before = await send_spaced(
+            agent,
+            [f"agent before {i}" for i in range(3)],
+            conversation=conversation,
+            internal=False,
+        )
         await visitor.wait_until(
             lambda: {a["seq"] for a in before} <= set(message_seqs(visitor.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="the first replies",
+            timeout=DELIVERY_TIMEOUT_S,
+            what="the first replies",
         )
         seen = visitor.events(conversation)
 
         # SIGKILL: no close frames, no cleanup; the socket just dies.
         server.workers[WORKER_A].kill()
         await visitor.wait_closed(timeout=DELIVERY_TIMEOUT_S)
-        during = await send_spaced(agent, [f"agent during {i}" for i in range(3)], conversation=conversation, internal=False)
+        during = await send_spaced(
+            agent,
+            [f"agent during {i}" for i in range(3)],
+            conversation=conversation,
+            internal=False,
+        )
 
         visitor2, _ = await open_visitor(
-            server, WORKER_B, token=welcome["token"], resume={conversation: max(e["seq"] for e in seen)}
+            server,
+            WORKER_B,
+            token=welcome["token"],
+            resume={conversation: max(e["seq"] for e in seen)},
         )
         sockets.append(visitor2)
         after = await send_spaced(visitor2, ["after the crash"])
         expected = [first, *before, *during, *after]
         await visitor2.wait_until(
-            lambda: {a["seq"] for a in expected} <= set(message_seqs(seen + visitor2.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="everything after the crash",
+            lambda: (
+                {a["seq"] for a in expected}
+                <= set(message_seqs(seen + visitor2.events(conversation)))
+            ),
+            timeout=DELIVERY_TIMEOUT_S,
+            what="everything after the crash",
         )
         await agent.wait_until(
             lambda: {a["seq"] for a in expected} <= set(message_seqs(agent.events(conversation))),
-            timeout=DELIVERY_TIMEOUT_S, what="the agent's copy",
+            timeout=DELIVERY_TIMEOUT_S,
+            what="the agent's copy",
         )
         await asyncio.sleep(1.0)
     finally:

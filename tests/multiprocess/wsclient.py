@@ -93,8 +93,12 @@ class ProtocolSocket:
                 await asyncio.wait_for(self._reader, 10)
 
     async def wait_for(
-        self, predicate: Callable[[Frame], bool], *, timeout: float = DEFAULT_TIMEOUT_S,
-        start: int = 0, what: str = "a frame",
+        self,
+        predicate: Callable[[Frame], bool],
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        start: int = 0,
+        what: str = "a frame",
     ) -> Frame:
         """The first frame at index >= start matching predicate (waits for it)."""
         deadline = time.monotonic() + timeout
@@ -144,20 +148,30 @@ class ProtocolSocket:
         return [f for f in self.frames if f["type"] == type_]
 
     def events(self, conversation: str) -> list[Frame]:
-        return [f for f in self.frames if f["type"] == "event" and f.get("conversation") == conversation]
+        return [
+            f for f in self.frames if f["type"] == "event" and f.get("conversation") == conversation
+        ]
 
-    async def post_message(self, body: str, *, timeout: float = DEFAULT_TIMEOUT_S, **fields: Any) -> Frame:
+    async def post_message(
+        self, body: str, *, timeout: float = DEFAULT_TIMEOUT_S, **fields: Any
+    ) -> Frame:
         """Send a `message` and return its `ack` (an `error` answer fails)."""
         client_id = str(uuid.uuid4())
         start = len(self.frames)
         await self.send({"type": "message", "client_id": client_id, "body": body, **fields})
         answer = await self.wait_for(
             lambda f: f["type"] in {"ack", "error"} and f.get("client_id") == client_id,
-            timeout=timeout, start=start, what=f"the ack of {client_id}",
+            timeout=timeout,
+            start=start,
+            what=f"the ack of {client_id}",
         )
         if answer["type"] == "error":
             raise ProtocolError(f"{self.name}: message {body!r} answered {answer}")
-        if not isinstance(answer.get("seq"), int) or not isinstance(answer.get("conversation"), str):
-            raise ProtocolError(f"{self.name}: ack lacks an integer seq or a conversation: {answer}")
+        if not isinstance(answer.get("seq"), int) or not isinstance(
+            answer.get("conversation"), str
+        ):
+            raise ProtocolError(
+                f"{self.name}: ack lacks an integer seq or a conversation: {answer}"
+            )
         answer["_body"] = body
         return answer

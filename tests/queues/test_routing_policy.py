@@ -19,15 +19,23 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 def agent(agent_id, *, depts=("support",), online=True, accepting=True, active=0, cap=3, **kw):
     return AgentState(
-        agent_id=agent_id, departments=frozenset(depts), online=online, accepting=accepting,
-        active_chats=active, max_chats=cap, **kw,
+        agent_id=agent_id,
+        departments=frozenset(depts),
+        online=online,
+        accepting=accepting,
+        active_chats=active,
+        max_chats=cap,
+        **kw,
     )
 
 
 def chat(cid, *, dept="support", minute=0, priority=0, **kw):
     return WaitingChat(
-        conversation_id=cid, department=dept, arrived_at=T0 + dt.timedelta(minutes=minute),
-        priority=priority, **kw,
+        conversation_id=cid,
+        department=dept,
+        arrived_at=T0 + dt.timedelta(minutes=minute),
+        priority=priority,
+        **kw,
     )
 
 

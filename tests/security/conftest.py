@@ -104,12 +104,17 @@ def other_customer(db):
     return make_customer("Ivan Petrov", "customer2@example.com")
 
 
-def open_ticket(contact, *, subject: str = "Relay trips at night", body: str = "It trips.",
-                department=None) -> Ticket:
+def open_ticket(
+    contact, *, subject: str = "Relay trips at night", body: str = "It trips.", department=None
+) -> Ticket:
     return actions.create_ticket(
-        subject=subject, body=body, contact=contact, channel=Ticket.Channel.PORTAL,
+        subject=subject,
+        body=body,
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
         department=department or make_department("support", name="Support"),
-        author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
 
 

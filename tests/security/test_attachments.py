@@ -36,13 +36,18 @@ def start_chat(department, name: str = "Ana"):
     visitor, token = actions.create_visitor(name=name)
     conversation, _ = actions.start_conversation(visitor, department)
     actions.post_message(
-        conversation.pk, conversation.public_id, author=actions.visitor_author(visitor),
-        client_id=uuid.uuid4(), body="Hello",
+        conversation.pk,
+        conversation.public_id,
+        author=actions.visitor_author(visitor),
+        client_id=uuid.uuid4(),
+        body="Hello",
     )
     return token, conversation
 
 
-def upload(conversation, data: bytes, name: str, token: str, *, declared: str = "image/png", **fields):
+def upload(
+    conversation, data: bytes, name: str, token: str, *, declared: str = "image/png", **fields
+):
     return Client().post(
         f"/api/v1/conversations/{conversation.public_id}/attachments",
         {"file": SimpleUploadedFile(name, data, content_type=declared), **fields},
@@ -106,8 +111,13 @@ def test_an_agent_who_moved_the_chat_to_another_department_cannot_open_its_files
 def test_hostile_download_tokens_are_not_found_as_json(support, suffix):
     token, conversation = start_chat(support)
     upload(conversation, files.PDF, "invoice.pdf", token)
-    response, body = fetch(f"/api/v1/conversations/{conversation.public_id}/attachments/{suffix}", token)
-    assert response.status_code in (400, 404)  # %00 is refused before routing (chatportal.input_guard)
+    response, body = fetch(
+        f"/api/v1/conversations/{conversation.public_id}/attachments/{suffix}", token
+    )
+    assert response.status_code in (
+        400,
+        404,
+    )  # %00 is refused before routing (chatportal.input_guard)
     assert response["Content-Type"].startswith("application/json")
     assert b"root:" not in body and b"SECRET" not in body
 
@@ -130,11 +140,23 @@ def test_hostile_download_tokens_are_not_found_as_json(support, suffix):
         (files.ELF, "photo.png", "image/png"),
         (files.DOCM, "contract.docx", DOCX_TYPE),
     ],
-    ids=["html as txt", "svg with bom as png", "xml as csv", "upper-case script as md",
-         "iframe after text", "utf-16 html", "html without extension", "script after text",
-         "shell script as txt", "elf as png", "macro docx"],
+    ids=[
+        "html as txt",
+        "svg with bom as png",
+        "xml as csv",
+        "upper-case script as md",
+        "iframe after text",
+        "utf-16 html",
+        "html without extension",
+        "script after text",
+        "shell script as txt",
+        "elf as png",
+        "macro docx",
+    ],
 )
-def test_markup_scripts_and_programs_are_refused_whatever_they_claim(support, settings, data, name, declared):
+def test_markup_scripts_and_programs_are_refused_whatever_they_claim(
+    support, settings, data, name, declared
+):
     token, conversation = start_chat(support)
     response = upload(conversation, data, name, token, declared=declared)
     assert response.status_code in (400, 415), response.content

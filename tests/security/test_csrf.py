@@ -75,8 +75,16 @@ def test_every_routed_url_refuses_a_post_without_a_csrf_token(world, customer, s
     answered = {}
     for route in project_routes():
         path = concrete(route, world)
-        response = client.post(path, {"body": "forged", "subject": "forged", "status": "closed",
-                                      "email": "customer1@example.com", "password": "x"})
+        response = client.post(
+            path,
+            {
+                "body": "forged",
+                "subject": "forged",
+                "status": "closed",
+                "email": "customer1@example.com",
+                "password": "x",
+            },
+        )
         answered[path] = response.status_code
     # 403 is the CSRF refusal; 405 a view that takes no POST at all (nothing to forge).
     allowed = {path: status for path, status in answered.items() if status not in (403, 405)}
@@ -111,20 +119,33 @@ def test_a_token_from_another_session_does_not_pass(customer, other_customer, su
 def test_an_htmx_post_needs_the_token_header_too(customer, support):
     ticket = open_ticket(customer[1], department=support)
     victim = with_csrf_cookie(signed_in(customer[0], enforce_csrf_checks=True))
-    refused = victim.post(f"/portal/tickets/{ticket.number}/reply/", {"body": "forged"},
-                          HTTP_HX_REQUEST="true")
+    refused = victim.post(
+        f"/portal/tickets/{ticket.number}/reply/", {"body": "forged"}, HTTP_HX_REQUEST="true"
+    )
     assert refused.status_code == 403
-    accepted = victim.post(f"/portal/tickets/{ticket.number}/reply/", {"body": "mine"},
-                           HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=victim.cookies["csrftoken"].value)
+    accepted = victim.post(
+        f"/portal/tickets/{ticket.number}/reply/",
+        {"body": "mine"},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=victim.cookies["csrftoken"].value,
+    )
     assert accepted.status_code == 200
     assert ticket.events.filter(kind="reply").count() == 1
 
 
 def test_the_sweep_really_reaches_the_forms_it_names(world):
     swept = {concrete(r, world) for r in project_routes()}
-    for form in ("/portal/login/", "/portal/login/link/", f"/portal/login/link/{world['token']}/",
-                 f"/portal/tickets/{world['number']}/reply/", "/portal/tickets/new/", "/portal/logout/",
-                 "/accounts/login/", f"/console/tickets/{world['number']}/reply/",
-                 f"/console/tickets/{world['number']}/update/", "/console/tickets/bulk/"):
+    for form in (
+        "/portal/login/",
+        "/portal/login/link/",
+        f"/portal/login/link/{world['token']}/",
+        f"/portal/tickets/{world['number']}/reply/",
+        "/portal/tickets/new/",
+        "/portal/logout/",
+        "/accounts/login/",
+        f"/console/tickets/{world['number']}/reply/",
+        f"/console/tickets/{world['number']}/update/",
+        "/console/tickets/bulk/",
+    ):
         assert form in swept, form
     assert uuid.UUID(world["conversation_id"])

@@ -16,7 +16,15 @@ from tests.chat.conftest import new_id, open_agent, open_widget, say
 from tests.security.conftest import open_ticket, portal_socket, signed_in
 
 SECRET_TEXT = "secret internals: password=hunter2 at /srv/chatportal/settings.py line 42"
-LEAKS = ("hunter2", "Traceback", "RuntimeError", "settings.py", 'File "', "line 42", "INSTALLED_APPS")
+LEAKS = (
+    "hunter2",
+    "Traceback",
+    "RuntimeError",
+    "settings.py",
+    'File "',
+    "line 42",
+    "INSTALLED_APPS",
+)
 
 
 def explode(*args, **kwargs):
@@ -69,7 +77,11 @@ def test_a_page_that_breaks_answers_a_bare_500(
 
 @pytest.mark.django_db
 def test_not_found_pages_say_nothing_about_the_code(production):
-    for path in ("/no-such-page/", "/portal/tickets/T-1/../../etc/passwd", "/static/../settings.py"):
+    for path in (
+        "/no-such-page/",
+        "/portal/tickets/T-1/../../etc/passwd",
+        "/static/../settings.py",
+    ):
         response = Client().get(path)
         assert response.status_code == 404
         text = response.content.decode()
@@ -78,7 +90,9 @@ def test_not_found_pages_say_nothing_about_the_code(production):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_an_agent_socket_failure_answers_server_error_without_details(support_agent, monkeypatch):
+async def test_an_agent_socket_failure_answers_server_error_without_details(
+    support_agent, monkeypatch
+):
     from chat import actions as chat_actions
 
     visitor, _ = await open_widget()
@@ -86,8 +100,15 @@ async def test_an_agent_socket_failure_answers_server_error_without_details(supp
     agent, _ = await open_agent(support_agent)
     monkeypatch.setattr(chat_actions, "post_message", explode)
     client_id = new_id()
-    await agent.send({"type": "message", "conversation": ack["conversation"], "client_id": client_id,
-                      "body": "note", "internal": True})
+    await agent.send(
+        {
+            "type": "message",
+            "conversation": ack["conversation"],
+            "client_id": client_id,
+            "body": "note",
+            "internal": True,
+        }
+    )
     error = await agent.expect("error", client_id=client_id)
     assert error["code"] == "server_error"
     assert_no_leak(str(error), "agent error frame")

@@ -63,7 +63,9 @@ async def test_the_agent_socket_answers_malformed_frames_with_invalid_and_stays_
     assert error["code"] in ("invalid", "not_found", "forbidden"), error
     assert "Traceback" not in json.dumps(error) and "Error" not in error["detail"]
     await still_answers(socket)
-    assert not [r for r in caplog.records if r.levelname == "ERROR"], "a client's bad frame logged an error"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], (
+        "a client's bad frame logged an error"
+    )
     await socket.close()
 
 
@@ -88,8 +90,15 @@ async def test_an_agent_body_over_10000_characters_is_refused(support_agent, sup
     ack = await say(visitor, "hi")
     socket, _ = await open_agent(support_agent)
     client_id = new_id()
-    await socket.send({"type": "message", "conversation": ack["conversation"], "client_id": client_id,
-                       "body": "x" * 10_001, "internal": True})
+    await socket.send(
+        {
+            "type": "message",
+            "conversation": ack["conversation"],
+            "client_id": client_id,
+            "body": "x" * 10_001,
+            "internal": True,
+        }
+    )
     error = await socket.expect("error", client_id=client_id)
     assert error["code"] == "invalid"
     await still_answers(socket)
@@ -132,7 +141,9 @@ async def test_a_flooding_visitor_is_closed_while_another_visitor_chats_on(suppo
     await neighbour.close()
 
 
-async def test_a_flooding_agent_socket_is_closed_with_4029_and_its_other_tab_lives(support_agent, settings):
+async def test_a_flooding_agent_socket_is_closed_with_4029_and_its_other_tab_lives(
+    support_agent, settings
+):
     settings.CHATPORTAL_AGENT_WS_RATE_PER_S = 5
     settings.CHATPORTAL_AGENT_WS_BURST = 5
     settings.CHATPORTAL_WS_MAX_VIOLATIONS = 3
@@ -154,7 +165,9 @@ async def test_the_portal_socket_closes_an_oversize_frame_with_4009(customer):
     assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4009}
 
 
-async def test_the_portal_socket_closes_a_flood_with_4029_and_keeps_the_other_tab(customer, support_agent):
+async def test_the_portal_socket_closes_a_flood_with_4029_and_keeps_the_other_tab(
+    customer, support_agent
+):
     from channels.db import database_sync_to_async
 
     from tickets import actions

@@ -43,11 +43,26 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 OUTBOUND_TYPES = {
-    "welcome", "event", "ack", "error", "pong", "typing", "read", "queue", "suggestions",
-    "presence", "assigned", "unassigned",
+    "welcome",
+    "event",
+    "ack",
+    "error",
+    "pong",
+    "typing",
+    "read",
+    "queue",
+    "suggestions",
+    "presence",
+    "assigned",
+    "unassigned",
 }
 ERROR_CODES = {
-    "invalid", "not_found", "forbidden", "conflict", "rate_limited", "not_available",
+    "invalid",
+    "not_found",
+    "forbidden",
+    "conflict",
+    "rate_limited",
+    "not_available",
     "identity_invalid",
 }
 CLOSE_TOO_BIG = 4009
@@ -60,11 +75,15 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
     st.uuids().map(str),
-    st.sampled_from(["", " ", "\x00", "' OR 1=1 --", "../../etc/passwd", "<script>", "T-1001", "null"]),
+    st.sampled_from(
+        ["", " ", "\x00", "' OR 1=1 --", "../../etc/passwd", "<script>", "T-1001", "null"]
+    ),
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -84,9 +103,11 @@ def raw_frames(schemas: dict[str, protocol.Schema]):
     return st.one_of(
         shaped_frames(schemas).map(json.dumps),
         json_values.map(json.dumps),
-        st.builds(lambda kind, extra: json.dumps({"type": kind, **extra}),
-                  st.text(alphabet=string.printable, max_size=20),
-                  st.dictionaries(st.text(max_size=8), json_values, max_size=3)),
+        st.builds(
+            lambda kind, extra: json.dumps({"type": kind, **extra}),
+            st.text(alphabet=string.printable, max_size=20),
+            st.dictionaries(st.text(max_size=8), json_values, max_size=3),
+        ),
         st.text(min_size=1, max_size=200),
         # Nesting around Python's recursion limit (1000), where json.loads stops being ValueError.
         st.sampled_from([10, 999, 1000, 5000, 30_000]).map(lambda depth: "[" * depth + "]" * depth),
@@ -98,7 +119,9 @@ def fresh_layer() -> None:
     channel_layers.backends.clear()
 
 
-async def receive_until_pong(socket: WebsocketCommunicator, sent: list[str]) -> list[dict[str, Any]]:
+async def receive_until_pong(
+    socket: WebsocketCommunicator, sent: list[str]
+) -> list[dict[str, Any]]:
     received = []
     while True:
         output = await socket.receive_output(5)
@@ -119,7 +142,9 @@ async def receive_until_pong(socket: WebsocketCommunicator, sent: list[str]) -> 
             return received
 
 
-async def fuzz_chat_socket(path: str, headers: list, batch: list[str], *, hello: dict | None) -> None:
+async def fuzz_chat_socket(
+    path: str, headers: list, batch: list[str], *, hello: dict | None
+) -> None:
     socket = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, *headers])
     connected, _ = await socket.connect()
     assert connected
@@ -141,7 +166,9 @@ async def fuzz_chat_socket(path: str, headers: list, batch: list[str], *, hello:
 @given(batch=st.lists(raw_frames(protocol.WIDGET_FRAMES), min_size=1, max_size=6))
 def test_random_frames_never_break_the_widget_socket(support, batch):
     fresh_layer()
-    async_to_sync(fuzz_chat_socket)("/ws/widget/", [], batch, hello={"type": "hello", "department": "support"})
+    async_to_sync(fuzz_chat_socket)(
+        "/ws/widget/", [], batch, hello={"type": "hello", "department": "support"}
+    )
 
 
 @FUZZ
@@ -158,25 +185,37 @@ def agent_cookie(support_agent):
 
 @pytest.fixture
 def portal_world(customer, support, support_agent):
-    return {"cookie": session_cookie(customer[0]), "ticket": open_ticket(customer[1], department=support),
-            "agent": support_agent}
+    return {
+        "cookie": session_cookie(customer[0]),
+        "ticket": open_ticket(customer[1], department=support),
+        "agent": support_agent,
+    }
 
 
 async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
-    socket = WebsocketCommunicator(application, "/ws/portal/", headers=[ORIGIN, HOST, *world["cookie"]])
+    socket = WebsocketCommunicator(
+        application, "/ws/portal/", headers=[ORIGIN, HOST, *world["cookie"]]
+    )
     connected, _ = await socket.connect()
     assert connected
     try:
         for frame in batch:
             await socket.send_to(text_data=frame)
         if any(len(frame.encode()) > 4096 for frame in batch):
-            assert await socket.receive_output(3) == {"type": "websocket.close", "code": CLOSE_TOO_BIG}
+            assert await socket.receive_output(3) == {
+                "type": "websocket.close",
+                "code": CLOSE_TOO_BIG,
+            }
             return
         # Still listening: a change to its customer's ticket (an agent's note: it
         # rings the doorbell and re-renders the public view) is pushed, nothing else before it.
         number = world["ticket"].number
         await database_sync_to_async(actions.add_reply)(
-            world["ticket"], body="internal", internal=True, author_role="agent", author_user=world["agent"]
+            world["ticket"],
+            body="internal",
+            internal=True,
+            author_role="agent",
+            author_user=world["agent"],
         )
         fragment = await socket.receive_from(5)
         assert f'id="ticket-{number}"' in fragment, fragment
@@ -187,7 +226,11 @@ async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
 
 
 @FUZZ
-@given(batch=st.lists(raw_frames({**protocol.WIDGET_FRAMES, **protocol.AGENT_FRAMES}), min_size=1, max_size=6))
+@given(
+    batch=st.lists(
+        raw_frames({**protocol.WIDGET_FRAMES, **protocol.AGENT_FRAMES}), min_size=1, max_size=6
+    )
+)
 def test_random_frames_never_break_the_portal_socket(portal_world, batch):
     fresh_layer()
     async_to_sync(fuzz_portal_socket)(portal_world, batch)
@@ -198,8 +241,10 @@ def test_the_fuzzers_reach_past_validation(support):
     # make sure shaped frames with valid ids reach the handlers (not_found etc.).
     fresh_layer()
     conversation = "00000000-0000-4000-8000-000000000000"
-    batch = [json.dumps({"type": "resume", "conversation": conversation, "after_seq": 0}),
-             json.dumps({"type": "read", "conversation": conversation, "seq": 2**40})]
+    batch = [
+        json.dumps({"type": "resume", "conversation": conversation, "after_seq": 0}),
+        json.dumps({"type": "read", "conversation": conversation, "seq": 2**40}),
+    ]
 
     async def run() -> list[dict[str, Any]]:
         socket = WebsocketCommunicator(application, "/ws/widget/", headers=[ORIGIN, HOST])

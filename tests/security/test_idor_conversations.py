@@ -53,7 +53,9 @@ async def test_a_message_naming_another_visitors_conversation_lands_in_the_sende
     await mallory.send({"type": "typing", "active": True, "conversation": conversation})
     assert await alice.silent(0.3)
     assert await database_sync_to_async(last_seq)(conversation) == before
-    assert all(event["body"] != "injected" for event in alice.events() if event["kind"] == "message")
+    assert all(
+        event["body"] != "injected" for event in alice.events() if event["kind"] == "message"
+    )
     await alice.close()
     await mallory.close()
 
@@ -73,7 +75,9 @@ async def test_a_visitor_never_hears_another_visitors_typing_or_reads(support, s
     await mallory.close()
 
 
-async def test_an_agent_of_another_department_hears_nothing_of_the_conversation(support, sales_agent):
+async def test_an_agent_of_another_department_hears_nothing_of_the_conversation(
+    support, sales_agent
+):
     sales_socket, _ = await open_agent(sales_agent)
     alice, _, conversation = await start_chat()
     await say(alice, "still private")
@@ -98,8 +102,13 @@ async def test_an_agent_who_transferred_a_chat_to_another_department_loses_it(
     await say(alice, "for sales only")
     assert await agent.silent(0.3)
     for frame in (
-        {"type": "message", "conversation": conversation, "client_id": new_id(), "body": "x",
-         "internal": True},
+        {
+            "type": "message",
+            "conversation": conversation,
+            "client_id": new_id(),
+            "body": "x",
+            "internal": True,
+        },
         {"type": "read", "conversation": conversation, "seq": 1},
         {"type": "typing", "conversation": conversation, "active": True},
         {"type": "resume", "conversation": conversation, "after_seq": 0},
@@ -107,9 +116,7 @@ async def test_an_agent_who_transferred_a_chat_to_another_department_loses_it(
         await agent.send(frame)
         error = await agent.expect("error")
         assert error["code"] == "forbidden", frame
-    assert all(
-        event.get("body") != "for sales only" for event in agent.events(conversation)
-    )
+    assert all(event.get("body") != "for sales only" for event in agent.events(conversation))
     await agent.close()
     await alice.close()
 

@@ -47,10 +47,14 @@ def sales_ticket(customer, sales):
 # --- the portal --------------------------------------------------------------------
 
 
-def test_an_htmx_reply_to_someone_elses_ticket_is_not_found(customer, other_customer, support_ticket):
+def test_an_htmx_reply_to_someone_elses_ticket_is_not_found(
+    customer, other_customer, support_ticket
+):
     ivan = signed_in(other_customer[0])
     response = ivan.post(
-        reverse("portal_reply", args=[support_ticket.number]), {"body": "hijack"}, HTTP_HX_REQUEST="true"
+        reverse("portal_reply", args=[support_ticket.number]),
+        {"body": "hijack"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 404
     assert "Maria" not in response.content.decode()
@@ -72,17 +76,30 @@ def test_the_portal_search_never_matches_someone_elses_tickets_by_any_filter(
     customer, other_customer, support_ticket
 ):
     ivan = signed_in(other_customer[0])
-    for query in ("Maria", "relay", "%", "_", "' OR 1=1 --", "T-", support_ticket.number.lower(), "*"):
+    for query in (
+        "Maria",
+        "relay",
+        "%",
+        "_",
+        "' OR 1=1 --",
+        "T-",
+        support_ticket.number.lower(),
+        "*",
+    ):
         html = ivan.get(reverse("portal"), {"q": query}).content.decode()
         assert support_ticket.number not in html, query
         assert "Maria&#x27;s relay" not in html and "Maria's relay" not in html
 
 
-def test_an_agent_session_cannot_read_or_reply_through_the_portal(customer, support_agent, support_ticket):
+def test_an_agent_session_cannot_read_or_reply_through_the_portal(
+    customer, support_agent, support_ticket
+):
     # The agent may read this ticket through the API; the portal is for customers only.
     boris = signed_in(support_agent)
     page = boris.get(reverse("portal_ticket", args=[support_ticket.number]))
-    reply = boris.post(reverse("portal_reply", args=[support_ticket.number]), {"body": "via portal"})
+    reply = boris.post(
+        reverse("portal_reply", args=[support_ticket.number]), {"body": "via portal"}
+    )
     assert page.status_code == reply.status_code == 302
     assert support_ticket.events.count() == 1
 
@@ -99,9 +116,11 @@ async def test_the_portal_socket_renders_a_doorbell_for_someone_elses_ticket_as_
     await layer.group_send(
         events.customer_group(other_customer[1]), events.ticket_changed(support_ticket.number, 99)
     )
-    for malformed in ({"type": "ticket.changed", "ticket": {"$ne": 1}, "seq": 100},
-                      {"type": "ticket.changed", "ticket": "T-1001' OR '1'='1", "seq": 101},
-                      {"type": "ticket.changed", "ticket": "T-1001", "seq": "1"}):
+    for malformed in (
+        {"type": "ticket.changed", "ticket": {"$ne": 1}, "seq": 100},
+        {"type": "ticket.changed", "ticket": "T-1001' OR '1'='1", "seq": 101},
+        {"type": "ticket.changed", "ticket": "T-1001", "seq": "1"},
+    ):
         await layer.group_send(events.customer_group(other_customer[1]), malformed)
     assert await socket.receive_nothing(0.5)
     await socket.disconnect()
@@ -136,8 +155,14 @@ def test_no_list_filter_reveals_another_departments_tickets(
 def test_an_agent_cannot_open_a_ticket_in_another_department(sales_agent, customer):
     response = api_for(sales_agent).post(
         "/api/v1/tickets",
-        data=json.dumps({"subject": "x", "body": "y", "department": "support",
-                         "contact": str(customer[1].public_id)}),
+        data=json.dumps(
+            {
+                "subject": "x",
+                "body": "y",
+                "department": "support",
+                "contact": str(customer[1].public_id),
+            }
+        ),
         content_type="application/json",
     )
     assert_error(response, 400, "invalid")
@@ -149,7 +174,8 @@ def test_an_agent_cannot_hand_a_ticket_to_someone_outside_its_department(
 ):
     response = api_for(support_agent).patch(
         f"/api/v1/tickets/{support_ticket.number}",
-        data=json.dumps({"assignee": "dana"}), content_type="application/json",
+        data=json.dumps({"assignee": "dana"}),
+        content_type="application/json",
     )
     assert_error(response, 400, "invalid")
     support_ticket.refresh_from_db()
@@ -176,9 +202,14 @@ def test_customer_sessions_and_anonymous_callers_get_no_ticket_from_the_api(
     client = signed_in(customer[0]) if role == "customer" else Client()
     for response in (
         client.get(f"/api/v1/tickets/{support_ticket.number}"),
-        client.patch(f"/api/v1/tickets/{support_ticket.number}", data="{}", content_type="application/json"),
-        client.post(f"/api/v1/tickets/{support_ticket.number}/replies",
-                    data=json.dumps({"body": "x"}), content_type="application/json"),
+        client.patch(
+            f"/api/v1/tickets/{support_ticket.number}", data="{}", content_type="application/json"
+        ),
+        client.post(
+            f"/api/v1/tickets/{support_ticket.number}/replies",
+            data=json.dumps({"body": "x"}),
+            content_type="application/json",
+        ),
     ):
         assert_error(response, 401, "unauthorized")
     assert support_ticket.events.count() == 1

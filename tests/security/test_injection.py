@@ -51,7 +51,10 @@ def operations():
             if method == "options":
                 continue
             body_schema = (
-                operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema")
             )
             if body_schema and "$ref" in body_schema:
                 body_schema = components[body_schema["$ref"].rsplit("/", 1)[1]]
@@ -127,7 +130,9 @@ def test_every_api_parameter_takes_hostile_strings_without_a_5xx(world, support_
             where = f"{method} {template} body {name}={hostile[:30]!r}"
             assert_api_answer(call(client, method, path_with({}), body={name: hostile}), where)
             # Where the schema wants a string: an operator object, a list, a huge number.
-            for wrong in ({"$ne": hostile}, [hostile], 10**30) if hostile == HOSTILE_STRINGS[0] else ():
+            for wrong in (
+                ({"$ne": hostile}, [hostile], 10**30) if hostile == HOSTILE_STRINGS[0] else ()
+            ):
                 assert_api_answer(call(client, method, path_with({}), body={name: wrong}), where)
             swept += 1
         if method in ("POST", "PATCH"):
@@ -147,12 +152,18 @@ def test_unknown_api_paths_and_unknown_parameters_answer_json(support_agent):
 
 def check_unknown(client: Client, hostile: str) -> None:
     assert_api_answer(client.get("/api/v1/" + quote(hostile, safe="")), "unknown path")
-    assert_api_answer(client.get("/api/v1/tickets", {hostile[:100] or "x": "1"}), "unknown parameter")
-    assert_api_answer(client.get("/api/v1/tickets", {"status": [hostile, hostile]}), "repeated parameter")
+    assert_api_answer(
+        client.get("/api/v1/tickets", {hostile[:100] or "x": "1"}), "unknown parameter"
+    )
+    assert_api_answer(
+        client.get("/api/v1/tickets", {"status": [hostile, hostile]}), "repeated parameter"
+    )
 
 
 def page_answer_ok(response) -> bool:
-    return response.status_code < 500 and "Traceback" not in response.content.decode("utf-8", "replace")
+    return response.status_code < 500 and "Traceback" not in response.content.decode(
+        "utf-8", "replace"
+    )
 
 
 def test_every_page_parameter_takes_hostile_strings_without_a_5xx(world, customer, support_agent):
@@ -165,7 +176,12 @@ def test_every_page_parameter_takes_hostile_strings_without_a_5xx(world, custome
 
 
 def sweep_pages(
-    world, hostile: str, customer_client: Client, agent_client: Client, anonymous: Client, failures: Failures
+    world,
+    hostile: str,
+    customer_client: Client,
+    agent_client: Client,
+    anonymous: Client,
+    failures: Failures,
 ) -> None:
     segment = quote(hostile, safe="")
     ticket = world["ticket"]
@@ -174,26 +190,52 @@ def sweep_pages(
         (customer_client, "get", f"/portal/tickets/{segment}/", None),
         (customer_client, "post", f"/portal/tickets/{segment}/reply/", {"body": "x"}),
         (customer_client, "post", f"/portal/tickets/{ticket.number}/reply/", {"body": hostile}),
-        (customer_client, "post", "/portal/tickets/new/", {"subject": hostile, "body": hostile,
-                                                          "department": hostile}),
+        (
+            customer_client,
+            "post",
+            "/portal/tickets/new/",
+            {"subject": hostile, "body": hostile, "department": hostile},
+        ),
         (anonymous, "get", "/portal/login/", {"next": hostile}),
-        (anonymous, "post", "/portal/login/", {"username": hostile, "password": hostile, "next": hostile}),
+        (
+            anonymous,
+            "post",
+            "/portal/login/",
+            {"username": hostile, "password": hostile, "next": hostile},
+        ),
         (anonymous, "post", "/portal/login/link/", {"email": hostile}),
         (anonymous, "get", f"/portal/login/link/{segment}/", None),
         (anonymous, "post", f"/portal/login/link/{segment}/", None),
         (anonymous, "get", "/widget-demo/", {"department": hostile, "locale": hostile}),
         (anonymous, "get", "/accounts/login/", {"next": hostile}),
-        (agent_client, "get", "/console/tickets/", {"q": hostile, "status": hostile, "priority": hostile,
-                                                   "department": hostile, "assignee": hostile,
-                                                   "ordering": hostile, "page": hostile}),
+        (
+            agent_client,
+            "get",
+            "/console/tickets/",
+            {
+                "q": hostile,
+                "status": hostile,
+                "priority": hostile,
+                "department": hostile,
+                "assignee": hostile,
+                "ordering": hostile,
+                "page": hostile,
+            },
+        ),
         (agent_client, "get", f"/console/tickets/{segment}/", None),
         (agent_client, "post", f"/console/tickets/{segment}/reply/", {"body": "x"}),
-        (agent_client, "post", f"/console/tickets/{ticket.number}/update/", {"status": hostile,
-                                                                             "priority": hostile,
-                                                                             "assignee": hostile,
-                                                                             "department": hostile}),
-        (agent_client, "post", "/console/tickets/bulk/", {"tickets": hostile, "action": hostile,
-                                                          "status": hostile}),
+        (
+            agent_client,
+            "post",
+            f"/console/tickets/{ticket.number}/update/",
+            {"status": hostile, "priority": hostile, "assignee": hostile, "department": hostile},
+        ),
+        (
+            agent_client,
+            "post",
+            "/console/tickets/bulk/",
+            {"tickets": hostile, "action": hostile, "status": hostile},
+        ),
         (agent_client, "get", f"/console/panel/{segment}/", None),
         (agent_client, "get", "/console/canned/", {"q": hostile, "conversation": hostile}),
     ]
@@ -251,7 +293,9 @@ NUL_REQUESTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "query", "body"), NUL_REQUESTS)
-def test_nul_in_api_input_is_a_json_400_on_every_database(world, support_agent, method, path, query, body):
+def test_nul_in_api_input_is_a_json_400_on_every_database(
+    world, support_agent, method, path, query, body
+):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_agent_token(support_agent)}")
     path = path.format(number=world["ticket"].number)
     if body is None:
@@ -267,7 +311,8 @@ def test_nul_in_api_input_is_a_json_400_on_every_database(world, support_agent, 
 def test_an_escaped_backslash_before_u0000_is_plain_text_and_accepted(world, support_agent):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_agent_token(support_agent)}")
     response = client.post(
-        f"/api/v1/tickets/{world['ticket'].number}/replies", '{"body": "C:\\\\u0000 path", "internal": true}',
+        f"/api/v1/tickets/{world['ticket'].number}/replies",
+        '{"body": "C:\\\\u0000 path", "internal": true}',
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
@@ -278,7 +323,9 @@ def test_nul_in_page_input_is_a_400(world, customer, support_agent):
     customer_client = signed_in(customer[0])
     for response in (
         customer_client.get("/portal/", {"q": "relay\x00"}),
-        customer_client.post(f"/portal/tickets/{world['ticket'].number}/reply/", {"body": "hi\x00"}),
+        customer_client.post(
+            f"/portal/tickets/{world['ticket'].number}/reply/", {"body": "hi\x00"}
+        ),
         signed_in(support_agent).get("/console/tickets/", {"q": "\x00"}),
         Client().post("/portal/login/", {"username": "\x00", "password": "x"}),
         Client().get("/portal/tickets/%00/"),

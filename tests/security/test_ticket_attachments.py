@@ -34,7 +34,9 @@ def stored_files(settings) -> list:
     return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
 
 
-def test_a_customer_cannot_upload_into_someone_elses_ticket(customer, other_customer, support, settings):
+def test_a_customer_cannot_upload_into_someone_elses_ticket(
+    customer, other_customer, support, settings
+):
     ticket = open_ticket(customer[1], department=support)
     response = signed_in(other_customer[0]).post(
         f"/portal/tickets/{ticket.number}/reply/",
@@ -56,16 +58,27 @@ def test_a_customer_cannot_upload_into_someone_elses_ticket(customer, other_cust
         (files.DOCM, "order.docx"),
         (files.png(), "invoice.pdf"),
     ],
-    ids=["svg as png", "html with bom as txt", "script after text", "shell script", "elf as jpg",
-         "macro docx", "png as pdf"],
+    ids=[
+        "svg as png",
+        "html with bom as txt",
+        "script after text",
+        "shell script",
+        "elf as jpg",
+        "macro docx",
+        "png as pdf",
+    ],
 )
 @pytest.mark.parametrize("form", ["reply", "new ticket"])
-def test_spoofed_files_are_refused_by_the_portal_forms(customer, support, settings, data, name, form):
+def test_spoofed_files_are_refused_by_the_portal_forms(
+    customer, support, settings, data, name, form
+):
     ticket = open_ticket(customer[1], department=support)
     client = signed_in(customer[0])
     upload = SimpleUploadedFile(name, data, content_type="image/png")
     if form == "reply":
-        response = client.post(f"/portal/tickets/{ticket.number}/reply/", {"body": "x", "attachments": [upload]})
+        response = client.post(
+            f"/portal/tickets/{ticket.number}/reply/", {"body": "x", "attachments": [upload]}
+        )
     else:
         response = client.post(
             "/portal/tickets/new/",
@@ -90,7 +103,8 @@ def test_a_hostile_file_name_is_text_on_the_portal_the_console_and_in_the_email(
 
     uploaded = Client().post(
         f"/api/v1/tickets/{ticket.number}/attachments",
-        {"file": [SimpleUploadedFile(EVIL_NAME, files.PDF)], "body": "ours"}, **api,
+        {"file": [SimpleUploadedFile(EVIL_NAME, files.PDF)], "body": "ours"},
+        **api,
     )
     assert uploaded.status_code == 201, uploaded.content
     pages = {

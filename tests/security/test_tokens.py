@@ -46,7 +46,9 @@ def identity_secret(settings):
 
 
 def identity_jwt(sub: str = "crm-1", *, lifetime_s: int = 600, key: str = SECRET, **claims) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + lifetime_s, **claims}, key, algorithm="HS256")
+    return jwt.encode(
+        {"sub": sub, "exp": int(time.time()) + lifetime_s, **claims}, key, algorithm="HS256"
+    )
 
 
 def b64(data: dict) -> str:
@@ -62,7 +64,9 @@ def with_claims(token: str, **claims) -> str:
 
 def signed_by_hand(key: bytes, sub: str = "crm-1") -> str:
     """An HS256 token PyJWT would refuse to make (an empty key, for one)."""
-    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'sub': sub, 'exp': int(time.time()) + 60})}"
+    signing_input = (
+        f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'sub': sub, 'exp': int(time.time()) + 60})}"
+    )
     digest = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -83,7 +87,9 @@ async def first_error_and_visitor(**hello):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("tamper", ["last character", "first character after prefix", "case", "digest"])
+@pytest.mark.parametrize(
+    "tamper", ["last character", "first character after prefix", "case", "digest"]
+)
 async def test_a_tampered_or_leaked_digest_visitor_token_closes_with_4001(support, tamper):
     first, welcome = await open_widget()
     await say(first, "mine")
@@ -155,17 +161,42 @@ async def test_a_supervisors_token_id_with_a_colleagues_signature_is_refused(sup
         {"jwt": with_claims(identity_jwt(sub="crm-2"), sub="crm-1")},
         {"jwt": with_claims(identity_jwt(lifetime_s=-60), exp=int(time.time()) + 600)},
         {"jwt": signed_by_hand(b"")},
-        {"jwt": jwt.encode({"sub": "crm-1", "exp": int(time.time()) + 60}, SECRET, algorithm="HS384")},
+        {
+            "jwt": jwt.encode(
+                {"sub": "crm-1", "exp": int(time.time()) + 60}, SECRET, algorithm="HS384"
+            )
+        },
         {"jwt": identity_jwt(sub=["crm-1"])},
         {"external_id": "crm-1", "hmac": hmac.new(b"", b"crm-1", hashlib.sha256).hexdigest()},
-        {"external_id": "crm-1", "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha1).hexdigest()},
-        {"external_id": "crm-1", "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha256).hexdigest()[:32]},
+        {
+            "external_id": "crm-1",
+            "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha1).hexdigest(),
+        },
+        {
+            "external_id": "crm-1",
+            "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha256).hexdigest()[:32],
+        },
         {"external_id": "crm-1", "hmac": hashlib.sha256(SECRET.encode() + b"crm-1").hexdigest()},
-        {"external_id": "crm-1 ", "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha256).hexdigest()},
+        {
+            "external_id": "crm-1 ",
+            "hmac": hmac.new(SECRET.encode(), b"crm-1", hashlib.sha256).hexdigest(),
+        },
     ],
-    ids=["alg none", "alg None", "alg NONE", "sub rewritten", "exp rewritten", "empty key", "HS384",
-         "sub not a string", "hmac empty key", "hmac sha1", "hmac truncated", "plain hash",
-         "external id padded"],
+    ids=[
+        "alg none",
+        "alg None",
+        "alg NONE",
+        "sub rewritten",
+        "exp rewritten",
+        "empty key",
+        "HS384",
+        "sub not a string",
+        "hmac empty key",
+        "hmac sha1",
+        "hmac truncated",
+        "plain hash",
+        "external id padded",
+    ],
 )
 async def test_a_forged_identity_never_links_the_contact_over_the_socket(support, identity):
     contact = await database_sync_to_async(make_contact)("Maria Popescu", external_id="crm-1")
@@ -215,7 +246,11 @@ def test_a_link_rewritten_to_name_another_customer_is_refused(client, customer, 
     value, _, rest = token.partition(":")
     decoded = json.loads(signing.b64_decode(value.encode()))
     decoded["u"] = customer[0].pk
-    forged = signing.b64_encode(json.dumps(decoded, separators=(",", ":")).encode()).decode() + ":" + rest
+    forged = (
+        signing.b64_encode(json.dumps(decoded, separators=(",", ":")).encode()).decode()
+        + ":"
+        + rest
+    )
     response = client.post(reverse("portal_link_confirm", args=[forged]))
     assert response.status_code == 400
     assert "_auth_user_id" not in client.session

@@ -64,12 +64,18 @@ def poisoned(settings):
     ContactPhone.objects.create(contact=contact, number="+40721234567", label=EVIL[:40])
     product = Product.objects.create(name=EVIL, line=EVIL[:100], brand=EVIL[:100])
     Asset.objects.create(
-        contact=contact, organization=organization, product=product, serial_number=EVIL,
+        contact=contact,
+        organization=organization,
+        product=product,
+        serial_number=EVIL,
         warranty_end=datetime.date.today() + datetime.timedelta(days=365),
     )
     plan = SlaPlan.objects.create(name=EVIL, first_response_minutes=60, resolution_minutes=480)
     SupportContract.objects.create(
-        organization=organization, plan=plan, name=EVIL, starts_on=datetime.date.today(),
+        organization=organization,
+        plan=plan,
+        name=EVIL,
+        starts_on=datetime.date.today(),
         ends_on=datetime.date.today() + datetime.timedelta(days=300),
     )
     CallRecord.objects.create(contact=contact, phone="+40721234567", direction="inbound", note=EVIL)
@@ -82,30 +88,55 @@ def poisoned(settings):
         contact=contact, page_url="javascript:alert(1)", page_title=EVIL
     )
     chat_actions.post_message(
-        conversation.pk, conversation.public_id, author=chat_actions.visitor_author(visitor),
-        client_id=uuid.uuid4(), body=EVIL,
+        conversation.pk,
+        conversation.public_id,
+        author=chat_actions.visitor_author(visitor),
+        client_id=uuid.uuid4(),
+        body=EVIL,
     )
     anonymous, _ = chat_actions.create_visitor(name=EVIL)
-    chat_actions.update_visitor_profile(anonymous, name=EVIL, email="", phone=EVIL[:40], locale="en")
+    chat_actions.update_visitor_profile(
+        anonymous, name=EVIL, email="", phone=EVIL[:40], locale="en"
+    )
     anonymous_chat, _ = chat_actions.start_conversation(anonymous, department)
-    Conversation.objects.filter(pk=anonymous_chat.pk).update(page_url="javascript:alert(1)", page_title=EVIL)
+    Conversation.objects.filter(pk=anonymous_chat.pk).update(
+        page_url="javascript:alert(1)", page_title=EVIL
+    )
 
     ticket = actions.create_ticket(
-        subject=EVIL, body=EVIL, contact=contact, channel=Ticket.Channel.PORTAL, department=department,
-        author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        subject=EVIL,
+        body=EVIL,
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
+        department=department,
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
     actions.assign_ticket(ticket, agent, by=agent)
-    reply = actions.add_reply(ticket, body=EVIL, internal=False, author_role="agent", author_user=agent)
+    reply = actions.add_reply(
+        ticket, body=EVIL, internal=False, author_role="agent", author_user=agent
+    )
     actions.add_reply(ticket, body=EVIL, internal=True, author_role="agent", author_user=agent)
     anonymous_ticket = actions.create_ticket(
-        subject=EVIL, body=EVIL, contact=None, channel=Ticket.Channel.EMAIL, department=department,
-        author_role=TicketEvent.Role.CUSTOMER, requester_name=EVIL, requester_email="x@example.com",
+        subject=EVIL,
+        body=EVIL,
+        contact=None,
+        channel=Ticket.Channel.EMAIL,
+        department=department,
+        author_role=TicketEvent.Role.CUSTOMER,
+        requester_name=EVIL,
+        requester_email="x@example.com",
     )
     ticket.refresh_from_db()
     return {
-        "agent": agent, "customer": contact.portal_user, "ticket": ticket, "reply": reply,
-        "conversation": conversation, "anonymous_chat": anonymous_chat,
-        "anonymous_ticket": anonymous_ticket, "objects": [department, organization, contact, product, plan],
+        "agent": agent,
+        "customer": contact.portal_user,
+        "ticket": ticket,
+        "reply": reply,
+        "conversation": conversation,
+        "anonymous_chat": anonymous_chat,
+        "anonymous_ticket": anonymous_ticket,
+        "objects": [department, organization, contact, product, plan],
     }
 
 
@@ -131,9 +162,13 @@ def test_the_portal_pages_show_every_payload_as_text(poisoned):
         "search": client.get(reverse("portal"), {"q": EVIL}),
         "ticket": client.get(reverse("portal_ticket", args=[number])),
         "new ticket": client.get(reverse("portal_new_ticket")),
-        "htmx reply": client.post(reverse("portal_reply", args=[number]), {"body": EVIL}, HTTP_HX_REQUEST="true"),
+        "htmx reply": client.post(
+            reverse("portal_reply", args=[number]), {"body": EVIL}, HTTP_HX_REQUEST="true"
+        ),
         "refused reply": client.post(reverse("portal_reply", args=[number]), {"body": ""}),
-        "refused new ticket": client.post(reverse("portal_new_ticket"), {"subject": EVIL, "department": EVIL}),
+        "refused new ticket": client.post(
+            reverse("portal_new_ticket"), {"subject": EVIL, "department": EVIL}
+        ),
     }
     for name, response in pages.items():
         html = html_of(response)
@@ -145,7 +180,7 @@ def test_the_portal_pages_show_every_payload_as_text(poisoned):
 def test_the_sign_in_pages_never_reflect_input_as_markup(db):
     client = Client()
     for response in (
-        client.get(reverse("portal_login"), {"next": f'/portal/{EVIL}'}),
+        client.get(reverse("portal_login"), {"next": f"/portal/{EVIL}"}),
         client.get(reverse("portal_login"), {"next": "javascript:alert(1)"}),
         client.post(reverse("portal_login"), {"username": EVIL, "password": EVIL, "next": EVIL}),
         client.post(reverse("portal_link_request"), {"email": EVIL}),
@@ -182,8 +217,9 @@ def test_the_html_part_of_every_customer_email_shows_payloads_as_text(poisoned):
         assert shows_as_text(html)
         assert "\n" not in message.subject and "\r" not in message.subject
     anonymous = poisoned["anonymous_ticket"]
-    reply = actions.add_reply(anonymous, body=EVIL, internal=False, author_role="agent",
-                              author_user=poisoned["agent"])
+    reply = actions.add_reply(
+        anonymous, body=EVIL, internal=False, author_role="agent", author_user=poisoned["agent"]
+    )
     message = build_notification(anonymous, reply)
     assert message is not None
     assert_escaped(message.alternatives[0][0], where="requester e-mail")
@@ -206,16 +242,23 @@ def test_the_console_pages_show_every_payload_as_text(poisoned):
     ticket = poisoned["ticket"]
     pages = {
         "console": client.get(reverse("console")),
-        "panel of a contact": client.get(reverse("console_panel", args=[poisoned["conversation"].public_id])),
+        "panel of a contact": client.get(
+            reverse("console_panel", args=[poisoned["conversation"].public_id])
+        ),
         "panel of an anonymous visitor": client.get(
             reverse("console_panel", args=[poisoned["anonymous_chat"].public_id])
         ),
         "ticket list": client.get(reverse("console_tickets")),
         "ticket list searched": client.get(reverse("console_tickets"), {"q": EVIL, "status": EVIL}),
         "ticket": client.get(reverse("console_ticket", args=[ticket.number])),
-        "anonymous ticket": client.get(reverse("console_ticket", args=[poisoned["anonymous_ticket"].number])),
-        "reply": client.post(reverse("console_ticket_reply", args=[ticket.number]), {"body": EVIL},
-                             HTTP_HX_REQUEST="true"),
+        "anonymous ticket": client.get(
+            reverse("console_ticket", args=[poisoned["anonymous_ticket"].number])
+        ),
+        "reply": client.post(
+            reverse("console_ticket_reply", args=[ticket.number]),
+            {"body": EVIL},
+            HTTP_HX_REQUEST="true",
+        ),
     }
     for name, response in pages.items():
         assert_escaped(html_of(response), where=f"console {name}")
@@ -225,8 +268,10 @@ def test_the_console_pages_show_every_payload_as_text(poisoned):
 
 def test_json_answers_are_served_as_json_not_html(poisoned):
     client = signed_in(poisoned["agent"])
-    canned = client.get(reverse("console_canned"),
-                        {"q": "greet", "conversation": str(poisoned["conversation"].public_id)})
+    canned = client.get(
+        reverse("console_canned"),
+        {"q": "greet", "conversation": str(poisoned["conversation"].public_id)},
+    )
     api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_agent_token(poisoned['agent'])}")
     for response in (
         canned,

@@ -78,10 +78,16 @@ def other_customer(db):
 @pytest.fixture
 def gold_contract(acme):
     plan = SlaPlan.objects.create(
-        name="Gold 24x7", first_response_minutes=60, resolution_minutes=480, is_24x7=True, priority=3
+        name="Gold 24x7",
+        first_response_minutes=60,
+        resolution_minutes=480,
+        is_24x7=True,
+        priority=3,
     )
     today = datetime.date.today()
     return SupportContract.objects.create(
-        organization=acme, plan=plan, starts_on=today - datetime.timedelta(days=30),
+        organization=acme,
+        plan=plan,
+        starts_on=today - datetime.timedelta(days=30),
         ends_on=today + datetime.timedelta(days=300),
     )

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 
 def _ticket(contact, department, subject="Relay"):
     return actions.create_ticket(
-        subject=subject, body="Body", contact=contact, channel="portal", department=department,
-        author_role="customer", author_contact=contact,
+        subject=subject,
+        body="Body",
+        contact=contact,
+        channel="portal",
+        department=department,
+        author_role="customer",
+        author_contact=contact,
     )
 
 
@@ -49,7 +54,9 @@ def test_a_customer_sees_only_their_own_tickets(customer, other_customer, suppor
     assert str(by_number.value) == str(missing.value)
 
 
-def test_an_organization_admin_sees_the_organizations_tickets(customer, colleague, other_customer, support):
+def test_an_organization_admin_sees_the_organizations_tickets(
+    customer, colleague, other_customer, support
+):
     customer.is_organization_admin = True
     customer.save()
     colleagues = _ticket(colleague, support)
@@ -62,14 +69,18 @@ def test_an_organization_admin_sees_the_organizations_tickets(customer, colleagu
         access_ticket_for_customer(colleague.portal_user, maria.number)
 
 
-@pytest.mark.parametrize("number", ["", None, "1001", "T-", "T-10a1", "X-1001", "T-1" * 20, "T-1001'--"])
+@pytest.mark.parametrize(
+    "number", ["", None, "1001", "T-", "T-10a1", "X-1001", "T-1" * 20, "T-1001'--"]
+)
 def test_malformed_numbers_are_not_found(customer, support, number):
     _ticket(customer, support)
     with pytest.raises(TicketNotFound):
         access_ticket_for_customer(customer.portal_user, number)
 
 
-def test_anonymous_users_agents_and_inactive_customers_see_nothing(customer, support, support_agent):
+def test_anonymous_users_agents_and_inactive_customers_see_nothing(
+    customer, support, support_agent
+):
     from django.contrib.auth.models import AnonymousUser
 
     ticket = _ticket(customer, support)

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 
 def _ticket(customer, support, **kwargs):
     defaults = {
-        "subject": "Relay clicks", "body": "The relay clicks twice.", "contact": customer,
-        "channel": "portal", "department": support, "author_role": "customer",
+        "subject": "Relay clicks",
+        "body": "The relay clicks twice.",
+        "contact": customer,
+        "channel": "portal",
+        "department": support,
+        "author_role": "customer",
         "author_contact": customer,
     }
     defaults.update(kwargs)
@@ -55,8 +59,13 @@ def test_it_rings_the_customer_organization_and_agent_groups(customer, support, 
 def test_it_keeps_seqs_gapless_across_actions(customer, support, support_agent):
     ticket = _ticket(customer, support)
     actions.add_reply(ticket, body="Which model?", author_role="agent", author_user=support_agent)
-    actions.add_reply(ticket, body="Check the wiring", internal=True, author_role="agent",
-                      author_user=support_agent)
+    actions.add_reply(
+        ticket,
+        body="Check the wiring",
+        internal=True,
+        author_role="agent",
+        author_user=support_agent,
+    )
     actions.change_priority(ticket, "high", by=support_agent)
     actions.assign_ticket(ticket, support_agent, by=support_agent)
     actions.change_status(ticket, "pending", by=support_agent)
@@ -64,12 +73,20 @@ def test_it_keeps_seqs_gapless_across_actions(customer, support, support_agent):
     assert seqs == list(range(1, len(seqs) + 1))
     ticket.refresh_from_db()
     assert ticket.last_seq == seqs[-1]
-    assert ticket.status == "pending" and ticket.priority == "high" and ticket.assignee == support_agent
+    assert (
+        ticket.status == "pending"
+        and ticket.priority == "high"
+        and ticket.assignee == support_agent
+    )
 
 
-def test_it_meets_first_response_with_the_first_public_agent_reply_only(customer, support, support_agent):
+def test_it_meets_first_response_with_the_first_public_agent_reply_only(
+    customer, support, support_agent
+):
     ticket = _ticket(customer, support)
-    actions.add_reply(ticket, body="note", internal=True, author_role="agent", author_user=support_agent)
+    actions.add_reply(
+        ticket, body="note", internal=True, author_role="agent", author_user=support_agent
+    )
     ticket.refresh_from_db()
     assert ticket.first_responded_at is None and ticket.status == "new"
     actions.add_reply(ticket, body="Hello Maria", author_role="agent", author_user=support_agent)
@@ -99,7 +116,9 @@ def test_it_refuses_replies_to_a_closed_ticket(customer, support, support_agent)
 def test_it_refuses_internal_notes_from_customers_and_empty_bodies(customer, support):
     ticket = _ticket(customer, support)
     with pytest.raises(TicketError):
-        actions.add_reply(ticket, body="x", internal=True, author_role="customer", author_contact=customer)
+        actions.add_reply(
+            ticket, body="x", internal=True, author_role="customer", author_contact=customer
+        )
     with pytest.raises(TicketError):
         actions.add_reply(ticket, body="   ", author_role="customer", author_contact=customer)
     with pytest.raises(TicketError):
@@ -150,8 +169,9 @@ def test_it_falls_back_to_the_default_plan(other_customer, support, standard_pla
     assert ticket.organization is None
 
 
-def test_it_warns_then_breaches_and_escalates_once(customer, support, support_agent, standard_plan,
-                                                    published_events):
+def test_it_warns_then_breaches_and_escalates_once(
+    customer, support, support_agent, standard_plan, published_events
+):
     support.lead = support_agent
     support.save()
     ticket = _ticket(customer, support)
@@ -234,15 +254,21 @@ def test_due_times_count_the_departments_business_hours_unless_the_plan_is_24x7(
 
     from queues.models import Department, Holiday, WeeklyHours
 
-    gold_contract.starts_on, gold_contract.ends_on = datetime.date(2020, 1, 1), datetime.date(2099, 1, 1)
+    gold_contract.starts_on, gold_contract.ends_on = (
+        datetime.date(2020, 1, 1),
+        datetime.date(2099, 1, 1),
+    )
     gold_contract.save()
     billing = Department.objects.create(slug="billing", name="Billing", time_zone="Europe/Moscow")
     for day in range(5):
-        WeeklyHours.objects.create(department=billing, weekday=day, opens=datetime.time(9),
-                                   closes=datetime.time(17))
+        WeeklyHours.objects.create(
+            department=billing, weekday=day, opens=datetime.time(9), closes=datetime.time(17)
+        )
     Holiday.objects.create(department=billing, date=datetime.date(2026, 11, 24))
     # Monday 2026-11-23 16:00 in Moscow (13:00 UTC).
-    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(2026, 11, 23, 13, 0, tzinfo=datetime.UTC))
+    monkeypatch.setattr(
+        timezone, "now", lambda: datetime.datetime(2026, 11, 23, 13, 0, tzinfo=datetime.UTC)
+    )
     standard = _ticket(other_customer, billing, author_contact=other_customer)
     # 240 business minutes: 1 h on Monday, Tuesday is a holiday, 3 h on Wednesday.
     assert standard.first_response_due == datetime.datetime(2026, 11, 25, 9, 0, tzinfo=datetime.UTC)
@@ -257,12 +283,18 @@ def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
     ticket = _ticket(customer, support)
     list(published_events)  # commit the creation
     mail.outbox.clear()
-    actions.add_reply(ticket, body="Check the wiring", internal=True, author_role="agent",
-                      author_user=support_agent)
+    actions.add_reply(
+        ticket,
+        body="Check the wiring",
+        internal=True,
+        author_role="agent",
+        author_user=support_agent,
+    )
     list(published_events)
     assert mail.outbox == []
-    actions.add_reply(ticket, body="Firmware 3.2 fixes it.", author_role="agent",
-                      author_user=support_agent)
+    actions.add_reply(
+        ticket, body="Firmware 3.2 fixes it.", author_role="agent", author_user=support_agent
+    )
     list(published_events)
     [message] = mail.outbox
     assert ticket.number in message.subject

@@ -29,8 +29,13 @@ def sara_api(sales_agent) -> Client:
 
 def _ticket(contact, department, **kwargs) -> Ticket:
     fields = {
-        "subject": "Relay clicks", "body": "It clicks.", "contact": contact, "channel": "email",
-        "department": department, "author_role": "customer", "author_contact": contact,
+        "subject": "Relay clicks",
+        "body": "It clicks.",
+        "contact": contact,
+        "channel": "email",
+        "department": department,
+        "author_role": "customer",
+        "author_contact": contact,
     }
     fields.update(kwargs)
     return actions.create_ticket(**fields)
@@ -45,10 +50,18 @@ def patch(client, path, body):
 
 
 def test_it_creates_a_ticket_for_a_contact(boris_api, customer, support, standard_plan):
-    response = post(boris_api, "/api/v1/tickets", {
-        "subject": "Relay trips", "body": "Trips on inrush.", "department": "support",
-        "contact": str(customer.public_id), "priority": "high", "assignee": "boris",
-    })
+    response = post(
+        boris_api,
+        "/api/v1/tickets",
+        {
+            "subject": "Relay trips",
+            "body": "Trips on inrush.",
+            "department": "support",
+            "contact": str(customer.public_id),
+            "priority": "high",
+            "assignee": "boris",
+        },
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["number"] == "T-1001"
@@ -61,14 +74,21 @@ def test_it_creates_a_ticket_for_a_contact(boris_api, customer, support, standar
 
 
 def test_it_validates_new_tickets_strictly(boris_api, customer, support, sales):
-    base = {"subject": "S", "body": "B", "department": "support", "contact": str(customer.public_id)}
+    base = {
+        "subject": "S",
+        "body": "B",
+        "department": "support",
+        "contact": str(customer.public_id),
+    }
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "color": "red"}), 422, "invalid")
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "priority": "asap"}), 422, "invalid")
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "body": ""}), 422, "invalid")
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "subject": 5}), 422, "invalid")
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "contact": "nope"}), 400, "invalid")
     # Sales is not boris's department: it does not exist for him.
-    assert_error(post(boris_api, "/api/v1/tickets", {**base, "department": "sales"}), 400, "invalid")
+    assert_error(
+        post(boris_api, "/api/v1/tickets", {**base, "department": "sales"}), 400, "invalid"
+    )
     no_contact = {k: v for k, v in base.items() if k != "contact"}
     assert_error(post(boris_api, "/api/v1/tickets", no_contact), 400, "invalid")
     assert_error(post(boris_api, "/api/v1/tickets", {**base, "assignee": "nobody"}), 400, "invalid")
@@ -78,21 +98,35 @@ def test_it_validates_new_tickets_strictly(boris_api, customer, support, sales):
 
 
 def test_it_keeps_an_unknown_requester_as_typed(boris_api, support):
-    response = post(boris_api, "/api/v1/tickets", {
-        "subject": "Call back", "body": "Wants a call back.", "department": "support",
-        "requester_name": "Ștefan Ionescu", "requester_email": "stefan@example.com",
-    })
+    response = post(
+        boris_api,
+        "/api/v1/tickets",
+        {
+            "subject": "Call back",
+            "body": "Wants a call back.",
+            "department": "support",
+            "requester_name": "Ștefan Ionescu",
+            "requester_email": "stefan@example.com",
+        },
+    )
     assert response.status_code == 201
     assert response.json()["contact"] is None
     assert response.json()["requester"] == {"name": "Ștefan Ionescu", "email": "stefan@example.com"}
 
 
-def test_it_reads_one_ticket_with_internal_notes_for_agents(boris_api, customer, support, support_agent):
+def test_it_reads_one_ticket_with_internal_notes_for_agents(
+    boris_api, customer, support, support_agent
+):
     ticket = _ticket(customer, support)
-    actions.add_reply(ticket, body="secret", internal=True, author_role="agent", author_user=support_agent)
+    actions.add_reply(
+        ticket, body="secret", internal=True, author_role="agent", author_user=support_agent
+    )
     data = boris_api.get(f"/api/v1/tickets/{ticket.number}").json()
     assert data["number"] == ticket.number
-    assert [(e["kind"], e["internal"]) for e in data["events"]] == [("created", False), ("note", True)]
+    assert [(e["kind"], e["internal"]) for e in data["events"]] == [
+        ("created", False),
+        ("note", True),
+    ]
     assert data["events"][1]["author"] == "Boris"
     assert boris_api.get("/api/v1/tickets/t-1001").status_code == 200
 
@@ -105,8 +139,12 @@ def test_it_answers_404_for_other_departments_tickets_like_missing_ones(
     assert_error(sara_api.get(f"/api/v1/tickets/{ticket.number}"), 404, "not_found")
     assert_error(sara_api.get("/api/v1/tickets/T-9999"), 404, "not_found")
     assert_error(sara_api.get("/api/v1/tickets/1001;drop"), 404, "not_found")
-    assert_error(patch(sara_api, f"/api/v1/tickets/{ticket.number}", {"status": "open"}), 404, "not_found")
-    assert_error(post(sara_api, f"/api/v1/tickets/{ticket.number}/replies", {"body": "hi"}), 404, "not_found")
+    assert_error(
+        patch(sara_api, f"/api/v1/tickets/{ticket.number}", {"status": "open"}), 404, "not_found"
+    )
+    assert_error(
+        post(sara_api, f"/api/v1/tickets/{ticket.number}/replies", {"body": "hi"}), 404, "not_found"
+    )
     listed = sara_api.get("/api/v1/tickets").json()
     assert [t["number"] for t in listed["items"]] == [mine.number] and listed["total"] == 1
     assert sara_api.get(f"/api/v1/tickets?contact={customer.public_id}").json()["total"] == 1
@@ -128,10 +166,18 @@ def test_customers_and_anonymous_callers_are_refused(customer, support):
     assert_error(client.get("/api/v1/tickets"), 401, "unauthorized")
 
 
-def test_it_filters_orders_and_paginates(boris_api, customer, other_customer, support, support_agent):
+def test_it_filters_orders_and_paginates(
+    boris_api, customer, other_customer, support, support_agent
+):
     a = _ticket(customer, support, subject="A", priority="low", channel="email")
-    b = _ticket(other_customer, support, subject="B", priority="urgent", channel="phone",
-                author_contact=other_customer)
+    b = _ticket(
+        other_customer,
+        support,
+        subject="B",
+        priority="urgent",
+        channel="phone",
+        author_contact=other_customer,
+    )
     c = _ticket(customer, support, subject="C", priority="high", channel="chat")
     actions.assign_ticket(b, support_agent, by=support_agent)
     actions.change_status(c, "pending", by=support_agent)
@@ -156,10 +202,22 @@ def test_it_filters_orders_and_paginates(boris_api, customer, other_customer, su
     assert [t["number"] for t in page["items"]] == [b.number, c.number]
 
 
-@pytest.mark.parametrize("query", [
-    "status=bogus", "channel=fax", "ordering=subject", "ordering=--created_at", "limit=0",
-    "limit=201", "limit=ten", "offset=-1", "contact=123", "colour=red", "status=new&status=open",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "channel=fax",
+        "ordering=subject",
+        "ordering=--created_at",
+        "limit=0",
+        "limit=201",
+        "limit=ten",
+        "offset=-1",
+        "contact=123",
+        "colour=red",
+        "status=new&status=open",
+    ],
+)
 def test_it_refuses_bad_list_parameters(boris_api, query):
     assert_error(boris_api.get(f"/api/v1/tickets?{query}"), 400, "invalid")
 
@@ -168,8 +226,11 @@ def test_patch_changes_status_priority_and_assignee_and_answers_200(
     boris_api, customer, support, support_agent
 ):
     ticket = _ticket(customer, support)
-    response = patch(boris_api, f"/api/v1/tickets/{ticket.number}",
-                     {"status": "pending", "priority": "urgent", "assignee": "boris"})
+    response = patch(
+        boris_api,
+        f"/api/v1/tickets/{ticket.number}",
+        {"status": "pending", "priority": "urgent", "assignee": "boris"},
+    )
     assert response.status_code == 200, response.content
     data = response.json()
     assert (data["status"], data["priority"], data["assignee"]) == ("pending", "urgent", "boris")
@@ -219,4 +280,8 @@ def test_the_list_costs_a_fixed_number_of_queries(
 
 def test_the_openapi_document_lists_the_ticket_endpoints(boris_api):
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
-    assert {"/api/v1/tickets", "/api/v1/tickets/{number}", "/api/v1/tickets/{number}/replies"} <= set(paths)
+    assert {
+        "/api/v1/tickets",
+        "/api/v1/tickets/{number}",
+        "/api/v1/tickets/{number}/replies",
+    } <= set(paths)

@@ -203,9 +203,13 @@ def test_a_customer_who_signs_in_from_a_mailed_link_lands_on_the_file(public_fil
 
 def test_the_sign_in_sends_nobody_to_a_look_alike_path(customer):
     browser = Client()
-    for target in ("/api/v1/tickets/T-1/attachments/../../admin/", "//evil.example/api/v1/tickets/T-1/attachments/x"):
+    for target in (
+        "/api/v1/tickets/T-1/attachments/../../admin/",
+        "//evil.example/api/v1/tickets/T-1/attachments/x",
+    ):
         answer = browser.post(
-            "/portal/login/", {"username": "maria@example.com", "password": "x-pass-123", "next": target}
+            "/portal/login/",
+            {"username": "maria@example.com", "password": "x-pass-123", "next": target},
         )
         assert answer["Location"] == "/portal/"
         browser.post("/portal/logout/")

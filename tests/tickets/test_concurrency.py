@@ -36,8 +36,13 @@ def test_concurrent_creations_take_sequential_unique_numbers():
     @_in_thread
     def create(n: int) -> str:
         return actions.create_ticket(
-            subject=f"S{n}", body="B", contact=contact, channel="web", department=support,
-            author_role="customer", author_contact=contact,
+            subject=f"S{n}",
+            body="B",
+            contact=contact,
+            channel="web",
+            department=support,
+            author_role="customer",
+            author_contact=contact,
         ).number
 
     with ThreadPoolExecutor(WRITERS) as pool:
@@ -52,19 +57,30 @@ def test_concurrent_replies_get_gapless_seqs():
     contact = make_contact("Maria Popescu")
     agent = make_agent("boris", [support])
     ticket = actions.create_ticket(
-        subject="S", body="B", contact=contact, channel="web", department=support,
-        author_role="customer", author_contact=contact,
+        subject="S",
+        body="B",
+        contact=contact,
+        channel="web",
+        department=support,
+        author_role="customer",
+        author_contact=contact,
     )
 
     @_in_thread
     def reply(n: int) -> int:
         if n % 2:
-            return actions.add_reply(ticket, body=f"a{n}", author_role="agent", author_user=agent).seq
-        return actions.add_reply(ticket, body=f"c{n}", author_role="customer", author_contact=contact).seq
+            return actions.add_reply(
+                ticket, body=f"a{n}", author_role="agent", author_user=agent
+            ).seq
+        return actions.add_reply(
+            ticket, body=f"c{n}", author_role="customer", author_contact=contact
+        ).seq
 
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(reply, range(WRITERS * PER_WRITER)))
-    seqs = list(TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("seq", flat=True)
+    )
     assert seqs == list(range(1, len(seqs) + 1))
     ticket.refresh_from_db()
     assert ticket.last_seq == seqs[-1]

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.django_db
 
 def open_ticket(department, contact, subject="Relay trips") -> Ticket:
     return actions.create_ticket(
-        subject=subject, body="It trips.", contact=contact, channel=Ticket.Channel.PORTAL,
-        department=department, author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        subject=subject,
+        body="It trips.",
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
+        department=department,
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
 
 
@@ -30,7 +35,9 @@ def signed_in(user) -> Client:
 def bulk(client, numbers, *, htmx=True, **values):
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     return client.post(
-        reverse("console_tickets_bulk"), {"tickets": numbers, "filters": "status=new", **values}, **headers
+        reverse("console_tickets_bulk"),
+        {"tickets": numbers, "filters": "status=new", **values},
+        **headers,
     )
 
 
@@ -75,7 +82,9 @@ def test_assigning_to_me_and_to_unassigned(tickets, support_agent):
         support_agent.pk
     }
     bulk(client, numbers, assignee="unassigned")
-    assert set(Ticket.objects.filter(number__in=numbers).values_list("assignee", flat=True)) == {None}
+    assert set(Ticket.objects.filter(number__in=numbers).values_list("assignee", flat=True)) == {
+        None
+    }
 
 
 def test_an_assignee_who_does_not_serve_a_tickets_department_is_refused_for_that_ticket(
@@ -89,10 +98,14 @@ def test_an_assignee_who_does_not_serve_a_tickets_department_is_refused_for_that
     assert Ticket.objects.get(pk=tickets["sales"].pk).assignee.username == "dana"
 
 
-def test_a_refused_transition_is_reported_and_the_ticket_keeps_all_its_fields(tickets, support_agent):
+def test_a_refused_transition_is_reported_and_the_ticket_keeps_all_its_fields(
+    tickets, support_agent
+):
     actions.change_status(tickets["a"], "closed", by=support_agent)
     numbers = [tickets["a"].number, tickets["b"].number]
-    body = bulk(signed_in(support_agent), numbers, status="open", priority="urgent").content.decode()
+    body = bulk(
+        signed_in(support_agent), numbers, status="open", priority="urgent"
+    ).content.decode()
     assert f"{tickets['a'].number} not changed: a closed ticket cannot become open." in body
     # One transaction per ticket: the priority did not change without the status.
     closed = Ticket.objects.get(pk=tickets["a"].pk)

@@ -30,8 +30,14 @@ def _cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 async def console_socket(user, number: str, seq: int) -> WebsocketCommunicator:
-    headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
-    socket = WebsocketCommunicator(application, f"/ws/console/tickets/?ticket={number}&seq={seq}", headers=headers)
+    headers = [
+        ORIGIN,
+        HOST,
+        *(await database_sync_to_async(_cookie)(user) if user is not None else []),
+    ]
+    socket = WebsocketCommunicator(
+        application, f"/ws/console/tickets/?ticket={number}&seq={seq}", headers=headers
+    )
     connected, _ = await socket.connect()
     assert connected
     return socket
@@ -55,11 +61,22 @@ def world(db):
     contact.portal_user = get_user_model().objects.create_user("maria", password="x-pass-123")
     contact.save()
     ticket = actions.create_ticket(
-        subject="Relay trips", body="It trips.", contact=contact, channel=Ticket.Channel.PORTAL,
-        department=support, author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        subject="Relay trips",
+        body="It trips.",
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
+        department=support,
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
-    return {"boris": boris, "chen": chen, "sara": sara, "contact": contact, "ticket": ticket,
-            "sales": sales}
+    return {
+        "boris": boris,
+        "chen": chen,
+        "sara": sara,
+        "contact": contact,
+        "ticket": ticket,
+        "sales": sales,
+    }
 
 
 async def test_it_closes_an_anonymous_socket_with_4001(world):
@@ -82,7 +99,11 @@ async def test_a_colleagues_note_reaches_the_other_agent_marked_internal(world):
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
     assert await socket.receive_nothing(0.2)
     await database_sync_to_async(actions.add_reply)(
-        ticket, body="Firmware 2.1 fixes it", internal=True, author_role="agent", author_user=world["chen"]
+        ticket,
+        body="Firmware 2.1 fixes it",
+        internal=True,
+        author_role="agent",
+        author_user=world["chen"],
     )
     html = await socket.receive_from(5)
     assert 'id="ticket-timeline"' in html and 'hx-swap-oob="true"' in html
@@ -122,7 +143,9 @@ async def test_a_doorbell_at_or_below_the_seq_already_sent_is_dropped(world):
     from tickets import events
 
     layer = get_channel_layer()
-    await layer.group_send(events.ticket_group(ticket.public_id), events.ticket_changed(ticket.number, 1))
+    await layer.group_send(
+        events.ticket_group(ticket.public_id), events.ticket_changed(ticket.number, 1)
+    )
     assert await socket.receive_nothing(0.3)
     await socket.disconnect()
 
@@ -139,8 +162,11 @@ async def test_snapshot_plus_pushes_equals_a_fresh_snapshot(world):
         last = await socket.receive_from(5)
         if seq_of(last) >= 4:  # created, reply, status (reply opens it), status
             break
-    fresh_ticket = await database_sync_to_async(Ticket.objects.select_related(
-        "contact", "organization", "department", "assignee", "sla_plan").get)(pk=ticket.pk)
+    fresh_ticket = await database_sync_to_async(
+        Ticket.objects.select_related(
+            "contact", "organization", "department", "assignee", "sla_plan"
+        ).get
+    )(pk=ticket.pk)
     fresh = await database_sync_to_async(render_ticket_sections)(fresh_ticket, world["boris"])
 
     def stable(html: str) -> str:
@@ -165,7 +191,9 @@ async def test_a_ticket_moved_out_of_the_agents_departments_says_so_and_closes(w
 
 async def list_socket(user, pairs: str) -> WebsocketCommunicator:
     headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user))]
-    socket = WebsocketCommunicator(application, f"/ws/console/tickets/?tickets={pairs}", headers=headers)
+    socket = WebsocketCommunicator(
+        application, f"/ws/console/tickets/?tickets={pairs}", headers=headers
+    )
     connected, _ = await socket.connect()
     assert connected
     return socket
@@ -174,8 +202,13 @@ async def list_socket(user, pairs: str) -> WebsocketCommunicator:
 @pytest.fixture
 def sales_ticket(world):
     return actions.create_ticket(
-        subject="Quote", body="Ten more.", contact=world["contact"], channel=Ticket.Channel.PORTAL,
-        department=world["sales"], author_role=TicketEvent.Role.CUSTOMER, author_contact=world["contact"],
+        subject="Quote",
+        body="Ten more.",
+        contact=world["contact"],
+        channel=Ticket.Channel.PORTAL,
+        department=world["sales"],
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=world["contact"],
     )
 
 

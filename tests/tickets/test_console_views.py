@@ -21,12 +21,26 @@ pytestmark = pytest.mark.django_db
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-def open_ticket(department, contact=None, *, subject="Relay trips at night", body="It trips.",
-                channel=Ticket.Channel.PORTAL, priority="normal", **extra) -> Ticket:
+def open_ticket(
+    department,
+    contact=None,
+    *,
+    subject="Relay trips at night",
+    body="It trips.",
+    channel=Ticket.Channel.PORTAL,
+    priority="normal",
+    **extra,
+) -> Ticket:
     return actions.create_ticket(
-        subject=subject, body=body, contact=contact, channel=channel, department=department,
-        priority=priority, author_role=TicketEvent.Role.CUSTOMER if contact else TicketEvent.Role.SYSTEM,
-        author_contact=contact, **extra,
+        subject=subject,
+        body=body,
+        contact=contact,
+        channel=channel,
+        department=department,
+        priority=priority,
+        author_role=TicketEvent.Role.CUSTOMER if contact else TicketEvent.Role.SYSTEM,
+        author_contact=contact,
+        **extra,
     )
 
 
@@ -79,7 +93,10 @@ def test_an_agent_of_another_department_gets_404_for_the_ticket(world, sales_age
     client = signed_in(sales_agent)
     number = world["support_ticket"].number
     assert client.get(reverse("console_ticket", args=[number])).status_code == 404
-    assert client.post(reverse("console_ticket_reply", args=[number]), {"body": "x"}).status_code == 404
+    assert (
+        client.post(reverse("console_ticket_reply", args=[number]), {"body": "x"}).status_code
+        == 404
+    )
     response = client.post(
         reverse("console_ticket_update", args=[number]),
         {"status": "solved", "priority": "normal", "department": "support", "was_status": "new"},
@@ -95,7 +112,9 @@ def test_the_list_shows_only_the_agents_departments(world, support_agent, superv
         world["support_ticket"].number
     ]
     everything = numbers_in(signed_in(supervisor).get(reverse("console_tickets")))
-    assert sorted(everything) == sorted([world["support_ticket"].number, world["sales_ticket"].number])
+    assert sorted(everything) == sorted(
+        [world["support_ticket"].number, world["sales_ticket"].number]
+    )
 
 
 def test_a_department_filter_outside_the_agents_departments_is_invalid(world, support_agent):
@@ -114,8 +133,13 @@ def many(support, support_agent, customer, other_customer, standard_plan):
     tickets = {
         "mine": open_ticket(support, customer, subject="Display flickers", priority="high"),
         "chens": open_ticket(support, other_customer, subject="Firmware question", priority="low"),
-        "phone": open_ticket(support, None, subject="Caller without a record",
-                             channel=Ticket.Channel.PHONE, requester_name="Unknown Caller"),
+        "phone": open_ticket(
+            support,
+            None,
+            subject="Caller without a record",
+            channel=Ticket.Channel.PHONE,
+            requester_name="Unknown Caller",
+        ),
         "urgent": open_ticket(support, customer, subject="Substation down", priority="urgent"),
     }
     actions.assign_ticket(tickets["mine"], support_agent, by=support_agent)
@@ -184,7 +208,9 @@ def test_it_sorts_by_due_times_with_clockless_tickets_last(many, support_agent):
         assert ordered[-1] == many["phone"].number
 
 
-def test_it_paginates_and_keeps_the_filters_in_the_page_links(support, support_agent, customer, standard_plan):
+def test_it_paginates_and_keeps_the_filters_in_the_page_links(
+    support, support_agent, customer, standard_plan
+):
     for n in range(30):
         open_ticket(support, customer, subject=f"Batch ticket {n}")
     client = signed_in(support_agent)
@@ -199,8 +225,10 @@ def test_it_paginates_and_keeps_the_filters_in_the_page_links(support, support_a
 
 def test_an_htmx_filter_request_gets_only_the_results(many, support_agent):
     response = signed_in(support_agent).get(
-        reverse("console_tickets"), {"priority": "urgent"},
-        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="ticket-results",
+        reverse("console_tickets"),
+        {"priority": "urgent"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="ticket-results",
     )
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="ticket-results"')
@@ -211,10 +239,15 @@ def test_an_htmx_filter_request_gets_only_the_results(many, support_agent):
 def test_rows_are_coloured_by_their_sla_clock(many, support_agent, settings):
     settings.CHATPORTAL_SLA_WARN_BEFORE_S = 1800
     now = timezone.now()
-    Ticket.objects.filter(pk=many["urgent"].pk).update(first_response_due=now - datetime.timedelta(minutes=1))
-    Ticket.objects.filter(pk=many["mine"].pk).update(first_response_due=now + datetime.timedelta(minutes=10))
+    Ticket.objects.filter(pk=many["urgent"].pk).update(
+        first_response_due=now - datetime.timedelta(minutes=1)
+    )
+    Ticket.objects.filter(pk=many["mine"].pk).update(
+        first_response_due=now + datetime.timedelta(minutes=10)
+    )
     Ticket.objects.filter(pk=many["phone"].pk).update(
-        first_response_due=now + datetime.timedelta(hours=5), resolution_due=now + datetime.timedelta(hours=9)
+        first_response_due=now + datetime.timedelta(hours=5),
+        resolution_due=now + datetime.timedelta(hours=9),
     )
     body = signed_in(support_agent).get(reverse("console_tickets")).content.decode()
 
@@ -234,7 +267,9 @@ def test_rows_are_coloured_by_their_sla_clock(many, support_agent, settings):
 def record(customer, gold_contract):
     product = Product.objects.create(name="RZA-500")
     Asset.objects.create(
-        product=product, organization=customer.organization, serial_number="RZA-2024-0001",
+        product=product,
+        organization=customer.organization,
+        serial_number="RZA-2024-0001",
         warranty_end=datetime.date.today() + datetime.timedelta(days=900),
     )
     gold_contract.renewal_date = datetime.date.today() + datetime.timedelta(days=40)
@@ -247,9 +282,19 @@ def test_the_ticket_page_shows_replies_notes_clocks_and_the_crm_record(
 ):
     ticket = open_ticket(support, customer)
     actions.add_reply(ticket, body="Public answer", author_role="agent", author_user=support_agent)
-    actions.add_reply(ticket, body="Only for us", internal=True, author_role="agent", author_user=support_agent)
-    body = signed_in(support_agent).get(reverse("console_ticket", args=[ticket.number])).content.decode()
-    note = re.search(r'<li class="tk-event tk-event-note is-internal[^"]*"[^>]*data-internal="true">(.*?)</li>', body, re.S)
+    actions.add_reply(
+        ticket, body="Only for us", internal=True, author_role="agent", author_user=support_agent
+    )
+    body = (
+        signed_in(support_agent)
+        .get(reverse("console_ticket", args=[ticket.number]))
+        .content.decode()
+    )
+    note = re.search(
+        r'<li class="tk-event tk-event-note is-internal[^"]*"[^>]*data-internal="true">(.*?)</li>',
+        body,
+        re.S,
+    )
     assert note and "Only for us" in note.group(1) and "Internal note" in note.group(1)
     reply = re.search(r'<li class="tk-event tk-event-reply[^"]*"[^>]*>(.*?)</li>', body, re.S)
     assert reply and "Public answer" in reply.group(1) and "Public reply" in reply.group(1)
@@ -260,10 +305,14 @@ def test_the_ticket_page_shows_replies_notes_clocks_and_the_crm_record(
     assert 'ws-connect="/ws/console/tickets/?ticket=' in body
 
 
-def test_the_assignee_control_lists_only_agents_of_the_department(world, support_agent, sales_agent):
-    body = signed_in(support_agent).get(
-        reverse("console_ticket", args=[world["support_ticket"].number])
-    ).content.decode()
+def test_the_assignee_control_lists_only_agents_of_the_department(
+    world, support_agent, sales_agent
+):
+    body = (
+        signed_in(support_agent)
+        .get(reverse("console_ticket", args=[world["support_ticket"].number]))
+        .content.decode()
+    )
     select = re.search(r'<select name="assignee"[^>]*>(.*?)</select>', body, re.S).group(1)
     assert 'value="boris"' in select
     assert 'value="sara"' not in select
@@ -300,7 +349,9 @@ def test_an_internal_note_stays_internal_and_does_not_meet_the_first_response(wo
 def test_an_empty_reply_is_refused_with_a_clear_error(world, support_agent):
     ticket = world["support_ticket"]
     response = signed_in(support_agent).post(
-        reverse("console_ticket_reply", args=[ticket.number]), {"body": "   "}, HTTP_HX_REQUEST="true"
+        reverse("console_ticket_reply", args=[ticket.number]),
+        {"body": "   "},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 400
     assert "Write a reply or a note first." in response.content.decode()
@@ -320,23 +371,30 @@ def test_a_reply_to_a_closed_ticket_answers_409(world, support_agent):
 def _update(client, ticket, **values):
     ticket.refresh_from_db()
     data = {
-        "status": ticket.status, "priority": ticket.priority,
+        "status": ticket.status,
+        "priority": ticket.priority,
         "assignee": ticket.assignee.username if ticket.assignee else "",
         "department": ticket.department.slug,
     }
     data.update({f"was_{k}": v for k, v in data.items()})
     data.update(values)
-    return client.post(reverse("console_ticket_update", args=[ticket.number]), data, HTTP_HX_REQUEST="true")
+    return client.post(
+        reverse("console_ticket_update", args=[ticket.number]), data, HTTP_HX_REQUEST="true"
+    )
 
 
 def test_the_controls_change_status_priority_and_assignee_in_one_go(world, support_agent):
     ticket = world["support_ticket"]
-    response = _update(signed_in(support_agent), ticket, status="on_hold", priority="high", assignee="boris")
+    response = _update(
+        signed_in(support_agent), ticket, status="on_hold", priority="high", assignee="boris"
+    )
     assert response.status_code == 200
     assert "Saved." in response.content.decode()
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority, ticket.assignee) == ("on_hold", "high", support_agent)
-    kinds = list(TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("kind", flat=True))
+    kinds = list(
+        TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("kind", flat=True)
+    )
     assert kinds == ["created", "assignee", "priority", "status"]
 
 
@@ -345,8 +403,14 @@ def test_a_stale_form_does_not_undo_a_colleagues_change(world, support_agent):
     client = signed_in(support_agent)
     ticket.refresh_from_db()
     stale = {
-        "status": "new", "priority": "normal", "assignee": "", "department": "support",
-        "was_status": "new", "was_priority": "normal", "was_assignee": "", "was_department": "support",
+        "status": "new",
+        "priority": "normal",
+        "assignee": "",
+        "department": "support",
+        "was_status": "new",
+        "was_priority": "normal",
+        "was_assignee": "",
+        "was_department": "support",
     }
     # A colleague sets it pending after this form was rendered.
     actions.change_status(ticket, "pending", by=support_agent)
@@ -375,7 +439,11 @@ def test_submitting_unchanged_controls_says_nothing_changed(world, support_agent
 def test_a_forbidden_transition_answers_409_and_changes_nothing(world, support_agent):
     ticket = world["support_ticket"]
     actions.change_status(ticket, "solved", by=support_agent)
-    body = signed_in(support_agent).get(reverse("console_ticket", args=[ticket.number])).content.decode()
+    body = (
+        signed_in(support_agent)
+        .get(reverse("console_ticket", args=[ticket.number]))
+        .content.decode()
+    )
     offered = re.search(r'<select name="status"[^>]*>(.*?)</select>', body, re.S).group(1)
     assert re.findall(r'value="(\w+)"', offered) == ["open", "solved", "closed"]
     # "pending" is not offered after solved; a hand-made request gets the action's refusal.
@@ -404,7 +472,9 @@ def test_moving_a_ticket_to_another_department_leaves_the_agents_view(world, sup
 def test_subjects_bodies_and_names_are_escaped(support, support_agent, standard_plan):
     contact = make_contact(XSS, email="evil@example.com")
     ticket = open_ticket(support, contact, subject=XSS, body=XSS)
-    actions.add_reply(ticket, body=XSS, internal=True, author_role="agent", author_user=support_agent)
+    actions.add_reply(
+        ticket, body=XSS, internal=True, author_role="agent", author_user=support_agent
+    )
     client = signed_in(support_agent)
     for url in (reverse("console_tickets"), reverse("console_ticket", args=[ticket.number])):
         body = client.get(url).content.decode()
@@ -417,9 +487,20 @@ def test_posts_without_a_csrf_token_are_refused(world, support_agent):
     client = Client(enforce_csrf_checks=True)
     client.force_login(support_agent)
     number = world["support_ticket"].number
-    assert client.post(reverse("console_ticket_reply", args=[number]), {"body": "x"}).status_code == 403
-    assert client.post(reverse("console_ticket_update", args=[number]), {"status": "open"}).status_code == 403
-    assert client.post(reverse("console_tickets_bulk"), {"tickets": [number], "status": "open"}).status_code == 403
+    assert (
+        client.post(reverse("console_ticket_reply", args=[number]), {"body": "x"}).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("console_ticket_update", args=[number]), {"status": "open"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("console_tickets_bulk"), {"tickets": [number], "status": "open"}
+        ).status_code
+        == 403
+    )
     assert Ticket.objects.get(number=number).last_seq == 1
 
 
@@ -430,7 +511,8 @@ def test_a_post_with_the_pages_csrf_token_goes_through(world, support_agent):
     page = client.get(reverse("console_ticket", args=[number])).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = client.post(
-        reverse("console_ticket_reply", args=[number]), {"body": "With a token", "csrfmiddlewaretoken": token}
+        reverse("console_ticket_reply", args=[number]),
+        {"body": "With a token", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
     assert TicketEvent.objects.filter(ticket__number=number, kind="reply").exists()
@@ -445,8 +527,14 @@ def test_a_form_swapped_in_without_a_token_posts_with_the_pages_header_token(wor
     page = client.get(reverse("console_ticket", args=[ticket.number])).content.decode()
     token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(1)
     data = {
-        "status": "on_hold", "priority": "normal", "assignee": "", "department": "support",
-        "was_status": "new", "was_priority": "normal", "was_assignee": "", "was_department": "support",
+        "status": "on_hold",
+        "priority": "normal",
+        "assignee": "",
+        "department": "support",
+        "was_status": "new",
+        "was_priority": "normal",
+        "was_assignee": "",
+        "was_department": "support",
     }
     url = reverse("console_ticket_update", args=[ticket.number])
     assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
@@ -492,8 +580,13 @@ def test_the_ticket_page_costs_the_same_queries_however_long_its_timeline(
     url = reverse("console_ticket", args=[ticket.number])
     short = _count_queries(client, url)
     for n in range(20):
-        actions.add_reply(ticket, body=f"Reply {n}", internal=bool(n % 2), author_role="agent",
-                          author_user=support_agent)
+        actions.add_reply(
+            ticket,
+            body=f"Reply {n}",
+            internal=bool(n % 2),
+            author_role="agent",
+            author_user=support_agent,
+        )
     long = _count_queries(client, url)
     assert long == short
     assert long <= 18, long
@@ -509,9 +602,13 @@ def test_the_list_follows_exactly_its_visible_rows(many, support_agent):
 
 
 @pytest.mark.parametrize("language", ["ro", "ru"])
-def test_the_console_pages_render_in_romanian_and_russian(support, support_agent, customer, record, language):
+def test_the_console_pages_render_in_romanian_and_russian(
+    support, support_agent, customer, record, language
+):
     ticket = open_ticket(support, customer)
-    actions.add_reply(ticket, body="Notă", internal=True, author_role="agent", author_user=support_agent)
+    actions.add_reply(
+        ticket, body="Notă", internal=True, author_role="agent", author_user=support_agent
+    )
     client = signed_in(support_agent)
     for url in (reverse("console_tickets"), reverse("console_ticket", args=[ticket.number])):
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
@@ -522,18 +619,28 @@ def test_the_console_pages_render_in_romanian_and_russian(support, support_agent
 def test_a_refused_change_rolls_back_the_others_submitted_with_it(world, support_agent, supervisor):
     ticket = world["support_ticket"]
     actions.change_status(ticket, "closed", by=support_agent)
-    response = _update(signed_in(supervisor), ticket, priority="urgent", department="sales", status="open")
+    response = _update(
+        signed_in(supervisor), ticket, priority="urgent", department="sales", status="open"
+    )
     assert response.status_code == 409
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.priority, ticket.department.slug) == ("closed", "normal", "support")
-    assert not TicketEvent.objects.filter(ticket=ticket, kind__in=["priority", "department"]).exists()
+    assert (ticket.status, ticket.priority, ticket.department.slug) == (
+        "closed",
+        "normal",
+        "support",
+    )
+    assert not TicketEvent.objects.filter(
+        ticket=ticket, kind__in=["priority", "department"]
+    ).exists()
     # The answer shows the ticket as it is, not as the refused change left the object.
     assert 'value="support" selected' in response.content.decode()
 
 
 def test_a_ticket_from_an_unknown_sender_shows_what_they_typed(many, support_agent):
-    body = signed_in(support_agent).get(
-        reverse("console_ticket", args=[many["phone"].number])
-    ).content.decode()
+    body = (
+        signed_in(support_agent)
+        .get(reverse("console_ticket", args=[many["phone"].number]))
+        .content.decode()
+    )
     assert "Unknown sender: no CRM record." in body
     assert "Unknown Caller" in body

@@ -25,8 +25,11 @@ def _chat(department, *, visitor_name="Ana", email="ana@example.com", contact=No
         visitor.save()
     conversation, _ = chat_actions.start_conversation(visitor, department)
     chat_actions.post_message(
-        conversation.pk, conversation.public_id, author=chat_actions.visitor_author(visitor),
-        client_id=uuid.uuid4(), body="My relay shows E42.\nSince this morning.",
+        conversation.pk,
+        conversation.public_id,
+        author=chat_actions.visitor_author(visitor),
+        client_id=uuid.uuid4(),
+        body="My relay shows E42.\nSince this morning.",
     )
     return Conversation.objects.get(pk=conversation.pk)
 
@@ -34,8 +37,12 @@ def _chat(department, *, visitor_name="Ana", email="ana@example.com", contact=No
 def _agent_says(conversation, agent, body, *, internal=False):
     Conversation.objects.filter(pk=conversation.pk).update(state="active", assigned_agent=agent)
     chat_actions.post_message(
-        conversation.pk, conversation.public_id, author=chat_actions.agent_author(agent),
-        client_id=uuid.uuid4(), body=body, internal=internal,
+        conversation.pk,
+        conversation.public_id,
+        author=chat_actions.agent_author(agent),
+        client_id=uuid.uuid4(),
+        body=body,
+        internal=internal,
     )
 
 
@@ -48,43 +55,63 @@ class TestConvertConversation:
         _agent_says(conversation, support_agent, "Which firmware?")
         _agent_says(conversation, support_agent, "Gold customer", internal=True)
         ticket = actions.convert_conversation(
-            conversation, subject="E42 on RZA-500", priority="high", by=support_agent, reason="agent"
+            conversation,
+            subject="E42 on RZA-500",
+            priority="high",
+            by=support_agent,
+            reason="agent",
         )
         assert (ticket.contact, ticket.organization) == (customer, customer.organization)
-        assert (ticket.channel, ticket.priority, ticket.subject) == ("chat", "high", "E42 on RZA-500")
+        assert (ticket.channel, ticket.priority, ticket.subject) == (
+            "chat",
+            "high",
+            "E42 on RZA-500",
+        )
         assert ticket.conversation == conversation and ticket.assignee == support_agent
         # An agent had answered in the chat: the first response is met already.
         assert ticket.status == "open" and ticket.first_responded_at is not None
         assert ticket.sla_plan == standard_plan and ticket.resolution_due is not None
         created, public, internal = ticket.events.order_by("seq")
-        assert created.kind == "created" and created.payload["body"].startswith("My relay shows E42.")
+        assert created.kind == "created" and created.payload["body"].startswith(
+            "My relay shows E42."
+        )
         assert public.kind == "transcript" and not public.internal
         assert [m["body"] for m in public.payload["messages"]] == [
-            "My relay shows E42.\nSince this morning.", "Which firmware?"
+            "My relay shows E42.\nSince this morning.",
+            "Which firmware?",
         ]
         assert internal.kind == "transcript" and internal.internal
         assert "Gold customer" in [m["body"] for m in internal.payload["messages"]]
         event = ConversationEvent.objects.get(conversation=conversation, kind="ticket")
         assert event.payload == {
-            "number": ticket.number, "status": "open", "portal_url": ticket.portal_url,
+            "number": ticket.number,
+            "status": "open",
+            "portal_url": ticket.portal_url,
         }
-        assert not event.internal and ticket.portal_url.endswith(f"/portal/tickets/{ticket.number}/")
+        assert not event.internal and ticket.portal_url.endswith(
+            f"/portal/tickets/{ticket.number}/"
+        )
 
     def test_it_makes_one_ticket_per_conversation(self, support, support_agent, customer):
         conversation = _chat(support, contact=customer)
-        first = actions.convert_conversation(conversation, subject="", priority="normal",
-                                             by=support_agent, reason="agent")
-        again = actions.convert_conversation(conversation, subject="Other", priority="low",
-                                             by=support_agent, reason="agent")
+        first = actions.convert_conversation(
+            conversation, subject="", priority="normal", by=support_agent, reason="agent"
+        )
+        again = actions.convert_conversation(
+            conversation, subject="Other", priority="low", by=support_agent, reason="agent"
+        )
         assert first.pk == again.pk and Ticket.objects.count() == 1
-        assert ConversationEvent.objects.filter(conversation=conversation, kind="ticket").count() == 1
+        assert (
+            ConversationEvent.objects.filter(conversation=conversation, kind="ticket").count() == 1
+        )
         # No subject given: the first line of the visitor's message.
         assert first.subject == "My relay shows E42."
 
     def test_an_anonymous_visitor_keeps_the_name_and_email_as_typed(self, support, support_agent):
         conversation = _chat(support, visitor_name="Ștefan", email="stefan@example.ro")
-        ticket = actions.convert_conversation(conversation, subject="", priority="normal",
-                                              by=support_agent, reason="agent")
+        ticket = actions.convert_conversation(
+            conversation, subject="", priority="normal", by=support_agent, reason="agent"
+        )
         assert ticket.contact is None and ticket.organization is None
         assert (ticket.requester_name, ticket.requester_email) == ("Ștefan", "stefan@example.ro")
 
@@ -92,7 +119,9 @@ class TestConvertConversation:
         conversation = _chat(support, contact=customer)
         Conversation.objects.filter(pk=conversation.pk).update(contact=None)
         conversation.refresh_from_db()
-        ticket = actions.convert_conversation(conversation, subject="", priority="normal", reason="agent")
+        ticket = actions.convert_conversation(
+            conversation, subject="", priority="normal", reason="agent"
+        )
         assert ticket.contact == customer
 
 
@@ -146,7 +175,9 @@ class TestAutomaticConversion:
         appended = convert_automatically(conversation.pk, reason="offline")
         assert appended is not None and appended.frame["kind"] == "ticket"
         conversation.refresh_from_db()
-        assert conversation.state == "closed" and conversation.ticket.subject == "My relay shows E42."
+        assert (
+            conversation.state == "closed" and conversation.ticket.subject == "My relay shows E42."
+        )
 
 
 pytestmark_sockets = pytest.mark.django_db(transaction=True)
@@ -160,8 +191,9 @@ async def test_to_ticket_is_answered_with_the_ticket_event_both_sides_see(suppor
     agent, _ = await open_agent(support_agent)
     await agent.send({"type": "accept", "conversation": conversation})
     await agent.expect("assigned")
-    await agent.send({"type": "to_ticket", "conversation": conversation, "subject": "E42",
-                      "priority": "high"})
+    await agent.send(
+        {"type": "to_ticket", "conversation": conversation, "subject": "E42", "priority": "high"}
+    )
     event = await agent.expect("event", kind="ticket")
     assert event["number"].startswith("T-") and event["status"] == "new"
     assert event["internal"] is False

@@ -23,11 +23,18 @@ def test_the_demo_seed_adds_past_tickets_once():
     assert all(seq >= 3 for seq in seqs)
 
 
-def test_a_reply_costs_a_fixed_number_of_queries(support, support_agent, django_assert_max_num_queries):
+def test_a_reply_costs_a_fixed_number_of_queries(
+    support, support_agent, django_assert_max_num_queries
+):
     contact = make_contact("Maria Popescu")
     ticket = actions.create_ticket(
-        subject="S", body="B", contact=contact, channel="web", department=support,
-        author_role="customer", author_contact=contact,
+        subject="S",
+        body="B",
+        contact=contact,
+        channel="web",
+        department=support,
+        author_role="customer",
+        author_contact=contact,
     )
     actions.add_reply(ticket, body="first", author_role="agent", author_user=support_agent)
     # savepoint, lock+read, seq UPDATE, seq read, INSERT, release.
@@ -42,6 +49,11 @@ def test_creating_a_ticket_costs_a_fixed_number_of_queries(
     # plan lookup (contract, default), department hours, number, INSERT, seq, event.
     with django_assert_max_num_queries(12):
         actions.create_ticket(
-            subject="S", body="B", contact=contact, channel="web", department=support,
-            author_role="customer", author_contact=contact,
+            subject="S",
+            body="B",
+            contact=contact,
+            channel="web",
+            department=support,
+            author_role="customer",
+            author_contact=contact,
         )

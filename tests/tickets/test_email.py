@@ -49,9 +49,14 @@ def agent():
 
 
 def message(
-    *, sender: str = "Maria Popescu <maria@electrica.example>", to: str = "support@chatportal.example",
-    subject: str = "Contorul nu pornește", text: str | None = "Bună ziua, contorul nu pornește.",
-    html: str | None = None, attachments: list[tuple[str, str, bytes]] = (), **headers: str,
+    *,
+    sender: str = "Maria Popescu <maria@electrica.example>",
+    to: str = "support@chatportal.example",
+    subject: str = "Contorul nu pornește",
+    text: str | None = "Bună ziua, contorul nu pornește.",
+    html: str | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
+    **headers: str,
 ) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
@@ -109,14 +114,18 @@ def test_it_decodes_quoted_printable_romanian_in_a_legacy_charset():
 
 def test_it_prefers_the_plain_part_of_multipart_alternative_and_lists_attachments():
     raw = message(
-        text="Textul simplu.", html="<p>Textul <b>HTML</b>.</p>",
-        attachments=[("jurnal-eroare.txt", "text/plain", b"x" * 1234),
-                     ("poză.png", "image/png", b"\x89PNG" + b"0" * 96)],
+        text="Textul simplu.",
+        html="<p>Textul <b>HTML</b>.</p>",
+        attachments=[
+            ("jurnal-eroare.txt", "text/plain", b"x" * 1234),
+            ("poză.png", "image/png", b"\x89PNG" + b"0" * 96),
+        ],
     )
     parsed = parse_message(raw)
     assert parsed.text.strip() == "Textul simplu."
     assert [(a.filename, a.content_type, a.size) for a in parsed.attachments] == [
-        ("jurnal-eroare.txt", "text/plain", 1234), ("poză.png", "image/png", 100),
+        ("jurnal-eroare.txt", "text/plain", 1234),
+        ("poză.png", "image/png", 100),
     ]
 
 
@@ -130,7 +139,10 @@ def test_it_turns_an_html_only_message_into_text_without_scripts_or_quotes():
 
 def test_it_strips_quoted_history_and_signatures_in_three_languages():
     assert strip_quoted("New info.\n\nOn Tue, 1 Dec 2026, Support wrote:\n> old") == "New info."
-    assert strip_quoted("Informații noi.\nÎn mar., 1 dec. 2026, Support a scris:\n> vechi") == "Informații noi."
+    assert (
+        strip_quoted("Informații noi.\nÎn mar., 1 dec. 2026, Support a scris:\n> vechi")
+        == "Informații noi."
+    )
     assert strip_quoted("Новое.\n1 дек. 2026 г., Support написал(а):\n> старое") == "Новое."
     assert strip_quoted("Thanks!\n-- \nMaria, Electrica Nord") == "Thanks!"
     assert strip_quoted("> quoted\nreal answer") == "real answer"
@@ -171,7 +183,8 @@ def test_a_reply_to_the_token_address_threads_onto_the_ticket_without_the_quote(
     ticket = ingest_message(message()).ticket
     actions.change_status(ticket, Ticket.Status.PENDING, by=agent)
     raw = message(
-        to=reply_address(ticket), subject=f"Re: [{ticket.number}] Contorul nu pornește",
+        to=reply_address(ticket),
+        subject=f"Re: [{ticket.number}] Contorul nu pornește",
         text="Am repornit, merge.\n\nÎn 1 dec. 2026, Support a scris:\n> Ați încercat?",
         attachments=[("foto.jpg", "image/jpeg", b"\xff\xd8" + b"1" * 2046)],
     )
@@ -202,7 +215,9 @@ def test_a_subject_number_threads_only_for_the_ticket_contact(maria):
 def test_a_reply_to_a_closed_ticket_opens_a_new_one(maria, agent):
     ticket = ingest_message(message()).ticket
     Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
-    result = ingest_message(message(to=reply_address(ticket), subject="Re: again", text="Back again."))
+    result = ingest_message(
+        message(to=reply_address(ticket), subject="Re: again", text="Back again.")
+    )
     assert result.outcome == "created"
     assert ticket.number in result.ticket.subject
 

@@ -79,8 +79,13 @@ def agent(department):
 @pytest.fixture
 def ticket(maria, department):
     return actions.create_ticket(
-        subject="Contorul nu pornește", body="x", contact=maria, channel="email",
-        department=department, author_role="customer", author_contact=maria,
+        subject="Contorul nu pornește",
+        body="x",
+        contact=maria,
+        channel="email",
+        department=department,
+        author_role="customer",
+        author_contact=maria,
     )
 
 
@@ -96,7 +101,13 @@ def committed(action, *args, **kwargs):
 
 
 def test_an_agent_reply_mails_the_customer_in_their_language_with_the_portal_link(ticket, agent):
-    committed(actions.add_reply, ticket, body="Am înlocuit releul <b>acum</b>.", author_role="agent", author_user=agent)
+    committed(
+        actions.add_reply,
+        ticket,
+        body="Am înlocuit releul <b>acum</b>.",
+        author_role="agent",
+        author_user=agent,
+    )
     [sent] = mail.outbox
     assert sent.to == ["maria@electrica.example"]
     assert sent.reply_to == [f"support+{ticket.reply_token}@chatportal.example"]
@@ -129,9 +140,13 @@ def test_message_ids_use_the_mail_domain_and_dates_carry_a_real_offset(ticket, a
 
 
 def test_one_ticket_keeps_one_subject_and_one_thread_whatever_happens(ticket, agent):
-    committed(actions.add_reply, ticket, body="Ați încercat?", author_role="agent", author_user=agent)
+    committed(
+        actions.add_reply, ticket, body="Ați încercat?", author_role="agent", author_user=agent
+    )
     committed(actions.change_status, ticket, Ticket.Status.PENDING, by=agent)
-    committed(actions.add_reply, ticket, body="Încercați acum.", author_role="agent", author_user=agent)
+    committed(
+        actions.add_reply, ticket, body="Încercați acum.", author_role="agent", author_user=agent
+    )
     committed(actions.change_status, ticket, Ticket.Status.SOLVED, by=agent)
     committed(actions.change_status, ticket, Ticket.Status.CLOSED, by=agent)
     assert len(mail.outbox) == 5
@@ -154,7 +169,14 @@ def test_a_status_mail_names_the_status_of_its_own_event(ticket, agent, settings
 
 
 def test_internal_notes_and_the_customer_own_replies_mail_nobody(ticket, agent, maria):
-    committed(actions.add_reply, ticket, body="secret", internal=True, author_role="agent", author_user=agent)
+    committed(
+        actions.add_reply,
+        ticket,
+        body="secret",
+        internal=True,
+        author_role="agent",
+        author_user=agent,
+    )
     committed(actions.add_reply, ticket, body="mine", author_role="customer", author_contact=maria)
     assert not OutboundEmail.objects.exists()
     assert mail.outbox == []
@@ -199,7 +221,9 @@ def test_a_relay_that_is_down_is_retried_with_doubling_delays(ticket, agent, set
     assert row.state == State.PENDING and row.attempts == 1
     assert row.next_attempt_at == start + datetime.timedelta(seconds=60)
     assert "Connection refused" in row.last_error
-    assert deliver_due_emails(now=start + datetime.timedelta(seconds=59)).retrying == 0  # not due yet
+    assert (
+        deliver_due_emails(now=start + datetime.timedelta(seconds=59)).retrying == 0
+    )  # not due yet
     deliver_due_emails(now=start + datetime.timedelta(seconds=60))
     row.refresh_from_db()
     assert row.attempts == 2
@@ -363,14 +387,18 @@ def test_the_demo_server_mails_the_console_unless_told_otherwise(settings):
 # --- GDPR ----------------------------------------------------------------------------
 
 
-def test_erasing_a_contact_erases_their_mail_and_the_failure_details(ticket, agent, maria, settings):
+def test_erasing_a_contact_erases_their_mail_and_the_failure_details(
+    ticket, agent, maria, settings
+):
     from crm.gdpr import erase_contact
 
     settings.EMAIL_BACKEND = REFUSING
     settings.CHATPORTAL_EMAIL_MAX_ATTEMPTS = 1
     actions.add_reply(ticket, body="Secret diagnosis.", author_role="agent", author_user=agent)
     deliver_due_emails()
-    actions.add_reply(ticket, body="Another one.", author_role="agent", author_user=agent)  # pending
+    actions.add_reply(
+        ticket, body="Another one.", author_role="agent", author_user=agent
+    )  # pending
     failed = ticket.events.get(kind=TicketEvent.Kind.EMAIL_FAILED)
     assert "maria@electrica.example" in str(failed.payload)
     erase_contact(maria, by="dpo")

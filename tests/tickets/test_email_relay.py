@@ -73,8 +73,13 @@ def world():
 
 def open_ticket(world, contact, subject: str) -> Ticket:
     return actions.create_ticket(
-        subject=subject, body="…", contact=contact, channel="email", department=world["department"],
-        author_role="customer", author_contact=contact,
+        subject=subject,
+        body="…",
+        contact=contact,
+        channel="email",
+        department=world["department"],
+        author_role="customer",
+        author_contact=contact,
     )
 
 
@@ -137,9 +142,13 @@ def test_replies_arrive_as_multipart_mail_with_encoded_subjects_and_escaped_html
 
     # RFC 2047 encoded words on the wire, the exact subject once decoded.
     wire_subjects = [
-        header for raw in relay.raw for header in re.findall(rb"^Subject:(.*(?:\r?\n[ \t].*)*)", raw, re.M)
+        header
+        for raw in relay.raw
+        for header in re.findall(rb"^Subject:(.*(?:\r?\n[ \t].*)*)", raw, re.M)
     ]
-    assert all(b"=?utf-8?" in line for line in wire_subjects) and len(wire_subjects) == 2, wire_subjects
+    assert all(b"=?utf-8?" in line for line in wire_subjects) and len(wire_subjects) == 2, (
+        wire_subjects
+    )
     assert str(ro["Subject"]).strip() == f"[{romanian.number}] Contorul nu pornește după pană"
     assert str(ru["Subject"]).strip() == f"[{russian.number}] Счётчик не работает"
     assert email.utils.parseaddr(str(ro["From"]))[1] == "support@help.example.com"
@@ -162,9 +171,12 @@ def test_replies_arrive_as_multipart_mail_with_encoded_subjects_and_escaped_html
 def test_internal_notes_never_reach_the_relay(relay, world):
     ticket = open_ticket(world, world["maria"], "Contor")
     client = agent_client(world)
-    timed(lambda: client.post(
-        reverse("console_ticket_reply", args=[ticket.number]), {"body": "only for us", "internal": "on"}
-    ))
+    timed(
+        lambda: client.post(
+            reverse("console_ticket_reply", args=[ticket.number]),
+            {"body": "only for us", "internal": "on"},
+        )
+    )
     reply_as_agent(client, ticket, "Public answer.")
     [message] = relay.wait_for(1)
     assert "Public answer." in message.get_body(("plain",)).get_content()
@@ -182,9 +194,13 @@ def test_one_ticket_five_mails_thread_as_one_conversation(relay, world):
     timed(lambda: actions.change_status(ticket, Ticket.Status.SOLVED, by=agent))
     timed(lambda: actions.change_status(ticket, Ticket.Status.CLOSED, by=agent))
     tick()
-    messages = sorted(relay.wait_for(5), key=lambda m: email.utils.parsedate_to_datetime(str(m["Date"])))
+    messages = sorted(
+        relay.wait_for(5), key=lambda m: email.utils.parsedate_to_datetime(str(m["Date"]))
+    )
     assert len(messages) == 5
-    assert {str(m["Subject"]).strip() for m in messages} == {f"[{ticket.number}] Contorul nu pornește"}
+    assert {str(m["Subject"]).strip() for m in messages} == {
+        f"[{ticket.number}] Contorul nu pornește"
+    }
     root = f"<ticket-{ticket.public_id.hex}@help.example.com>"
     assert {str(m["References"]) for m in messages} == {root}
     assert {str(m["In-Reply-To"]) for m in messages} == {root}
@@ -199,7 +215,9 @@ def test_one_ticket_five_mails_thread_as_one_conversation(relay, world):
 
 
 @pytest.mark.parametrize("trouble", ["down", "slow", "hanging"])
-def test_requests_answer_at_once_and_every_mail_arrives_after_the_relay_recovers(relay, world, trouble):
+def test_requests_answer_at_once_and_every_mail_arrives_after_the_relay_recovers(
+    relay, world, trouble
+):
     {"down": relay.down, "slow": lambda: relay.slow(SLOW_RELAY_S), "hanging": relay.hang}[trouble]()
     client = agent_client(world)
     tickets = [open_ticket(world, world["maria"], f"Contor {n}") for n in range(3)]
@@ -222,7 +240,9 @@ def test_requests_answer_at_once_and_every_mail_arrives_after_the_relay_recovers
     relay.wait_for(4)
     assert relay.message_ids() == expected
     assert set(OutboundEmail.objects.values_list("state", flat=True)) == {OutboundEmail.State.SENT}
-    sign_in = [m for m in relay.messages if "/portal/login/link/" in m.get_body(("plain",)).get_content()]
+    sign_in = [
+        m for m in relay.messages if "/portal/login/link/" in m.get_body(("plain",)).get_content()
+    ]
     assert sign_in and str(sign_in[0]["Reply-To"]) == "support@help.example.com"
 
 
@@ -245,15 +265,24 @@ def test_the_periodic_sweep_never_waits_for_a_hanging_relay(relay, world):
 @pytest.mark.parametrize("trouble", ["up", "down", "slow", "hanging"])
 def test_the_sign_in_answer_does_not_tell_whether_the_address_has_an_account(relay, world, trouble):
     {
-        "up": relay.up, "down": relay.down, "slow": lambda: relay.slow(SLOW_RELAY_S), "hanging": relay.hang,
+        "up": relay.up,
+        "down": relay.down,
+        "slow": lambda: relay.slow(SLOW_RELAY_S),
+        "hanging": relay.hang,
     }[trouble]()
     known, known_took = ask_for_link("maria@electrica.example")
     wait_for_sender(timeout_s=10)
     unknown, unknown_took = ask_for_link("stranger@electrica.example")
     wait_for_sender(timeout_s=10)
     assert known.status_code == unknown.status_code == 200
-    page = lambda r: r.content.decode().replace("maria@electrica.example", "X").replace("stranger@electrica.example", "X")  # noqa: E731
-    strip_tokens = lambda text: "".join(line for line in text.splitlines() if "csrfmiddlewaretoken" not in line)  # noqa: E731
+    page = lambda r: (
+        r.content.decode()
+        .replace("maria@electrica.example", "X")
+        .replace("stranger@electrica.example", "X")
+    )  # noqa: E731
+    strip_tokens = lambda text: "".join(
+        line for line in text.splitlines() if "csrfmiddlewaretoken" not in line
+    )  # noqa: E731
     assert strip_tokens(page(known)) == strip_tokens(page(unknown))
     assert known_took < AT_ONCE_S and unknown_took < AT_ONCE_S, (known_took, unknown_took)
     relay.up()

@@ -24,7 +24,9 @@ HOST = (b"host", b"127.0.0.1")
 
 
 def make_customer(name: str, email: str, *, organization=None, org_admin: bool = False):
-    user = get_user_model().objects.create_user(username=email, email=email, password="demo-pass-123")
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password="demo-pass-123"
+    )
     contact = make_contact(name, email=email)
     contact.portal_user = user
     contact.organization = organization
@@ -35,8 +37,13 @@ def make_customer(name: str, email: str, *, organization=None, org_admin: bool =
 
 def open_ticket(contact, subject: str = "Relay trips at night") -> Ticket:
     return actions.create_ticket(
-        subject=subject, body="It trips.", contact=contact, channel=Ticket.Channel.PORTAL,
-        department=make_department(), author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        subject=subject,
+        body="It trips.",
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
+        department=make_department(),
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
 
 
@@ -47,7 +54,11 @@ def _cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 async def portal_socket(user=None, path: str = "/ws/portal/") -> WebsocketCommunicator:
-    headers = [ORIGIN, HOST, *(await database_sync_to_async(_cookie)(user) if user is not None else [])]
+    headers = [
+        ORIGIN,
+        HOST,
+        *(await database_sync_to_async(_cookie)(user) if user is not None else []),
+    ]
     socket = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await socket.connect()
     assert connected
@@ -114,7 +125,10 @@ async def test_internal_notes_are_never_pushed_to_the_customer(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
     await database_sync_to_async(actions.add_reply)(
-        ticket, body="SECRET internal remark", internal=True, author_role="agent",
+        ticket,
+        body="SECRET internal remark",
+        internal=True,
+        author_role="agent",
         author_user=world["agent"],
     )
     # The doorbell rings, but what arrives (if anything) carries no note.
@@ -139,8 +153,12 @@ async def test_another_customer_socket_gets_nothing(world):
 
 
 async def test_a_socket_naming_someone_else_ticket_gets_nothing(world):
-    ivan_socket = await portal_socket(world["ivan"][0], f"/ws/portal/?ticket={world['ticket'].number}")
-    await database_sync_to_async(actions.change_status)(world["ticket"], "pending", by=world["agent"])
+    ivan_socket = await portal_socket(
+        world["ivan"][0], f"/ws/portal/?ticket={world['ticket'].number}"
+    )
+    await database_sync_to_async(actions.change_status)(
+        world["ticket"], "pending", by=world["agent"]
+    )
     assert await ivan_socket.receive_nothing(0.5)
     await ivan_socket.disconnect()
 
@@ -150,7 +168,9 @@ async def test_an_organization_admin_socket_hears_colleagues_tickets(world):
         "Elena", "elena@example.com", organization=world["org"], org_admin=True
     )
     socket = await portal_socket(admin_user)
-    await database_sync_to_async(actions.change_status)(world["ticket"], "on_hold", by=world["agent"])
+    await database_sync_to_async(actions.change_status)(
+        world["ticket"], "on_hold", by=world["agent"]
+    )
     fragment = await socket.receive_from(3)
     assert attrs(fragment)["data-status"] == "on_hold"
     await socket.disconnect()
@@ -167,7 +187,8 @@ async def test_a_late_doorbell_never_rolls_the_page_back(world):
     from tickets.events import customer_group
 
     await get_channel_layer().group_send(
-        customer_group(world["maria"][1]), {"type": "ticket.changed", "ticket": ticket.number, "seq": 1}
+        customer_group(world["maria"][1]),
+        {"type": "ticket.changed", "ticket": ticket.number, "seq": 1},
     )
     assert await socket.receive_nothing(0.5)
     await socket.disconnect()
@@ -195,7 +216,9 @@ def test_a_push_costs_two_queries_for_a_ticket_page_and_one_for_the_list(
 
     ticket, user = world["ticket"], world["maria"][0]
     for index in range(20):
-        actions.add_reply(ticket, body=f"reply {index}", author_role="agent", author_user=world["agent"])
+        actions.add_reply(
+            ticket, body=f"reply {index}", author_role="agent", author_user=world["agent"]
+        )
     with django_assert_num_queries(2):  # the access check, the public timeline
         seq, html = _render(user, ticket.number, "ticket")
     assert seq == ticket.events.order_by("-seq").first().seq
@@ -222,7 +245,9 @@ async def test_a_reconnecting_socket_catches_up_on_what_changed_since_the_page_w
     await database_sync_to_async(actions.add_reply)(
         ticket, body="Sent while you were away.", author_role="agent", author_user=world["agent"]
     )
-    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}&since={read_at}")
+    socket = await portal_socket(
+        world["maria"][0], f"/ws/portal/?ticket={ticket.number}&since={read_at}"
+    )
     fragment = await socket.receive_from(3)
     assert attrs(fragment)["id"] == f"ticket-{ticket.number}"
     assert "Sent while you were away." in fragment
@@ -239,7 +264,9 @@ async def test_a_catch_up_never_includes_another_customer_ticket(world):
 def test_the_page_socket_url_asks_for_changes_since_the_page_was_read(world, client):
     client.force_login(world["maria"][0])
     html = client.get(f"/portal/tickets/{world['ticket'].number}/").content.decode()
-    assert re.search(r'ws-connect="/ws/portal/\?ticket=T-\d+&amp;since=\d{4}-\d\d-\d\dT[^"]+Z"', html)
+    assert re.search(
+        r'ws-connect="/ws/portal/\?ticket=T-\d+&amp;since=\d{4}-\d\d-\d\dT[^"]+Z"', html
+    )
 
 
 async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):

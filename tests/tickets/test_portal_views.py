@@ -35,8 +35,13 @@ def make_customer(name: str, email: str, *, organization=None, org_admin: bool =
 
 def open_ticket(contact, subject: str = "Relay trips at night", body: str = "It trips.") -> Ticket:
     return actions.create_ticket(
-        subject=subject, body=body, contact=contact, channel=Ticket.Channel.PORTAL,
-        department=make_department(), author_role=TicketEvent.Role.CUSTOMER, author_contact=contact,
+        subject=subject,
+        body=body,
+        contact=contact,
+        channel=Ticket.Channel.PORTAL,
+        department=make_department(),
+        author_role=TicketEvent.Role.CUSTOMER,
+        author_contact=contact,
     )
 
 
@@ -85,8 +90,12 @@ def test_it_signs_a_customer_in_with_their_email_and_password(client, customer):
 
 
 def test_it_refuses_a_wrong_password_without_saying_which_part_was_wrong(client, customer):
-    wrong = client.post(reverse("portal_login"), {"username": "customer1@example.com", "password": "x"})
-    unknown = client.post(reverse("portal_login"), {"username": "nobody@example.com", "password": "x"})
+    wrong = client.post(
+        reverse("portal_login"), {"username": "customer1@example.com", "password": "x"}
+    )
+    unknown = client.post(
+        reverse("portal_login"), {"username": "nobody@example.com", "password": "x"}
+    )
     assert wrong.status_code == unknown.status_code == 400
     assert "_auth_user_id" not in client.session
 
@@ -121,7 +130,9 @@ def test_it_requires_csrf_tokens_on_portal_forms(customer):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(reverse("portal_login"), {"username": "customer1@example.com", "password": PASSWORD})
+    response = strict.post(
+        reverse("portal_login"), {"username": "customer1@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 403
 
 
@@ -166,8 +177,14 @@ def test_it_answers_the_same_for_an_unknown_address_and_mails_nothing(client, cu
     known = client.post(reverse("portal_link_request"), {"email": "customer1@example.com"})
     unknown = client.post(reverse("portal_link_request"), {"email": "stranger@example.com"})
     assert known.status_code == unknown.status_code == 200
-    strip = lambda r: r.content.decode().replace("customer1@example.com", "X").replace("stranger@example.com", "X")  # noqa: E731
-    assert re.sub(r'value="[^"]+"', "", strip(known)) == re.sub(r'value="[^"]+"', "", strip(unknown))
+    strip = lambda r: (
+        r.content.decode()
+        .replace("customer1@example.com", "X")
+        .replace("stranger@example.com", "X")
+    )  # noqa: E731
+    assert re.sub(r'value="[^"]+"', "", strip(known)) == re.sub(
+        r'value="[^"]+"', "", strip(unknown)
+    )
     deliver_due_emails()
     assert len(mail.outbox) == 1
 
@@ -229,18 +246,29 @@ def test_it_lists_my_tickets_in_a_table_named_my_tickets_with_linked_numbers(cli
 
 def test_it_shows_the_public_timeline_and_never_internal_notes(client, customer, support_agent):
     ticket = open_ticket(customer[1])
-    actions.add_reply(ticket, body="Please send the log.", author_role="agent", author_user=support_agent)
     actions.add_reply(
-        ticket, body="SECRET: customer is on an old firmware", internal=True,
-        author_role="agent", author_user=support_agent,
+        ticket, body="Please send the log.", author_role="agent", author_user=support_agent
     )
-    html = signed_in(client, customer[0]).get(reverse("portal_ticket", args=[ticket.number])).content.decode()
+    actions.add_reply(
+        ticket,
+        body="SECRET: customer is on an old firmware",
+        internal=True,
+        author_role="agent",
+        author_user=support_agent,
+    )
+    html = (
+        signed_in(client, customer[0])
+        .get(reverse("portal_ticket", args=[ticket.number]))
+        .content.decode()
+    )
     assert "Please send the log." in html
     assert "SECRET" not in html
     assert "Ana" in html and "ana@" not in html
 
 
-def test_a_customer_reply_lands_on_the_ticket_and_reopens_a_solved_one(client, customer, support_agent):
+def test_a_customer_reply_lands_on_the_ticket_and_reopens_a_solved_one(
+    client, customer, support_agent
+):
     ticket = open_ticket(customer[1])
     actions.change_status(ticket, Ticket.Status.SOLVED, by=support_agent)
     signed_in(client, customer[0])
@@ -257,7 +285,8 @@ def test_an_htmx_reply_answers_the_form_and_the_ticket_section_out_of_band(clien
     ticket = open_ticket(customer[1])
     signed_in(client, customer[0])
     response = client.post(
-        reverse("portal_reply", args=[ticket.number]), {"body": "More <script>x</script>"},
+        reverse("portal_reply", args=[ticket.number]),
+        {"body": "More <script>x</script>"},
         HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
@@ -281,7 +310,11 @@ def test_it_opens_a_new_ticket_from_the_portal(client, customer):
     assert client.get(reverse("portal_new_ticket")).status_code == 200
     response = client.post(
         reverse("portal_new_ticket"),
-        {"subject": "Contor defect în Cluj", "department": "support", "body": "Счётчик не работает"},
+        {
+            "subject": "Contor defect în Cluj",
+            "department": "support",
+            "body": "Счётчик не работает",
+        },
     )
     ticket = Ticket.objects.get()
     assert response.status_code == 302
@@ -317,7 +350,9 @@ def test_customer_a_never_sees_customer_b_ticket_by_url(client, customer, other_
     assert not theirs.events.filter(kind="reply").exists()
 
 
-def test_customer_a_never_sees_customer_b_ticket_in_the_list_or_search(client, customer, other_customer):
+def test_customer_a_never_sees_customer_b_ticket_in_the_list_or_search(
+    client, customer, other_customer
+):
     mine = open_ticket(customer[1], subject="Meter question")
     theirs = open_ticket(other_customer[1], subject="Meter replacement for Ivan")
     signed_in(client, customer[0])
@@ -330,7 +365,9 @@ def test_customer_a_never_sees_customer_b_ticket_in_the_list_or_search(client, c
 
 
 def test_an_organization_admin_sees_the_organization_tickets(client, org, customer):
-    admin_user, _admin = make_customer("Elena Admin", "elena@example.com", organization=org, org_admin=True)
+    admin_user, _admin = make_customer(
+        "Elena Admin", "elena@example.com", organization=org, org_admin=True
+    )
     colleague_ticket = open_ticket(customer[1], subject="Colleague's ticket")
     outsider_user, outsider = make_customer("Outsider", "out@example.com")
     outsider_ticket = open_ticket(outsider, subject="Outsider's ticket")

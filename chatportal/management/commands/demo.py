@@ -17,11 +17,20 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Prepare only, do not serve.")
         parser.add_argument(
-            "--email-backend", default=DEMO_EMAIL_BACKEND,
+            "--email-backend",
+            default=DEMO_EMAIL_BACKEND,
             help="Django e-mail backend while the demo runs (default: the console, never a real relay).",
         )
 
-    def handle(self, *args, host: str, port: int, no_serve: bool, email_backend: str = DEMO_EMAIL_BACKEND, **options):
+    def handle(
+        self,
+        *args,
+        host: str,
+        port: int,
+        no_serve: bool,
+        email_backend: str = DEMO_EMAIL_BACKEND,
+        **options,
+    ):
         # The demo never mails the world unless told to.
         settings.EMAIL_BACKEND = email_backend
         call_command("migrate", interactive=False, verbosity=0)

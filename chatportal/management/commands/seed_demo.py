@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--email-backend", default=DEMO_EMAIL_BACKEND,
+            "--email-backend",
+            default=DEMO_EMAIL_BACKEND,
             help="Django e-mail backend for the demo's notifications (default: the console).",
         )
 

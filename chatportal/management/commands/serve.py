@@ -14,13 +14,20 @@ DAPHNE_MAX_MESSAGE_BYTES = 96 * 1024
 
 def daphne_argv(host: str, port: int) -> list[str]:
     return [
-        "--bind", host,
-        "--port", str(port),
-        "--websocket-max-message-size", str(DAPHNE_MAX_MESSAGE_BYTES),
-        "--websocket-max-frame-size", str(DAPHNE_MAX_MESSAGE_BYTES),
-        "--ping-interval", "20",
-        "--ping-timeout", "30",
-        "--application-close-timeout", "5",
+        "--bind",
+        host,
+        "--port",
+        str(port),
+        "--websocket-max-message-size",
+        str(DAPHNE_MAX_MESSAGE_BYTES),
+        "--websocket-max-frame-size",
+        str(DAPHNE_MAX_MESSAGE_BYTES),
+        "--ping-interval",
+        "20",
+        "--ping-timeout",
+        "30",
+        "--application-close-timeout",
+        "5",
         "--proxy-headers",
         "chatportal.asgi:application",
     ]

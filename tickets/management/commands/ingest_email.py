@@ -45,6 +45,8 @@ class Command(BaseCommand):
             raise CommandError(exc.detail, returncode=EX_DATAERR) from None
         except Exception:
             logger.exception("inbound e-mail not taken; the MTA should retry")
-            raise CommandError("temporary failure, try again later", returncode=EX_TEMPFAIL) from None
+            raise CommandError(
+                "temporary failure, try again later", returncode=EX_TEMPFAIL
+            ) from None
         number = result.ticket.number if result.ticket is not None else "-"
         self.stdout.write(f"{result.outcome} {number}".strip())
