@@ -275,14 +275,17 @@ def test_the_sign_in_answer_does_not_tell_whether_the_address_has_an_account(rel
     unknown, unknown_took = ask_for_link("stranger@electrica.example")
     wait_for_sender(timeout_s=10)
     assert known.status_code == unknown.status_code == 200
-    page = lambda r: (
-        r.content.decode()
-        .replace("maria@electrica.example", "X")
-        .replace("stranger@electrica.example", "X")
-    )  # noqa: E731
-    strip_tokens = lambda text: "".join(
-        line for line in text.splitlines() if "csrfmiddlewaretoken" not in line
-    )  # noqa: E731
+
+    def page(r):
+        return (
+            r.content.decode()
+            .replace("maria@electrica.example", "X")
+            .replace("stranger@electrica.example", "X")
+        )  # noqa: E731
+
+    def strip_tokens(text):
+        return "".join(line for line in text.splitlines() if "csrfmiddlewaretoken" not in line)  # noqa: E731
+
     assert strip_tokens(page(known)) == strip_tokens(page(unknown))
     assert known_took < AT_ONCE_S and unknown_took < AT_ONCE_S, (known_took, unknown_took)
     relay.up()
