@@ -50,7 +50,7 @@ def production(settings):
         ("tickets.views_portal.timeline_entries", "customer", "/portal/tickets/{number}/"),
         ("frontend.views_console.transfer_targets", "agent", "/console/"),
         ("frontend.views_console.contact_record", "agent", "/console/panel/{conversation}/"),
-        ("tickets.views_portal.customer_for_email", "anonymous", "/portal/login/link/"),
+        ("tickets.views_portal.request_sign_in_link", "anonymous", "/portal/login/link/"),
     ],
 )
 def test_a_page_that_breaks_answers_a_bare_500(

@@ -10,7 +10,7 @@ from django.utils import translation
 from chatportal.asgi import application
 from chatportal.socket_language import language_of_scope
 from tests.factories import make_agent
-from tests.tickets.test_portal_consumer import ORIGIN, _cookie, make_customer, open_ticket
+from tests.tickets.test_portal_consumer import HOST, ORIGIN, _cookie, make_customer, open_ticket
 from tickets import actions
 from tickets.models import customer_status_label, internal_status_label
 
@@ -21,7 +21,7 @@ async def socket_for(user, path: str, *headers: tuple[bytes, bytes]) -> Websocke
         # The session cookie and the language cookie travel in one header.
         cookie = [(b"cookie", cookie[0][1] + b"; " + headers[0][1])]
         headers = headers[1:]
-    socket = WebsocketCommunicator(application, path, headers=[ORIGIN, *cookie, *headers])
+    socket = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, *cookie, *headers])
     connected, _ = await socket.connect()
     assert connected
     return socket
