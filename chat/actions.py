@@ -23,7 +23,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from chat import events, limits, tokens
+from chat import conversion, events, limits, tokens
 from chat.access import (
     access_conversation_for_agent,
     access_conversation_for_visitor,
@@ -35,7 +35,7 @@ from chat.errors import ChatError, Conflict, Forbidden, NotAuthenticated, NotFou
 from chat.identity import IdentityInvalid, VerifiedIdentity, verify_identity
 from chat.locks import claim_queued_conversation, lock_agent_profile
 from chat.models import ChatAttachment, Conversation, ConversationEvent, ReadMarker, Visitor
-from chat.queries import event_frame, open_conversation_of
+from chat.queries import department_for_visitor, event_frame, open_conversation_of
 from chatportal.realtime import publish_on_commit
 from chatportal.uploads import (
     CheckedUpload,
@@ -571,12 +571,17 @@ def check_visitor_message(
     page_url: str = "",
     page_title: str = "",
     locale: str = "",
+    department_online: bool | None = None,
 ) -> Appended:
     """A visitor's message: into its open conversation, or a new one.
 
     `conversation` is the (pk, public id) the socket believes is open; a
     closed one (the agent ended it) makes this message start a new chat,
     unless it is a retry of a message that conversation already holds.
+
+    A chat started while nobody can answer is a message for a ticket: it is
+    converted right after the message commits. `department_online` is what
+    the visitor was told (the widget's welcome); None asks the department now.
     """
     retry_after = limits.visitor_message_retry_after(visitor.pk)
     if retry_after:
@@ -598,6 +603,12 @@ def check_visitor_message(
     appended = post_message(
         opened.pk, opened.public_id, author=author, client_id=client_id, body=body
     )
+    if started:
+        if department_online is None:
+            department_online = department_for_visitor(department)["online"]
+        if not department_online:
+            # The `ticket` and `closed` events reach the visitor through the log.
+            conversion.convert_automatically(appended.conversation_pk, reason="offline")
     return Appended(
         appended.conversation_pk,
         appended.conversation,
@@ -785,8 +796,15 @@ def check_widget_hello(
 
 
 def check_visitor_close(visitor: Visitor, conversation_id: str) -> Appended:
+    """The visitor ends the chat; one left while still waiting becomes a ticket.
+
+    The conversion runs after the close commits and is a no-op for a chat an
+    agent answered; its `ticket` event reaches the sockets through the log.
+    """
     conversation = access_conversation_for_visitor(visitor, conversation_id)
-    return close_conversation(conversation, by=Role.VISITOR, author=visitor_author(visitor))
+    closed = close_conversation(conversation, by=Role.VISITOR, author=visitor_author(visitor))
+    conversion.convert_automatically(closed.conversation_pk, reason="left")
+    return closed
 
 
 def check_visitor_rate(

@@ -86,7 +86,7 @@ class WidgetConsumer(ChatSocket):
             if self.department
             else None
         )
-        # A chat started while nobody can answer is a message for a ticket.
+        # What the visitor is told; the message action turns a chat started offline into a ticket.
         self.department_online = bool(department_info and department_info["online"])
         await self.send_json(
             {
@@ -133,6 +133,7 @@ class WidgetConsumer(ChatSocket):
             page_url=self.page[0],
             page_title=self.page[1],
             locale=self.locale,
+            department_online=self.department_online,
         )
         public_id = str(appended.conversation)
         if self.open_conversation is None or self.open_conversation[0] != appended.conversation_pk:
@@ -142,11 +143,6 @@ class WidgetConsumer(ChatSocket):
         await self.ack(appended, frame["client_id"])
         metrics.MESSAGES_POSTED.labels("visitor").inc(0 if appended.duplicate else 1)
         await self.deliver_own(appended)
-        if appended.started and not self.department_online:
-            # The `ticket` and `closed` events reach this socket through the log.
-            await database_sync_to_async(conversion.convert_automatically)(
-                appended.conversation_pk, reason="offline"
-            )
 
     # --- honest waiting ---------------------------------------------------------------
 
@@ -208,10 +204,6 @@ class WidgetConsumer(ChatSocket):
             self.visitor, frame["conversation"]
         )
         await self.deliver_own(appended)
-        # Left while still waiting: the message becomes a ticket (no-op if answered).
-        await database_sync_to_async(conversion.convert_automatically)(
-            appended.conversation_pk, reason="left"
-        )
 
     async def on_rate(self, frame: dict[str, Any]) -> None:
         appended = await database_sync_to_async(actions.check_visitor_rate)(

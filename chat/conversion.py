@@ -1,9 +1,10 @@
 """Chat → ticket, without chat importing tickets.
 
 The tickets app (a higher layer) registers its converter at start-up
-(`TicketsConfig.ready()`); the agent socket's `to_ticket` and the widget
-socket's automatic conversions (a message left while the department is
-offline, a queued chat the visitor ends) call it through here. With no
+(`TicketsConfig.ready()`); the agent socket's `to_ticket` and the chat
+actions' automatic conversions (`check_visitor_message`: a chat started
+while the department is offline; `check_visitor_close`: a queued chat the
+visitor ends) call it through here. With no
 converter registered, `to_ticket` answers `not_available` and nothing
 converts by itself.
 

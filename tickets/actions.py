@@ -19,14 +19,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatportal.realtime import publish_on_commit
 from chatportal.uploads import CheckedUpload
 from crm.models import Contact
-from queues.models import AgentProfile, Department
+from queues.models import Department
 from tickets import events, sla
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError
@@ -38,6 +38,7 @@ from tickets.models import (
     TicketEvent,
     TicketNumber,
 )
+from tickets.rules import check_assignee, check_status_transition, serves_department
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +49,6 @@ Role = TicketEvent.Role
 
 MAX_BODY_CHARS = 10_000
 MAX_SUBJECT_CHARS = 300
-
-# Which status may follow which; everything else is a conflict. A closed
-# ticket is final (a new message opens a new ticket).
-TRANSITIONS: dict[str, set[str]] = {
-    Status.NEW: {Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
-    Status.OPEN: {Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
-    Status.PENDING: {Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED},
-    Status.ON_HOLD: {Status.OPEN, Status.PENDING, Status.SOLVED, Status.CLOSED},
-    Status.SOLVED: {Status.OPEN, Status.CLOSED},
-    Status.CLOSED: set(),
-}
-
 
 # --- the event log -------------------------------------------------------------------
 
@@ -446,16 +435,11 @@ def change_status(
     ticket: Ticket, status: str, *, by: AbstractBaseUser | None
 ) -> TicketEvent | None:
     """Move the ticket to `status`; None if it already is there."""
-    if status not in Status.values:
-        raise TicketError(_("unknown status"))
     with transaction.atomic():
         locked = _locked(ticket)
         if locked.status == status:
             return None
-        if status not in TRANSITIONS[locked.status]:
-            raise TicketConflict(
-                _("a %(old)s ticket cannot become %(new)s") % {"old": locked.status, "new": status}
-            )
+        check_status_transition(locked.status, status)
         old = locked.status
         event = _append(
             locked,
@@ -495,13 +479,13 @@ def change_priority(
 def assign_ticket(
     ticket: Ticket, assignee: AbstractBaseUser | None, *, by: AbstractBaseUser | None
 ) -> TicketEvent | None:
-    """Give the ticket to `assignee` (None: unassign). The assignee must be an agent."""
-    if assignee is not None and not hasattr(assignee, "agent_profile"):
-        raise TicketError(_("the assignee is not an agent"))
+    """Give the ticket to `assignee` (None: unassign): an agent who serves its department."""
     with transaction.atomic():
         locked = _locked(ticket)
         if locked.assignee_id == (assignee.pk if assignee is not None else None):
             return None
+        # Under the row lock: a concurrent move cannot slip in between check and write.
+        check_assignee(assignee, locked.department)
         old = locked.assignee.get_username() if locked.assignee is not None else None
         event = _append(
             locked,
@@ -542,26 +526,20 @@ def move_ticket(
             fields={"department_id": department.pk},
         )
         locked.department = department
-        if locked.assignee_id is not None:
-            serves = (
-                AgentProfile.objects.filter(user_id=locked.assignee_id)
-                .filter(Q(is_supervisor=True) | Q(departments=department))
-                .exists()
+        if locked.assignee is not None and not serves_department(locked.assignee, department):
+            _append(
+                locked,
+                kind=Kind.ASSIGNEE,
+                payload={
+                    "old": locked.assignee.get_username(),
+                    "new": None,
+                    "cause": "department",
+                },
+                author_role=_role_of(by),
+                author_user=by,
+                fields={"assignee_id": None},
             )
-            if not serves:
-                _append(
-                    locked,
-                    kind=Kind.ASSIGNEE,
-                    payload={
-                        "old": locked.assignee.get_username(),
-                        "new": None,
-                        "cause": "department",
-                    },
-                    author_role=_role_of(by),
-                    author_user=by,
-                    fields={"assignee_id": None},
-                )
-                locked.assignee = None
+            locked.assignee = None
         _sync(ticket, locked)
         ticket.department = department
         ticket.assignee = locked.assignee

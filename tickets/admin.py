@@ -20,12 +20,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chatportal.view_only_admin import ViewOnlyAdminMixin
-from tickets.actions import TRANSITIONS
 from tickets.console_changes import apply_ticket_changes
-from tickets.console_queries import agent_label, agent_serves
+from tickets.console_queries import agent_label
 from tickets.console_rendering import status_choices
 from tickets.errors import TicketError
 from tickets.models import Ticket, TicketAttachment, TicketEvent
+from tickets.rules import check_assignee, check_status_transition
 
 LIFECYCLE_FIELDS = ("status", "priority", "assignee", "department")
 # Saved as typed: no action owns them and no clock depends on them.
@@ -98,24 +98,20 @@ class TicketAdminForm(forms.ModelForm):
             if _as_text(cleaned.get(name)) != seen:
                 changes[name] = cleaned.get(name)
         status = changes.get("status")
-        if (
-            status is not None
-            and status != ticket.status
-            and status not in TRANSITIONS[ticket.status]
-        ):
-            self.add_error(
-                "status",
-                _("A %(old)s ticket cannot become %(new)s.")
-                % {"old": ticket.get_status_display(), "new": Ticket.Status(status).label},
-            )
-        assignee = changes.get("assignee")
-        target = changes.get("department") or ticket.department
-        if assignee is not None and not agent_serves(assignee, target.pk):
-            self.add_error(
-                "assignee",
-                _("%(agent)s does not work in %(department)s.")
-                % {"agent": agent_label(assignee), "department": target.name},
-            )
+        if status is not None:
+            try:
+                check_status_transition(ticket.status, status)
+            except TicketError:
+                # Worded with the labels the operator sees in the choice.
+                self.add_error(
+                    "status",
+                    _("A %(old)s ticket cannot become %(new)s.")
+                    % {"old": ticket.get_status_display(), "new": Ticket.Status(status).label},
+                )
+        try:
+            check_assignee(changes.get("assignee"), changes.get("department") or ticket.department)
+        except TicketError as exc:
+            self.add_error("assignee", exc.detail)
         self.lifecycle_changes = changes
         return cleaned
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from tickets import actions
 from tickets.access import access_ticket_for_agent
 from tickets.console_forms import active_agent
-from tickets.console_queries import ASSIGNEE_ME, ASSIGNEE_NONE, agent_label, agent_serves
+from tickets.console_queries import ASSIGNEE_ME, ASSIGNEE_NONE
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
@@ -77,15 +77,6 @@ def apply_bulk_changes(
         if cleaned.get("priority"):
             changes["priority"] = cleaned["priority"]
         if assignee_choice:
-            if assignee is not None and not agent_serves(assignee, ticket.department_id):
-                result.failed.append(
-                    (
-                        ticket.number,
-                        _("%(agent)s does not work in %(department)s")
-                        % {"agent": agent_label(assignee), "department": ticket.department.name},
-                    )
-                )
-                continue
             changes["assignee"] = assignee
         try:
             events = apply_ticket_changes(ticket, changes, by=by)

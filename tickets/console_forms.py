@@ -20,11 +20,12 @@ from tickets.console_queries import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
     agent_label,
-    agent_serves,
     agents_serving,
 )
 from tickets.console_rendering import status_choices
+from tickets.errors import TicketError
 from tickets.models import Ticket
+from tickets.rules import check_assignee
 
 MAX_BULK_TICKETS = 100
 KEEP = ""
@@ -120,13 +121,10 @@ class TicketUpdateForm(forms.Form):
             changes["assignee"] = assignee
         if not changes:
             raise ValidationError(_("Nothing to change: pick a new value first."))
-        target = changes.get("department", self.ticket.department)
-        if assignee is not None and not agent_serves(assignee, target.pk):
-            self.add_error(
-                "assignee",
-                _("%(agent)s does not work in %(department)s.")
-                % {"agent": agent_label(assignee), "department": target.name},
-            )
+        try:
+            check_assignee(assignee, changes.get("department", self.ticket.department))
+        except TicketError as exc:
+            self.add_error("assignee", exc.detail)
         cleaned["changes"] = changes
         return cleaned
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from queues.models import AgentProfile, Department
+from queues.models import Department
 from tickets.access import tickets_for_agent
 from tickets.models import Ticket
 
@@ -70,14 +70,6 @@ def agents_serving(department_ids: set[int] | None) -> QuerySet:
             Q(agent_profile__is_supervisor=True) | Q(agent_profile__departments__in=department_ids)
         )
     return agents.distinct().order_by("first_name", "username")
-
-
-def agent_serves(user: AbstractBaseUser, department_id: int) -> bool:
-    return (
-        AgentProfile.objects.filter(user=user)
-        .filter(Q(is_supervisor=True) | Q(departments__pk=department_id))
-        .exists()
-    )
 
 
 def agent_label(user: AbstractBaseUser) -> str:

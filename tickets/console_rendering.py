@@ -23,6 +23,7 @@ from queues.models import Department
 from tickets import sla
 from tickets.attachments import refused_attachments_of
 from tickets.models import Ticket, TicketEvent, internal_status_label, message_text_for_display
+from tickets.rules import statuses_after
 
 TIMELINE_LIMIT = 500
 Kind = TicketEvent.Kind
@@ -264,9 +265,7 @@ def crm_summary(ticket: Ticket) -> dict[str, Any] | None:
 
 def status_choices(ticket: Ticket) -> list[tuple[str, str]]:
     """The current status and those it may move to (the action enforces the same rule)."""
-    from tickets.actions import TRANSITIONS
-
-    allowed = {ticket.status, *TRANSITIONS.get(ticket.status, set())}
+    allowed = {ticket.status, *statuses_after(ticket.status)}
     return [(value, label) for value, label in Ticket.Status.choices if value in allowed]
 
 

@@ -189,7 +189,10 @@ def test_a_ticket_assigned_to_an_agent_stays_readable_to_it_but_not_to_its_colle
 
     sales_colleague = make_agent("sven", [sales])
     ticket = open_ticket(customer[1], department=support)
+    # Assigned while helping out in support, then back to sales only.
+    sales_agent.agent_profile.departments.add(support)
     actions.assign_ticket(ticket, sales_agent, by=sales_agent)
+    sales_agent.agent_profile.departments.remove(support)
     assert api_for(sales_agent).get(f"/api/v1/tickets/{ticket.number}").status_code == 200
     assert_error(api_for(sales_colleague).get(f"/api/v1/tickets/{ticket.number}"), 404, "not_found")
     assert api_for(sales_colleague).get("/api/v1/tickets").json()["total"] == 0
