@@ -15,8 +15,9 @@ pass) deselects it and says how many. A test is database-free when
   a connection's `vendor`), which a test could read without opening anything.
 
 Redis is also reached without the database, through the cache and the
-channel layer, and child processes inherit DATABASE_URL. So in every pass a
-database-free test that touches the cache, the channel layer or a child
+channel layer; a connection object tells its vendor without a query; child
+processes inherit DATABASE_URL. So in every pass a database-free test that
+touches the cache, the channel layer, a database connection or a child
 process fails, with a message saying to mark it `both_passes`: pass 1 proves
 the classification that pass 2 relies on.
 """
