@@ -3,7 +3,9 @@
 Everything here runs Chatportal the way an operator does: `chatportal migrate`,
 `chatportal seed-demo` and `chatportal serve` as subprocesses with an
 environment, talking over real sockets. Nothing is imported from the server
-in-process, so what passes here passes in production.
+in-process, so what passes here passes in production. They run with the
+starting process's settings module (`worker_settings_module()`): under pytest
+that is tests.settings, production's plus a fast password hasher.
 
 Helpers (importable by any test or by bench/):
 
