@@ -10,6 +10,11 @@ import pytest
 from django.db import connections
 
 import chatportal.realtime as realtime
+from tests.database_free import (  # noqa: F401  (hooks and fixtures are found by name)
+    _database_free_tests_stay_free,
+    classify_and_deselect,
+    pytest_addoption,
+)
 
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
@@ -22,6 +27,7 @@ def pytest_collection_modifyitems(config, items):
             and "_coalescer_settled" not in names
         ):
             names.append("_coalescer_settled")
+    classify_and_deselect(config, items)
     # Embedded runs (no DATABASE_URL/REDIS_URL at all) leave the multi-process
     # tests out; the scale-out CI pass sets both, and there they must run and
     # fail loudly if the services do not answer.

@@ -3,7 +3,9 @@
 Everything here runs Chatportal the way an operator does: `chatportal migrate`,
 `chatportal seed-demo` and `chatportal serve` as subprocesses with an
 environment, talking over real sockets. Nothing is imported from the server
-in-process, so what passes here passes in production.
+in-process, so what passes here passes in production. They run with the
+starting process's settings module (`worker_settings_module()`): under pytest
+that is tests.settings, production's plus a fast password hasher.
 
 Helpers (importable by any test or by bench/):
 
@@ -161,12 +163,22 @@ def agent_token(env: Mapping[str, str], username: str) -> str:
     return lines[-1].split()[-1]
 
 
+def worker_settings_module() -> str:
+    """The settings of the process that starts the workers, production's by default.
+
+    Under pytest that is tests.settings: the workers then share the test
+    process's password hasher and accept the passwords it hashed (and vice
+    versa). A benchmark started from a shell gets chatportal.settings.
+    """
+    return os.environ.get("DJANGO_SETTINGS_MODULE") or "chatportal.settings"
+
+
 def base_env(data_dir: Path, *, secret_key: str | None = None) -> dict[str, str]:
     """The parent's environment minus service selection, plus what every worker needs."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "chatportal.settings",
+            "DJANGO_SETTINGS_MODULE": worker_settings_module(),
             "CHATPORTAL_DATA_DIR": str(data_dir),
             # Workers of one deployment must share the key: agent tokens and
             # visitor tokens are signed with it.
@@ -667,4 +679,5 @@ __all__: Sequence[str] = (
     "two_workers",
     "two_workers_env",
     "wait_for_http",
+    "worker_settings_module",
 )

@@ -8,11 +8,6 @@ from chatportal.demo_data import seed_demo
 from queues.tokens import issue_agent_token
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def demo(db):
     return seed_demo()

@@ -17,6 +17,7 @@ def visitor_pk():
     return next(_visitors)
 
 
+@pytest.mark.both_passes  # the cache is Redis in the services pass
 def test_it_allows_the_limit_then_names_the_seconds_to_the_next_window(settings, visitor_pk):
     settings.CHATPORTAL_VISITOR_MESSAGES_PER_MINUTE = 3
     now = 600 * limits.VISITOR_WINDOW_S + 15.5
@@ -26,6 +27,7 @@ def test_it_allows_the_limit_then_names_the_seconds_to_the_next_window(settings,
     assert limits.visitor_message_retry_after(visitor_pk, now=now + 45) == 0
 
 
+@pytest.mark.both_passes  # the cache is Redis in the services pass
 def test_visitors_are_counted_apart(settings, visitor_pk):
     settings.CHATPORTAL_VISITOR_MESSAGES_PER_MINUTE = 1
     now = 700 * limits.VISITOR_WINDOW_S

@@ -22,11 +22,6 @@ TOKEN_RE = re.compile(r"cpt_[0-9a-f]{32}\.[0-9a-f]{64}")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_cli(capsys, *args: str) -> str:
     # In-process, through the CLI's own name mapping. (execute_from_command_line
     # would close the test's database connection when the command ends.)

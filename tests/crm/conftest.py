@@ -14,9 +14,3 @@ def demo(db):
 @pytest.fixture
 def maria(demo) -> Contact:
     return Contact.objects.get(external_id="crm-1")
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The demo seed hashes one password; PBKDF2 at full strength costs more than the test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

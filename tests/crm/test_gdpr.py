@@ -24,8 +24,7 @@ PAGE = "https://shop.example.com/account/maria"
 
 
 @pytest.fixture
-def maria(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def maria(db):
     call_command("seed_demo", verbosity=0)
     contact = find_contact("crm-1")
     CallRecord.objects.create(

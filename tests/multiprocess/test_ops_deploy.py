@@ -61,6 +61,7 @@ class Probe(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.both_passes  # a child process (the health check script)
 def test_the_container_health_check_fails_when_readyz_says_no():
     server = http.server.HTTPServer(("127.0.0.1", 0), Probe)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -49,11 +49,6 @@ HOSTILE_STRINGS = (
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate-limit counters (link requests, visitor messages) live in the cache.
     cache.clear()

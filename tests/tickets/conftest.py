@@ -11,11 +11,6 @@ from crm.models import Organization, SlaPlan, SupportContract
 from tests.factories import make_agent, make_contact, make_department
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def support(db):
     return make_department("support", is_24x7=True)

@@ -50,7 +50,6 @@ def relay(settings):
     settings.CHATPORTAL_PUBLIC_URL = "https://help.example.com"
     settings.CHATPORTAL_EMAIL_AFTER_COMMIT = "thread"  # as in production
     settings.CHATPORTAL_EMAIL_RETRY_BASE_S = 0.05
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # the sign-in rate limits
     yield relay
     wait_for_sender()

@@ -124,6 +124,7 @@ def test_a_socket_host_that_is_not_ours_never_makes_a_link():
     assert socket_base(scope) == "https://localhost:8443"
 
 
+@pytest.mark.both_passes  # the deployment checks inspect the cache (Redis in pass 2)
 def test_check_deploy_warns_while_the_public_url_is_unset(settings):
     assert "chatportal.W001" in {m.id for m in run_checks(include_deployment_checks=True)}
     settings.CHATPORTAL_PUBLIC_URL = "https://chat.example.com"
