@@ -264,9 +264,7 @@ def route_agent_departments_after_commit(agent_id: int) -> None:
 # --- taking chats away -------------------------------------------------------------
 
 
-def requeue_conversation(
-    conversation: Conversation, *, reason: str, exclude_agent: int | None = None
-) -> bool:
+def requeue_conversation(conversation: Conversation, *, reason: str) -> bool:
     """Back to the head of its queue (its original arrival time is kept)."""
     previous = conversation.assigned_agent_id
     now = timezone.now()

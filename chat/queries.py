@@ -146,12 +146,6 @@ def department_for_visitor(department: Department, *, now: datetime.datetime | N
     }
 
 
-def department_is_open(department: Department, now: datetime.datetime) -> bool:
-    from queues.hours import is_open
-
-    return is_open(department, now)
-
-
 def department_hours(department: Department) -> str:
     from queues.hours import describe_hours
 

@@ -79,10 +79,6 @@ def register_gdpr_part(name: str, *, export: GdprExport, erase: GdprErase) -> No
     _parts[name] = GdprPart(export=export, erase=erase)
 
 
-def gdpr_parts() -> dict[str, GdprPart]:
-    return dict(_parts)
-
-
 def iso(value: datetime.datetime | datetime.date | None) -> str | None:
     if value is None:
         return None
