@@ -11,7 +11,8 @@ one ticket see each other's replies, notes and changes without a reload.
 `seq` is the last event the page rendered: a socket that connects after a
 change (or reconnects after a restart) sends the sections at once. Pushes at
 or below the seq already sent are dropped, so a doorbell that overtook
-another (PITFALLS 3) never rolls the page back. A ticket moved to a
+another (docs/decisions/pitfalls.md#reordering-in-the-layer) never rolls the
+page back. A ticket moved to a
 department the agent does not serve closes the socket with 4004 after a
 last fragment saying so.
 
