@@ -33,6 +33,7 @@ from django.template.loader import render_to_string
 
 from chatportal.session_sockets import session_alive, session_group_of
 from chatportal.socket_language import language_of_scope
+from queues.agent_scope import agent_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
 from tickets.console_rendering import render_ticket_sections, sla_clocks
@@ -92,8 +93,6 @@ def _seen(raw: str) -> dict[str, int]:
 
 
 def _is_agent(user: Any) -> bool:
-    from tickets.access import agent_scope
-
     return agent_scope(user) is not None
 
 
