@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from chat import tokens
 from chat.errors import Forbidden, NotFound
 from chat.models import Conversation, Visitor
+from queues.agent_scope import agent_scope
 from queues.models import AgentProfile
 
 
@@ -55,11 +56,10 @@ def access_conversation_for_agent(
     if conversation.assigned_agent_id == user.pk:
         return conversation
     if department_ids is None or is_supervisor is None:
-        profile = AgentProfile.objects.filter(user=user).first()
-        if profile is None:
+        scope = agent_scope(user)
+        if scope is None:
             raise Forbidden("not an agent")
-        department_ids = set(profile.departments.values_list("pk", flat=True))
-        is_supervisor = profile.is_supervisor
+        is_supervisor, department_ids = scope
     if is_supervisor or conversation.department_id in department_ids:
         return conversation
     raise Forbidden("this conversation belongs to another department")

@@ -105,7 +105,7 @@ def _next_seq(
 
     One `UPDATE … RETURNING` on PostgreSQL and SQLite (≥ 3.35): the row lock
     it takes serializes concurrent appends, so seqs are gapless and unique
-    without a SELECT FOR UPDATE round trip (PITFALLS #4).
+    without a SELECT FOR UPDATE round trip (docs/decisions/pitfalls.md#slow-naive-write-path).
     """
     if connection.vendor in {"postgresql", "sqlite"}:
         sql, params = _seq_update_sql(
@@ -161,7 +161,8 @@ def _insert_message_postgresql(
     internal: bool,
 ) -> int | None:
     """Seq and INSERT in one statement (one round trip, and in autocommit no
-    BEGIN/COMMIT round trips either): the hot path of PITFALLS #4.
+    BEGIN/COMMIT round trips either): the hot path of
+    docs/decisions/pitfalls.md#slow-naive-write-path.
 
     A data-modifying CTE runs in the statement's snapshot: if the INSERT
     fails (a retried client_id hits the partial unique index) the whole

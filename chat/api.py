@@ -27,7 +27,7 @@ from ninja import Router, Schema
 from ninja.utils import check_csrf
 
 from chat import actions
-from chat.access import agent_profile, authenticate_agent_token, authenticate_visitor
+from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
@@ -36,6 +36,7 @@ from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from chatportal.origins import widget_origin_allowed
 from chatportal.public_url import rebase_links, request_base
 from chatportal.uploads import UploadRefused, attachment_response, max_upload_bytes
+from queues.agent_scope import agent_scope
 
 router = Router(tags=["chat attachments"])
 API_ROUTERS = [("/conversations", router)]
@@ -126,11 +127,11 @@ def _participant(request: HttpRequest, *, form_token: str = "") -> Participant:
         return Participant(visitor=visitor)
     if token:
         user = authenticate_agent_token(token)
-        if user is None or agent_profile(user) is None:
+        if agent_scope(user) is None:
             raise Refused(401, "unauthorized", "the agent API token is not valid")
         return Participant(user=user)
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and agent_profile(user) is not None:
+    if agent_scope(user) is not None:
         return Participant(user=user, by_session=True)
     raise Refused(
         401, "unauthorized", "a visitor token, an agent API token or an agent session is required"

@@ -264,9 +264,7 @@ def route_agent_departments_after_commit(agent_id: int) -> None:
 # --- taking chats away -------------------------------------------------------------
 
 
-def requeue_conversation(
-    conversation: Conversation, *, reason: str, exclude_agent: int | None = None
-) -> bool:
+def requeue_conversation(conversation: Conversation, *, reason: str) -> bool:
     """Back to the head of its queue (its original arrival time is kept)."""
     previous = conversation.assigned_agent_id
     now = timezone.now()
@@ -307,8 +305,10 @@ def requeue_agent_conversations(agent_id: int, *, reason: str) -> int:
 def expire_offers(*, now: datetime.datetime | None = None) -> int:
     """Chats offered to an agent who did not answer in time go to the next agent.
 
-    The silent agent is set away by the system (PEERS #3): an agent who misses
-    an offer is not really available, and the next offer would be missed too.
+    The silent agent is set away by the system
+    (docs/decisions/peers.md#online-is-not-accepting-chats): an agent who
+    misses an offer is not really available, and the next offer would be
+    missed too.
     """
     now = now or timezone.now()
     expired = 0

@@ -36,10 +36,6 @@ def register_ticket_converter(fn: Converter) -> None:
     _converter = fn
 
 
-def ticket_converter() -> Converter | None:
-    return _converter
-
-
 def convert_on_request(
     conversation: Conversation, *, subject: str | None, priority: str | None, by: Any
 ) -> Appended | None:

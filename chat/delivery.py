@@ -127,7 +127,8 @@ def hot_path(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
     On PostgreSQL they run in the thread pool, each thread on its own
     connection, so one socket's commit wait does not hold up every other
-    socket of the worker on the single shared sync thread (PITFALLS #4), and
+    socket of the worker on the single shared sync thread
+    (docs/decisions/pitfalls.md#slow-naive-write-path), and
     concurrent commits share PostgreSQL's group commit. SQLite serializes
     writers anyway (and its in-memory test database refuses concurrent ones),
     so there the hops stay on the shared thread.

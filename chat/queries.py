@@ -16,16 +16,13 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from chat.models import Conversation, ConversationEvent, Visitor
+from chatportal.timestamps import iso_timestamp
 from queues.models import Department
 
 logger = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
 QUEUE_LIST_LIMIT = 20
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def event_frame(
@@ -42,7 +39,7 @@ def event_frame(
         "type": "event",
         "conversation": str(conversation),
         "seq": seq,
-        "at": iso(created_at),
+        "at": iso_timestamp(created_at),
         "kind": kind,
     }
     frame.update(payload)
@@ -123,7 +120,7 @@ def conversation_for_agent(conversation: Conversation) -> dict[str, Any]:
         "agent": {"name": agent_display_name(agent)} if agent else None,
         "page": {"url": conversation.page_url, "title": conversation.page_title},
         "locale": conversation.locale,
-        "created_at": iso(conversation.created_at),
+        "created_at": iso_timestamp(conversation.created_at),
         # Routing offered it and the agent has not answered yet (accept or a reply).
         "offered": conversation.offered_at is not None,
     }
@@ -144,12 +141,6 @@ def department_for_visitor(department: Department, *, now: datetime.datetime | N
         "long_wait_s": estimate["long_wait_s"],
         "hours": department_hours(department),
     }
-
-
-def department_is_open(department: Department, now: datetime.datetime) -> bool:
-    from queues.hours import is_open
-
-    return is_open(department, now)
 
 
 def department_hours(department: Department) -> str:
@@ -188,7 +179,7 @@ def queue_summary(
                 "agent": None,
                 "page": {"url": url, "title": title},
                 "locale": locale,
-                "created_at": iso(created_at),
+                "created_at": iso_timestamp(created_at),
             }
             for public_id, last_seq, visitor_name, url, title, locale, created_at in rows
         ],

@@ -4,7 +4,8 @@ Why pub/sub. Every chat message rings its conversation's group. The
 list-based `channels_redis.core` layer spends two to four Redis round trips
 on a `group_send` and several more on every receive (a socket's process
 channel is polled with BZPOPMIN, an in-flight backup and its cleanup), and
-it drops messages silently at a channel's capacity (PITFALLS 2). The pub/sub
+it drops messages silently at a channel's capacity
+(docs/decisions/pitfalls.md#silent-drops-at-capacity). The pub/sub
 layer publishes once per group; each worker subscribes once per group it has
 members in and fans out in-process, so a receive is a local queue. Measured
 at 400 messages/s (docs/benchmarks.md): 3.6 ms of worker CPU per message

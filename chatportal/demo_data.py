@@ -1,4 +1,4 @@
-"""The demo data DESIGN.md promises ("Demo data"): stable, and safe to seed twice.
+"""The demo data docs/decisions/design.md#demo-data promises: stable, and safe to seed twice.
 
 Every row is found by its natural key (slug, username, external id, serial
 number, ...) and updated in place, so `chatportal seed-demo` run again gives

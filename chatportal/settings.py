@@ -196,7 +196,8 @@ if REDIS_URL:
             # worker, no capacity to overflow (chatportal/channel_layer.py).
             "BACKEND": "chatportal.channel_layer.DoorbellChannelLayer",
             "CONFIG": {
-                # redis-py caps an asyncio pool at 100 connections (PITFALLS 1).
+                # redis-py caps an asyncio pool at 100 connections
+                # (docs/decisions/pitfalls.md#redis-connection-pool-cap).
                 "hosts": [
                     {
                         "address": REDIS_URL,

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from chatportal.timestamps import iso_timestamp
+
 if TYPE_CHECKING:
     from crm.models import Contact, ContactErasure
 
@@ -79,15 +81,12 @@ def register_gdpr_part(name: str, *, export: GdprExport, erase: GdprErase) -> No
     _parts[name] = GdprPart(export=export, erase=erase)
 
 
-def gdpr_parts() -> dict[str, GdprPart]:
-    return dict(_parts)
-
-
 def iso(value: datetime.datetime | datetime.date | None) -> str | None:
+    """Exports hold optional dates as well as moments; moments as on the wire."""
     if value is None:
         return None
     if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+        return iso_timestamp(value)
     return value.isoformat()
 
 

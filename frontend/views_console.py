@@ -7,15 +7,10 @@ actions the protocol uses. These views only read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -27,26 +22,9 @@ from crm.record import contact_record
 from crm.timeline import contact_timeline
 from frontend.console_strings import console_strings
 from queues.models import AgentPresence, AgentProfile, Department
-from tickets.portal_auth import customer_contact
+from tickets.console_access import agent_required
 
 TIMELINE_LIMIT = 15
-
-
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, not a customer (they go to the portal), and an agent profile."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if customer_contact(request.user) is not None:
-            return redirect("portal")
-        profile = access.agent_profile(request.user)
-        if profile is None:
-            return render(request, "frontend/console_not_agent.html", status=403)
-        request.agent_profile = profile
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def transfer_targets(profile: AgentProfile) -> tuple[list[Department], list[dict[str, str]]]:
@@ -83,7 +61,7 @@ def console_ping_every_ms() -> int:
 @require_GET
 @agent_required
 def console(request: HttpRequest) -> HttpResponse:
-    profile = request.agent_profile
+    profile = access.agent_profile(request.user)
     departments, agents = transfer_targets(profile)
     config = {
         "socketPath": "/ws/agent/",
@@ -110,12 +88,12 @@ def console(request: HttpRequest) -> HttpResponse:
 
 
 def _conversation_or_error(request: HttpRequest, conversation_id: str):
-    profile = request.agent_profile
+    scope = request.agent_scope
     return access.access_conversation_for_agent(
         request.user,
         conversation_id,
-        department_ids={d.pk for d in profile.departments.all()},
-        is_supervisor=profile.is_supervisor,
+        department_ids=scope.department_ids,
+        is_supervisor=scope.is_supervisor,
     )
 
 
@@ -177,7 +155,7 @@ def console_canned(request: HttpRequest) -> JsonResponse:
         query,
         conversation=conversation,
         agent=request.user,
-        department_ids={d.pk for d in request.agent_profile.departments.all()},
+        department_ids=request.agent_scope.department_ids,
     )
     return JsonResponse(
         {

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from queues.models import AgentConnection, AgentPresence, AgentProfile
+from queues.models import AgentPresence, AgentProfile
 from queues.routing import AgentState
 
 
@@ -27,10 +27,6 @@ def reconnect_grace() -> datetime.timedelta:
 
 def live_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
     return (now or timezone.now()) - presence_ttl()
-
-
-def live_connection_count(user_id: int, *, now: datetime.datetime | None = None) -> int:
-    return AgentConnection.objects.filter(user_id=user_id, last_seen__gte=live_cutoff(now)).count()
 
 
 def effective_status(presence: AgentPresence | None, live_connections: int) -> str:

@@ -1,4 +1,7 @@
-"""Shared fixtures. App-specific personas and helpers live next to the tests that use them."""
+"""Shared fixtures and the personas every app's tests share (departments, agents).
+
+App-specific personas (customers, contracts) live next to the tests that use them.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from tests.database_free import (  # noqa: F401  (hooks and fixtures are found b
     classify_and_deselect,
     pytest_addoption,
 )
+from tests.factories import make_agent, make_department
 
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
@@ -145,3 +149,35 @@ def published_events(monkeypatch):
         realtime, "send_now", lambda group, event: list.append(sent, (group, event))
     )
     return sent
+
+
+# --- personas ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def support(db):
+    return make_department("support", name="Support")
+
+
+@pytest.fixture
+def sales(db):
+    return make_department("sales", name="Sales")
+
+
+@pytest.fixture
+def support_agent(support):
+    user = make_agent("boris", [support], first_name="Boris")
+    user.email = "boris@example.com"
+    user.save()
+    return user
+
+
+@pytest.fixture
+def sales_agent(sales):
+    """Must not see support's conversations or tickets."""
+    return make_agent("sara", [sales], first_name="Sara")
+
+
+@pytest.fixture
+def supervisor(support):
+    return make_agent("victor", [], is_supervisor=True, first_name="Victor")

@@ -9,7 +9,7 @@ that is tests.settings, production's plus a fast password hasher.
 
 Helpers (importable by any test or by bench/):
 
-- `free_port()`, `wait_for_http(url)`
+- `free_port()`
 - `DaphneWorker(env, log_path, port=None, daphne_args=())` with `start()`, `stop()`, `kill()`,
   `restart()`, `url`, `ws_url(path)`, `origin`, `log_tail()`
 - `run_chatportal(env, *args)`, `prepare_database(env)`, `agent_token(env, user)`
@@ -83,16 +83,6 @@ def http_answers(host: str, port: int, path: str = "/", timeout: float = 2.0) ->
         return False
     finally:
         conn.close()
-
-
-def wait_for_http(url: str, *, timeout: float = DEFAULT_STARTUP_TIMEOUT_S) -> None:
-    parts = urlsplit(url)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if http_answers(parts.hostname or LOOPBACK, parts.port or 80, parts.path or "/"):
-            return
-        time.sleep(0.1)
-    raise LiveServerError(f"{url} did not answer HTTP within {timeout:.0f} s")
 
 
 def chatportal_argv(*args: str) -> list[str]:
@@ -678,6 +668,5 @@ __all__: Sequence[str] = (
     "services_from_environment",
     "two_workers",
     "two_workers_env",
-    "wait_for_http",
     "worker_settings_module",
 )

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from crm.models import Contact
-from queues.models import AgentProfile
+from queues.agent_scope import AgentScope, agent_scope
 from tickets.errors import TicketNotFound
 from tickets.models import NUMBER_PREFIX, Ticket
 
@@ -61,18 +61,8 @@ def access_ticket_for_customer(user: AbstractBaseUser | None, number: object) ->
     return ticket
 
 
-def agent_scope(user: AbstractBaseUser | None) -> tuple[bool, set[int]] | None:
-    """(is supervisor, department ids) of an agent; None for anyone else."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    profile = AgentProfile.objects.filter(user=user).first()
-    if profile is None:
-        return None
-    return profile.is_supervisor, set(profile.departments.values_list("pk", flat=True))
-
-
 def tickets_for_agent(
-    user: AbstractBaseUser | None, *, scope: tuple[bool, set[int]] | None = None
+    user: AbstractBaseUser | None, *, scope: AgentScope | None = None
 ) -> QuerySet[Ticket]:
     scope = scope or agent_scope(user)
     if scope is None:
@@ -85,7 +75,7 @@ def tickets_for_agent(
 
 
 def access_ticket_for_agent(
-    user: AbstractBaseUser | None, number: object, *, scope: tuple[bool, set[int]] | None = None
+    user: AbstractBaseUser | None, number: object, *, scope: AgentScope | None = None
 ) -> Ticket:
     """Not found both when it does not exist and when it is another department's."""
     number = normalize_number(number)

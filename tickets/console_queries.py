@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from queues.agent_scope import AgentScope
 from queues.models import Department
 from tickets.access import tickets_for_agent
 from tickets.models import Ticket
@@ -56,7 +57,7 @@ SORTS: dict[str, tuple[Any, tuple[Any, ...]]] = {
 }
 
 
-def departments_of(scope: tuple[bool, set[int]]) -> QuerySet[Department]:
+def departments_of(scope: AgentScope) -> QuerySet[Department]:
     is_supervisor, department_ids = scope
     departments = Department.objects.order_by("name")
     return departments if is_supervisor else departments.filter(pk__in=department_ids)
@@ -98,7 +99,7 @@ class TicketFilterForm(forms.Form):
         required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args: Any, scope: tuple[bool, set[int]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, scope: AgentScope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.departments = list(departments_of(scope))
         is_supervisor, department_ids = scope
@@ -124,7 +125,7 @@ class TicketFilterForm(forms.Form):
 
 
 def filtered_tickets(
-    user: AbstractBaseUser, scope: tuple[bool, set[int]], filters: dict[str, Any]
+    user: AbstractBaseUser, scope: AgentScope, filters: dict[str, Any]
 ) -> QuerySet[Ticket]:
     """The agent's tickets narrowed by the cleaned filters, in the chosen order."""
     tickets = tickets_for_agent(user, scope=scope)

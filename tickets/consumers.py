@@ -13,7 +13,8 @@ first send every ticket changed after it: a socket closed by a restart or a
 limit reconnects (htmx does) and misses nothing.
 `?ticket=T-1001` (a ticket's page) sends that ticket's section with its
 timeline; without it (the list) every change sends the ticket's table row.
-Doorbells can overtake each other in Redis (PITFALLS 3): each push renders
+Doorbells can overtake each other in Redis
+(docs/decisions/pitfalls.md#reordering-in-the-layer): each push renders
 the current state, and a doorbell at or below the seq already rendered is
 dropped, so a late one never rolls the page back.
 """
@@ -214,7 +215,8 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             await self.refuse(CLOSE_RATE_LIMITED)
 
     async def _maintenance(self) -> None:
-        # A Redis restart forgets memberships silently (PITFALLS 5): re-join on
+        # A Redis restart forgets memberships silently
+        # (docs/decisions/pitfalls.md#redis-restart): re-join on
         # a timer (group_add is idempotent), check the session still stands,
         # send what changed without a doorbell reaching us (a failed publish,
         # a full channel, Redis down), and send a comment as a heartbeat that

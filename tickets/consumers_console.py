@@ -11,7 +11,8 @@ one ticket see each other's replies, notes and changes without a reload.
 `seq` is the last event the page rendered: a socket that connects after a
 change (or reconnects after a restart) sends the sections at once. Pushes at
 or below the seq already sent are dropped, so a doorbell that overtook
-another (PITFALLS 3) never rolls the page back. A ticket moved to a
+another (docs/decisions/pitfalls.md#reordering-in-the-layer) never rolls the
+page back. A ticket moved to a
 department the agent does not serve closes the socket with 4004 after a
 last fragment saying so.
 
@@ -32,6 +33,7 @@ from django.template.loader import render_to_string
 
 from chatportal.session_sockets import session_alive, session_group_of
 from chatportal.socket_language import language_of_scope
+from queues.agent_scope import agent_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
 from tickets.console_rendering import render_ticket_sections, sla_clocks
@@ -91,8 +93,6 @@ def _seen(raw: str) -> dict[str, int]:
 
 
 def _is_agent(user: Any) -> bool:
-    from tickets.access import agent_scope
-
     return agent_scope(user) is not None
 
 

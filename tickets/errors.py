@@ -24,11 +24,6 @@ class TicketNotFound(TicketError):
     status = 404
 
 
-class TicketForbidden(TicketError):
-    code = "forbidden"
-    status = 403
-
-
 class TicketConflict(TicketError):
     """Valid, but the ticket's state does not allow it (a reply to a closed ticket)."""
 

@@ -166,10 +166,6 @@ class Ticket(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
-    def customer_status(self) -> str:
-        return customer_status_label(self.status)
-
-    @property
     def portal_path(self) -> str:
         # The portal's ticket page (`portal_ticket` in tickets.views_portal).
         return f"/portal/tickets/{self.number}/"

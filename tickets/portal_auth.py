@@ -60,12 +60,6 @@ def customer_contact(user: Any) -> Contact | None:
     return contact
 
 
-def is_agent(user: Any) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_staff or AgentProfile.objects.filter(user=user).exists())
-
-
 def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Portal pages: customers only; everyone else goes to the portal sign-in."""
 

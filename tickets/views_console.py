@@ -10,13 +10,10 @@ bulk actions swap in place, and the ticket page's socket
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -32,7 +29,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from tickets import actions
-from tickets.access import access_ticket_for_agent, agent_scope, customer_contact
+from tickets.access import access_ticket_for_agent
+from tickets.console_access import agent_required
 from tickets.console_changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console_forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console_queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
@@ -46,24 +44,6 @@ from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
 SOCKET_PATH = "/ws/console/tickets/"
-
-
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in agents only: customers go to their portal, anyone else is refused."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        scope = agent_scope(request.user)
-        if scope is None:
-            if customer_contact(request.user) is not None:
-                return redirect("portal")
-            return render(request, "tickets/console/forbidden.html", status=403)
-        request.agent_scope = scope  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:

@@ -7,13 +7,11 @@ import json
 import uuid
 from typing import Any
 
-import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatportal.asgi import application
-from tests.factories import make_agent, make_department
 
 # What a browser on our own page sends: its Origin and the Host it addressed.
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -117,24 +115,3 @@ async def say(socket: Socket, body: str, **extra: Any) -> dict[str, Any]:
     client_id = new_id()
     await socket.send({"type": "message", "client_id": client_id, "body": body, **extra})
     return await socket.expect("ack", client_id=client_id)
-
-
-@pytest.fixture
-def support(db):
-    return make_department("support", name="Support")
-
-
-@pytest.fixture
-def sales(db):
-    return make_department("sales", name="Sales")
-
-
-@pytest.fixture
-def support_agent(support):
-    return make_agent("boris", [support])
-
-
-@pytest.fixture
-def sales_agent(sales):
-    """Must not see support's conversations."""
-    return make_agent("dana", [sales])

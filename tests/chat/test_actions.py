@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def support():
-    return make_department("support")
-
-
-@pytest.fixture
 def visitor():
     return actions.create_visitor(name="Ana")[0]
 

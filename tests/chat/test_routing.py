@@ -49,11 +49,6 @@ def state_of(conversation):
     return conversation.state, conversation.assigned_agent_id
 
 
-@pytest.fixture
-def support():
-    return make_department("support")
-
-
 def test_it_gives_a_new_chat_to_the_least_loaded_online_agent(support, published_events):
     boris, chen = make_agent("boris", [support]), make_agent("chen", [support])
     go_online(boris), go_online(chen)

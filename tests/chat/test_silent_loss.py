@@ -1,7 +1,8 @@
 """A doorbell lost without any error (a full channel, an expired message) costs one period.
 
 channels-redis drops group messages past a channel's capacity and logs it
-at INFO at best (PITFALLS 2). A client that never pings (an integration, a
+at INFO at best (docs/decisions/pitfalls.md#silent-drops-at-capacity). A
+client that never pings (an integration, a
 load generator) must still get the event: maintenance compares the followed
 conversations with the log every few ticks, even while the layer is healthy.
 """

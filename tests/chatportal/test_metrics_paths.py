@@ -7,18 +7,13 @@ from channels.db import database_sync_to_async
 from prometheus_client import REGISTRY
 
 from tests.chat.conftest import open_agent, open_widget, say
-from tests.factories import make_agent, make_department
+from tests.factories import make_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture
-def support(db):
-    return make_department("support", name="Support")
 
 
 async def test_a_widget_socket_is_counted_while_open_and_its_message_and_events_too(support):

@@ -15,15 +15,9 @@ from channels.db import database_sync_to_async
 
 from chatportal import shutdown
 from tests.chat.conftest import new_id, open_widget, say
-from tests.factories import make_department
 from tests.tickets.test_portal_consumer import make_customer, portal_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def support(db):
-    return make_department("support", name="Support")
 
 
 async def test_a_chat_socket_finishes_the_frame_before_the_shutdown_and_nothing_after(support):

@@ -24,18 +24,8 @@ XSS = '<img src=x onerror=alert(1)><script>alert("x")</script>'
 
 
 @pytest.fixture
-def support():
-    return make_department("support", name="Support")
-
-
-@pytest.fixture
 def billing():
     return make_department("billing", name="Billing")
-
-
-@pytest.fixture
-def support_agent(support):
-    return make_agent("boris", [support], first_name="Boris")
 
 
 @pytest.fixture

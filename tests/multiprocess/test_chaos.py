@@ -1,4 +1,5 @@
-"""Chaos over the scale-out set: the delivery guarantees of DESIGN.md under faults (issue 7).
+"""Chaos over the scale-out set: the delivery guarantees of
+docs/decisions/design.md#delivery-guarantees under faults (issue 7).
 
 Two daphne workers on PostgreSQL and a Redis of the test's own, 50
 conversations of 40 messages (20 from the visitor, 20 from the agent, every

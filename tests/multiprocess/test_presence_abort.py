@@ -1,4 +1,7 @@
-"""An agent who vanishes loses its chats; an agent who reloads does not (PEERS #2, #9).
+"""An agent who vanishes loses its chats; an agent who reloads does not.
+
+(docs/decisions/peers.md#agents-shown-online-after-they-left,
+docs/decisions/peers.md#transfers-and-stranded-chats)
 
 Agent A serves a chat; agent B, in the same department, is online with room.
 

@@ -7,7 +7,8 @@ what routing gives it, replies once and closes the chat after a short random
 hold, which frees the slot for the next waiting chat.
 
 What must hold, read both from the frames the clients got and from the
-database the workers share (PEERS #4, #5):
+database the workers share (docs/decisions/peers.md#backlog-does-not-drain,
+docs/decisions/peers.md#capacity-races):
 
 - no agent ever holds more than `max_chats` chats: not on its own socket,
   not in any sample of `chat_conversation`, not in the intervals the event

@@ -97,7 +97,8 @@ async def send_spaced(sock: ProtocolSocket, bodies: list[str], **fields: Any) ->
     acks = []
     for body in bodies:
         acks.append(await sock.post_message(body, **fields))
-        # Small gaps let the other side's sends interleave with ours (PITFALLS 3).
+        # Small gaps let the other side's sends interleave with ours
+        # (docs/decisions/pitfalls.md#reordering-in-the-layer).
         await asyncio.sleep(0.02)
     return acks
 

@@ -144,9 +144,6 @@ class ProtocolSocket:
             raise ProtocolError(f"{self.name}: still open after {timeout:.0f} s")
         return self.closed_code
 
-    def of_type(self, type_: str) -> list[Frame]:
-        return [f for f in self.frames if f["type"] == type_]
-
     def events(self, conversation: str) -> list[Frame]:
         return [
             f for f in self.frames if f["type"] == "event" and f.get("conversation") == conversation

@@ -16,7 +16,7 @@ from django.test import Client
 from chatportal.asgi import application
 from crm.models import Organization
 from tests.chat.conftest import HOST, ORIGIN
-from tests.factories import make_agent, make_contact, make_department
+from tests.factories import make_contact, make_department
 from tickets import actions
 from tickets.models import Ticket, TicketEvent
 
@@ -54,27 +54,6 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def support(db):
-    return make_department("support", name="Support")
-
-
-@pytest.fixture
-def sales(db):
-    return make_department("sales", name="Sales")
-
-
-@pytest.fixture
-def support_agent(support):
-    return make_agent("boris", [support], first_name="Boris")
-
-
-@pytest.fixture
-def sales_agent(sales):
-    """Must not see support's conversations or tickets."""
-    return make_agent("dana", [sales], first_name="Dana")
 
 
 def make_customer(name: str, email: str, *, organization=None):

@@ -174,7 +174,7 @@ def test_an_agent_cannot_hand_a_ticket_to_someone_outside_its_department(
 ):
     response = api_for(support_agent).patch(
         f"/api/v1/tickets/{support_ticket.number}",
-        data=json.dumps({"assignee": "dana"}),
+        data=json.dumps({"assignee": "sara"}),
         content_type="application/json",
     )
     assert_error(response, 400, "invalid")

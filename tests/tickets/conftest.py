@@ -8,36 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from crm.models import Organization, SlaPlan, SupportContract
-from tests.factories import make_agent, make_contact, make_department
-
-
-@pytest.fixture
-def support(db):
-    return make_department("support", is_24x7=True)
-
-
-@pytest.fixture
-def sales(db):
-    return make_department("sales", is_24x7=True)
-
-
-@pytest.fixture
-def support_agent(support):
-    user = make_agent("boris", [support], first_name="Boris")
-    user.email = "boris@example.com"
-    user.save()
-    return user
-
-
-@pytest.fixture
-def sales_agent(sales):
-    # Must not see support's tickets.
-    return make_agent("sara", [sales], first_name="Sara")
-
-
-@pytest.fixture
-def supervisor(support):
-    return make_agent("victor", [], is_supervisor=True, first_name="Victor")
+from tests.factories import make_contact
 
 
 @pytest.fixture

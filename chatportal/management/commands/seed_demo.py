@@ -1,4 +1,4 @@
-"""`chatportal seed-demo`: the demo data of DESIGN.md, idempotent."""
+"""`chatportal seed-demo`: the demo data of docs/decisions/design.md#demo-data, idempotent."""
 
 from __future__ import annotations
 
