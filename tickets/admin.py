@@ -134,6 +134,21 @@ class TicketAttachmentInline(ViewOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+# The SLA plan and clocks: shown together, written only by the actions and the SLA sweep.
+SLA_FIELDS = (
+    "sla_plan",
+    "first_response_due",
+    "resolution_due",
+    "first_responded_at",
+    "solved_at",
+    "paused_since",
+    "first_response_warned_at",
+    "first_response_breached_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+)
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
@@ -181,18 +196,7 @@ class TicketAdmin(admin.ModelAdmin):
         (
             _("SLA"),
             {
-                "fields": (
-                    "sla_plan",
-                    "first_response_due",
-                    "resolution_due",
-                    "first_responded_at",
-                    "solved_at",
-                    "paused_since",
-                    "first_response_warned_at",
-                    "first_response_breached_at",
-                    "resolution_warned_at",
-                    "resolution_breached_at",
-                ),
+                "fields": SLA_FIELDS,
             },
         ),
         (None, {"fields": ("public_id", "last_seq", "reply_token", "created_at", "updated_at")}),
@@ -206,16 +210,7 @@ class TicketAdmin(admin.ModelAdmin):
         "public_id",
         "last_seq",
         "reply_token",
-        "sla_plan",
-        "first_response_due",
-        "resolution_due",
-        "first_responded_at",
-        "solved_at",
-        "paused_since",
-        "first_response_warned_at",
-        "first_response_breached_at",
-        "resolution_warned_at",
-        "resolution_breached_at",
+        *SLA_FIELDS,
         "created_at",
         "updated_at",
     )
