@@ -181,3 +181,17 @@ def sales_agent(sales):
 @pytest.fixture
 def supervisor(support):
     return make_agent("victor", [], is_supervisor=True, first_name="Victor")
+
+
+@pytest.fixture
+def operator(db):
+    """A superuser working in /admin/."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.com", "x-pass-123")
+
+
+@pytest.fixture
+def admin_client(client, operator):
+    client.force_login(operator)
+    return client

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -18,17 +17,6 @@ from tests import attachment_files as files
 from tests.factories import make_department
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator(db):
-    return get_user_model().objects.create_superuser("root", "root@example.com", "x-pass-123")
-
-
-@pytest.fixture
-def admin_client(client, operator):
-    client.force_login(operator)
-    return client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.admin_forms import change_form_data
@@ -12,17 +11,6 @@ from tickets.admin import TicketAdmin
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator(db):
-    return get_user_model().objects.create_superuser("root", "root@example.com", "x-pass-123")
-
-
-@pytest.fixture
-def admin_client(client, operator):
-    client.force_login(operator)
-    return client
 
 
 @pytest.fixture
