@@ -47,7 +47,7 @@ if os.environ.get("BENCH_DB_POOL") == "1":
     }
 
 if os.environ.get("BENCH_PUBSUB_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
-    # The library's pub/sub layer as it ships, without chatportal.channel_layer's changes.
+    # The library's pub/sub layer as it ships, without foundation.channel_layer's changes.
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"  # noqa: F405
 
 if os.environ.get("BENCH_STOCK_LAYER") == "1" and "CHANNEL_LAYERS" in globals():
@@ -58,7 +58,7 @@ def _nonblocking_publish() -> None:
     from asgiref.sync import SyncToAsync
     from channels.layers import get_channel_layer
 
-    import chatportal.realtime as realtime
+    import foundation.realtime as realtime
 
     blocking_send_now = realtime.send_now
 
@@ -92,7 +92,7 @@ def _no_visitor_window() -> None:
 
 
 def _thread_doorbells() -> None:
-    import chatportal.realtime as realtime
+    import foundation.realtime as realtime
 
     def not_collecting(fn):
         return lambda *args, **kwargs: (fn(*args, **kwargs), [])
@@ -167,7 +167,7 @@ def _log_stalls() -> None:
     import time
 
     import chat.sweeper as sweeper
-    import chatportal.realtime as realtime
+    import foundation.realtime as realtime
 
     started_monitor = []
 

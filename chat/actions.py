@@ -36,15 +36,15 @@ from chat.identity import IdentityInvalid, VerifiedIdentity, verify_identity
 from chat.locks import claim_queued_conversation, lock_agent_profile
 from chat.models import ChatAttachment, Conversation, ConversationEvent, ReadMarker, Visitor
 from chat.queries import department_for_visitor, event_frame, open_conversation_of
-from chatportal.realtime import publish_on_commit
-from chatportal.uploads import (
+from crm.models import Contact
+from foundation.realtime import publish_on_commit
+from foundation.uploads import (
     CheckedUpload,
     discard_stored,
     new_download_token,
     store_upload,
     upload_from_request_file,
 )
-from crm.models import Contact
 from queues.models import Department
 
 logger = logging.getLogger(__name__)

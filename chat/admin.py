@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import CannedResponse, ChatAttachment, Conversation, ConversationEvent
-from chatportal.view_only_admin import ViewOnlyAdminMixin
+from foundation.view_only_admin import ViewOnlyAdminMixin
 
 
 @admin.register(CannedResponse)

@@ -31,11 +31,11 @@ from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
-from chatportal.api_errors import error_responses
-from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
-from chatportal.origins import widget_origin_allowed
-from chatportal.public_url import rebase_links, request_base
-from chatportal.uploads import UploadRefused, attachment_response, max_upload_bytes
+from foundation.api_errors import error_responses
+from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
+from foundation.origins import widget_origin_allowed
+from foundation.public_url import rebase_links, request_base
+from foundation.uploads import UploadRefused, attachment_response, max_upload_bytes
 from queues.agent_scope import agent_scope
 
 router = Router(tags=["chat attachments"])

@@ -38,9 +38,9 @@ from django.utils import timezone
 from chat import events
 from chat.actions import SYSTEM, Kind, State, agent_author, append_event, publish_queue_changed
 from chat.models import Conversation
-from chatportal.metrics import ROUTING_SECONDS
-from chatportal.realtime import publish_on_commit
 from crm.models import SupportContract
+from foundation.metrics import ROUTING_SECONDS
+from foundation.realtime import publish_on_commit
 from queues import actions as presence_actions
 from queues import routing
 from queues.hours import is_open

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from chat.access import access_conversation_for_agent, access_conversation_for_visitor
 from chat.errors import NotFound
 from chat.models import ChatAttachment, Visitor
-from chatportal.public_url import offline_base
+from foundation.public_url import offline_base
 
 UPLOAD_WINDOW_S = 600
 
@@ -32,7 +32,7 @@ def attachment_path(conversation: uuid.UUID | str, token: str) -> str:
 
 
 def attachment_url(conversation: uuid.UUID | str, token: str) -> str:
-    # Stored in the event as made offline; answers and frames re-base it (chatportal.public_url).
+    # Stored in the event as made offline; answers and frames re-base it (foundation.public_url).
     return offline_base() + attachment_path(conversation, token)
 
 

@@ -79,7 +79,7 @@ def request_snapshot(department_id: int) -> None:
 
 def send_snapshots(department_ids: set[int]) -> None:
     from chat.waiting import queue_snapshot, waiting_group
-    from chatportal.realtime import send_now
+    from foundation.realtime import send_now
     from queues.models import Department
 
     for department in Department.objects.prefetch_related("hours", "holidays").filter(

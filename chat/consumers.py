@@ -22,8 +22,8 @@ from chat import access, actions, assignment, conversion, frames, queries, waiti
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group, visitor_group
-from chatportal import metrics
-from chatportal.session_sockets import session_group_of
+from foundation import metrics
+from foundation.session_sockets import session_group_of
 from queues import actions as presence
 from queues.presence import presence_ttl
 

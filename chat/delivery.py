@@ -31,11 +31,11 @@ from chat.actions import Appended
 from chat.errors import ChatError, NotAuthenticated, RateLimited
 from chat.events import conversation_group
 from chat.sweeper import ensure_sweeper_running
-from chatportal import metrics, realtime
-from chatportal.channel_layer import reconnects as layer_reconnects
-from chatportal.public_url import rebase_links, socket_base
-from chatportal.session_sockets import session_alive
-from chatportal.shutdown import GracefulShutdown
+from foundation import metrics, realtime
+from foundation.channel_layer import reconnects as layer_reconnects
+from foundation.public_url import rebase_links, socket_base
+from foundation.session_sockets import session_alive
+from foundation.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class ChatSocket(SurvivesLayerOutages, GracefulShutdown, AsyncJsonWebsocketConsu
                 if self.session_user is not None and not await database_sync_to_async(
                     session_alive
                 )(self.scope.get("session"), self.session_user):
-                    # Signed out, and the doorbell never came (chatportal.session_sockets).
+                    # Signed out, and the doorbell never came (foundation.session_sockets).
                     await self.refuse(CLOSE_UNAUTHENTICATED)
                     return
                 receive_failures = layer_failures()

@@ -269,7 +269,7 @@ class ChatAttachment(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="attachments"
     )
-    # The storage name (random, chatportal.uploads.store_upload); never shown to anyone.
+    # The storage name (random, foundation.uploads.store_upload); never shown to anyone.
     file = models.FileField(max_length=200)
     filename = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(max_length=100)

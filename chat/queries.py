@@ -16,7 +16,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from chat.models import Conversation, ConversationEvent, Visitor
-from chatportal.timestamps import iso_timestamp
+from foundation.timestamps import iso_timestamp
 from queues.models import Department
 
 logger = logging.getLogger(__name__)

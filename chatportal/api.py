@@ -8,7 +8,7 @@ static files, no CDN).
 
 Every error answers `{"error": {"code": "...", "detail": "..."}}`. Endpoints
 raise `ninja.errors.HttpError(status, detail)` (the code follows from the
-status, see ERROR_CODES in chatportal/api_errors.py), `django.http.Http404`,
+status, see ERROR_CODES in foundation/api_errors.py), `django.http.Http404`,
 or `PermissionDenied`; anything else becomes a logged 500 `server_error`
 without a trace.
 
@@ -48,10 +48,10 @@ from ninja.openapi.schema import REF_TEMPLATE
 from ninja.openapi.views import openapi_view
 from ninja.security import HttpBearer
 
-from chatportal.api_errors import ErrorOut, error_response
 from chatportal.gdpr_api import router as gdpr_router
 from crm.api import calls_router
 from crm.api import router as crm_router
+from foundation.api_errors import ErrorOut, error_response
 from queues.tokens import authenticate_agent_token
 
 logger = logging.getLogger(__name__)

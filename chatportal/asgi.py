@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-Every socket path sits behind an Origin check (chatportal.origins) and the
+Every socket path sits behind an Origin check (foundation.origins) and the
 session middleware, so agents and customers are authenticated by their
 Django session cookie.
 """
@@ -18,9 +18,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatportal.input_guard import SocketQueryGuard  # noqa: E402
-from chatportal.logs import RequestIdMiddleware  # noqa: E402
-from chatportal.origins import SocketOriginValidator  # noqa: E402
 from chatportal.routing import websocket_urlpatterns  # noqa: E402
+from foundation.logs import RequestIdMiddleware  # noqa: E402
+from foundation.origins import SocketOriginValidator  # noqa: E402
 
 application = RequestIdMiddleware(
     ProtocolTypeRouter(

@@ -14,9 +14,9 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from chatportal.api_errors import error_responses
 from crm.gdpr import erase_contact, export_contact, iso
 from crm.record import contact_by_public_id
+from foundation.api_errors import error_responses
 from queues.models import AgentProfile
 
 router = Router(tags=["gdpr"])

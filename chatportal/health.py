@@ -5,7 +5,7 @@ no channel layer, so a slow database never gets a healthy worker restarted.
 `/readyz` says whether this worker can do its job right now: a cheap query on
 the database and a send/receive round trip through the channel layer on a
 private channel, each bounded by a short timeout. It answers 503 while the
-worker drains for a shutdown (chatportal/shutdown.py), so a balancer stops
+worker drains for a shutdown (foundation/shutdown.py), so a balancer stops
 sending it new clients. Failures name the check and a short reason of our
 own; exception text goes to the log, never to the client.
 """
@@ -26,7 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from chatportal import shutdown
+from foundation import shutdown
 
 logger = logging.getLogger(__name__)
 

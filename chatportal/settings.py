@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from chatportal.logs import logging_config
+from foundation.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,7 +65,7 @@ CHATPORTAL_IDENTITY_AUDIENCE = os.environ.get("CHATPORTAL_IDENTITY_AUDIENCE", ""
 CHATPORTAL_DEFAULT_REGION = os.environ.get("CHATPORTAL_DEFAULT_REGION", "RO")
 # The site's address as users reach it (https://chat.example.com). Unset: links
 # in answers point at the server that answered, e-mails at a fallback, and
-# socket Origins are compared with it too (chatportal/public_url.py, origins.py).
+# socket Origins are compared with it too (foundation/public_url.py, origins.py).
 CHATPORTAL_PUBLIC_URL = os.environ.get("CHATPORTAL_PUBLIC_URL", "")
 # Inbound e-mail from an MTA (POST /api/v1/inbound-email): the shared secret
 # in X-Chatportal-Inbound-Secret; unset turns the endpoint off.
@@ -88,11 +88,11 @@ CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = env_bool("CHATPORTAL_TICKET_WHEN_NOBODY_O
 # SLA: the plan for contacts without an active contract, and the warning lead time.
 CHATPORTAL_DEFAULT_SLA = os.environ.get("CHATPORTAL_DEFAULT_SLA", "Standard")
 CHATPORTAL_SLA_WARN_BEFORE_S = int(os.environ.get("CHATPORTAL_SLA_WARN_BEFORE_S", "1800"))
-# /metrics: a bearer token for Prometheus; unset, only direct loopback scrapes (chatportal/metrics.py).
+# /metrics: a bearer token for Prometheus; unset, only direct loopback scrapes (foundation/metrics.py).
 CHATPORTAL_METRICS_TOKEN = os.environ.get("CHATPORTAL_METRICS_TOKEN", "")
 # Each /readyz check (database, channel layer) must answer within this time.
 CHATPORTAL_READY_TIMEOUT_S = float(os.environ.get("CHATPORTAL_READY_TIMEOUT_S", "2"))
-# Chat and ticket attachments: the largest file accepted (chatportal/uploads.py).
+# Chat and ticket attachments: the largest file accepted (foundation/uploads.py).
 CHATPORTAL_ATTACHMENT_MAX_BYTES = int(
     os.environ.get("CHATPORTAL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
 )
@@ -193,8 +193,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub: one PUBLISH per doorbell, one subscription per group and
-            # worker, no capacity to overflow (chatportal/channel_layer.py).
-            "BACKEND": "chatportal.channel_layer.DoorbellChannelLayer",
+            # worker, no capacity to overflow (foundation/channel_layer.py).
+            "BACKEND": "foundation.channel_layer.DoorbellChannelLayer",
             "CONFIG": {
                 # redis-py caps an asyncio pool at 100 connections
                 # (docs/decisions/pitfalls.md#redis-connection-pool-cap).
@@ -301,7 +301,7 @@ CHATPORTAL_EMAIL_RETRY_BASE_S = float(os.environ.get("CHATPORTAL_EMAIL_RETRY_BAS
 CHATPORTAL_EMAIL_AFTER_COMMIT = "thread"
 DEFAULT_FROM_EMAIL = os.environ.get("CHATPORTAL_EMAIL_FROM", "support@chatportal.localhost")
 
-# Text or one JSON object per line, each with the request/connection id (chatportal/logs.py).
+# Text or one JSON object per line, each with the request/connection id (foundation/logs.py).
 LOGGING = logging_config(
     log_format=os.environ.get("CHATPORTAL_LOG_FORMAT", "text"),
     level=os.environ.get("CHATPORTAL_LOG_LEVEL", "INFO"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from chatportal import health, metrics
+from chatportal import health
+from foundation import metrics
 from tickets.email_hooks import provider_webhook_urls
 
 urlpatterns = [
@@ -19,4 +20,4 @@ urlpatterns = [
 ]
 
 # Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) answer JSON on the API.
-handler400 = "chatportal.api_errors.bad_request"
+handler400 = "foundation.api_errors.bad_request"

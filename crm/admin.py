@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from chatportal.view_only_admin import ViewOnlyAdminMixin
 from crm.lookup import InvalidEmail, normalize_email, phone_candidates
 from crm.models import (
     Asset,
@@ -27,6 +26,7 @@ from crm.models import (
     SupportContract,
 )
 from crm.phones import InvalidPhoneNumber, default_region, normalize_phone
+from foundation.view_only_admin import ViewOnlyAdminMixin
 
 
 @cache

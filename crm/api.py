@@ -11,13 +11,13 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from chatportal.api_errors import error_responses
 from crm.actions import UnknownAgent, record_call
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
 from crm.record import call_data, contact_by_public_id, contact_record
 from crm.schemas import CallIn, ContactRecordOut, RecordedCallOut, TimelineEntryOut
 from crm.timeline import contact_timeline
+from foundation.api_errors import error_responses
 
 try:
     from ninja import Status

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from chatportal.timestamps import iso_timestamp
+from foundation.timestamps import iso_timestamp
 
 if TYPE_CHECKING:
     from crm.models import Contact, ContactErasure

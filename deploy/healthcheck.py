@@ -43,7 +43,7 @@ def check_websocket(host: str, port: int, timeout: float) -> None:
         "Connection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {key}\r\n"
         "Sec-WebSocket-Version: 13\r\n"
-        # Our own host is always an allowed Origin (chatportal/origins.py).
+        # Our own host is always an allowed Origin (foundation/origins.py).
         f"Origin: http://{host}:{port}\r\n"
         "\r\n"
     )

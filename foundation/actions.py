@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatportal.realtime import publish_on_commit
-from chatportal.session_sockets import SESSION_ENDED, session_group
+from foundation.realtime import publish_on_commit
+from foundation.session_sockets import SESSION_ENDED, session_group
 
 
 def do_end_session_sockets(session_key: str) -> None:

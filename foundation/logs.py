@@ -76,10 +76,10 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "chatportal.logs.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "foundation.logs.RequestIdFilter"}},
         "formatters": {
             "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-            "json": {"()": "chatportal.logs.JsonFormatter"},
+            "json": {"()": "foundation.logs.JsonFormatter"},
         },
         "handlers": {
             "console": {

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import is_same_domain
 
-from chatportal.public_url import HTTP_SCHEME_OF_SOCKET, configured_base, host_is_ours
+from foundation.public_url import HTTP_SCHEME_OF_SOCKET, configured_base, host_is_ours
 
 WIDGET_PATH_PREFIX = "/ws/widget/"
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from chatportal import metrics
+from foundation import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ def session_alive(session: SessionBase | None, user: Any) -> bool:
 
 def end_session_sockets(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     """`user_logged_out` receiver (connected in chatportal.apps)."""
-    from chatportal.actions import do_end_session_sockets
+    from foundation.actions import do_end_session_sockets
 
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from chatportal.realtime import publish_on_commit
+from foundation.realtime import publish_on_commit
 from queues import events
 from queues.models import AgentConnection, AgentPresence
 from queues.presence import live_cutoff, presence_ttl, reconnect_grace

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.db import connections
 
-import chatportal.realtime as realtime
+import foundation.realtime as realtime
 from tests.database_free import (  # noqa: F401  (hooks and fixtures are found by name)
     _database_free_tests_stay_free,
     classify_and_deselect,

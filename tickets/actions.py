@@ -23,9 +23,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chatportal.realtime import publish_on_commit
-from chatportal.uploads import CheckedUpload
 from crm.models import Contact
+from foundation.realtime import publish_on_commit
+from foundation.uploads import CheckedUpload
 from queues.models import Department
 from tickets import events, sla
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from chatportal.view_only_admin import ViewOnlyAdminMixin
+from foundation.view_only_admin import ViewOnlyAdminMixin
 from tickets.console_changes import apply_ticket_changes
 from tickets.console_queries import agent_label
 from tickets.console_rendering import status_choices

@@ -16,9 +16,9 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from chatportal.api_errors import error_responses
-from chatportal.public_url import rebase_links, request_base
 from crm.models import Contact
+from foundation.api_errors import error_responses
+from foundation.public_url import rebase_links, request_base
 from queues.models import Department
 from tickets import actions, api_attachments, email_hooks
 from tickets.access import access_ticket_for_agent, agent_scope, tickets_for_agent

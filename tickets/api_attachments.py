@@ -22,10 +22,10 @@ from ninja import Router
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
-from chatportal.api_errors import error_responses
-from chatportal.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
-from chatportal.public_url import request_base
-from chatportal.uploads import attachment_response
+from foundation.api_errors import error_responses
+from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
+from foundation.public_url import request_base
+from foundation.uploads import attachment_response
 from queues.tokens import authenticate_agent_token
 from tickets import actions
 from tickets.access import (

@@ -27,15 +27,15 @@ from typing import Any, TypedDict
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
-from chatportal.public_url import offline_base
-from chatportal.uploads import (
+from foundation.public_url import offline_base
+from foundation.uploads import (
     CheckedUpload,
     UploadRefused,
     discard_stored,
     max_upload_bytes,
     store_upload,
 )
-from chatportal.uploads import upload_from_request_file as check_request_file
+from foundation.uploads import upload_from_request_file as check_request_file
 from tickets.access import access_ticket_for_agent, access_ticket_for_customer
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketAttachment

@@ -34,10 +34,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from chat.delivery import SurvivesLayerOutages, spread_ticks
-from chatportal import metrics
-from chatportal.session_sockets import SESSION_ENDED, session_alive, session_group_of
-from chatportal.shutdown import GracefulShutdown
-from chatportal.socket_language import language_of_scope, rendering_in
+from foundation import metrics
+from foundation.session_sockets import SESSION_ENDED, session_alive, session_group_of
+from foundation.shutdown import GracefulShutdown
+from foundation.socket_language import language_of_scope, rendering_in
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
@@ -202,7 +202,7 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             await super().dispatch(message)
 
     async def session_ended(self, message: dict[str, Any]) -> None:
-        # Signed out (chatportal.session_sockets): nothing more for this tab.
+        # Signed out (foundation.session_sockets): nothing more for this tab.
         await self.refuse(CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -31,8 +31,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 
-from chatportal.session_sockets import session_alive, session_group_of
-from chatportal.socket_language import language_of_scope
+from foundation.session_sockets import session_alive, session_group_of
+from foundation.socket_language import language_of_scope
 from queues.agent_scope import agent_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent

@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from chatportal.api_errors import error_responses
-from chatportal.openapi_extra import raw_body
+from foundation.api_errors import error_responses
+from foundation.openapi_extra import raw_body
 from tickets.email_in import MAX_MESSAGE_BYTES, InboundError, ingest_message
 from tickets.errors import TicketError
 

@@ -41,8 +41,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from chatportal.uploads import CheckedUpload, UploadRefused, check_upload
 from crm.models import Contact, ContactEmail
+from foundation.uploads import CheckedUpload, UploadRefused, check_upload
 from queues.models import Department
 from tickets import actions
 from tickets.attachments import MAX_FILES_PER_MESSAGE, RefusedFile, refused_wire

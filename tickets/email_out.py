@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from chatportal.public_url import offline_base
+from foundation.public_url import offline_base
 from tickets.models import (
     OutboundEmail,
     Ticket,

@@ -17,9 +17,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
-from chatportal.public_url import offline_base
 from crm.gdpr import REDACTED
 from crm.models import Contact, Organization, SlaPlan
+from foundation.public_url import offline_base
 from queues.models import Department
 
 NUMBER_PREFIX = "T-"
@@ -300,7 +300,7 @@ class TicketAttachment(models.Model):
     event = models.ForeignKey(
         TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
-    # The storage name (random, chatportal.uploads.store_upload); never shown to anyone.
+    # The storage name (random, foundation.uploads.store_upload); never shown to anyone.
     file = models.FileField(max_length=200)
     filename = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(max_length=100)

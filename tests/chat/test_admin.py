@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from chat import actions
 from chat.models import ChatAttachment, Conversation, ConversationEvent
-from chatportal.uploads import check_upload
+from foundation.uploads import check_upload
 from tests import attachment_files as files
 from tests.factories import make_department
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from channels.layers import get_channel_layer
 
-import chatportal.realtime as realtime
+import foundation.realtime as realtime
 from chat import actions
 from chat.events import conversation_group, event_appended
 from chat.limits import TokenBucket

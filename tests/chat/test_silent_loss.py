@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from chat.delivery import ChatSocket
-from chatportal import realtime
+from foundation import realtime
 from tests.chat.conftest import open_agent, open_widget, say
 
 pytestmark = pytest.mark.django_db(transaction=True)

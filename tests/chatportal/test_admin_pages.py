@@ -15,9 +15,9 @@ from django.urls import reverse
 from chat import actions as chat_actions
 from chat.models import ChatAttachment, Conversation
 from chatportal.demo_data import seed_demo
-from chatportal.uploads import check_upload
 from crm.gdpr import erase_contact
 from crm.models import Contact, ContactErasure, Product
+from foundation.uploads import check_upload
 from queues.actions import do_set_presence
 from queues.models import AgentProfile, Department, ProductRoute
 from queues.tokens import issue_agent_token

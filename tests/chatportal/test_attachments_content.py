@@ -1,4 +1,4 @@
-"""The content checks every attachment passes (chatportal/uploads.py): type by bytes, not by name."""
+"""The content checks every attachment passes (foundation/uploads.py): type by bytes, not by name."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import io
 
 import pytest
 
-from chatportal.uploads import (
+from foundation.uploads import (
     DOCX as DOCX_TYPE,
 )
-from chatportal.uploads import (
+from foundation.uploads import (
     XLSX as XLSX_TYPE,
 )
-from chatportal.uploads import (
+from foundation.uploads import (
     UploadRefused,
     attachment_response,
     check_upload,

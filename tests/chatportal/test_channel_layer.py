@@ -9,8 +9,9 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from chatportal import channel_layer, health
-from chatportal.channel_layer import DoorbellChannelLayer
+from chatportal import health
+from foundation import channel_layer
+from foundation.channel_layer import DoorbellChannelLayer
 
 pytestmark = pytest.mark.services
 

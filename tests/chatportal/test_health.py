@@ -8,7 +8,8 @@ import json
 import pytest
 from django.db import OperationalError
 
-from chatportal import health, shutdown
+from chatportal import health
+from foundation import shutdown
 
 SECRET_DETAIL = "password authentication failed for user chatportal at 10.1.2.3"
 

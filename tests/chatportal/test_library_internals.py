@@ -1,7 +1,7 @@
 """The private internals of our libraries that our code reaches into still exist.
 
-`chatportal/channel_layer.py` subclasses channels-redis's pub/sub layer and
-`chatportal/shutdown.py` walks daphne's connection table; neither is a
+`foundation/channel_layer.py` subclasses channels-redis's pub/sub layer and
+`foundation/shutdown.py` walks daphne's connection table; neither is a
 public API, so pyproject.toml pins both packages exactly and these tests
 fail at once (not on a production socket) when an upgrade moves them.
 Django's Redis cache client and redis-py's event dispatcher are reached
@@ -58,7 +58,7 @@ def test_channels_redis_pubsub_internals_are_where_the_doorbell_layer_expects_th
 async def test_the_doorbell_layer_builds_its_own_shards_and_subscriber_without_redis():
     from redis.asyncio.client import PubSub
 
-    from chatportal.channel_layer import DoorbellChannelLayer, _CountingPubSub, _Shard
+    from foundation.channel_layer import DoorbellChannelLayer, _CountingPubSub, _Shard
 
     # Nothing connects until the first command: port 9 (discard) is never dialled.
     layer = DoorbellChannelLayer(hosts=[{"address": "redis://127.0.0.1:9/0"}])

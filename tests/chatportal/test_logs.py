@@ -7,7 +7,7 @@ import json
 import logging
 import logging.config
 
-from chatportal import logs
+from foundation import logs
 
 
 def capture(log_format: str) -> tuple[logging.Logger, io.StringIO]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from chatportal.origins import origin_allowed, parse_origin
+from foundation.origins import origin_allowed, parse_origin
 
 PUBLIC = "https://chat.example.com"
 

@@ -1,4 +1,4 @@
-"""A socket told `server.shutdown` (chatportal/shutdown.py) stops after the frame it was handling.
+"""A socket told `server.shutdown` (foundation/shutdown.py) stops after the frame it was handling.
 
 The drain puts the message in each socket's own input queue, behind the
 frames already received; the consumer resolves the drain's future and handles
@@ -13,7 +13,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from chatportal import shutdown
+from foundation import shutdown
 from tests.chat.conftest import new_id, open_widget, say
 from tests.tickets.test_portal_consumer import make_customer, portal_socket
 

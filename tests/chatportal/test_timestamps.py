@@ -7,8 +7,8 @@ import re
 from zoneinfo import ZoneInfo
 
 from chat.queries import event_frame
-from chatportal.timestamps import iso_timestamp
 from crm.gdpr import iso
+from foundation.timestamps import iso_timestamp
 
 WIRE_SHAPE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -258,7 +258,7 @@ RU_REJECTED_TICKET_RE = re.compile(r"заявк|заявок", re.IGNORECASE)
 # Catalog entries a customer reads: the widget's server texts, the portal, the e-mails.
 CUSTOMER_SOURCES = (
     "chat/consumers.py",
-    "chatportal/uploads.py",
+    "foundation/uploads.py",
     "tickets/email_out.py",
     "tickets/portal_auth.py",
     "tickets/views_portal.py",

@@ -1,6 +1,6 @@
 """SIGTERM on a real daphne worker: sockets told to reconnect, in-flight frames finished.
 
-`chatportal serve` drains on SIGTERM (chatportal/shutdown.py): every socket
+`chatportal serve` drains on SIGTERM (foundation/shutdown.py): every socket
 gets close code 1012 after the frame it is handling, so everything the
 server committed was acked first, and a client that resends what was not
 acked (same `client_id`) after reconnecting ends with every message exactly

@@ -2,7 +2,7 @@
 
 The console is signed in over HTTP on worker B; its agent socket lives on
 worker A; the sign-out posted to worker B reaches the socket through the
-session's group on Redis within 5 s (chatportal/session_sockets.py).
+session's group on Redis within 5 s (foundation/session_sockets.py).
 """
 
 from __future__ import annotations

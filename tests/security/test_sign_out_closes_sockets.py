@@ -3,7 +3,7 @@
 A customer who signs out on a shared computer must not leave a tab that
 keeps receiving their tickets; an agent who signs out must not keep a
 console that still receives chats. Sign-out rings the session's group
-(chatportal/session_sockets.py); a session that ends without a sign-out is
+(foundation/session_sockets.py); a session that ends without a sign-out is
 caught by the sockets' maintenance tick.
 """
 

@@ -16,7 +16,7 @@ from django.test import Client
 
 from chat import actions as chat_actions
 from chat.models import ChatAttachment
-from chatportal.uploads import check_upload
+from foundation.uploads import check_upload
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.factories import make_contact

@@ -248,7 +248,7 @@ async def test_a_row_moved_out_of_the_agents_departments_is_removed(world):
 
 
 async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
-    from chatportal import realtime
+    from foundation import realtime
     from tickets.consumers_console import ConsoleTicketConsumer
 
     monkeypatch.setattr(ConsoleTicketConsumer, "maintenance_interval_s", 0.3)

@@ -270,7 +270,7 @@ def test_the_page_socket_url_asks_for_changes_since_the_page_was_read(world, cli
 
 
 async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
-    from chatportal import realtime
+    from foundation import realtime
     from tickets.consumers import PortalConsumer
 
     monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.3)

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from chatportal.asgi import application
-from chatportal.public_url import OFFLINE_FALLBACK_BASE, rebased, socket_base
+from foundation.public_url import OFFLINE_FALLBACK_BASE, rebased, socket_base
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.chat.conftest import Socket, say

@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import translation
 
 from chatportal.asgi import application
-from chatportal.socket_language import language_of_scope
+from foundation.socket_language import language_of_scope
 from tests.factories import make_agent
 from tests.tickets.test_portal_consumer import HOST, ORIGIN, _cookie, make_customer, open_ticket
 from tickets import actions

@@ -78,7 +78,7 @@ def serve_worker(host: str, port: int, extra_daphne_args: Sequence[str] = ()) ->
     from daphne.cli import CommandLineInterface  # installs the asyncio reactor first
     from twisted.internet import reactor
 
-    from chatportal import shutdown
+    from foundation import shutdown
 
     freeze_startup_objects()
     cli = CommandLineInterface()
