@@ -7,6 +7,7 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
+        from chat import queue_metrics  # noqa: F401 (registers the queue gauges of /metrics)
         from chat.gdpr import erase_chats, export_chats
         from chat.timeline import chat_entries
         from crm.gdpr import register_gdpr_part

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from chat.models import CannedResponse
 
 if TYPE_CHECKING:
-    from chatportal.demo_data import DemoData
+    from queues.demo_records import DemoData
 
 # department slug or None (global), shortcut, title, body
 # fmt: off

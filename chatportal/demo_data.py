@@ -7,7 +7,9 @@ demo password survives a re-seed.
 
 Apps above crm/queues add their own demo rows (closed tickets, articles)
 with a `demo_data.py` module that has `seed(demo: DemoData) -> None`; it is
-called after the core data, inside the same transaction.
+called after the core data, inside the same transaction. `DemoData`, the
+record of the core rows they receive, is queues/demo_records.py: the apps
+never import this wiring.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import datetime
 import importlib
 import importlib.util
 import uuid
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,7 @@ from crm.models import (
     SupportContract,
 )
 from crm.phones import normalize_phone
+from queues.demo_records import DemoData
 from queues.models import AgentProfile, Department, Holiday, WeeklyHours
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -167,19 +169,6 @@ CALLS = [
      185, "chen", "Renewal of the Bronze contract: call back after budget approval."),
 ]
 # fmt: on
-
-
-@dataclass
-class DemoData:
-    """What was seeded, by natural key, for the apps that add their own rows."""
-
-    departments: dict[str, Department] = field(default_factory=dict)
-    agents: dict[str, Any] = field(default_factory=dict)
-    organizations: dict[str, Organization] = field(default_factory=dict)
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    products: dict[str, Product] = field(default_factory=dict)
-    plans: dict[str, SlaPlan] = field(default_factory=dict)
-    password_hash: str = ""
 
 
 def seed_demo() -> DemoData:

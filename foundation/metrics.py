@@ -7,10 +7,11 @@ default registry and Prometheus scrapes every worker on its own address
 Counters start at 0 when a worker restarts, which `rate()` handles.
 
 The counters are incremented by one-line calls on the real code paths
-(chat/delivery.py, chat/consumers.py, tickets/consumers.py, chat/assignment.py,
-foundation/realtime.py). Queue lengths are not counted along the way but read
-from the database at scrape time (one grouped query), so they are the truth
-even across workers.
+(foundation/sockets.py, chat/delivery.py, chat/consumers.py,
+tickets/consumers.py, chat/assignment.py, foundation/realtime.py). Queue
+lengths are not counted along the way but read from the database at scrape
+time (chat/queue_metrics.py, registered in this process' registry when the
+chat app is ready), so they are the truth even across workers.
 
 Access (`metrics_view`): with `CHATPORTAL_METRICS_TOKEN` set, a request needs
 `Authorization: Bearer <token>`. Without it, only a direct request from the
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -38,8 +38,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
@@ -87,54 +85,6 @@ def count_frame(frame: Any) -> None:
     elif kind == "error":
         ERRORS_SENT.labels(str(frame.get("code", ""))).inc()
 
-
-class QueueCollector(Collector):
-    """Waiting chats per department and the oldest wait, read at scrape time."""
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        # Without describe(), registering the collector would call collect():
-        # a database query at import time.
-        yield GaugeMetricFamily("chatportal_queue_waiting", "", labels=["department"])
-        yield GaugeMetricFamily("chatportal_queue_oldest_wait_seconds", "", labels=["department"])
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count, Min, Q
-        from django.utils import timezone
-
-        from queues.models import Department
-
-        waiting = GaugeMetricFamily(
-            "chatportal_queue_waiting",
-            "Chats waiting in a department's queue",
-            labels=["department"],
-        )
-        oldest = GaugeMetricFamily(
-            "chatportal_queue_oldest_wait_seconds",
-            "How long the longest-waiting chat of a department has waited",
-            labels=["department"],
-        )
-        queued = Q(conversations__state="queued")
-        try:
-            rows = list(
-                Department.objects.annotate(
-                    waiting=Count("conversations", filter=queued),
-                    oldest=Min("conversations__queued_at", filter=queued),
-                ).values_list("slug", "waiting", "oldest")
-            )
-        except Exception:
-            # The process' own counters are still worth a scrape.
-            logger.warning("queue metrics unavailable", exc_info=True)
-            return
-        now = timezone.now()
-        for slug, count, since in rows:
-            waiting.add_metric([slug], count)
-            oldest.add_metric([slug], max(0.0, (now - since).total_seconds()) if since else 0.0)
-        yield waiting
-        yield oldest
-
-
-QUEUE_COLLECTOR = QueueCollector()
-REGISTRY.register(QUEUE_COLLECTOR)
 
 LOOPBACK = {"127.0.0.1", "::1"}
 

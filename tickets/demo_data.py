@@ -13,7 +13,7 @@ from tickets import actions
 from tickets.models import Ticket
 
 if TYPE_CHECKING:
-    from chatportal.demo_data import DemoData
+    from queues.demo_records import DemoData
 
 DEFAULT_PLAN = ("Standard", 480, 2880)
 
