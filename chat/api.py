@@ -32,6 +32,7 @@ from chat.attachments import access_attachment_for_agent, access_attachment_for_
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
 from foundation.api_errors import error_responses
+from foundation.errors import ClientError
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.origins import widget_origin_allowed
 from foundation.public_url import rebase_links, request_base
@@ -90,10 +91,12 @@ class Participant:
     by_session: bool = False
 
 
-class Refused(Exception):
+class Refused(ClientError):
+    """What this router answers with: every refusal spelled with its status and code."""
+
     def __init__(self, status: int, code: str, detail: str, **extra: Any):
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+        super().__init__(detail, code=code, status=status)
+        self.extra = extra
 
 
 def _cors(request: HttpRequest, response: HttpResponse, *, methods: str) -> HttpResponse:

@@ -16,16 +16,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from foundation.errors import ClientError
+
 MAX_FRAME_BYTES = 64 * 1024
 MAX_BODY_CHARS = 10_000
 
 
-class FrameInvalid(ValueError):
-    """The frame breaks the protocol; `detail` is safe to show the client."""
-
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
+class FrameInvalid(ClientError, ValueError):
+    """The frame breaks the protocol (code `invalid`); `detail` is safe to show the client."""
 
 
 Validator = Callable[[Any, str], Any]

@@ -38,6 +38,8 @@ from django.http import FileResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from foundation.errors import ClientError
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_FILENAME_CHARS = 150
 # How much of the file is read to decide its type (text is checked whole, in chunks).
@@ -78,14 +80,11 @@ _MARKUP_ANYWHERE = (
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-class UploadRefused(ValueError):
-    """The file may not be attached; `detail` is ours (translated), safe to show."""
+class UploadRefused(ClientError, ValueError):
+    """The file may not be attached; `detail` is ours (translated), safe to show.
 
-    def __init__(self, detail: str, *, status: int = 400, code: str = "invalid"):
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.code = code
+    `status` and `code`: 400 `invalid`, 413 `too_large` or 415 `unsupported_media_type`.
+    """
 
 
 @dataclass(frozen=True)

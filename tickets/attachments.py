@@ -136,9 +136,7 @@ def check_request_files(uploaded: Sequence[Any]) -> list[CheckedUpload]:
         try:
             checked.append(check_request_file(item))
         except UploadRefused as exc:
-            error = TicketError(exc.detail, code=exc.code)
-            error.status = exc.status
-            raise error from None
+            raise TicketError(exc.detail, code=exc.code, status=exc.status) from None
     return checked
 
 

@@ -1,20 +1,18 @@
 """Errors tickets raise to views, the API and sockets.
 
 `detail` is always our own wording: no exception text, no echoed input.
+They are foundation's `ClientError`s (foundation/errors.py): a code, an HTTP
+status and the detail, handled like every other error of ours.
 """
 
 from __future__ import annotations
 
+from foundation.errors import ClientError
 
-class TicketError(Exception):
+
+class TicketError(ClientError):
     code = "invalid"
     status = 400
-
-    def __init__(self, detail: str, *, code: str | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
 
 
 class TicketNotFound(TicketError):
