@@ -1,5 +1,7 @@
 """Rate limits: a token bucket per socket and a window per visitor across sockets.
 
+The bucket itself is foundation/token_bucket.py; the numbers are chat's.
+
 Numbers come from settings (with these defaults) so a deployment or a load
 test can tune them without code changes:
 
@@ -24,32 +26,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from foundation.token_bucket import TokenBucket
+
 logger = logging.getLogger(__name__)
 
 
 def setting(name: str, default: float) -> float:
     return getattr(settings, name, default)
-
-
-class TokenBucket:
-    """In-memory, per socket: no shared state needed for a per-socket limit."""
-
-    def __init__(self, rate_per_s: float, burst: float, *, clock=time.monotonic):
-        self.rate = rate_per_s
-        self.capacity = burst
-        self.tokens = burst
-        self.clock = clock
-        self.stamp = clock()
-
-    def take(self) -> float:
-        """0 when a token was taken; otherwise seconds until one is available."""
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 def socket_bucket(*, agent: bool) -> TokenBucket:

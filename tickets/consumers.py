@@ -33,11 +33,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from chat.delivery import SurvivesLayerOutages, spread_ticks
 from foundation import metrics
 from foundation.session_sockets import SESSION_ENDED, session_alive, session_group_of
-from foundation.shutdown import GracefulShutdown
 from foundation.socket_language import language_of_scope, rendering_in
+from foundation.sockets import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHENTICATED,
+    SocketLifecycle,
+    spread_ticks,
+)
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
@@ -47,9 +52,6 @@ from tickets.views_portal import render_ticket_fragment
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_TOO_BIG = 4009
-CLOSE_RATE_LIMITED = 4029
 # The portal never expects frames from the browser; a few stray ones are
 # tolerated (htmx may send on forms marked ws-send), a flood is not.
 MAX_INBOUND_FRAMES = 20
@@ -118,7 +120,7 @@ def parse_since(raw: str) -> datetime.datetime | None:
     return max(value, timezone.now() - datetime.timedelta(days=1))
 
 
-class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsumer):
+class PortalConsumer(SocketLifecycle, AsyncWebsocketConsumer):
     maintenance_interval_s: float = 25
     # A change committed just before a tick may carry an updated_at a little
     # older than the tick: look back this far, the seqs drop what was sent.
@@ -171,23 +173,6 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
         """`fn` rendering in the page's language, not LANGUAGE_CODE."""
         return rendering_in(self.language, fn)
 
-    async def disconnect(self, code: int) -> None:
-        self.closing = True
-        metrics.connection_closed(self)
-        for task in self.tasks:
-            task.cancel()
-        for group in self.joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                logger.warning("group_discard failed for %s", group, exc_info=True)
-        self.joined.clear()
-
-    async def refuse(self, code: int) -> None:
-        if not self.closing:
-            self.closing = True
-            await self.close(code=code)
-
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups may carry message types added later; an unknown one must not
         # kill the socket (the base class raises).
@@ -200,10 +185,6 @@ class PortalConsumer(SurvivesLayerOutages, GracefulShutdown, AsyncWebsocketConsu
             SESSION_ENDED,
         }:
             await super().dispatch(message)
-
-    async def session_ended(self, message: dict[str, Any]) -> None:
-        # Signed out (foundation.session_sockets): nothing more for this tab.
-        await self.refuse(CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")

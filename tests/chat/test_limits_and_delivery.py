@@ -6,7 +6,7 @@ from channels.layers import get_channel_layer
 import foundation.realtime as realtime
 from chat import actions
 from chat.events import conversation_group, event_appended
-from chat.limits import TokenBucket
+from foundation.token_bucket import TokenBucket
 from tests.chat.conftest import new_id, open_widget, say
 
 pytestmark = pytest.mark.django_db(transaction=True)
