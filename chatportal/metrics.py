@@ -7,7 +7,7 @@ default registry and Prometheus scrapes every worker on its own address
 Counters start at 0 when a worker restarts, which `rate()` handles.
 
 The counters are incremented by one-line calls on the real code paths
-(chat/delivery.py, chat/consumers.py, tickets/consumers.py, chat/assignment.py,
+(chat/delivery.py, chat/consumers.py, tickets/portal/consumers.py, chat/assignment.py,
 chatportal/realtime.py). Queue lengths are not counted along the way but read
 from the database at scrape time (one grouped query), so they are the truth
 even across workers.

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from chatportal import health, metrics
-from tickets.email_hooks import provider_webhook_urls
+from tickets.email.hooks import provider_webhook_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -30,7 +30,7 @@ from ninja.errors import HttpError
 
 from chatportal.api_errors import error_responses
 from chatportal.openapi_extra import raw_body
-from tickets.email_in import MAX_MESSAGE_BYTES, InboundError, ingest_message
+from tickets.email.inbound import MAX_MESSAGE_BYTES, InboundError, ingest_message
 from tickets.errors import TicketError
 
 logger = logging.getLogger(__name__)
