@@ -367,7 +367,7 @@ class InboundEmail(models.Model):
 
 
 class OutboundEmail(models.Model):
-    """One mail to send: written in the transaction that made it, sent after (tickets/email/outbox.py).
+    """One mail to send: written in the transaction that made it, sent after (tickets.email.sending).
 
     The row is the durable promise: a relay that is down, slow or hanging
     delays the mail, never loses it and never holds up the request. A

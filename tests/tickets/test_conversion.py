@@ -8,13 +8,12 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
-from tickets.actions.conversion import convert_automatically, sweep_unanswered
 
 from chat import actions as chat_actions
 from chat.models import Conversation, ConversationEvent
 from chat.sweeper import run_sweeps
 from tests.chat.conftest import open_agent, open_widget, say
-from tickets.actions.conversion import convert_conversation
+from tickets.actions.conversion import convert_automatically, convert_conversation, sweep_unanswered
 from tickets.models import Ticket
 
 

@@ -229,7 +229,7 @@ def ticket_event_for_conversation(ticket: Ticket) -> dict[str, Any] | None:
     )
 
 
-# --- what chat calls ----------------------------------------------------------------
+# --- what chat calls -----------------------------------------------------------------
 
 
 def _appended(ticket: Ticket, conversation: Conversation, *, duplicate: bool) -> Appended:

@@ -4,8 +4,8 @@
 changes) in one UPDATE, inserts the event, rings `ticket.changed` for the
 ticket's audiences after the commit (`_ring`, the one place tickets
 publish) and puts the customer's mail for the event in the outbox
-(`tickets.email.outbox.notify_customer_on_commit`, which decides whether it
-qualifies). Every action appends through it, inside its own transaction.
+(`tickets.email.outbox.notify_customer_on_commit`; `tickets.email.outbound`
+decides whether the event is worth a mail). Every action appends through it, inside its own transaction.
 
 Also here, for every action: who the acting user is on the log
 (`role_of`, `contact_of`), and the ticket row re-read under a lock

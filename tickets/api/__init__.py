@@ -10,12 +10,12 @@ inbound e-mail (`tickets.email.hooks`) and is mounted from here too.
 
 from __future__ import annotations
 
-from tickets.api import attachments
+from tickets.api.attachments import router as attachments_router
 from tickets.api.tickets import router as tickets_router
-from tickets.email import hooks as inbound_email
+from tickets.email.hooks import router as inbound_email_router
 
 API_ROUTERS = [
     ("/tickets", tickets_router),
-    *inbound_email.API_ROUTERS,
-    ("/tickets", attachments.router),
+    ("/inbound-email", inbound_email_router),
+    ("/tickets", attachments_router),
 ]

@@ -1,4 +1,4 @@
-"""Where inbound mail comes in; each hook hands the raw message to `email_in.ingest_message`.
+"""Where inbound mail comes in; each hook hands the raw message to `inbound.ingest_message`.
 
 - `POST /api/v1/inbound-email`: the raw RFC 822 message as the request body,
   whatever Content-Type the MTA or script sends (`message/rfc822`,
@@ -113,9 +113,6 @@ def inbound_email(request: HttpRequest):
     if result.reason:
         answer["reason"] = result.reason
     return _status(201 if result.outcome == "created" else 200, answer)
-
-
-API_ROUTERS = [("/inbound-email", router)]
 
 
 # --- the providers' webhooks (django-anymail) ----------------------------------------------

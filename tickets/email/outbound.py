@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # What RFC 3834 responders, Exchange/Outlook and list software honour: no
-# out-of-office or auto-reply to a notification (which email_in would file).
+# out-of-office or auto-reply to a notification (which tickets.email.inbound would file).
 AUTOMATIC_HEADERS = {
     "Auto-Submitted": "auto-generated",
     "X-Auto-Response-Suppress": "OOF, AutoReply",
