@@ -17,7 +17,7 @@ A ticket whose request failed is not picked again (its state is unknown).
 
 `--via django` makes the same changes without HTTP: this process sets up
 Django with the workers' settings (same database and Redis prefix) and calls
-`tickets.actions.change_status` from its threads, so the workers only serve
+`tickets.actions.lifecycle.change_status` from its threads, so the workers only serve
 the sockets and the latency is the push path alone (commit, doorbell, the
 consumer's re-read, render and send). `responded` is then the commit's
 return, `http_status` 200 for a change made.
@@ -162,7 +162,7 @@ class DjangoUpdater:
     def update(self, record: dict[str, Any], worker: str) -> None:
         from django.db import close_old_connections, transaction
 
-        from tickets import actions
+        from tickets.actions.lifecycle import change_status
         from tickets.models import Ticket
 
         record["started"] = time.monotonic()
@@ -173,7 +173,7 @@ class DjangoUpdater:
                 # Registered before the action's own hooks, so it runs first
                 # after the commit: the moment the doorbells start.
                 transaction.on_commit(lambda: record.__setitem__("committed", time.monotonic()))
-                event = actions.change_status(ticket, record["status"], by=self.by)
+                event = change_status(ticket, record["status"], by=self.by)
             record["responded"] = time.monotonic()
             record["http_status"] = 200
             record["updated"] = ticket.updated_at.isoformat()

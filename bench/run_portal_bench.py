@@ -524,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
                 "update": (
                     "PATCH /api/v1/tickets/{number} status open <-> pending (supervisor token)"
                     if args.updater == "api"
-                    else "tickets.actions.change_status open <-> pending in the updater process"
+                    else "tickets.actions.lifecycle.change_status open <-> pending"
+                    " in the updater process"
                 ),
             },
             "setup": setup,

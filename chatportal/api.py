@@ -17,7 +17,7 @@ schemathesis against it): each route declares the statuses it answers
 itself, and ChatportalAPI adds those that every route of a kind answers.
 
 Apps above crm mount their endpoints without editing this file: their
-`<app>/api.py` exposes `API_ROUTERS = [("/tickets", router), ...]`, picked up
+`<app>.api` module (or package) exposes `API_ROUTERS = [("/tickets", router), ...]`, picked up
 below in import-direction order (see ROUTER_APPS).
 Bearer-token endpoints need no CSRF token: ninja exempts its views from the
 CSRF middleware and only cookie authentication checks CSRF itself.

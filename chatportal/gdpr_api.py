@@ -17,7 +17,7 @@ from ninja.errors import HttpError
 from crm.gdpr import erase_contact, export_contact, iso
 from crm.record import contact_by_public_id
 from foundation.api_errors import error_responses
-from queues.models import AgentProfile
+from queues.agent_scope import agent_scope
 
 router = Router(tags=["gdpr"])
 
@@ -38,7 +38,8 @@ def require_staff(request: HttpRequest) -> None:
     user = request.user
     if user.is_staff or user.is_superuser:
         return
-    if AgentProfile.objects.filter(user=user, is_supervisor=True).exists():
+    scope = agent_scope(user)
+    if scope is not None and scope.is_supervisor:
         return
     raise PermissionDenied("only staff and supervisors may read or erase personal data")
 

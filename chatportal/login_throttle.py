@@ -38,7 +38,7 @@ def _limits() -> tuple[int, int]:
 def _client(request: HttpRequest | None) -> str:
     if request is None:
         return ""
-    from tickets.portal_auth import client_address
+    from tickets.portal.auth import client_address
 
     return client_address(request)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import path
 
 from chat.consumers import AgentConsumer, WidgetConsumer
-from tickets.consumers import PortalConsumer
-from tickets.consumers_console import ConsoleTicketConsumer
+from tickets.console.consumers import ConsoleTicketConsumer
+from tickets.portal.consumers import PortalConsumer
 
 websocket_urlpatterns: list = [
     path("ws/widget/", WidgetConsumer.as_asgi()),

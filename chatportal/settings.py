@@ -290,7 +290,7 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     # Said at start-up, not by every mail failing later in the outbox.
     raise ImproperlyConfigured("set CHATPORTAL_EMAIL_USE_TLS or CHATPORTAL_EMAIL_USE_SSL, not both")
 # Seconds one SMTP connect/command may take: a hanging relay costs the
-# background sender this much, never a request (tickets/outbox.py).
+# background sender this much, never a request (tickets/email/sending.py).
 EMAIL_TIMEOUT = float(os.environ.get("CHATPORTAL_EMAIL_TIMEOUT", "10"))
 # Outbox retries: attempts before a mail is given up ("not delivered" on the
 # ticket) and the first delay, doubled after each failure.

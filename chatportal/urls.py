@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from chatportal import health
 from foundation import metrics
-from tickets.email_hooks import provider_webhook_urls
+from tickets.email.hooks import provider_webhook_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -22,7 +22,7 @@ from crm.record import contact_record
 from crm.timeline import contact_timeline
 from frontend.console_strings import console_strings
 from queues.models import AgentPresence, AgentProfile, Department
-from tickets.console_access import agent_required
+from tickets.console.access import agent_required
 
 TIMELINE_LIMIT = 15
 

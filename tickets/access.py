@@ -67,10 +67,9 @@ def tickets_for_agent(
     scope = scope or agent_scope(user)
     if scope is None:
         return Ticket.objects.none()
-    is_supervisor, department_ids = scope
     tickets = Ticket.objects.all()
-    if not is_supervisor:
-        tickets = tickets.filter(Q(department_id__in=department_ids) | Q(assignee=user))
+    if not scope.is_supervisor:
+        tickets = tickets.filter(Q(department_id__in=scope.department_ids) | Q(assignee=user))
     return tickets
 
 

@@ -20,12 +20,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from foundation.view_only_admin import ViewOnlyAdminMixin
-from tickets.console_changes import apply_ticket_changes
-from tickets.console_queries import agent_label
-from tickets.console_rendering import status_choices
+from tickets.console.changes import apply_ticket_changes
+from tickets.console.queries import agent_label
 from tickets.errors import TicketError
 from tickets.models import Ticket, TicketAttachment, TicketEvent
-from tickets.rules import check_assignee, check_status_transition
+from tickets.rules import check_assignee, check_status_transition, status_choices
 
 LIFECYCLE_FIELDS = ("status", "priority", "assignee", "department")
 # Saved as typed: no action owns them and no clock depends on them.

@@ -15,14 +15,20 @@ class TicketsConfig(AppConfig):
         from crm.lookup import register_open_tickets_source
         from crm.timeline import register_timeline_source
         from tickets import crm_sources
-        from tickets.conversion import convert_for_chat, sweep
-        from tickets.email_hooks import take_provider_mail
+        from tickets.actions.conversion import convert_for_chat, sweep_unanswered
+        from tickets.actions.escalation import sweep_sla
+        from tickets.email import outbox, sending
+        from tickets.email.hooks import take_provider_mail
         from tickets.gdpr import erase_tickets, export_tickets
-        from tickets.outbox import sweep_outbox
 
         register_ticket_converter(convert_for_chat)
-        register_sweep(sweep)
-        register_sweep(sweep_outbox)
+        # The tickets part of chat's sweep loop: unanswered chats, SLA clocks, mail due.
+        register_sweep(sweep_unanswered)
+        register_sweep(sweep_sla)
+        register_sweep(sending.sweep_outbox)
+        # The sender sits above the actions that fill the outbox (it records
+        # mail it gave up on): the outbox wakes it through this registration.
+        outbox.register_sender(sending.kick_delivery)
         register_open_tickets_source("tickets", crm_sources.open_tickets)
         register_timeline_source("tickets", crm_sources.timeline_entries)
         register_gdpr_part("tickets", export=export_tickets, erase=erase_tickets)

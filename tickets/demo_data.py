@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crm.models import SlaPlan
-from tickets import actions
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.models import Ticket
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ def seed(demo: DemoData) -> None:
         if Ticket.objects.filter(contact=contact, subject=subject).exists():
             continue
         user = demo.agents[agent]
-        ticket = actions.create_ticket(
+        ticket = create_ticket(
             subject=subject,
             body=body,
             contact=contact,
@@ -61,8 +63,8 @@ def seed(demo: DemoData) -> None:
             author_role="customer",
             author_contact=contact,
         )
-        actions.assign_ticket(ticket, user, by=user)
-        actions.add_reply(ticket, body=reply, author_role="agent", author_user=user)
+        assign_ticket(ticket, user, by=user)
+        add_reply(ticket, body=reply, author_role="agent", author_user=user)
         if status == "closed":
-            actions.change_status(ticket, "solved", by=user)
-        actions.change_status(ticket, status, by=user)
+            change_status(ticket, "solved", by=user)
+        change_status(ticket, status, by=user)

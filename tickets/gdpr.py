@@ -90,7 +90,7 @@ def _erase_mail(contact: Contact, ticket_ids: list[int]) -> int:
     addresses = {address.lower() for address in contact.emails.values_list("email", flat=True)}
     if contact.portal_user is not None and contact.portal_user.email:
         addresses.add(contact.portal_user.email.lower())
-    # Only pending sign-in requests still hold an address (tickets.outbox clears it).
+    # Only pending sign-in requests still hold an address (tickets.email.sending clears it).
     links = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.SIGN_IN_LINK).exclude(to=[])
     stale = [
         row.pk for row in links.only("pk", "to") if addresses & {str(a).lower() for a in row.to}

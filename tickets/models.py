@@ -167,7 +167,7 @@ class Ticket(models.Model):
 
     @property
     def portal_path(self) -> str:
-        # The portal's ticket page (`portal_ticket` in tickets.views_portal).
+        # The portal's ticket page (`portal_ticket` in tickets.portal.views).
         return f"/portal/tickets/{self.number}/"
 
     @property
@@ -367,7 +367,7 @@ class InboundEmail(models.Model):
 
 
 class OutboundEmail(models.Model):
-    """One mail to send: written in the transaction that made it, sent after (tickets/outbox.py).
+    """One mail to send: written in the transaction that made it, sent after (tickets.email.sending).
 
     The row is the durable promise: a relay that is down, slow or hanging
     delays the mail, never loses it and never holds up the request. A

@@ -34,6 +34,12 @@ def statuses_after(status: str) -> set[str]:
     return TRANSITIONS.get(status, set())
 
 
+def status_choices(ticket: Ticket) -> list[tuple[str, str]]:
+    """The current status and those it may move to, for a form's select (the console, the admin)."""
+    allowed = {ticket.status, *statuses_after(ticket.status)}
+    return [(value, label) for value, label in Ticket.Status.choices if value in allowed]
+
+
 def check_status_transition(old: str, new: str) -> None:
     """Raise `TicketConflict` unless a ticket may go from `old` to `new` (staying is fine)."""
     if new not in Status.values:

@@ -22,7 +22,7 @@ from queues.actions import do_set_presence
 from queues.models import AgentProfile, Department, ProductRoute
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
-from tickets import actions as ticket_actions
+from tickets.actions.messages import add_reply
 from tickets.models import Ticket, TicketAttachment
 
 REGISTERED = [model for model in apps.get_models() if admin.site.is_registered(model)]
@@ -57,7 +57,7 @@ def every_kind_of_row(db, settings, tmp_path):
     )
     chat_actions.post_attachment(conversation, _png(), author=chat_actions.visitor_author(visitor))
     ticket = Ticket.objects.first()
-    ticket_actions.add_reply(
+    add_reply(
         ticket, body="See the photo", author_role="agent", author_user=boris, attachments=[_png()]
     )
     erase_contact(Contact.objects.exclude(tickets__isnull=False).first(), by="dpo@example.com")

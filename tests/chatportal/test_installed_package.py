@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent(
 
     from crm.models import Contact
     from queues.models import AgentProfile, Department
-    from tickets import actions
+    from tickets.actions.messages import create_ticket
 
     call_command("migrate", verbosity=0)
     support = Department.objects.create(slug="support", name="Support", is_24x7=True)
@@ -54,7 +54,7 @@ SCRIPT = textwrap.dedent(
     contact = Contact.objects.create(name="Maria Popescu")
     contact.portal_user = users.create_user("maria", password="x-pass-123")
     contact.save()
-    actions.create_ticket(
+    create_ticket(
         subject="Printer", body="It jams.", contact=contact, channel="web",
         department=support, author_role="customer", author_contact=contact,
     )

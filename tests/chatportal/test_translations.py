@@ -259,9 +259,8 @@ RU_REJECTED_TICKET_RE = re.compile(r"заявк|заявок", re.IGNORECASE)
 CUSTOMER_SOURCES = (
     "chat/consumers.py",
     "foundation/uploads.py",
-    "tickets/email_out.py",
-    "tickets/portal_auth.py",
-    "tickets/views_portal.py",
+    "tickets/email/outbound.py",
+    "tickets/portal/",
     "tickets/templates/tickets/email/",
     "tickets/templates/tickets/portal/",
 )

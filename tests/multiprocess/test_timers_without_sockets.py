@@ -49,7 +49,7 @@ from chat import actions as chat_actions
 from crm.models import Contact
 from queues import actions as presence
 from queues.models import Department
-from tickets import actions
+from tickets.actions.messages import create_ticket
 from tickets.models import Ticket
 
 support = Department.objects.get(slug="support")
@@ -65,7 +65,7 @@ conversation, _created = chat_actions.start_conversation(visitor, support)
 chat_actions.accept_conversation(conversation, boris)
 
 maria = Contact.objects.get(external_id="crm-1")
-ticket = actions.create_ticket(
+ticket = create_ticket(
     subject="Relay trips at night", body="The RZA-500 tripped twice.", contact=maria,
     channel="email", department=support, author_role="customer",
 )

@@ -17,7 +17,7 @@ from chatportal.asgi import application
 from crm.models import Organization
 from tests.chat.conftest import HOST, ORIGIN
 from tests.factories import make_contact, make_department
-from tickets import actions
+from tickets.actions.messages import create_ticket
 from tickets.models import Ticket, TicketEvent
 
 PASSWORD = "demo-pass-123"
@@ -81,7 +81,7 @@ def other_customer(db):
 def open_ticket(
     contact, *, subject: str = "Relay trips at night", body: str = "It trips.", department=None
 ) -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body=body,
         contact=contact,

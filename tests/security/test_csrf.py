@@ -19,7 +19,7 @@ from django.urls import URLResolver, get_resolver
 
 from chat import actions as chat_actions
 from tests.security.conftest import open_ticket, signed_in
-from tickets.portal_auth import make_login_token
+from tickets.portal.auth import make_login_token
 
 pytestmark = pytest.mark.django_db
 

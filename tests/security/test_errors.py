@@ -46,11 +46,11 @@ def production(settings):
 @pytest.mark.parametrize(
     ("target", "role", "path"),
     [
-        ("tickets.views_portal.tickets_for_customer", "customer", "/portal/"),
-        ("tickets.views_portal.timeline_entries", "customer", "/portal/tickets/{number}/"),
+        ("tickets.portal.views.tickets_for_customer", "customer", "/portal/"),
+        ("tickets.portal.rendering.timeline_entries", "customer", "/portal/tickets/{number}/"),
         ("frontend.views_console.transfer_targets", "agent", "/console/"),
         ("frontend.views_console.contact_record", "agent", "/console/panel/{conversation}/"),
-        ("tickets.views_portal.request_sign_in_link", "anonymous", "/portal/login/link/"),
+        ("tickets.portal.views.request_sign_in_link", "anonymous", "/portal/login/link/"),
     ],
 )
 def test_a_page_that_breaks_answers_a_bare_500(
@@ -122,15 +122,15 @@ async def test_an_agent_socket_failure_answers_server_error_without_details(
 async def test_a_portal_push_that_breaks_sends_nothing_and_the_socket_lives_on(
     customer, support_agent, monkeypatch
 ):
-    from tickets import actions
+    from tickets.actions.lifecycle import change_status
 
     ticket = await database_sync_to_async(open_ticket)(customer[1])
     socket = await portal_socket(customer[0])
     with monkeypatch.context() as patched:
-        patched.setattr("tickets.consumers.render_ticket_fragment", explode)
-        await database_sync_to_async(actions.change_status)(ticket, "pending", by=support_agent)
+        patched.setattr("tickets.portal.consumers.render_ticket_fragment", explode)
+        await database_sync_to_async(change_status)(ticket, "pending", by=support_agent)
         assert await socket.receive_nothing(0.5)
-    await database_sync_to_async(actions.change_status)(ticket, "open", by=support_agent)
+    await database_sync_to_async(change_status)(ticket, "open", by=support_agent)
     fragment = await socket.receive_from(3)
     assert f'id="ticket-{ticket.number}"' in fragment
     assert_no_leak(fragment, "portal fragment")

@@ -170,7 +170,7 @@ async def test_the_portal_socket_closes_a_flood_with_4029_and_keeps_the_other_ta
 ):
     from channels.db import database_sync_to_async
 
-    from tickets import actions
+    from tickets.actions.lifecycle import change_status
 
     ticket = await database_sync_to_async(open_ticket)(customer[1])
     flooder = await portal_socket(customer[0])
@@ -178,7 +178,7 @@ async def test_the_portal_socket_closes_a_flood_with_4029_and_keeps_the_other_ta
     for frame in ["{not json", "[]", '{"type": "ticket.changed", "ticket": "T-1"}', " "] * 6:
         await flooder.send_to(text_data=frame)
     assert await flooder.receive_output(2) == {"type": "websocket.close", "code": 4029}
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=support_agent)
+    await database_sync_to_async(change_status)(ticket, "pending", by=support_agent)
     fragment = await other_tab.receive_from(3)
     assert f'id="ticket-{ticket.number}"' in fragment
     await other_tab.disconnect()
@@ -187,14 +187,14 @@ async def test_the_portal_socket_closes_a_flood_with_4029_and_keeps_the_other_ta
 async def test_stray_portal_frames_below_the_limit_change_nothing(customer, support_agent):
     from channels.db import database_sync_to_async
 
-    from tickets import actions
+    from tickets.actions.lifecycle import change_status
 
     ticket = await database_sync_to_async(open_ticket)(customer[1])
     socket = await portal_socket(customer[0])
     for frame in ('{"type": "ticket.changed", "ticket": "T-9999", "seq": 999}', "{bad", "null"):
         await socket.send_to(text_data=frame)
     assert await socket.receive_nothing(0.3)
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=support_agent)
+    await database_sync_to_async(change_status)(ticket, "pending", by=support_agent)
     assert f'id="ticket-{ticket.number}"' in await socket.receive_from(3)
     await asyncio.sleep(0)
     await socket.disconnect()

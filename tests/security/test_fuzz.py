@@ -32,7 +32,7 @@ from chat import frames as protocol
 from chatportal.asgi import application
 from tests.chat.conftest import HOST, ORIGIN
 from tests.security.conftest import open_ticket, session_cookie
-from tickets import actions
+from tickets.actions.messages import add_reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,7 +210,7 @@ async def fuzz_portal_socket(world: dict, batch: list[str]) -> None:
         # Still listening: a change to its customer's ticket (an agent's note: it
         # rings the doorbell and re-renders the public view) is pushed, nothing else before it.
         number = world["ticket"].number
-        await database_sync_to_async(actions.add_reply)(
+        await database_sync_to_async(add_reply)(
             world["ticket"],
             body="internal",
             internal=True,

@@ -24,7 +24,8 @@ from django.urls import reverse
 from queues.tokens import issue_agent_token
 from tests.api.conftest import assert_error
 from tests.security.conftest import open_ticket, portal_socket, signed_in
-from tickets import actions, events
+from tickets import events
+from tickets.actions.assignment import assign_ticket
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +145,7 @@ async def test_the_portal_socket_renders_a_doorbell_for_someone_elses_ticket_as_
 def test_no_list_filter_reveals_another_departments_tickets(
     sales_agent, support_agent, support_ticket, sales_ticket, query
 ):
-    actions.assign_ticket(support_ticket, support_agent, by=support_agent)
+    assign_ticket(support_ticket, support_agent, by=support_agent)
     data = api_for(sales_agent).get(f"/api/v1/tickets?{query}").json()
     numbers = [item["number"] for item in data["items"]]
     assert support_ticket.number not in numbers
@@ -191,7 +192,7 @@ def test_a_ticket_assigned_to_an_agent_stays_readable_to_it_but_not_to_its_colle
     ticket = open_ticket(customer[1], department=support)
     # Assigned while helping out in support, then back to sales only.
     sales_agent.agent_profile.departments.add(support)
-    actions.assign_ticket(ticket, sales_agent, by=sales_agent)
+    assign_ticket(ticket, sales_agent, by=sales_agent)
     sales_agent.agent_profile.departments.remove(support)
     assert api_for(sales_agent).get(f"/api/v1/tickets/{ticket.number}").status_code == 200
     assert_error(api_for(sales_colleague).get(f"/api/v1/tickets/{ticket.number}"), 404, "not_found")

@@ -21,7 +21,7 @@ from chat.delivery import ChatSocket
 from chatportal.asgi import application
 from tests.chat.conftest import HOST, ORIGIN
 from tests.security.conftest import open_ticket
-from tickets.consumers import PortalConsumer
+from tickets.portal.consumers import PortalConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

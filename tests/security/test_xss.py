@@ -38,11 +38,13 @@ from crm.models import (
 from queues.tokens import issue_agent_token
 from tests.factories import make_agent, make_contact, make_department
 from tests.security.conftest import PASSWORD, XSS_PAYLOADS, assert_escaped, signed_in
-from tickets import actions
-from tickets.email_out import build_notification
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
+from tickets.email.outbound import build_notification
+from tickets.email.sending import deliver_due_emails
 from tickets.models import Ticket, TicketEvent
-from tickets.outbox import deliver_due_emails
-from tickets.views_portal import render_ticket_fragment
+from tickets.portal.rendering import render_ticket_fragment
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +105,7 @@ def poisoned(settings):
         page_url="javascript:alert(1)", page_title=EVIL
     )
 
-    ticket = actions.create_ticket(
+    ticket = create_ticket(
         subject=EVIL,
         body=EVIL,
         contact=contact,
@@ -112,12 +114,10 @@ def poisoned(settings):
         author_role=TicketEvent.Role.CUSTOMER,
         author_contact=contact,
     )
-    actions.assign_ticket(ticket, agent, by=agent)
-    reply = actions.add_reply(
-        ticket, body=EVIL, internal=False, author_role="agent", author_user=agent
-    )
-    actions.add_reply(ticket, body=EVIL, internal=True, author_role="agent", author_user=agent)
-    anonymous_ticket = actions.create_ticket(
+    assign_ticket(ticket, agent, by=agent)
+    reply = add_reply(ticket, body=EVIL, internal=False, author_role="agent", author_user=agent)
+    add_reply(ticket, body=EVIL, internal=True, author_role="agent", author_user=agent)
+    anonymous_ticket = create_ticket(
         subject=EVIL,
         body=EVIL,
         contact=None,
@@ -194,7 +194,7 @@ def test_the_sign_in_pages_never_reflect_input_as_markup(db):
 
 
 def test_portal_socket_fragments_show_every_payload_as_text(poisoned):
-    # The exact HTML the portal socket pushes (tickets.consumers renders through this).
+    # The exact HTML the portal socket pushes (tickets.portal.consumers renders through this).
     for view in ("list", "ticket"):
         fragment = render_ticket_fragment(poisoned["ticket"], view=view)
         assert_escaped(fragment, where=f"{view} fragment")
@@ -206,7 +206,7 @@ def test_portal_socket_fragments_show_every_payload_as_text(poisoned):
 
 def test_the_html_part_of_every_customer_email_shows_payloads_as_text(poisoned):
     ticket = poisoned["ticket"]
-    status = actions.change_status(ticket, "pending", by=poisoned["agent"])
+    status = change_status(ticket, "pending", by=poisoned["agent"])
     for event in (poisoned["reply"], status):
         event = event if isinstance(event, TicketEvent) else ticket.events.order_by("-seq").first()
         message = build_notification(ticket, event)
@@ -217,7 +217,7 @@ def test_the_html_part_of_every_customer_email_shows_payloads_as_text(poisoned):
         assert shows_as_text(html)
         assert "\n" not in message.subject and "\r" not in message.subject
     anonymous = poisoned["anonymous_ticket"]
-    reply = actions.add_reply(
+    reply = add_reply(
         anonymous, body=EVIL, internal=False, author_role="agent", author_user=poisoned["agent"]
     )
     message = build_notification(anonymous, reply)

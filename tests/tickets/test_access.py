@@ -9,19 +9,21 @@ from django.contrib.auth import get_user_model
 from crm.lookup import open_tickets
 from crm.timeline import contact_timeline
 from tests.factories import make_contact
-from tickets import actions
 from tickets.access import (
     access_ticket_for_agent,
     access_ticket_for_customer,
     tickets_for_customer,
 )
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import create_ticket
 from tickets.errors import TicketNotFound
 
 pytestmark = pytest.mark.django_db
 
 
 def _ticket(contact, department, subject="Relay"):
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body="Body",
         contact=contact,
@@ -104,7 +106,7 @@ def test_agents_see_their_departments_and_assigned_tickets(
         access_ticket_for_agent(customer.portal_user, ticket.number)
     # Assigned while helping out in support, then back to sales only.
     sales_agent.agent_profile.departments.add(support)
-    actions.assign_ticket(ticket, sales_agent, by=supervisor)
+    assign_ticket(ticket, sales_agent, by=supervisor)
     sales_agent.agent_profile.departments.remove(support)
     assert access_ticket_for_agent(sales_agent, ticket.number) == ticket
 
@@ -112,7 +114,7 @@ def test_agents_see_their_departments_and_assigned_tickets(
 def test_the_crm_lookup_and_timeline_include_tickets(customer, support, support_agent):
     open_one = _ticket(customer, support, "Open one")
     done = _ticket(customer, support, "Done one")
-    actions.change_status(done, "solved", by=support_agent)
+    change_status(done, "solved", by=support_agent)
     assert [t.number for t in open_tickets(customer)] == [open_one.number]
     entries = [e for e in contact_timeline(customer) if e.kind == "ticket"]
     assert {e.ref for e in entries} == {open_one.number, done.number}

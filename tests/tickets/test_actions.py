@@ -6,7 +6,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from tickets import actions, events
+from tickets import events
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.escalation import sweep_sla
+from tickets.actions.lifecycle import change_priority, change_status
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.errors import TicketConflict, TicketError
 from tickets.models import Ticket, TicketEvent, customer_status_label
 
@@ -24,7 +28,7 @@ def _ticket(customer, support, **kwargs):
         "author_contact": customer,
     }
     defaults.update(kwargs)
-    return actions.create_ticket(**defaults)
+    return create_ticket(**defaults)
 
 
 def test_it_numbers_tickets_sequentially_from_1001(customer, support):
@@ -58,17 +62,17 @@ def test_it_rings_the_customer_organization_and_agent_groups(customer, support, 
 
 def test_it_keeps_seqs_gapless_across_actions(customer, support, support_agent):
     ticket = _ticket(customer, support)
-    actions.add_reply(ticket, body="Which model?", author_role="agent", author_user=support_agent)
-    actions.add_reply(
+    add_reply(ticket, body="Which model?", author_role="agent", author_user=support_agent)
+    add_reply(
         ticket,
         body="Check the wiring",
         internal=True,
         author_role="agent",
         author_user=support_agent,
     )
-    actions.change_priority(ticket, "high", by=support_agent)
-    actions.assign_ticket(ticket, support_agent, by=support_agent)
-    actions.change_status(ticket, "pending", by=support_agent)
+    change_priority(ticket, "high", by=support_agent)
+    assign_ticket(ticket, support_agent, by=support_agent)
+    change_status(ticket, "pending", by=support_agent)
     seqs = list(ticket.events.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     ticket.refresh_from_db()
@@ -84,12 +88,10 @@ def test_it_meets_first_response_with_the_first_public_agent_reply_only(
     customer, support, support_agent
 ):
     ticket = _ticket(customer, support)
-    actions.add_reply(
-        ticket, body="note", internal=True, author_role="agent", author_user=support_agent
-    )
+    add_reply(ticket, body="note", internal=True, author_role="agent", author_user=support_agent)
     ticket.refresh_from_db()
     assert ticket.first_responded_at is None and ticket.status == "new"
-    actions.add_reply(ticket, body="Hello Maria", author_role="agent", author_user=support_agent)
+    add_reply(ticket, body="Hello Maria", author_role="agent", author_user=support_agent)
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None
     assert ticket.status == "open"
@@ -97,8 +99,8 @@ def test_it_meets_first_response_with_the_first_public_agent_reply_only(
 
 def test_it_reopens_a_pending_ticket_when_the_customer_replies(customer, support, support_agent):
     ticket = _ticket(customer, support)
-    actions.change_status(ticket, "pending", by=support_agent)
-    actions.add_reply(ticket, body="Here it is", author_role="customer", author_contact=customer)
+    change_status(ticket, "pending", by=support_agent)
+    add_reply(ticket, body="Here it is", author_role="customer", author_contact=customer)
     ticket.refresh_from_db()
     assert ticket.status == "open" and ticket.paused_since is None
     assert ticket.events.filter(kind="status").last().payload["cause"] == "reply"
@@ -106,46 +108,44 @@ def test_it_reopens_a_pending_ticket_when_the_customer_replies(customer, support
 
 def test_it_refuses_replies_to_a_closed_ticket(customer, support, support_agent):
     ticket = _ticket(customer, support)
-    actions.change_status(ticket, "closed", by=support_agent)
+    change_status(ticket, "closed", by=support_agent)
     with pytest.raises(TicketConflict):
-        actions.add_reply(ticket, body="again", author_role="customer", author_contact=customer)
+        add_reply(ticket, body="again", author_role="customer", author_contact=customer)
     with pytest.raises(TicketConflict):
-        actions.change_status(ticket, "open", by=support_agent)
+        change_status(ticket, "open", by=support_agent)
 
 
 def test_it_refuses_internal_notes_from_customers_and_empty_bodies(customer, support):
     ticket = _ticket(customer, support)
     with pytest.raises(TicketError):
-        actions.add_reply(
-            ticket, body="x", internal=True, author_role="customer", author_contact=customer
-        )
+        add_reply(ticket, body="x", internal=True, author_role="customer", author_contact=customer)
     with pytest.raises(TicketError):
-        actions.add_reply(ticket, body="   ", author_role="customer", author_contact=customer)
+        add_reply(ticket, body="   ", author_role="customer", author_contact=customer)
     with pytest.raises(TicketError):
         _ticket(customer, support, channel="fax")
 
 
 def test_it_sets_and_clears_solved_at(customer, support, support_agent):
     ticket = _ticket(customer, support)
-    actions.change_status(ticket, "solved", by=support_agent)
+    change_status(ticket, "solved", by=support_agent)
     ticket.refresh_from_db()
     assert ticket.solved_at is not None
-    actions.change_status(ticket, "open", by=support_agent)
+    change_status(ticket, "open", by=support_agent)
     ticket.refresh_from_db()
     assert ticket.solved_at is None
 
 
 def test_it_changes_nothing_when_the_value_is_the_same(customer, support, support_agent):
     ticket = _ticket(customer, support)
-    assert actions.change_priority(ticket, "normal", by=support_agent) is None
-    assert actions.change_status(ticket, "new", by=support_agent) is None
+    assert change_priority(ticket, "normal", by=support_agent) is None
+    assert change_status(ticket, "new", by=support_agent) is None
     assert ticket.events.count() == 1
 
 
 def test_it_refuses_a_non_agent_assignee(customer, support, support_agent):
     ticket = _ticket(customer, support)
     with pytest.raises(TicketError):
-        actions.assign_ticket(ticket, customer.portal_user, by=support_agent)
+        assign_ticket(ticket, customer.portal_user, by=support_agent)
 
 
 def test_it_labels_statuses_for_customers():
@@ -175,15 +175,15 @@ def test_it_warns_then_breaches_and_escalates_once(
     support.lead = support_agent
     support.save()
     ticket = _ticket(customer, support)
-    actions.assign_ticket(ticket, support_agent, by=support_agent)
+    assign_ticket(ticket, support_agent, by=support_agent)
     due = ticket.first_response_due
-    assert actions.sweep_sla(due - datetime.timedelta(hours=2)) == {"warnings": 0, "breaches": 0}
-    assert actions.sweep_sla(due - datetime.timedelta(minutes=10)) == {"warnings": 1, "breaches": 0}
-    assert actions.sweep_sla(due - datetime.timedelta(minutes=5)) == {"warnings": 0, "breaches": 0}
+    assert sweep_sla(due - datetime.timedelta(hours=2)) == {"warnings": 0, "breaches": 0}
+    assert sweep_sla(due - datetime.timedelta(minutes=10)) == {"warnings": 1, "breaches": 0}
+    assert sweep_sla(due - datetime.timedelta(minutes=5)) == {"warnings": 0, "breaches": 0}
     len(published_events)  # run the on-commit callbacks (mail)
     assert len(mail.outbox) == 1 and "SLA warning" in mail.outbox[0].subject
-    assert actions.sweep_sla(due + datetime.timedelta(minutes=1)) == {"warnings": 0, "breaches": 1}
-    assert actions.sweep_sla(due + datetime.timedelta(minutes=2)) == {"warnings": 0, "breaches": 0}
+    assert sweep_sla(due + datetime.timedelta(minutes=1)) == {"warnings": 0, "breaches": 1}
+    assert sweep_sla(due + datetime.timedelta(minutes=2)) == {"warnings": 0, "breaches": 0}
     len(published_events)
     ticket.refresh_from_db()
     assert ticket.priority == "high"
@@ -194,12 +194,12 @@ def test_it_warns_then_breaches_and_escalates_once(
 
 def test_it_skips_paused_and_answered_clocks(customer, support, support_agent, standard_plan):
     ticket = _ticket(customer, support)
-    actions.change_status(ticket, "pending", by=support_agent)
-    assert actions.sweep_sla(ticket.resolution_due + datetime.timedelta(hours=1))["breaches"] == 0
+    change_status(ticket, "pending", by=support_agent)
+    assert sweep_sla(ticket.resolution_due + datetime.timedelta(hours=1))["breaches"] == 0
     other = _ticket(customer, support)
-    actions.add_reply(other, body="Hi", author_role="agent", author_user=support_agent)
+    add_reply(other, body="Hi", author_role="agent", author_user=support_agent)
     later = other.first_response_due + datetime.timedelta(minutes=1)
-    assert actions.sweep_sla(later)["breaches"] == 0
+    assert sweep_sla(later)["breaches"] == 0
     assert not TicketEvent.objects.filter(kind="sla_breach").exists()
 
 
@@ -212,9 +212,9 @@ def test_it_moves_the_resolution_due_later_by_the_time_spent_pending(
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=1))
-    actions.change_status(ticket, "pending", by=support_agent)
+    change_status(ticket, "pending", by=support_agent)
     monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=4))
-    actions.change_status(ticket, "open", by=support_agent)
+    change_status(ticket, "open", by=support_agent)
     ticket.refresh_from_db()
     # support is open 24x7: three hours pending move the due three hours later.
     assert ticket.resolution_due - due == datetime.timedelta(hours=3)
@@ -229,11 +229,11 @@ def test_a_reopened_ticket_does_not_count_the_time_it_was_solved(
     ticket = _ticket(customer, support)
     due, start = ticket.resolution_due, ticket.created_at
     monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=1))
-    actions.change_status(ticket, "pending", by=support_agent)
+    change_status(ticket, "pending", by=support_agent)
     monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=2))
-    actions.change_status(ticket, "solved", by=support_agent)
+    change_status(ticket, "solved", by=support_agent)
     monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(hours=5))
-    actions.add_reply(ticket, body="Still broken", author_role="customer", author_contact=customer)
+    add_reply(ticket, body="Still broken", author_role="customer", author_contact=customer)
     ticket.refresh_from_db()
     # Pending then solved: one pause of four hours, from 1 h to 5 h.
     assert ticket.status == "open" and ticket.solved_at is None
@@ -242,9 +242,9 @@ def test_a_reopened_ticket_does_not_count_the_time_it_was_solved(
 
 def test_the_sweep_leaves_solved_tickets_alone(customer, support, support_agent, standard_plan):
     ticket = _ticket(customer, support)
-    actions.change_status(ticket, "solved", by=support_agent)
+    change_status(ticket, "solved", by=support_agent)
     later = ticket.resolution_due + datetime.timedelta(days=1)
-    assert actions.sweep_sla(later) == {"warnings": 0, "breaches": 0}
+    assert sweep_sla(later) == {"warnings": 0, "breaches": 0}
 
 
 def test_due_times_count_the_departments_business_hours_unless_the_plan_is_24x7(
@@ -283,7 +283,7 @@ def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
     ticket = _ticket(customer, support)
     list(published_events)  # commit the creation
     mail.outbox.clear()
-    actions.add_reply(
+    add_reply(
         ticket,
         body="Check the wiring",
         internal=True,
@@ -292,9 +292,7 @@ def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
     )
     list(published_events)
     assert mail.outbox == []
-    actions.add_reply(
-        ticket, body="Firmware 3.2 fixes it.", author_role="agent", author_user=support_agent
-    )
+    add_reply(ticket, body="Firmware 3.2 fixes it.", author_role="agent", author_user=support_agent)
     list(published_events)
     [message] = mail.outbox
     assert ticket.number in message.subject
@@ -306,5 +304,5 @@ def test_the_customer_is_mailed_a_public_reply_but_never_a_note(
 def test_a_staff_user_without_an_agent_profile_acts_for_the_team(customer, support):
     operator = get_user_model().objects.create_user("ops", password="x-pass-123", is_staff=True)
     ticket = _ticket(customer, support)
-    event = actions.change_priority(ticket, "high", by=operator)
+    event = change_priority(ticket, "high", by=operator)
     assert (event.author_role, event.author_user, event.author_contact) == ("agent", operator, None)

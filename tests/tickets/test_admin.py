@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 
 from tests.admin_forms import change_form_data
-from tickets import actions, events
+from tickets import events
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import create_ticket
 from tickets.admin import TicketAdmin
 from tickets.models import Ticket, TicketEvent
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ticket(customer, support, standard_plan):
-    return actions.create_ticket(
+    return create_ticket(
         subject="Relay clicks",
         body="The relay clicks twice.",
         contact=customer,
@@ -93,7 +95,7 @@ def test_a_subject_edit_appends_no_event(admin_client, ticket):
 
 
 def test_a_refused_transition_is_a_form_error(admin_client, ticket, support_agent):
-    actions.change_status(ticket, "closed", by=support_agent)
+    change_status(ticket, "closed", by=support_agent)
     data = _opened_form(admin_client, ticket)
     data["status"] = "open"
     response = admin_client.post(_change_url(ticket), data)
@@ -124,7 +126,7 @@ def test_a_page_opened_before_a_colleagues_change_does_not_undo_it(
     admin_client, ticket, support_agent
 ):
     data = _opened_form(admin_client, ticket)
-    actions.change_status(ticket, "pending", by=support_agent)
+    change_status(ticket, "pending", by=support_agent)
     data["priority"] = "high"
     assert admin_client.post(_change_url(ticket), data).status_code == 302
     ticket.refresh_from_db()
@@ -152,7 +154,7 @@ def test_a_colleagues_change_during_the_save_is_reported_not_a_500(
     save_model = TicketAdmin.save_model
 
     def colleague_closes_it_first(self, request, obj, form, change):
-        actions.change_status(Ticket.objects.get(pk=obj.pk), "closed", by=support_agent)
+        change_status(Ticket.objects.get(pk=obj.pk), "closed", by=support_agent)
         save_model(self, request, obj, form, change)
 
     monkeypatch.setattr(TicketAdmin, "save_model", colleague_closes_it_first)

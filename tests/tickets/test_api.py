@@ -7,7 +7,9 @@ from django.test import Client
 
 from queues.tokens import issue_agent_token
 from tests.api.conftest import assert_error
-from tickets import actions
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +40,7 @@ def _ticket(contact, department, **kwargs) -> Ticket:
         "author_contact": contact,
     }
     fields.update(kwargs)
-    return actions.create_ticket(**fields)
+    return create_ticket(**fields)
 
 
 def post(client, path, body):
@@ -118,9 +120,7 @@ def test_it_reads_one_ticket_with_internal_notes_for_agents(
     boris_api, customer, support, support_agent
 ):
     ticket = _ticket(customer, support)
-    actions.add_reply(
-        ticket, body="secret", internal=True, author_role="agent", author_user=support_agent
-    )
+    add_reply(ticket, body="secret", internal=True, author_role="agent", author_user=support_agent)
     data = boris_api.get(f"/api/v1/tickets/{ticket.number}").json()
     assert data["number"] == ticket.number
     assert [(e["kind"], e["internal"]) for e in data["events"]] == [
@@ -179,8 +179,8 @@ def test_it_filters_orders_and_paginates(
         author_contact=other_customer,
     )
     c = _ticket(customer, support, subject="C", priority="high", channel="chat")
-    actions.assign_ticket(b, support_agent, by=support_agent)
-    actions.change_status(c, "pending", by=support_agent)
+    assign_ticket(b, support_agent, by=support_agent)
+    change_status(c, "pending", by=support_agent)
 
     def numbers(query: str) -> list[str]:
         response = boris_api.get(f"/api/v1/tickets?{query}")
@@ -271,7 +271,7 @@ def test_the_list_costs_a_fixed_number_of_queries(
 ):
     for n in range(12):
         t = _ticket(customer, support, subject=f"T{n}")
-        actions.assign_ticket(t, support_agent, by=support_agent)
+        assign_ticket(t, support_agent, by=support_agent)
     # auth (token, user), agent scope (profile, departments), count, page.
     with django_assert_max_num_queries(8):
         response = boris_api.get("/api/v1/tickets?limit=50")

@@ -20,8 +20,9 @@ from foundation.uploads import check_upload
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.factories import make_contact
-from tickets import actions
-from tickets.email_in import ingest_message
+from tickets.actions.conversion import convert_conversation
+from tickets.actions.messages import create_ticket
+from tickets.email.inbound import ingest_message
 from tickets.models import Ticket, TicketAttachment, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def ticket(customer, support, standard_plan):
-    return actions.create_ticket(
+    return create_ticket(
         subject="Relay trips",
         body="It trips at night.",
         contact=customer,
@@ -225,7 +226,7 @@ def test_an_unknown_attachment_id_is_not_found(ticket, customer):
 
 
 def test_a_file_of_one_ticket_is_not_served_through_another(public_file_url, customer, support):
-    mine = actions.create_ticket(
+    mine = create_ticket(
         subject="Other",
         body="b",
         contact=customer,
@@ -372,7 +373,7 @@ def test_inbound_mail_files_become_attachments_with_their_encoded_names(customer
 
 def test_an_inbound_reply_with_only_a_file_threads_as_a_reply(customer, support):
     ticket = ingest_message(mime_with_attachments([])).ticket
-    from tickets.email_out import reply_address
+    from tickets.email.outbound import reply_address
 
     raw = mime_with_attachments([('filename="log.csv"', "text/csv", files.CSV)], text="")
     raw = raw.replace(b"To: support@chatportal.example", f"To: {reply_address(ticket)}".encode())
@@ -409,7 +410,7 @@ def test_the_chats_files_carry_over_to_the_ticket(support, support_agent, custom
         author=chat_actions.agent_author(support_agent),
         internal=True,
     )
-    ticket = actions.convert_conversation(conversation, by=support_agent, reason="agent")
+    ticket = convert_conversation(conversation, by=support_agent, reason="agent")
     carried = {a.filename: a for a in TicketAttachment.objects.filter(ticket=ticket)}
     assert set(carried) == {"eroare.png", "intern.pdf"}
     assert carried["intern.pdf"].internal and not carried["eroare.png"].internal
@@ -427,7 +428,7 @@ def test_the_chats_files_carry_over_to_the_ticket(support, support_agent, custom
     page = client.get(f"/portal/tickets/{ticket.number}/").content.decode()
     assert "eroare.png" in page and "intern.pdf" not in page
     # Converting again (idempotent) carries nothing twice.
-    actions.convert_conversation(conversation, by=support_agent, reason="agent")
+    convert_conversation(conversation, by=support_agent, reason="agent")
     assert TicketAttachment.objects.filter(ticket=ticket).count() == 2
 
 
@@ -474,7 +475,7 @@ def test_the_console_session_uploads_with_its_csrf_token_only(ticket, support_ag
 
 
 def test_an_automatic_conversion_carries_the_files_too(support, customer):
-    from tickets.conversion import convert_automatically
+    from tickets.actions.conversion import convert_automatically
 
     visitor, _token = chat_actions.create_visitor(name="Maria")
     conversation, _ = chat_actions.start_conversation(visitor, support)

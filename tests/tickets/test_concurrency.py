@@ -9,7 +9,7 @@ from django.db import connections
 
 from tests.chat.test_concurrency import require_shared_database
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +35,7 @@ def test_concurrent_creations_take_sequential_unique_numbers():
 
     @_in_thread
     def create(n: int) -> str:
-        return actions.create_ticket(
+        return create_ticket(
             subject=f"S{n}",
             body="B",
             contact=contact,
@@ -56,7 +56,7 @@ def test_concurrent_replies_get_gapless_seqs():
     support = make_department("support")
     contact = make_contact("Maria Popescu")
     agent = make_agent("boris", [support])
-    ticket = actions.create_ticket(
+    ticket = create_ticket(
         subject="S",
         body="B",
         contact=contact,
@@ -69,12 +69,8 @@ def test_concurrent_replies_get_gapless_seqs():
     @_in_thread
     def reply(n: int) -> int:
         if n % 2:
-            return actions.add_reply(
-                ticket, body=f"a{n}", author_role="agent", author_user=agent
-            ).seq
-        return actions.add_reply(
-            ticket, body=f"c{n}", author_role="customer", author_contact=contact
-        ).seq
+            return add_reply(ticket, body=f"a{n}", author_role="agent", author_user=agent).seq
+        return add_reply(ticket, body=f"c{n}", author_role="customer", author_contact=contact).seq
 
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(reply, range(WRITERS * PER_WRITER)))

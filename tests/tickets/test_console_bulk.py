@@ -7,15 +7,18 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import make_agent
-from tickets import actions, events
-from tickets.console_forms import MAX_BULK_TICKETS
+from tickets import events
+from tickets.actions.assignment import assign_ticket, move_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import create_ticket
+from tickets.console.forms import MAX_BULK_TICKETS
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
 
 def open_ticket(department, contact, subject="Relay trips") -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body="It trips.",
         contact=contact,
@@ -101,7 +104,7 @@ def test_an_assignee_who_does_not_serve_a_tickets_department_is_refused_for_that
 def test_a_refused_transition_is_reported_and_the_ticket_keeps_all_its_fields(
     tickets, support_agent
 ):
-    actions.change_status(tickets["a"], "closed", by=support_agent)
+    change_status(tickets["a"], "closed", by=support_agent)
     numbers = [tickets["a"].number, tickets["b"].number]
     body = bulk(
         signed_in(support_agent), numbers, status="open", priority="urgent"
@@ -158,10 +161,10 @@ def test_moving_a_ticket_rings_its_groups_and_unassigns_who_does_not_serve_there
     tickets, support_agent, sales, published_events
 ):
     ticket = tickets["a"]
-    actions.assign_ticket(ticket, support_agent, by=support_agent)
+    assign_ticket(ticket, support_agent, by=support_agent)
     published_events.flush()
     list.clear(published_events)
-    event = actions.move_ticket(ticket, sales, by=support_agent)
+    event = move_ticket(ticket, sales, by=support_agent)
     assert event.kind == "department" and event.internal
     ticket.refresh_from_db()
     assert ticket.department == sales and ticket.assignee is None
@@ -175,8 +178,8 @@ def test_moving_a_ticket_rings_its_groups_and_unassigns_who_does_not_serve_there
 def test_moving_keeps_an_assignee_who_serves_the_new_department(tickets, support, sales):
     both = make_agent("ana", [support, sales], first_name="Ana")
     ticket = tickets["a"]
-    actions.assign_ticket(ticket, both, by=both)
-    actions.move_ticket(ticket, sales, by=both)
+    assign_ticket(ticket, both, by=both)
+    move_ticket(ticket, sales, by=both)
     ticket.refresh_from_db()
     assert ticket.assignee == both
-    assert actions.move_ticket(ticket, sales, by=both) is None
+    assert move_ticket(ticket, sales, by=both) is None

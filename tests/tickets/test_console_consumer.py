@@ -13,8 +13,10 @@ from django.test import Client
 from chatportal.asgi import application
 from crm.models import SlaPlan
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
-from tickets.console_rendering import render_ticket_sections
+from tickets.actions.assignment import move_ticket
+from tickets.actions.lifecycle import change_priority, change_status
+from tickets.actions.messages import add_reply, create_ticket
+from tickets.console.rendering import render_ticket_sections
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,7 +62,7 @@ def world(db):
     contact = make_contact("Maria Popescu", email="maria@example.com")
     contact.portal_user = get_user_model().objects.create_user("maria", password="x-pass-123")
     contact.save()
-    ticket = actions.create_ticket(
+    ticket = create_ticket(
         subject="Relay trips",
         body="It trips.",
         contact=contact,
@@ -98,7 +100,7 @@ async def test_a_colleagues_note_reaches_the_other_agent_marked_internal(world):
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
     assert await socket.receive_nothing(0.2)
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket,
         body="Firmware 2.1 fixes it",
         internal=True,
@@ -116,7 +118,7 @@ async def test_a_colleagues_note_reaches_the_other_agent_marked_internal(world):
 async def test_a_status_change_updates_the_header_and_controls(world):
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["chen"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["chen"])
     html = await socket.receive_from(5)
     assert re.search(r'id="ticket-header"[^>]*data-status="pending"', html)
     assert 'data-clock="resolution" data-sla="paused"' in html
@@ -127,7 +129,7 @@ async def test_a_status_change_updates_the_header_and_controls(world):
 
 async def test_a_socket_that_connects_late_catches_up_at_once(world):
     ticket = world["ticket"]
-    await database_sync_to_async(actions.change_priority)(ticket, "urgent", by=world["chen"])
+    await database_sync_to_async(change_priority)(ticket, "urgent", by=world["chen"])
     socket = await console_socket(world["boris"], ticket.number, 1)
     html = await socket.receive_from(5)
     assert seq_of(html) == 2
@@ -153,10 +155,10 @@ async def test_a_doorbell_at_or_below_the_seq_already_sent_is_dropped(world):
 async def test_snapshot_plus_pushes_equals_a_fresh_snapshot(world):
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket, body="We are on it", author_role="agent", author_user=world["chen"]
     )
-    await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["chen"])
+    await database_sync_to_async(change_status)(ticket, "on_hold", by=world["chen"])
     last = ""
     while True:
         last = await socket.receive_from(5)
@@ -180,7 +182,7 @@ async def test_snapshot_plus_pushes_equals_a_fresh_snapshot(world):
 async def test_a_ticket_moved_out_of_the_agents_departments_says_so_and_closes(world):
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
-    await database_sync_to_async(actions.move_ticket)(ticket, world["sales"], by=world["chen"])
+    await database_sync_to_async(move_ticket)(ticket, world["sales"], by=world["chen"])
     html = await socket.receive_from(5)
     assert "is no longer in your departments" in html
     assert await socket.receive_output(2) == {"type": "websocket.close", "code": 4004}
@@ -201,7 +203,7 @@ async def list_socket(user, pairs: str) -> WebsocketCommunicator:
 
 @pytest.fixture
 def sales_ticket(world):
-    return actions.create_ticket(
+    return create_ticket(
         subject="Quote",
         body="Ten more.",
         contact=world["contact"],
@@ -216,19 +218,19 @@ async def test_the_list_gets_a_changed_row_out_of_band(world, sales_ticket):
     ticket = world["ticket"]
     socket = await list_socket(world["boris"], f"{ticket.number}:1,{sales_ticket.number}:1")
     assert await socket.receive_nothing(0.2)
-    await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["chen"])
+    await database_sync_to_async(change_status)(ticket, "on_hold", by=world["chen"])
     html = await socket.receive_from(5)
     assert html.startswith(f'<tr id="row-{ticket.number}" hx-swap-oob="true"')
     assert 'data-status="on_hold"' in html
     # Sales' ticket was in the query string but is not Boris's to follow.
-    await database_sync_to_async(actions.change_status)(sales_ticket, "on_hold", by=world["sara"])
+    await database_sync_to_async(change_status)(sales_ticket, "on_hold", by=world["sara"])
     assert await socket.receive_nothing(0.5)
     await socket.disconnect()
 
 
 async def test_the_list_catches_up_on_rows_that_changed_before_it_connected(world):
     ticket = world["ticket"]
-    await database_sync_to_async(actions.change_priority)(ticket, "high", by=world["chen"])
+    await database_sync_to_async(change_priority)(ticket, "high", by=world["chen"])
     socket = await list_socket(world["boris"], f"{ticket.number}:1")
     html = await socket.receive_from(5)
     assert 'data-priority="high"' in html
@@ -238,24 +240,24 @@ async def test_the_list_catches_up_on_rows_that_changed_before_it_connected(worl
 async def test_a_row_moved_out_of_the_agents_departments_is_removed(world):
     ticket = world["ticket"]
     socket = await list_socket(world["boris"], f"{ticket.number}:1")
-    await database_sync_to_async(actions.move_ticket)(ticket, world["sales"], by=world["chen"])
+    await database_sync_to_async(move_ticket)(ticket, world["sales"], by=world["chen"])
     html = await socket.receive_from(5)
     assert html.strip() == f'<tr id="row-{ticket.number}" hx-swap-oob="delete"></tr>'
     # The socket stays open for the other rows; this one is no longer followed.
-    await database_sync_to_async(actions.change_status)(ticket, "on_hold", by=world["sara"])
+    await database_sync_to_async(change_status)(ticket, "on_hold", by=world["sara"])
     assert await socket.receive_nothing(0.5)
     await socket.disconnect()
 
 
 async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
     from foundation import realtime
-    from tickets.consumers_console import ConsoleTicketConsumer
+    from tickets.console.consumers import ConsoleTicketConsumer
 
     monkeypatch.setattr(ConsoleTicketConsumer, "maintenance_interval_s", 0.3)
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
     monkeypatch.setattr(realtime, "send_now", lambda group, event: None)
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["chen"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["chen"])
 
     html = await socket.receive_from(3)
     assert re.search(r'id="ticket-header"[^>]*data-status="pending"', html)

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from crm.models import Asset, Product
 from tests.factories import make_agent, make_contact
-from tickets import actions
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def open_ticket(
     priority="normal",
     **extra,
 ) -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body=body,
         contact=contact,
@@ -142,9 +144,9 @@ def many(support, support_agent, customer, other_customer, standard_plan):
         ),
         "urgent": open_ticket(support, customer, subject="Substation down", priority="urgent"),
     }
-    actions.assign_ticket(tickets["mine"], support_agent, by=support_agent)
-    actions.assign_ticket(tickets["chens"], colleague, by=colleague)
-    actions.change_status(tickets["chens"], "pending", by=colleague)
+    assign_ticket(tickets["mine"], support_agent, by=support_agent)
+    assign_ticket(tickets["chens"], colleague, by=colleague)
+    change_status(tickets["chens"], "pending", by=colleague)
     return tickets
 
 
@@ -281,8 +283,8 @@ def test_the_ticket_page_shows_replies_notes_clocks_and_the_crm_record(
     support, support_agent, customer, record
 ):
     ticket = open_ticket(support, customer)
-    actions.add_reply(ticket, body="Public answer", author_role="agent", author_user=support_agent)
-    actions.add_reply(
+    add_reply(ticket, body="Public answer", author_role="agent", author_user=support_agent)
+    add_reply(
         ticket, body="Only for us", internal=True, author_role="agent", author_user=support_agent
     )
     body = (
@@ -360,7 +362,7 @@ def test_an_empty_reply_is_refused_with_a_clear_error(world, support_agent):
 
 def test_a_reply_to_a_closed_ticket_answers_409(world, support_agent):
     ticket = world["support_ticket"]
-    actions.change_status(ticket, "closed", by=support_agent)
+    change_status(ticket, "closed", by=support_agent)
     response = signed_in(support_agent).post(
         reverse("console_ticket_reply", args=[ticket.number]), {"body": "Hello?"}
     )
@@ -413,7 +415,7 @@ def test_a_stale_form_does_not_undo_a_colleagues_change(world, support_agent):
         "was_department": "support",
     }
     # A colleague sets it pending after this form was rendered.
-    actions.change_status(ticket, "pending", by=support_agent)
+    change_status(ticket, "pending", by=support_agent)
     response = client.post(
         reverse("console_ticket_update", args=[ticket.number]), {**stale, "priority": "urgent"}
     )
@@ -438,7 +440,7 @@ def test_submitting_unchanged_controls_says_nothing_changed(world, support_agent
 
 def test_a_forbidden_transition_answers_409_and_changes_nothing(world, support_agent):
     ticket = world["support_ticket"]
-    actions.change_status(ticket, "solved", by=support_agent)
+    change_status(ticket, "solved", by=support_agent)
     body = (
         signed_in(support_agent)
         .get(reverse("console_ticket", args=[ticket.number]))
@@ -455,7 +457,7 @@ def test_a_forbidden_transition_answers_409_and_changes_nothing(world, support_a
 
 def test_moving_a_ticket_to_another_department_leaves_the_agents_view(world, support_agent):
     ticket = world["support_ticket"]
-    actions.assign_ticket(ticket, support_agent, by=support_agent)
+    assign_ticket(ticket, support_agent, by=support_agent)
     response = _update(signed_in(support_agent), ticket, department="sales", assignee="")
     # Boris does not serve sales and is no longer its assignee: the page sends him to the list.
     assert response.status_code == 200
@@ -472,9 +474,7 @@ def test_moving_a_ticket_to_another_department_leaves_the_agents_view(world, sup
 def test_subjects_bodies_and_names_are_escaped(support, support_agent, standard_plan):
     contact = make_contact(XSS, email="evil@example.com")
     ticket = open_ticket(support, contact, subject=XSS, body=XSS)
-    actions.add_reply(
-        ticket, body=XSS, internal=True, author_role="agent", author_user=support_agent
-    )
+    add_reply(ticket, body=XSS, internal=True, author_role="agent", author_user=support_agent)
     client = signed_in(support_agent)
     for url in (reverse("console_tickets"), reverse("console_ticket", args=[ticket.number])):
         body = client.get(url).content.decode()
@@ -561,12 +561,12 @@ def test_the_list_costs_the_same_queries_for_one_row_or_a_full_page(
     client = signed_in(support_agent)
     url = reverse("console_tickets")
     first = open_ticket(support, customer)
-    actions.assign_ticket(first, support_agent, by=support_agent)
+    assign_ticket(first, support_agent, by=support_agent)
     one_row = _count_queries(client, url)
     for n in range(30):
         ticket = open_ticket(support, other_customer if n % 2 else customer, subject=f"More {n}")
         if n % 3 == 0:
-            actions.assign_ticket(ticket, support_agent, by=support_agent)
+            assign_ticket(ticket, support_agent, by=support_agent)
     full_page = _count_queries(client, url)
     assert full_page == one_row
     assert full_page <= 10, full_page
@@ -580,7 +580,7 @@ def test_the_ticket_page_costs_the_same_queries_however_long_its_timeline(
     url = reverse("console_ticket", args=[ticket.number])
     short = _count_queries(client, url)
     for n in range(20):
-        actions.add_reply(
+        add_reply(
             ticket,
             body=f"Reply {n}",
             internal=bool(n % 2),
@@ -606,9 +606,7 @@ def test_the_console_pages_render_in_romanian_and_russian(
     support, support_agent, customer, record, language
 ):
     ticket = open_ticket(support, customer)
-    actions.add_reply(
-        ticket, body="Notă", internal=True, author_role="agent", author_user=support_agent
-    )
+    add_reply(ticket, body="Notă", internal=True, author_role="agent", author_user=support_agent)
     client = signed_in(support_agent)
     for url in (reverse("console_tickets"), reverse("console_ticket", args=[ticket.number])):
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
@@ -618,7 +616,7 @@ def test_the_console_pages_render_in_romanian_and_russian(
 
 def test_a_refused_change_rolls_back_the_others_submitted_with_it(world, support_agent, supervisor):
     ticket = world["support_ticket"]
-    actions.change_status(ticket, "closed", by=support_agent)
+    change_status(ticket, "closed", by=support_agent)
     response = _update(
         signed_in(supervisor), ticket, priority="urgent", department="sales", status="open"
     )

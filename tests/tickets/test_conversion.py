@@ -13,8 +13,7 @@ from chat import actions as chat_actions
 from chat.models import Conversation, ConversationEvent
 from chat.sweeper import run_sweeps
 from tests.chat.conftest import open_agent, open_widget, say
-from tickets import actions
-from tickets.conversion import convert_automatically, sweep_unanswered
+from tickets.actions.conversion import convert_automatically, convert_conversation, sweep_unanswered
 from tickets.models import Ticket
 
 
@@ -54,7 +53,7 @@ class TestConvertConversation:
         conversation = _chat(support, contact=customer)
         _agent_says(conversation, support_agent, "Which firmware?")
         _agent_says(conversation, support_agent, "Gold customer", internal=True)
-        ticket = actions.convert_conversation(
+        ticket = convert_conversation(
             conversation,
             subject="E42 on RZA-500",
             priority="high",
@@ -94,10 +93,10 @@ class TestConvertConversation:
 
     def test_it_makes_one_ticket_per_conversation(self, support, support_agent, customer):
         conversation = _chat(support, contact=customer)
-        first = actions.convert_conversation(
+        first = convert_conversation(
             conversation, subject="", priority="normal", by=support_agent, reason="agent"
         )
-        again = actions.convert_conversation(
+        again = convert_conversation(
             conversation, subject="Other", priority="low", by=support_agent, reason="agent"
         )
         assert first.pk == again.pk and Ticket.objects.count() == 1
@@ -109,7 +108,7 @@ class TestConvertConversation:
 
     def test_an_anonymous_visitor_keeps_the_name_and_email_as_typed(self, support, support_agent):
         conversation = _chat(support, visitor_name="Ștefan", email="stefan@example.ro")
-        ticket = actions.convert_conversation(
+        ticket = convert_conversation(
             conversation, subject="", priority="normal", by=support_agent, reason="agent"
         )
         assert ticket.contact is None and ticket.organization is None
@@ -119,9 +118,7 @@ class TestConvertConversation:
         conversation = _chat(support, contact=customer)
         Conversation.objects.filter(pk=conversation.pk).update(contact=None)
         conversation.refresh_from_db()
-        ticket = actions.convert_conversation(
-            conversation, subject="", priority="normal", reason="agent"
-        )
+        ticket = convert_conversation(conversation, subject="", priority="normal", reason="agent")
         assert ticket.contact == customer
 
 

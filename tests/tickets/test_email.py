@@ -15,11 +15,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
-from tickets.email_in import ingest_message
-from tickets.email_out import reply_address
-from tickets.email_parsing import parse_message
-from tickets.email_text import html_to_text, strip_quoted
+from tickets.actions.lifecycle import change_status
+from tickets.email.inbound import ingest_message
+from tickets.email.outbound import reply_address
+from tickets.email.parsing import parse_message
+from tickets.email.text import html_to_text, strip_quoted
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_it_strips_quoted_history_and_signatures_in_three_languages():
 
 
 def test_it_refuses_messages_without_a_sender_or_body():
-    from tickets.email_parsing import InboundError
+    from tickets.email.parsing import InboundError
 
     with pytest.raises(InboundError):
         parse_message(b"")
@@ -181,7 +181,7 @@ def test_an_unknown_sender_gets_a_ticket_without_a_contact_that_keeps_their_addr
 
 def test_a_reply_to_the_token_address_threads_onto_the_ticket_without_the_quote(maria, agent):
     ticket = ingest_message(message()).ticket
-    actions.change_status(ticket, Ticket.Status.PENDING, by=agent)
+    change_status(ticket, Ticket.Status.PENDING, by=agent)
     raw = message(
         to=reply_address(ticket),
         subject=f"Re: [{ticket.number}] Contorul nu pornește",

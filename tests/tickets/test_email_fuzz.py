@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_department
-from tickets.email_parsing import InboundError, parse_message
+from tickets.email.parsing import InboundError, parse_message
 
 CORPUS = Path(__file__).parent / "mail_corpus"
 SEEDS = [path.read_bytes()[:20_000] for path in sorted(CORPUS.glob("*.*")) if path.suffix != ".md"]

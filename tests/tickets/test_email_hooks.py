@@ -292,7 +292,7 @@ def test_the_pipe_command_exits_75_so_the_mta_retries_when_the_database_fails(ma
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("tickets.email_in.InboundEmail.objects.select_related", database_down)
+    monkeypatch.setattr("tickets.email.inbound.InboundEmail.objects.select_related", database_down)
 
     class Stdin:
         buffer = io.BytesIO(mail().as_bytes())

@@ -16,9 +16,10 @@ import pytest
 
 from tests import attachment_files as files
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
-from tickets.email_in import ingest_message
-from tickets.email_out import reply_address, thread_message_id
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import MAX_BODY_CHARS, add_reply
+from tickets.email.inbound import ingest_message
+from tickets.email.outbound import reply_address, thread_message_id
 from tickets.models import Ticket, TicketAttachment
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +68,8 @@ def created_body(ticket: Ticket) -> str:
 
 def solved_ticket(maria, agent) -> Ticket:
     ticket = ingest_message(mail().as_bytes()).ticket
-    actions.add_reply(ticket, body="Am înlocuit releul.", author_role="agent", author_user=agent)
-    actions.change_status(ticket, Ticket.Status.SOLVED, by=agent)
+    add_reply(ticket, body="Am înlocuit releul.", author_role="agent", author_user=agent)
+    change_status(ticket, Ticket.Status.SOLVED, by=agent)
     ticket.refresh_from_db()
     return ticket
 
@@ -191,7 +192,7 @@ def test_nested_mixed_parts_keep_text_and_files_in_order():
 
 def test_a_mail_longer_than_a_ticket_message_is_cut_not_refused():
     ticket = ingest_message(mail(text="lung " * 5000).as_bytes()).ticket
-    assert len(created_body(ticket)) <= actions.MAX_BODY_CHARS
+    assert len(created_body(ticket)) <= MAX_BODY_CHARS
     assert created_body(ticket).endswith("[… the rest of the mail was cut]")
 
 
@@ -259,7 +260,7 @@ def test_an_out_of_office_reply_leaves_a_solved_ticket_as_it_was(maria, agent, t
     raw = template.format(
         to=reply_address(ticket), number=ticket.number, thread=thread_message_id(ticket)[1:-1]
     )
-    with caplog.at_level(logging.INFO, logger="tickets.email_in"):
+    with caplog.at_level(logging.INFO, logger="tickets.email.inbound"):
         result = ingest_message(raw.replace("\n", "\r\n").encode())
     assert result.outcome == "ignored"
     ticket.refresh_from_db()
@@ -418,19 +419,19 @@ def test_raw_utf8_headers_and_body_without_a_charset_are_read_as_utf8():
 
 
 def test_a_delivery_racing_the_same_message_id_answers_the_winner(maria, monkeypatch):
-    from tickets import email_in
+    from tickets.email import inbound
 
     raw = mail().as_bytes()
     winner = ingest_message(raw)
     # The loser checked before the winner committed; its claim then fails on the unique id.
-    real_earlier = email_in._earlier
+    real_earlier = inbound._earlier
     calls = []
 
     def not_yet(message_id):
         calls.append(message_id)
         return None if len(calls) == 1 else real_earlier(message_id)
 
-    monkeypatch.setattr(email_in, "_earlier", not_yet)
+    monkeypatch.setattr(inbound, "_earlier", not_yet)
     loser = ingest_message(raw)
     assert loser.outcome == "duplicate" and loser.ticket.pk == winner.ticket.pk
     assert Ticket.objects.count() == 1 and winner.ticket.events.count() == 1

@@ -21,11 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
-from tickets.email_out import build_notification
+from tickets.actions.escalation import sweep_sla
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
+from tickets.email.outbound import build_notification
+from tickets.email.sending import deliver_due_emails, retry_delay_s
 from tickets.locks import claim_due_email
 from tickets.models import OutboundEmail, Ticket, TicketEvent
-from tickets.outbox import deliver_due_emails, retry_delay_s
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +80,7 @@ def agent(department):
 
 @pytest.fixture
 def ticket(maria, department):
-    return actions.create_ticket(
+    return create_ticket(
         subject="Contorul nu pornește",
         body="x",
         contact=maria,
@@ -102,7 +104,7 @@ def committed(action, *args, **kwargs):
 
 def test_an_agent_reply_mails_the_customer_in_their_language_with_the_portal_link(ticket, agent):
     committed(
-        actions.add_reply,
+        add_reply,
         ticket,
         body="Am înlocuit releul <b>acum</b>.",
         author_role="agent",
@@ -120,7 +122,7 @@ def test_an_agent_reply_mails_the_customer_in_their_language_with_the_portal_lin
 
 
 def test_every_mail_is_marked_automatic_for_outlook_exchange_and_list_software(ticket, agent):
-    committed(actions.add_reply, ticket, body="Gata.", author_role="agent", author_user=agent)
+    committed(add_reply, ticket, body="Gata.", author_role="agent", author_user=agent)
     headers = mail.outbox[0].message()
     assert headers["Auto-Submitted"] == "auto-generated"
     assert headers["X-Auto-Response-Suppress"] == "OOF, AutoReply"
@@ -129,7 +131,7 @@ def test_every_mail_is_marked_automatic_for_outlook_exchange_and_list_software(t
 
 def test_message_ids_use_the_mail_domain_and_dates_carry_a_real_offset(ticket, agent, settings):
     settings.TIME_ZONE = "Europe/Bucharest"
-    committed(actions.add_reply, ticket, body="Gata.", author_role="agent", author_user=agent)
+    committed(add_reply, ticket, body="Gata.", author_role="agent", author_user=agent)
     message = mail.outbox[0].message()
     assert re.fullmatch(r"<[^@<>]+@chatportal\.example>", message["Message-ID"])
     assert "localhost" not in message["Message-ID"]
@@ -140,15 +142,11 @@ def test_message_ids_use_the_mail_domain_and_dates_carry_a_real_offset(ticket, a
 
 
 def test_one_ticket_keeps_one_subject_and_one_thread_whatever_happens(ticket, agent):
-    committed(
-        actions.add_reply, ticket, body="Ați încercat?", author_role="agent", author_user=agent
-    )
-    committed(actions.change_status, ticket, Ticket.Status.PENDING, by=agent)
-    committed(
-        actions.add_reply, ticket, body="Încercați acum.", author_role="agent", author_user=agent
-    )
-    committed(actions.change_status, ticket, Ticket.Status.SOLVED, by=agent)
-    committed(actions.change_status, ticket, Ticket.Status.CLOSED, by=agent)
+    committed(add_reply, ticket, body="Ați încercat?", author_role="agent", author_user=agent)
+    committed(change_status, ticket, Ticket.Status.PENDING, by=agent)
+    committed(add_reply, ticket, body="Încercați acum.", author_role="agent", author_user=agent)
+    committed(change_status, ticket, Ticket.Status.SOLVED, by=agent)
+    committed(change_status, ticket, Ticket.Status.CLOSED, by=agent)
     assert len(mail.outbox) == 5
     messages = [m.message() for m in mail.outbox]
     assert {m.subject for m in mail.outbox} == {f"[{ticket.number}] Contorul nu pornește"}
@@ -160,8 +158,8 @@ def test_one_ticket_keeps_one_subject_and_one_thread_whatever_happens(ticket, ag
 def test_a_status_mail_names_the_status_of_its_own_event(ticket, agent, settings):
     # Seeding solved and then closed a ticket in one go: two "Closed" mails.
     with transaction.atomic():
-        actions.change_status(ticket, Ticket.Status.SOLVED, by=agent)
-        actions.change_status(ticket, Ticket.Status.CLOSED, by=agent)
+        change_status(ticket, Ticket.Status.SOLVED, by=agent)
+        change_status(ticket, Ticket.Status.CLOSED, by=agent)
     deliver_due_emails()
     solved, closed = mail.outbox
     assert "Rezolvat" in solved.body and "Închis" not in solved.body
@@ -170,21 +168,21 @@ def test_a_status_mail_names_the_status_of_its_own_event(ticket, agent, settings
 
 def test_internal_notes_and_the_customer_own_replies_mail_nobody(ticket, agent, maria):
     committed(
-        actions.add_reply,
+        add_reply,
         ticket,
         body="secret",
         internal=True,
         author_role="agent",
         author_user=agent,
     )
-    committed(actions.add_reply, ticket, body="mine", author_role="customer", author_contact=maria)
+    committed(add_reply, ticket, body="mine", author_role="customer", author_contact=maria)
     assert not OutboundEmail.objects.exists()
     assert mail.outbox == []
 
 
 def test_a_reopening_by_the_customer_own_reply_mails_nobody(ticket, agent, maria):
-    actions.change_status(ticket, Ticket.Status.SOLVED, by=agent)
-    actions.add_reply(ticket, body="Not fixed.", author_role="customer", author_contact=maria)
+    change_status(ticket, Ticket.Status.SOLVED, by=agent)
+    add_reply(ticket, body="Not fixed.", author_role="customer", author_contact=maria)
     reopened = ticket.events.filter(kind="status").order_by("-seq").first()
     assert reopened.payload["new"] == "open"
     assert build_notification(ticket, reopened) is None
@@ -196,7 +194,7 @@ def test_a_reopening_by_the_customer_own_reply_mails_nobody(ticket, agent, maria
 
 def test_the_mail_is_written_with_its_event_and_goes_when_the_transaction_rolls_back(ticket, agent):
     with pytest.raises(RuntimeError), transaction.atomic():
-        actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+        add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
         assert OutboundEmail.objects.count() == 1  # in the same transaction
         raise RuntimeError("the request failed after the reply")
     assert not OutboundEmail.objects.exists()
@@ -205,7 +203,7 @@ def test_the_mail_is_written_with_its_event_and_goes_when_the_transaction_rolls_
 
 def test_nothing_is_sent_before_the_commit(ticket, agent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+        add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
         assert mail.outbox == []
     assert len(mail.outbox) == 1
     assert OutboundEmail.objects.get().state == State.SENT
@@ -213,7 +211,7 @@ def test_nothing_is_sent_before_the_commit(ticket, agent, django_capture_on_comm
 
 def test_a_relay_that_is_down_is_retried_with_doubling_delays(ticket, agent, settings):
     settings.EMAIL_BACKEND = REFUSING
-    event = actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+    event = add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
     start = timezone.now()
     report = deliver_due_emails(now=start)
     assert (report.sent, report.retrying) == (0, 1)
@@ -239,7 +237,7 @@ def test_a_relay_that_is_down_is_retried_with_doubling_delays(ticket, agent, set
 
 def test_after_the_last_attempt_the_agent_sees_not_delivered_on_the_ticket(ticket, agent, settings):
     settings.EMAIL_BACKEND = REFUSING
-    reply = actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+    reply = add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
     moment = timezone.now()
     for _ in range(3):
         deliver_due_emails(now=moment)
@@ -265,7 +263,7 @@ def test_after_the_last_attempt_the_agent_sees_not_delivered_on_the_ticket(ticke
 
 def test_a_permanent_refusal_is_given_up_at_once(ticket, agent, settings):
     settings.EMAIL_BACKEND = "tests.tickets.test_email_out.MailboxFullBackend"
-    actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+    add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
     assert deliver_due_emails().failed == 1
     assert ticket.events.filter(kind=TicketEvent.Kind.EMAIL_FAILED).count() == 1
 
@@ -275,7 +273,7 @@ def test_the_periodic_sweep_sends_what_is_due(ticket, agent, settings):
 
     settings.CHATPORTAL_EMAIL_RETRY_BASE_S = 0
     settings.EMAIL_BACKEND = REFUSING
-    actions.add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
+    add_reply(ticket, body="Gata.", author_role="agent", author_user=agent)
     assert deliver_due_emails().retrying == 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert run_sweeps()["mail_due"] == 1
@@ -284,8 +282,8 @@ def test_the_periodic_sweep_sends_what_is_due(ticket, agent, settings):
 
 
 def test_two_workers_never_claim_the_same_mail(ticket, agent):
-    actions.add_reply(ticket, body="One.", author_role="agent", author_user=agent)
-    actions.add_reply(ticket, body="Two.", author_role="agent", author_user=agent)
+    add_reply(ticket, body="One.", author_role="agent", author_user=agent)
+    add_reply(ticket, body="Two.", author_role="agent", author_user=agent)
     now = timezone.now()
     lease = now + datetime.timedelta(minutes=2)
     first = claim_due_email(now=now, lease_until=lease)
@@ -305,7 +303,7 @@ def test_agents_sla_alerts_go_through_the_outbox_too(ticket, agent, settings):
     settings.EMAIL_BACKEND = REFUSING
     due = ticket.first_response_due or timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(first_response_due=due)
-    actions.sweep_sla(due + datetime.timedelta(minutes=1))
+    sweep_sla(due + datetime.timedelta(minutes=1))
     row = OutboundEmail.objects.get(kind=OutboundEmail.Kind.AGENT_ALERT)
     assert row.to == ["ana@chatportal.example"] and "SLA breached" in row.subject
     deliver_due_emails()
@@ -394,11 +392,9 @@ def test_erasing_a_contact_erases_their_mail_and_the_failure_details(
 
     settings.EMAIL_BACKEND = REFUSING
     settings.CHATPORTAL_EMAIL_MAX_ATTEMPTS = 1
-    actions.add_reply(ticket, body="Secret diagnosis.", author_role="agent", author_user=agent)
+    add_reply(ticket, body="Secret diagnosis.", author_role="agent", author_user=agent)
     deliver_due_emails()
-    actions.add_reply(
-        ticket, body="Another one.", author_role="agent", author_user=agent
-    )  # pending
+    add_reply(ticket, body="Another one.", author_role="agent", author_user=agent)  # pending
     failed = ticket.events.get(kind=TicketEvent.Kind.EMAIL_FAILED)
     assert "maria@electrica.example" in str(failed.payload)
     erase_contact(maria, by="dpo")

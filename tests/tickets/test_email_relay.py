@@ -22,9 +22,10 @@ from django.urls import reverse
 
 from tests.factories import make_agent, make_contact, make_department
 from tests.smtp_relay import SmtpRelay
-from tickets import actions
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import create_ticket
+from tickets.email.sending import deliver_due_emails, wait_for_sender
 from tickets.models import OutboundEmail, Ticket
-from tickets.outbox import deliver_due_emails, wait_for_sender
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,7 +72,7 @@ def world():
 
 
 def open_ticket(world, contact, subject: str) -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body="…",
         contact=contact,
@@ -188,10 +189,10 @@ def test_one_ticket_five_mails_thread_as_one_conversation(relay, world):
     agent = world["agent"]
     client = agent_client(world)
     reply_as_agent(client, ticket, "Ați încercat o repornire?")
-    timed(lambda: actions.change_status(ticket, Ticket.Status.PENDING, by=agent))
+    timed(lambda: change_status(ticket, Ticket.Status.PENDING, by=agent))
     reply_as_agent(client, ticket, "Încercați acum, vă rog.")
-    timed(lambda: actions.change_status(ticket, Ticket.Status.SOLVED, by=agent))
-    timed(lambda: actions.change_status(ticket, Ticket.Status.CLOSED, by=agent))
+    timed(lambda: change_status(ticket, Ticket.Status.SOLVED, by=agent))
+    timed(lambda: change_status(ticket, Ticket.Status.CLOSED, by=agent))
     tick()
     messages = sorted(
         relay.wait_for(5), key=lambda m: email.utils.parsedate_to_datetime(str(m["Date"]))

@@ -14,7 +14,9 @@ from django.test import Client
 from chatportal.asgi import application
 from crm.models import Organization
 from tests.factories import make_agent, make_contact, make_department
-from tickets import actions
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +38,7 @@ def make_customer(name: str, email: str, *, organization=None, org_admin: bool =
 
 
 def open_ticket(contact, subject: str = "Relay trips at night") -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body="It trips.",
         contact=contact,
@@ -94,7 +96,7 @@ async def test_it_closes_an_agent_socket_with_4001(world):
 async def test_an_agent_reply_pushes_the_ticket_section_to_the_customer_page(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket, body="We replaced the relay.", author_role="agent", author_user=world["agent"]
     )
     fragment = await socket.receive_from(3)
@@ -111,7 +113,7 @@ async def test_an_agent_reply_pushes_the_ticket_section_to_the_customer_page(wor
 async def test_a_status_change_pushes_the_row_to_the_list_page(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0])
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
     fragment = await socket.receive_from(3)
     root = attrs(fragment)
     assert fragment.lstrip().startswith("<tr")
@@ -124,7 +126,7 @@ async def test_a_status_change_pushes_the_row_to_the_list_page(world):
 async def test_internal_notes_are_never_pushed_to_the_customer(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket,
         body="SECRET internal remark",
         internal=True,
@@ -143,7 +145,7 @@ async def test_internal_notes_are_never_pushed_to_the_customer(world):
 async def test_another_customer_socket_gets_nothing(world):
     ivan_socket = await portal_socket(world["ivan"][0])
     maria_socket = await portal_socket(world["maria"][0])
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         world["ticket"], body="Only for Maria", author_role="agent", author_user=world["agent"]
     )
     assert attrs(await maria_socket.receive_from(3))["id"] == f"ticket-{world['ticket'].number}"
@@ -156,9 +158,7 @@ async def test_a_socket_naming_someone_else_ticket_gets_nothing(world):
     ivan_socket = await portal_socket(
         world["ivan"][0], f"/ws/portal/?ticket={world['ticket'].number}"
     )
-    await database_sync_to_async(actions.change_status)(
-        world["ticket"], "pending", by=world["agent"]
-    )
+    await database_sync_to_async(change_status)(world["ticket"], "pending", by=world["agent"])
     assert await ivan_socket.receive_nothing(0.5)
     await ivan_socket.disconnect()
 
@@ -168,9 +168,7 @@ async def test_an_organization_admin_socket_hears_colleagues_tickets(world):
         "Elena", "elena@example.com", organization=world["org"], org_admin=True
     )
     socket = await portal_socket(admin_user)
-    await database_sync_to_async(actions.change_status)(
-        world["ticket"], "on_hold", by=world["agent"]
-    )
+    await database_sync_to_async(change_status)(world["ticket"], "on_hold", by=world["agent"])
     fragment = await socket.receive_from(3)
     assert attrs(fragment)["data-status"] == "on_hold"
     await socket.disconnect()
@@ -179,7 +177,7 @@ async def test_an_organization_admin_socket_hears_colleagues_tickets(world):
 async def test_a_late_doorbell_never_rolls_the_page_back(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0])
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
     first = await socket.receive_from(3)
     assert attrs(first)["data-status"] == "pending"
     from channels.layers import get_channel_layer
@@ -195,7 +193,7 @@ async def test_a_late_doorbell_never_rolls_the_page_back(world):
 
 
 async def test_a_logged_out_session_stops_the_socket(world, monkeypatch):
-    from tickets.consumers import PortalConsumer
+    from tickets.portal.consumers import PortalConsumer
 
     monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.2)
     user = world["maria"][0]
@@ -212,13 +210,11 @@ async def test_a_logged_out_session_stops_the_socket(world, monkeypatch):
 def test_a_push_costs_two_queries_for_a_ticket_page_and_one_for_the_list(
     world, django_assert_num_queries
 ):
-    from tickets.consumers import _render
+    from tickets.portal.consumers import _render
 
     ticket, user = world["ticket"], world["maria"][0]
     for index in range(20):
-        actions.add_reply(
-            ticket, body=f"reply {index}", author_role="agent", author_user=world["agent"]
-        )
+        add_reply(ticket, body=f"reply {index}", author_role="agent", author_user=world["agent"])
     with django_assert_num_queries(2):  # the access check, the public timeline
         seq, html = _render(user, ticket.number, "ticket")
     assert seq == ticket.events.order_by("-seq").first().seq
@@ -230,7 +226,7 @@ def test_a_push_costs_two_queries_for_a_ticket_page_and_one_for_the_list(
 async def test_an_assignment_pushes_who_handles_the_ticket(world):
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
-    await database_sync_to_async(actions.assign_ticket)(ticket, world["agent"], by=world["agent"])
+    await database_sync_to_async(assign_ticket)(ticket, world["agent"], by=world["agent"])
     fragment = await socket.receive_from(3)
     assert "Handled by: Ana" in fragment
     assert "ana@" not in fragment
@@ -242,7 +238,7 @@ async def test_a_reconnecting_socket_catches_up_on_what_changed_since_the_page_w
 
     ticket = world["ticket"]
     read_at = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket, body="Sent while you were away.", author_role="agent", author_user=world["agent"]
     )
     socket = await portal_socket(
@@ -271,14 +267,14 @@ def test_the_page_socket_url_asks_for_changes_since_the_page_was_read(world, cli
 
 async def test_a_change_whose_doorbell_was_lost_arrives_with_the_next_tick(world, monkeypatch):
     from foundation import realtime
-    from tickets.consumers import PortalConsumer
+    from tickets.portal.consumers import PortalConsumer
 
     monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.3)
     ticket = world["ticket"]
     socket = await portal_socket(world["maria"][0])
     # The change commits, but its doorbells never reach the layer.
     monkeypatch.setattr(realtime, "send_now", lambda group, event: None)
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
 
     fragment = await socket.receive_from(3)
     assert attrs(fragment)["data-status"] == "pending"
@@ -292,7 +288,7 @@ async def test_a_portal_socket_outlives_a_layer_restart_and_catches_up(world, mo
     from channels.layers import get_channel_layer
 
     from tests.chat.test_layer_outage import LayerOutage
-    from tickets.consumers import PortalConsumer
+    from tickets.portal.consumers import PortalConsumer
 
     monkeypatch.setattr(PortalConsumer, "maintenance_interval_s", 0.3)
     layer = get_channel_layer()
@@ -305,7 +301,7 @@ async def test_a_portal_socket_outlives_a_layer_restart_and_catches_up(world, mo
     await outage.stop_redis()
     await asyncio.sleep(0.2)
     assert outage.failed_receives >= 1
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=world["agent"])
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
     outage.start_redis()
 
     # Still open (no 1011), and the change arrives without a reload.

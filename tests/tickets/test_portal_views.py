@@ -13,10 +13,11 @@ from django.urls import reverse
 
 from crm.models import Organization
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_department
-from tickets import actions
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply, create_ticket
+from tickets.email.sending import deliver_due_emails
 from tickets.models import Ticket, TicketEvent
-from tickets.outbox import deliver_due_emails
-from tickets.portal_auth import make_login_token, user_for_login_token
+from tickets.portal.auth import make_login_token, user_for_login_token
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def make_customer(name: str, email: str, *, organization=None, org_admin: bool =
 
 
 def open_ticket(contact, subject: str = "Relay trips at night", body: str = "It trips.") -> Ticket:
-    return actions.create_ticket(
+    return create_ticket(
         subject=subject,
         body=body,
         contact=contact,
@@ -249,10 +250,8 @@ def test_it_lists_my_tickets_in_a_table_named_my_tickets_with_linked_numbers(cli
 
 def test_it_shows_the_public_timeline_and_never_internal_notes(client, customer, support_agent):
     ticket = open_ticket(customer[1])
-    actions.add_reply(
-        ticket, body="Please send the log.", author_role="agent", author_user=support_agent
-    )
-    actions.add_reply(
+    add_reply(ticket, body="Please send the log.", author_role="agent", author_user=support_agent)
+    add_reply(
         ticket,
         body="SECRET: customer is on an old firmware",
         internal=True,
@@ -273,7 +272,7 @@ def test_a_customer_reply_lands_on_the_ticket_and_reopens_a_solved_one(
     client, customer, support_agent
 ):
     ticket = open_ticket(customer[1])
-    actions.change_status(ticket, Ticket.Status.SOLVED, by=support_agent)
+    change_status(ticket, Ticket.Status.SOLVED, by=support_agent)
     signed_in(client, customer[0])
     response = client.post(reverse("portal_reply", args=[ticket.number]), {"body": "Still broken."})
     assert response.status_code == 302

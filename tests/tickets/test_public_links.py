@@ -19,8 +19,9 @@ from foundation.public_url import OFFLINE_FALLBACK_BASE, rebased, socket_base
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.chat.conftest import Socket, say
-from tickets import actions
-from tickets.email_out import portal_url
+from tickets.actions.conversion import convert_conversation
+from tickets.actions.messages import create_ticket
+from tickets.email.outbound import portal_url
 from tickets.models import Ticket, TicketEvent
 
 DEV_SERVER = "localhost:8123"
@@ -86,7 +87,7 @@ async def test_a_configured_public_url_names_every_link(settings, support):
 
 @pytest.mark.django_db
 def test_the_tickets_api_links_files_on_the_server_that_answered(customer, support, support_agent):
-    ticket = actions.create_ticket(
+    ticket = create_ticket(
         subject="Relay trips",
         body="It trips.",
         contact=customer,
@@ -142,7 +143,7 @@ async def test_the_ticket_link_in_the_chat_names_the_server_the_visitor_reached(
 
     def convert() -> str:
         conversation = Conversation.objects.get(public_id=conversation_id)
-        return actions.convert_conversation(
+        return convert_conversation(
             conversation, subject="E42", by=support_agent, reason="agent"
         ).number
 

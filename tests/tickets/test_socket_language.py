@@ -11,7 +11,8 @@ from chatportal.asgi import application
 from foundation.socket_language import language_of_scope
 from tests.factories import make_agent
 from tests.tickets.test_portal_consumer import HOST, ORIGIN, _cookie, make_customer, open_ticket
-from tickets import actions
+from tickets.actions.lifecycle import change_status
+from tickets.actions.messages import add_reply
 from tickets.models import customer_status_label, internal_status_label
 
 
@@ -44,7 +45,7 @@ async def test_the_portal_page_of_a_romanian_reader_gets_its_pushes_in_romanian(
         f"/ws/portal/?ticket={ticket.number}",
         (b"accept-language", b"ro-RO,ro;q=0.9,en;q=0.5"),
     )
-    await database_sync_to_async(actions.add_reply)(
+    await database_sync_to_async(add_reply)(
         ticket, body="Am înlocuit releul.", author_role="agent", author_user=agent
     )
     fragment = await socket.receive_from(3)
@@ -65,7 +66,7 @@ async def test_the_console_page_of_a_russian_agent_gets_its_pushes_in_russian():
         (b"cookie", b"django_language=ru"),
         (b"accept-language", b"ro"),
     )
-    await database_sync_to_async(actions.change_status)(ticket, "pending", by=chen)
+    await database_sync_to_async(change_status)(ticket, "pending", by=chen)
     html = await socket.receive_from(5)
     assert translated("ru", internal_status_label, "pending") in html
     await socket.disconnect()

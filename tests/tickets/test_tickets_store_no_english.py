@@ -18,9 +18,10 @@ from chat import actions as chat_actions
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.tickets.test_email import message
-from tickets import actions
-from tickets.email_in import ingest_message
-from tickets.email_out import build_notification, reply_address
+from tickets.actions.conversion import convert_conversation
+from tickets.actions.messages import add_reply
+from tickets.email.inbound import ingest_message
+from tickets.email.outbound import build_notification, reply_address
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,7 @@ def test_a_chat_without_a_visitor_message_becomes_a_ticket_with_no_words_of_ours
 ):
     visitor, _token = chat_actions.create_visitor(name="Олег")
     conversation, _ = chat_actions.start_conversation(visitor, support)
-    ticket = actions.convert_conversation(conversation, by=support_agent, reason="agent")
+    ticket = convert_conversation(conversation, by=support_agent, reason="agent")
     created = ticket.events.get(kind="created")
     assert ticket.subject == "" and created.payload["body"] == ""
 
@@ -135,7 +136,7 @@ def test_the_notification_names_a_missing_subject_in_the_customers_language(
     customer.locale = "ro"
     customer.save()
     ticket = ingest_message(from_maria(subject="")).ticket
-    event = actions.add_reply(
+    event = add_reply(
         ticket, body="Vă ajutăm imediat.", author_role="agent", author_user=support_agent
     )
     sent = build_notification(ticket, event)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.email_in import MAX_MESSAGE_BYTES, InboundError, ingest_message
+from tickets.email.inbound import MAX_MESSAGE_BYTES, InboundError, ingest_message
 from tickets.errors import TicketError
 
 EX_DATAERR = 65

@@ -36,13 +36,13 @@ from foundation.socket_language import language_of_scope
 from queues.agent_scope import agent_scope
 from tickets import events
 from tickets.access import access_ticket_for_agent, tickets_for_agent
-from tickets.console_rendering import render_ticket_sections, sla_clocks
-from tickets.consumers import (
+from tickets.console.rendering import render_ticket_sections, sla_clocks
+from tickets.errors import TicketNotFound
+from tickets.portal.consumers import (
     CLOSE_UNAUTHENTICATED,
     NUMBER_MAX_LENGTH,
     PortalConsumer,
 )
-from tickets.errors import TicketNotFound
 
 logger = logging.getLogger(__name__)
 

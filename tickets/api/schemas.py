@@ -1,4 +1,8 @@
-"""What the tickets part of the HTTP API accepts and answers (OpenAPI comes from these)."""
+"""What the tickets part of the HTTP API accepts and answers (OpenAPI comes from these).
+
+`ticket_data` and `event_data` turn a ticket and an event into what the
+`*Out` schemas describe; both endpoint modules answer through them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from typing import Annotated, Any, Literal
 
 from ninja import Field, Path, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
+
+from foundation.public_url import rebase_links
+from tickets.models import Ticket, TicketEvent, customer_status_label, internal_status_label
 
 StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
@@ -114,3 +121,56 @@ class ReplyIn(Schema):
 
     body: Body
     internal: StrictBool = False
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    contact = ticket.contact
+    organization = ticket.organization
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "status_label": internal_status_label(ticket.status),
+        "customer_status_label": customer_status_label(ticket.status),
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "contact": {"id": str(contact.public_id), "name": contact.name} if contact else None,
+        "organization": (
+            {"id": str(organization.public_id), "name": organization.name} if organization else None
+        ),
+        "requester": {"name": ticket.requester_name, "email": ticket.requester_email},
+        "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+        "department": ticket.department.slug,
+        "conversation": str(ticket.conversation.public_id) if ticket.conversation else None,
+        "sla_plan": ticket.sla_plan.name if ticket.sla_plan else None,
+        "first_response_due": ticket.first_response_due,
+        "resolution_due": ticket.resolution_due,
+        "first_responded_at": ticket.first_responded_at,
+        "solved_at": ticket.solved_at,
+        "last_seq": ticket.last_seq,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def event_data(event: TicketEvent, *, link_base: str) -> dict[str, Any]:
+    """The API form of an event; its attachment links on `link_base` (public_url.request_base)."""
+    payload = dict(event.payload)
+    author = payload.pop("author", None)
+    if isinstance(payload.get("attachments"), list):
+        payload["attachments"] = [
+            rebase_links(item, ("url",), link_base) if isinstance(item, dict) else item
+            for item in payload["attachments"]
+        ]
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.created_at,
+        "author_role": event.author_role,
+        "author": author,
+        "internal": event.internal,
+        "payload": payload,
+    }

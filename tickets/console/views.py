@@ -2,7 +2,7 @@
 
 Thin views: `tickets.access` decides what an agent may see (another
 department's ticket is a 404, exactly like one that does not exist), the
-forms validate, `tickets.console_changes` and `tickets.actions` change.
+forms validate, `tickets.console.changes` and `tickets.actions` change.
 Pages work without JavaScript; with htmx the filters, pagination, forms and
 bulk actions swap in place, and the ticket page's socket
 (`/ws/console/tickets/`) swaps in what colleagues change.
@@ -28,13 +28,13 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from tickets import actions
 from tickets.access import access_ticket_for_agent
-from tickets.console_access import agent_required
-from tickets.console_changes import apply_bulk_changes, apply_ticket_changes
-from tickets.console_forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
-from tickets.console_queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
-from tickets.console_rendering import (
+from tickets.actions.messages import add_reply
+from tickets.console.access import agent_required
+from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
+from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
+from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
+from tickets.console.rendering import (
     crm_summary,
     render_ticket_sections,
     sla_clocks,
@@ -210,7 +210,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            actions.add_reply(
+            add_reply(
                 ticket,
                 body=form.cleaned_data["body"],
                 internal=form.cleaned_data["internal"],

@@ -18,22 +18,26 @@ from ninja.errors import HttpError
 
 from crm.models import Contact
 from foundation.api_errors import error_responses
-from foundation.public_url import rebase_links, request_base
+from foundation.public_url import request_base
+from queues.agent_scope import AgentScope, agent_scope
 from queues.models import Department
-from tickets import actions, api_attachments, email_hooks
-from tickets.access import access_ticket_for_agent, agent_scope, tickets_for_agent
-from tickets.errors import TicketError
-from tickets.models import Ticket, TicketEvent, customer_status_label, internal_status_label
-from tickets.schemas import (
+from tickets.access import access_ticket_for_agent, tickets_for_agent
+from tickets.actions.assignment import assign_ticket
+from tickets.actions.lifecycle import change_priority, change_status
+from tickets.actions.messages import add_reply, create_ticket
+from tickets.api.schemas import (
     ReplyIn,
     TicketDetailOut,
     TicketEventOut,
     TicketIn,
     TicketNumber,
-    TicketOut,
     TicketPageOut,
     TicketPatch,
+    event_data,
+    ticket_data,
 )
+from tickets.errors import TicketError
+from tickets.models import Ticket
 
 try:
     from ninja import Status
@@ -44,8 +48,6 @@ except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple instead
 
 
 router = Router(tags=["tickets"])
-# The MTA endpoint (POST /api/v1/inbound-email) lives with the rest of inbound e-mail.
-API_ROUTERS = [("/tickets", router), *email_hooks.API_ROUTERS, *api_attachments.API_ROUTERS]
 
 LIST_PARAMS = {
     "status",
@@ -68,7 +70,7 @@ DEFAULT_LIMIT = 50
 DETAIL_EVENTS_LIMIT = 500
 
 
-def _scope(request: HttpRequest) -> tuple[bool, set[int]]:
+def _scope(request: HttpRequest) -> AgentScope:
     scope = agent_scope(request.user)
     if scope is None:
         raise HttpError(403, "only agents use the tickets API")
@@ -77,56 +79,6 @@ def _scope(request: HttpRequest) -> tuple[bool, set[int]]:
 
 def _raise(exc: TicketError) -> NoReturn:
     raise HttpError(exc.status, exc.detail) from exc
-
-
-def ticket_data(ticket: Ticket) -> dict[str, Any]:
-    contact = ticket.contact
-    organization = ticket.organization
-    return {
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "status_label": internal_status_label(ticket.status),
-        "customer_status_label": customer_status_label(ticket.status),
-        "priority": ticket.priority,
-        "channel": ticket.channel,
-        "contact": {"id": str(contact.public_id), "name": contact.name} if contact else None,
-        "organization": (
-            {"id": str(organization.public_id), "name": organization.name} if organization else None
-        ),
-        "requester": {"name": ticket.requester_name, "email": ticket.requester_email},
-        "assignee": ticket.assignee.get_username() if ticket.assignee else None,
-        "department": ticket.department.slug,
-        "conversation": str(ticket.conversation.public_id) if ticket.conversation else None,
-        "sla_plan": ticket.sla_plan.name if ticket.sla_plan else None,
-        "first_response_due": ticket.first_response_due,
-        "resolution_due": ticket.resolution_due,
-        "first_responded_at": ticket.first_responded_at,
-        "solved_at": ticket.solved_at,
-        "last_seq": ticket.last_seq,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-    }
-
-
-def event_data(event: TicketEvent, *, link_base: str) -> dict[str, Any]:
-    """The API form of an event; its attachment links on `link_base` (public_url.request_base)."""
-    payload = dict(event.payload)
-    author = payload.pop("author", None)
-    if isinstance(payload.get("attachments"), list):
-        payload["attachments"] = [
-            rebase_links(item, ("url",), link_base) if isinstance(item, dict) else item
-            for item in payload["attachments"]
-        ]
-    return {
-        "seq": event.seq,
-        "kind": event.kind,
-        "at": event.created_at,
-        "author_role": event.author_role,
-        "author": author,
-        "internal": event.internal,
-        "payload": payload,
-    }
 
 
 _RELATED = ("contact", "organization", "assignee", "department", "sla_plan", "conversation")
@@ -221,9 +173,9 @@ def _agent_by_username(username: str):
 
 @router.post("", response={201: TicketDetailOut, **error_responses(403)}, summary="Open a ticket")
 def create(request: HttpRequest, payload: TicketIn):
-    is_supervisor, department_ids = _scope(request)
+    scope = _scope(request)
     department = Department.objects.filter(slug=payload.department).first()
-    if department is None or not (is_supervisor or department.pk in department_ids):
+    if department is None or not scope.serves(department.pk):
         raise HttpError(400, "unknown department")
     contact = None
     if payload.contact is not None:
@@ -239,7 +191,7 @@ def create(request: HttpRequest, payload: TicketIn):
     try:
         # One transaction: an assignee the action refuses leaves no ticket behind.
         with transaction.atomic():
-            ticket = actions.create_ticket(
+            ticket = create_ticket(
                 subject=payload.subject,
                 body=payload.body,
                 contact=contact,
@@ -252,7 +204,7 @@ def create(request: HttpRequest, payload: TicketIn):
                 requester_email=payload.requester_email.strip(),
             )
             if assignee is not None:
-                actions.assign_ticket(ticket, assignee, by=request.user)
+                assign_ticket(ticket, assignee, by=request.user)
     except TicketError as exc:
         _raise(exc)
     return Status(201, _detail(request, ticket.number))
@@ -301,11 +253,11 @@ def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
             assignee = _agent_by_username(payload.assignee)
         with transaction.atomic():
             if payload.priority is not None:
-                actions.change_priority(ticket, payload.priority, by=request.user)
+                change_priority(ticket, payload.priority, by=request.user)
             if "assignee" in changes:
-                actions.assign_ticket(ticket, assignee, by=request.user)
+                assign_ticket(ticket, assignee, by=request.user)
             if payload.status is not None:
-                actions.change_status(ticket, payload.status, by=request.user)
+                change_status(ticket, payload.status, by=request.user)
     except TicketError as exc:
         _raise(exc)
     return _detail(request, ticket.number)
@@ -320,7 +272,7 @@ def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     scope = _scope(request)
     try:
         ticket = access_ticket_for_agent(request.user, number, scope=scope)
-        event = actions.add_reply(
+        event = add_reply(
             ticket,
             body=payload.body,
             internal=payload.internal,
@@ -330,6 +282,3 @@ def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     except TicketError as exc:
         _raise(exc)
     return Status(201, event_data(event, link_base=request_base(request)))
-
-
-__all__ = ["API_ROUTERS", "TicketOut", "event_data", "ticket_data"]

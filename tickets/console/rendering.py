@@ -22,8 +22,8 @@ from crm.record import contact_record
 from queues.models import Department
 from tickets import sla
 from tickets.attachments import refused_attachments_of
+from tickets.console.forms import TicketUpdateForm
 from tickets.models import Ticket, TicketEvent, internal_status_label, message_text_for_display
-from tickets.rules import statuses_after
 
 TIMELINE_LIMIT = 500
 Kind = TicketEvent.Kind
@@ -263,16 +263,8 @@ def crm_summary(ticket: Ticket) -> dict[str, Any] | None:
 # --- fragments -----------------------------------------------------------------------
 
 
-def status_choices(ticket: Ticket) -> list[tuple[str, str]]:
-    """The current status and those it may move to (the action enforces the same rule)."""
-    allowed = {ticket.status, *statuses_after(ticket.status)}
-    return [(value, label) for value, label in Ticket.Status.choices if value in allowed]
-
-
 def ticket_state_context(ticket: Ticket, viewer: AbstractBaseUser) -> dict[str, Any]:
     """What the pushed sections need: header, SLA and controls, timeline."""
-    from tickets.console_forms import TicketUpdateForm
-
     return {
         "ticket": ticket,
         "viewer": viewer,

@@ -3,7 +3,7 @@
 `ingest_message(raw)` is the one inbound action. It is fed by the MTA pipe
 (`chatportal ingest_email`), the raw endpoint (`POST /api/v1/inbound-email`)
 and the providers' inbound webhooks through django-anymail (all in
-`tickets.email_hooks`); reading the MIME is `tickets.email_parsing`.
+`tickets.email.hooks`); reading the MIME is `tickets.email.parsing`.
 
 The requester is the mailbox in `From` (the `<angle-addr>`, never an
 address typed into the display name).
@@ -23,7 +23,7 @@ an unknown address, a ticket with no contact that keeps the sender's name
 and address as typed.
 
 A retried delivery (the same Message-ID) changes nothing and answers the
-first outcome again. Auto-replies and bounces (`tickets.auto_replies`) are
+first outcome again. Auto-replies and bounces (`tickets.email.auto_replies`) are
 logged with their reason and ignored, so a vacation responder neither loops
 nor reopens a solved ticket.
 """
@@ -44,9 +44,9 @@ from django.utils.translation import gettext as _
 from crm.models import Contact, ContactEmail
 from foundation.uploads import CheckedUpload, UploadRefused, check_upload
 from queues.models import Department
-from tickets import actions
+from tickets.actions.messages import MAX_BODY_CHARS, add_reply, create_ticket
 from tickets.attachments import MAX_FILES_PER_MESSAGE, RefusedFile, refused_wire
-from tickets.email_parsing import (
+from tickets.email.parsing import (
     MAX_MESSAGE_BYTES,
     Attachment,
     InboundError,
@@ -54,7 +54,7 @@ from tickets.email_parsing import (
     parse_message,
     without_nul,
 )
-from tickets.email_text import strip_quoted
+from tickets.email.text import strip_quoted
 from tickets.models import InboundEmail, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "InboundError", "IngestResult", "ingest_message"
 
 _TOKEN_RE = re.compile(r"^[^@+]+\+([A-Za-z0-9_-]{16,40})@", re.ASCII)
 _NUMBER_RE = re.compile(r"\[(T-\d{1,12})\]", re.IGNORECASE)
-# `tickets.email_out.thread_message_id`: every notification of a ticket names it.
+# `tickets.email.outbound.thread_message_id`: every notification of a ticket names it.
 _THREAD_ID_RE = re.compile(r"^<ticket-([0-9a-f]{32})@", re.ASCII)
 
 
@@ -169,9 +169,9 @@ def compose_body(text: str, parsed: ParsedEmail) -> str:
     named in the reader's language where the event is shown.
     """
     main = "\n\n".join(part for part in [text.strip(), *parsed.forwarded] if part).strip()
-    if len(main) > actions.MAX_BODY_CHARS:
+    if len(main) > MAX_BODY_CHARS:
         marker = "\n" + _("[… the rest of the mail was cut]")
-        main = main[: actions.MAX_BODY_CHARS - len(marker)].rstrip() + marker
+        main = main[: MAX_BODY_CHARS - len(marker)].rstrip() + marker
     return without_nul(main)
 
 
@@ -263,7 +263,7 @@ def _take(
         # A token thread may be answered from another address (a colleague
         # in copy): the reply counts as the customer's, credited to the
         # contact we know, never to the ticket's contact by default.
-        event = actions.add_reply(
+        event = add_reply(
             ticket,
             body=body,
             internal=False,
@@ -279,7 +279,7 @@ def _take(
     if ticket is not None:
         # A reply to a closed ticket starts a new one rather than vanishing.
         subject = f"{subject} ({ticket.number})".strip()
-    created = actions.create_ticket(
+    created = create_ticket(
         subject=subject,
         body=body,
         contact=contact,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
 PORTAL_LINK_MAX_AGE_S = int(getattr(settings, "CHATPORTAL_PORTAL_LINK_MAX_AGE_S", 15 * 60))
+# Named after this module's old path: a new salt would void every link in flight.
 _LINK_SALT = "tickets.portal_auth.login-link"
 
 # Asking for links: per address (someone else's inbox must not be flooded)

@@ -1,7 +1,7 @@
 """The console's ticket forms: reply or note, the ticket's controls, bulk changes.
 
 Forms validate and say what is wrong in words; they change nothing. The
-changes themselves go through `tickets.console_changes`, which calls the
+changes themselves go through `tickets.console.changes`, which calls the
 actions in `tickets.actions` (the same functions the API and portal use).
 """
 
@@ -14,18 +14,18 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from queues.agent_scope import AgentScope
 from queues.models import Department
-from tickets.actions import MAX_BODY_CHARS
-from tickets.console_queries import (
+from tickets.actions.messages import MAX_BODY_CHARS
+from tickets.console.queries import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
     agent_label,
     agents_serving,
 )
-from tickets.console_rendering import status_choices
 from tickets.errors import TicketError
 from tickets.models import Ticket
-from tickets.rules import check_assignee
+from tickets.rules import check_assignee, status_choices
 
 MAX_BULK_TICKETS = 100
 KEEP = ""
@@ -136,13 +136,12 @@ class BulkActionForm(forms.Form):
     priority = forms.ChoiceField(label=_("Set priority"), required=False)
     assignee = forms.ChoiceField(label=_("Set assignee"), required=False)
 
-    def __init__(self, *args: Any, scope: tuple[bool, set[int]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, scope: AgentScope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         keep = (KEEP, _("(keep)"))
         self.fields["status"].choices = [keep, *Ticket.Status.choices]
         self.fields["priority"].choices = [keep, *Ticket.Priority.choices]
-        is_supervisor, department_ids = scope
-        agents = agents_serving(None if is_supervisor else department_ids)
+        agents = agents_serving(None if scope.is_supervisor else scope.department_ids)
         self.fields["assignee"].choices = [
             keep,
             (ASSIGNEE_ME, _("Me")),

@@ -1,4 +1,4 @@
-"""Where inbound mail comes in; each hook hands the raw message to `email_in.ingest_message`.
+"""Where inbound mail comes in; each hook hands the raw message to `inbound.ingest_message`.
 
 - `POST /api/v1/inbound-email`: the raw RFC 822 message as the request body,
   whatever Content-Type the MTA or script sends (`message/rfc822`,
@@ -30,7 +30,7 @@ from ninja.errors import HttpError
 
 from foundation.api_errors import error_responses
 from foundation.openapi_extra import raw_body
-from tickets.email_in import MAX_MESSAGE_BYTES, InboundError, ingest_message
+from tickets.email.inbound import MAX_MESSAGE_BYTES, InboundError, ingest_message
 from tickets.errors import TicketError
 
 logger = logging.getLogger(__name__)
@@ -113,9 +113,6 @@ def inbound_email(request: HttpRequest):
     if result.reason:
         answer["reason"] = result.reason
     return _status(201 if result.outcome == "created" else 200, answer)
-
-
-API_ROUTERS = [("/inbound-email", router)]
 
 
 # --- the providers' webhooks (django-anymail) ----------------------------------------------

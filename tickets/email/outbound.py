@@ -1,16 +1,16 @@
 """What Chatportal mails: ticket notifications, portal sign-in links, agent alerts.
 
-This module composes; `tickets.outbox` stores and sends. A notification is
-composed in the transaction of its event (`notify_customer_on_commit`), so
-it says what happened then, and goes into the outbox with it: a rolled-back
-reply mails nobody, and a relay that is down, slow or hanging never holds
-up or fails the request.
+This module composes; `tickets.email.outbox` stores and `tickets.email.sending`
+sends. A notification is composed in the transaction of its event
+(`tickets.email.outbox.notify_customer_on_commit`), so it says what happened
+then, and goes into the outbox with it: a rolled-back reply mails nobody, and
+a relay that is down, slow or hanging never holds up or fails the request.
 
 Every mail of a ticket threads as one conversation: the subject is always
 `[T-1001] <ticket subject>` (the event goes in the body), and References /
 In-Reply-To name the ticket's root Message-ID. Replies thread back by
 address too: the Reply-To is `support+<reply_token>@domain` (from
-DEFAULT_FROM_EMAIL, or CHATPORTAL_SUPPORT_ADDRESS), which `tickets.email_in`
+DEFAULT_FROM_EMAIL, or CHATPORTAL_SUPPORT_ADDRESS), which `tickets.email.inbound`
 reads. Every mail is marked automatic so vacation responders stay quiet.
 """
 
@@ -24,17 +24,18 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
 from tickets.models import (
-    OutboundEmail,
     Ticket,
     TicketEvent,
     customer_status_label,
     message_text_for_display,
 )
+from tickets.portal import auth as portal_auth
 
 if TYPE_CHECKING:
     from crm.models import Contact
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # What RFC 3834 responders, Exchange/Outlook and list software honour: no
-# out-of-office or auto-reply to a notification (which email_in would file).
+# out-of-office or auto-reply to a notification (which tickets.email.inbound would file).
 AUTOMATIC_HEADERS = {
     "Auto-Submitted": "auto-generated",
     "X-Auto-Response-Suppress": "OOF, AutoReply",
@@ -206,49 +207,13 @@ def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternat
     return None if composed is None else email_message(composed, message_id=new_message_id())
 
 
-def notify_customer_on_commit(ticket: Ticket, event: TicketEvent) -> None:
-    """For actions: put the customer's mail for `event` in the outbox, in this transaction.
-
-    The outbox sends it once the transaction commits (and retries it); a
-    rollback takes the mail with it.
-    """
-    composed = compose_notification(ticket, event)
-    if composed is None:
-        return
-    from tickets.outbox import enqueue_email
-
-    enqueue_email(OutboundEmail.Kind.NOTIFICATION, composed, ticket=ticket, event=event)
-
-
-def request_sign_in_link(address: str) -> None:
-    """Queue a portal sign-in link for `address`, whoever it belongs to.
-
-    The request does the same work for every address (one row); the sender
-    decides whether the address is a customer's (`compose_sign_in_link`), so
-    neither the answer nor its timing tells an address with an account from
-    one without, whatever the relay does.
-    """
-    from tickets.outbox import enqueue_email
-    from tickets.portal_auth import PORTAL_LINK_MAX_AGE_S
-
-    enqueue_email(
-        OutboundEmail.Kind.SIGN_IN_LINK,
-        ComposedEmail(to=[address.strip().lower()], subject="", text=""),
-        expires_in_s=PORTAL_LINK_MAX_AGE_S,
-    )
-
-
 def compose_sign_in_link(address: str) -> ComposedEmail | None:
     """The sign-in mail for a customer's address, with a fresh link; None for anyone else."""
-    from django.urls import reverse
-
-    from tickets.portal_auth import customer_contact, customer_for_email, make_login_token
-
-    user = customer_for_email(address)
+    user = portal_auth.customer_for_email(address)
     if user is None:
         return None
-    contact = customer_contact(user)
-    link = portal_url(reverse("portal_link_confirm", args=[make_login_token(user)]))
+    contact = portal_auth.customer_contact(user)
+    link = portal_url(reverse("portal_link_confirm", args=[portal_auth.make_login_token(user)]))
     with translation.override(_language(contact.locale if contact else "")):
         context = {"link": link, "minutes": _link_minutes()}
         subject = _("Your sign-in link for the support portal")
@@ -266,6 +231,4 @@ def compose_sign_in_link(address: str) -> ComposedEmail | None:
 
 
 def _link_minutes() -> int:
-    from tickets.portal_auth import PORTAL_LINK_MAX_AGE_S
-
-    return max(1, PORTAL_LINK_MAX_AGE_S // 60)
+    return max(1, portal_auth.PORTAL_LINK_MAX_AGE_S // 60)

@@ -26,14 +26,11 @@ from foundation.api_errors import error_responses
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.public_url import request_base
 from foundation.uploads import attachment_response
+from queues.agent_scope import agent_scope
 from queues.tokens import authenticate_agent_token
-from tickets import actions
-from tickets.access import (
-    access_ticket_for_agent,
-    agent_scope,
-    customer_contact,
-    normalize_number,
-)
+from tickets.access import access_ticket_for_agent, customer_contact, normalize_number
+from tickets.actions.messages import add_reply
+from tickets.api.schemas import TicketEventOut, TicketNumber, event_data
 from tickets.attachments import (
     access_attachment_for_agent,
     access_attachment_for_customer,
@@ -42,10 +39,8 @@ from tickets.attachments import (
     request_too_large,
 )
 from tickets.errors import TicketError, TicketNotFound
-from tickets.schemas import TicketEventOut, TicketNumber
 
 router = Router(tags=["ticket attachments"])
-API_ROUTERS = [("/tickets", router)]
 
 UPLOAD_FORM = multipart_body(
     {
@@ -92,8 +87,6 @@ def _agent_for_upload(request: HttpRequest):
     openapi_extra={**UPLOAD_FORM, **BEARER},
 )
 def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
-    from tickets.api import event_data
-
     user = _agent_for_upload(request)
     if request_too_large(request):
         raise HttpError(413, "the files are too large")
@@ -108,7 +101,7 @@ def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
     try:
         ticket = access_ticket_for_agent(user, number)
         files = check_request_files(uploaded)
-        event = actions.add_reply(
+        event = add_reply(
             ticket,
             body=request.POST.get("body", "")[:20_000],
             internal=internal_raw in {"true", "1"},

@@ -4,24 +4,18 @@ Thin views: `tickets.access` decides what a customer may see (the same rule
 the portal socket uses), `tickets.actions` makes every change. Pages work
 without JavaScript; with htmx the reply form swaps in place, and the page's
 socket (`/ws/portal/`) swaps in the fragments rendered from the same
-partials (`render_ticket_fragment`).
+partials (`tickets.portal.rendering.render_ticket_fragment`).
 """
 
 from __future__ import annotations
 
 import datetime
-import uuid
-from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth import login, logout
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,137 +25,27 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from queues.models import Department
-from tickets import actions
 from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.actions.messages import add_reply, create_ticket
 from tickets.attachments import (
-    attachment_path,
-    attachments_of,
     check_request_files,
     is_attachment_path,
-    refused_attachments_of,
     request_too_large,
 )
-from tickets.email_out import request_sign_in_link
+from tickets.email.outbox import request_sign_in_link
 from tickets.errors import TicketError, TicketNotFound
-from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
-from tickets.portal_auth import (
+from tickets.models import Ticket, TicketEvent
+from tickets.portal.auth import (
     allow_link_request,
     client_address,
-    customer_contact,
     customer_required,
     redirect_signed_in_customer,
     user_for_login_token,
-    username_for_login,
 )
+from tickets.portal.forms import LinkRequestForm, NewTicketForm, PortalAuthenticationForm, ReplyForm
+from tickets.portal.rendering import render_ticket_fragment, ticket_context
 
-MAX_BODY = 20_000
-MAX_SUBJECT = 300
 LIST_LIMIT = 200
-TIMELINE_LIMIT = 500
-# What a customer's timeline shows: public replies, the opening message and
-# status changes. Notes, SLA clocks, assignments and the raw chat transcript
-# (which holds agents' internal notes) never reach the portal.
-PUBLIC_KINDS = (TicketEvent.Kind.CREATED, TicketEvent.Kind.REPLY, TicketEvent.Kind.STATUS)
-
-
-# --- rendering shared with the socket ------------------------------------------------
-
-
-def public_timeline(ticket: Ticket) -> list[dict[str, Any]]:
-    # values(): a push re-renders the whole timeline, and model instances
-    # cost more than the query here.
-    rows = (
-        TicketEvent.objects.filter(ticket=ticket, internal=False, kind__in=PUBLIC_KINDS)
-        .order_by("-seq")
-        .values(
-            "seq",
-            "kind",
-            "payload",
-            "author_role",
-            "created_at",
-            "author_user__first_name",
-            "author_contact__name",
-        )[:TIMELINE_LIMIT]
-    )
-    return list(reversed(rows))
-
-
-def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
-    entries = []
-    support = str(_("Support"))
-    for event in public_timeline(ticket):
-        payload = event["payload"] if isinstance(event["payload"], dict) else {}
-        kind = event["kind"]
-        if event["author_role"] == TicketEvent.Role.AGENT:
-            # Agents show by first name only, never their username or e-mail.
-            author = event["author_user__first_name"] or support
-        elif event["author_role"] == TicketEvent.Role.CUSTOMER:
-            author = event["author_contact__name"] or str(_("You"))
-        else:
-            author = support
-        entry: dict[str, Any] = {
-            "seq": event["seq"],
-            "kind": kind,
-            "author": author,
-            "from_customer": event["author_role"] == TicketEvent.Role.CUSTOMER,
-            "created_at": event["created_at"],
-            "body": "",
-        }
-        if kind == TicketEvent.Kind.STATUS:
-            old_label = customer_status_label(str(payload.get("old", "")))
-            new_label = customer_status_label(str(payload.get("new", "")))
-            # new -> open reads "We're working on it" twice: not news to a customer.
-            if old_label == new_label:
-                continue
-            entry["status_label"] = new_label
-        else:
-            entry["body"] = message_text_for_display(payload, kind=kind, channel=ticket.channel)
-            entry["refused_attachments"] = refused_attachments_of(payload)
-            # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
-            entry["attachments"] = [
-                {**item, "path": attachment_path(ticket.number, item.get("id", ""))}
-                for item in attachments_of(payload)
-                if _is_uuid(item.get("id"))
-            ]
-        entries.append(entry)
-    return entries
-
-
-def _is_uuid(value: object) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
-    context: dict[str, Any] = {
-        "ticket": ticket,
-        "status_label": customer_status_label(ticket.status),
-        "updated_iso": ticket.updated_at.isoformat(),
-    }
-    if with_timeline:
-        context["timeline"] = timeline_entries(ticket)
-        # The clock a customer cares about: the first answer, then the resolution.
-        # Paused (pending on them) or done, there is no promise to show.
-        if ticket.status in (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ON_HOLD):
-            context["due"] = (
-                ticket.resolution_due if ticket.first_responded_at else ticket.first_response_due
-            )
-    return context
-
-
-def render_ticket_fragment(ticket: Ticket, *, view: str) -> str:
-    """The out-of-band fragment for one ticket: its row ("list") or its page section ("ticket")."""
-    if view == "ticket":
-        return render_to_string(
-            "tickets/portal/ticket_detail.html#ticket", ticket_context(ticket, with_timeline=True)
-        )
-    return render_to_string(
-        "tickets/portal/ticket_list.html#row", ticket_context(ticket, with_timeline=False)
-    )
 
 
 # A change that committed while the page was being read may carry an
@@ -177,32 +61,6 @@ def _socket_path(*, since: datetime.datetime, **query: str) -> str:
 
 
 # --- sign-in ---------------------------------------------------------------------------
-
-
-class PortalAuthenticationForm(AuthenticationForm):
-    """Django's login form, for customers only, with their e-mail as the username."""
-
-    username = forms.CharField(
-        label=_("E-mail"),
-        max_length=254,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        raw = self.cleaned_data.get("username")
-        if raw:
-            self.cleaned_data["username"] = username_for_login(raw.strip())
-        cleaned = super().clean()
-        # An agent's valid password gets the same answer as a wrong one: the
-        # portal is no back door into the console, nor an oracle for accounts.
-        if self.user_cache is not None and customer_contact(self.user_cache) is None:
-            self.user_cache = None
-            raise self.get_invalid_login_error()
-        return cleaned
-
-
-class LinkRequestForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -316,52 +174,6 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=_("Your reply"),
-        max_length=MAX_BODY,
-        strip=True,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
-    )
-
-    def __init__(self, *args: Any, files_attached: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.files_attached = files_attached
-
-    def clean_body(self) -> str:
-        body = self.cleaned_data.get("body", "")
-        if not body and not self.files_attached:
-            raise ValidationError(_("Write a reply or attach a file."))
-        return body
-
-
-class NewTicketForm(forms.Form):
-    subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT, strip=True)
-    department = forms.ModelChoiceField(
-        label=_("Department"),
-        queryset=Department.objects.none(),
-        empty_label=None,
-        to_field_name="slug",
-    )
-    body = forms.CharField(
-        label=_("How can we help?"),
-        max_length=MAX_BODY,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": 8}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.order_by("name")
-
-    def clean_subject(self) -> str:
-        subject = " ".join(self.cleaned_data["subject"].split())
-        if not subject:
-            raise ValidationError(_("Please write a subject."))
-        return subject
-
-
 def _ticket_page(
     request: HttpRequest,
     ticket: Ticket,
@@ -414,7 +226,7 @@ def portal_reply(request: HttpRequest, number: str) -> HttpResponse:
     if not form.is_valid():
         return _reply_answer(request, ticket, form, status=400)
     try:
-        actions.add_reply(
+        add_reply(
             ticket,
             body=form.cleaned_data["body"],
             internal=False,
@@ -463,7 +275,7 @@ def portal_new_ticket(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         contact = request.contact  # type: ignore[attr-defined]
         try:
-            ticket = actions.create_ticket(
+            ticket = create_ticket(
                 subject=form.cleaned_data["subject"],
                 body=form.cleaned_data["body"],
                 contact=contact,

@@ -46,8 +46,8 @@ from foundation.sockets import (
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.errors import TicketNotFound
-from tickets.portal_auth import customer_contact
-from tickets.views_portal import render_ticket_fragment
+from tickets.portal.auth import customer_contact
+from tickets.portal.rendering import render_ticket_fragment
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -15,10 +15,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tickets import actions
+from queues.agent_scope import AgentScope
 from tickets.access import access_ticket_for_agent
-from tickets.console_forms import active_agent
-from tickets.console_queries import ASSIGNEE_ME, ASSIGNEE_NONE
+from tickets.actions.assignment import assign_ticket, move_ticket
+from tickets.actions.lifecycle import change_priority, change_status
+from tickets.console.forms import active_agent
+from tickets.console.queries import ASSIGNEE_ME, ASSIGNEE_NONE
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
@@ -30,13 +32,13 @@ def apply_ticket_changes(
     done: list[TicketEvent | None] = []
     with transaction.atomic():
         if "department" in changes:
-            done.append(actions.move_ticket(ticket, changes["department"], by=by))
+            done.append(move_ticket(ticket, changes["department"], by=by))
         if "assignee" in changes:
-            done.append(actions.assign_ticket(ticket, changes["assignee"], by=by))
+            done.append(assign_ticket(ticket, changes["assignee"], by=by))
         if "priority" in changes:
-            done.append(actions.change_priority(ticket, changes["priority"], by=by))
+            done.append(change_priority(ticket, changes["priority"], by=by))
         if "status" in changes:
-            done.append(actions.change_status(ticket, changes["status"], by=by))
+            done.append(change_status(ticket, changes["status"], by=by))
     return [event for event in done if event is not None]
 
 
@@ -52,7 +54,7 @@ def apply_bulk_changes(
     cleaned: dict[str, Any],
     *,
     by: AbstractBaseUser,
-    scope: tuple[bool, set[int]],
+    scope: AgentScope,
 ) -> BulkResult:
     result = BulkResult()
     assignee_choice = cleaned.get("assignee") or ""

@@ -1,15 +1,14 @@
-"""The durable outbox: mail is a row written with its event, sent after the commit.
+"""Sending what the outbox holds: after each commit, on every worker's tick, with retries.
 
-`enqueue_email` writes an `OutboundEmail` in the caller's transaction and,
-once that commits, wakes this process's sender thread (`kick_delivery`):
-the request never talks to the relay. `deliver_due_emails` claims due rows
-(`tickets.locks.claim_due_email`, safe in several workers at once), sends
-each with the SMTP timeout (`EMAIL_TIMEOUT`), and on failure retries with
-doubling delays; after the last attempt the row is given up and the ticket
-shows "not delivered" to its agents (`actions.record_undelivered_email`).
-The periodic maintenance tick of every worker also runs
-`deliver_due_emails`, which picks up retries and anything a crashed worker
-left behind.
+`deliver_due_emails` claims due rows (`tickets.locks.claim_due_email`, safe
+in several workers at once), sends each with the SMTP timeout
+(`EMAIL_TIMEOUT`), and on failure retries with doubling delays; after the
+last attempt the row is given up and the ticket shows "not delivered" to its
+agents (`tickets.actions.mail.record_undelivered_email`). `kick_delivery`
+runs it in this process's sender thread once a transaction that queued mail
+commits (`tickets.email.outbox` calls it; registered at start-up). The
+periodic maintenance tick of every worker also runs `deliver_due_emails`,
+which picks up retries and anything a crashed worker left behind.
 
 Delivery is at least once: a relay that took a mail but answered too late
 gets it again, with the same Message-ID, which mail clients collapse.
@@ -18,13 +17,11 @@ gets it again, with the same Message-ID, which mail clients collapse.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import datetime
 import logging
 import smtplib
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,14 +29,10 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
-from tickets.email_out import (
-    ComposedEmail,
-    compose_sign_in_link,
-    email_message,
-    new_message_id,
-)
+from tickets.actions.mail import record_undelivered_email
+from tickets.email.outbound import ComposedEmail, compose_sign_in_link, email_message
 from tickets.locks import claim_due_email
-from tickets.models import OutboundEmail, Ticket, TicketEvent
+from tickets.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -50,53 +43,6 @@ State = OutboundEmail.State
 BATCH = 50
 # The longest wait between two attempts, however many failed before.
 MAX_RETRY_DELAY_S = 3600
-
-# The demo's mail goes to the console whatever the deployment's backend is
-# (`outbox_backend` below); rows remember it, so whichever worker sends them.
-_backend_for_new_rows: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "outbox_backend", default=""
-)
-
-
-@contextlib.contextmanager
-def outbox_backend(backend: str) -> Iterator[None]:
-    """Mail queued inside this block goes through `backend` (e.g. the console), not the relay."""
-    token = _backend_for_new_rows.set(backend)
-    try:
-        yield
-    finally:
-        _backend_for_new_rows.reset(token)
-
-
-def enqueue_email(
-    kind: str,
-    composed: ComposedEmail,
-    *,
-    ticket: Ticket | None = None,
-    event: TicketEvent | None = None,
-    expires_in_s: float | None = None,
-) -> OutboundEmail:
-    """Write the mail into the outbox in the caller's transaction; send it after the commit."""
-    now = timezone.now()
-    headers = dict(composed.headers)
-    if composed.reply_to:
-        headers["Reply-To"] = ", ".join(composed.reply_to)
-    row = OutboundEmail.objects.create(
-        kind=kind,
-        ticket=ticket,
-        event=event,
-        to=list(composed.to),
-        subject=composed.subject,
-        text_body=composed.text,
-        html_body=composed.html,
-        headers=headers,
-        message_id=new_message_id(),
-        backend=_backend_for_new_rows.get(),
-        next_attempt_at=now,
-        expires_at=now + datetime.timedelta(seconds=expires_in_s) if expires_in_s else None,
-    )
-    transaction.on_commit(kick_delivery, robust=True)
-    return row
 
 
 # --- sending -------------------------------------------------------------------------
@@ -252,8 +198,6 @@ def _failed(row: OutboundEmail, exc: Exception, *, now: datetime.datetime | None
             error,
         )
         return False
-    from tickets.actions import record_undelivered_email
-
     with transaction.atomic():
         updated = OutboundEmail.objects.filter(pk=row.pk, attempts=row.attempts).update(
             state=State.FAILED,

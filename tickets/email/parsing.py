@@ -26,8 +26,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses
 
-from tickets.auto_replies import automatic_reason
-from tickets.email_text import html_to_text
+from tickets.email.auto_replies import automatic_reason
+from tickets.email.text import html_to_text
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 # Deeper nesting than this is no real mail; the rest is kept as one file.

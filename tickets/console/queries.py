@@ -7,6 +7,7 @@ department's tickets, whatever the query string says.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
@@ -58,12 +59,11 @@ SORTS: dict[str, tuple[Any, tuple[Any, ...]]] = {
 
 
 def departments_of(scope: AgentScope) -> QuerySet[Department]:
-    is_supervisor, department_ids = scope
     departments = Department.objects.order_by("name")
-    return departments if is_supervisor else departments.filter(pk__in=department_ids)
+    return departments if scope.is_supervisor else departments.filter(pk__in=scope.department_ids)
 
 
-def agents_serving(department_ids: set[int] | None) -> QuerySet:
+def agents_serving(department_ids: Collection[int] | None) -> QuerySet:
     """Active agents who serve any of the departments (supervisors serve all); None: every agent."""
     agents = get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
     if department_ids is not None:
@@ -102,8 +102,7 @@ class TicketFilterForm(forms.Form):
     def __init__(self, *args: Any, scope: AgentScope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.departments = list(departments_of(scope))
-        is_supervisor, department_ids = scope
-        agents = agents_serving(None if is_supervisor else department_ids)
+        agents = agents_serving(None if scope.is_supervisor else scope.department_ids)
         self.fields["assignee"].choices = [
             ("", _("Anyone")),
             (ASSIGNEE_ME, _("Me")),

@@ -1,0 +1,39 @@
+"""The shape tickets/ keeps: only actions publish, and no import hides inside a function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TICKETS = Path(__file__).resolve().parents[2] / "tickets"
+PUBLISHING = ("publish_on_commit", "group_send", "send_now")
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in TICKETS.rglob("*.py") if "migrations" not in p.parts)
+
+
+def test_only_the_actions_publish():
+    # Views, sockets, forms and mail read and forward; every doorbell is an action's.
+    offenders = [
+        str(path.relative_to(TICKETS))
+        for path in modules()
+        if "actions" not in path.relative_to(TICKETS).parts
+        and any(word in path.read_text(encoding="utf-8") for word in PUBLISHING)
+    ]
+    assert offenders == []
+
+
+def test_no_tickets_module_is_imported_inside_a_function():
+    # A function-level import hides a cycle; apps.py's ready() wiring is the exception.
+    offenders = []
+    for path in modules():
+        if path.name == "apps.py":
+            continue
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tickets"):
+                    offenders.append(f"{path.relative_to(TICKETS)}:{node.lineno}")
+    assert offenders == []
