@@ -27,9 +27,9 @@ from django.db import connections
 from django.utils import timezone
 
 from chat import frames, limits, queries
-from chat.actions import Appended
 from chat.errors import ChatError, NotAuthenticated, RateLimited
 from chat.events import conversation_group
+from chat.log import Appended
 from chat.sweeper import ensure_sweeper_running
 from chatportal import metrics, realtime
 from chatportal.channel_layer import reconnects as layer_reconnects

@@ -19,13 +19,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatportal.realtime import publish_on_commit
 from chatportal.uploads import CheckedUpload
 from crm.models import Contact
+from foundation.event_seq import next_seq
 from queues.models import Department
 from tickets import events, sla
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
@@ -94,9 +94,9 @@ def _append(
 ) -> TicketEvent:
     """Take the next seq (and apply `fields`) in one UPDATE, insert the event, ring."""
     now = timezone.now()
-    updates: dict[str, Any] = {"last_seq": F("last_seq") + 1, "updated_at": now, **(fields or {})}
-    Ticket.objects.filter(pk=ticket.pk).update(**updates)
-    seq = Ticket.objects.values_list("last_seq", flat=True).get(pk=ticket.pk)
+    seq = next_seq(Ticket, ticket.pk, updates={"updated_at": now, **(fields or {})})
+    if seq is None:
+        raise Ticket.DoesNotExist(f"ticket {ticket.pk} is gone")
     for name, value in (fields or {}).items():
         setattr(ticket, name, value)
     ticket.last_seq = seq
@@ -730,7 +730,7 @@ def convert_conversation(
     `ticket` both sides see. Converting again returns the same ticket.
     `reason`: `agent`, `offline`, `unanswered` or `left`.
     """
-    from chat import actions as chat_actions
+    from chat import log as chat_log
     from chat.models import ChatAttachment, Conversation, ConversationEvent
 
     priority = priority or Priority.NORMAL
@@ -821,7 +821,7 @@ def convert_conversation(
                 author_user=by,
             )
             _link_attachments(carried, transcript)
-        appended = chat_actions.append_event(
+        appended = chat_log.append_event(
             conversation,
             kind=ConversationEvent.Kind.TICKET,
             payload={
@@ -829,7 +829,7 @@ def convert_conversation(
                 "status": ticket.status,
                 "portal_url": ticket.portal_url,
             },
-            author=chat_actions.agent_author(by) if by is not None else chat_actions.SYSTEM,
+            author=chat_log.agent_author(by) if by is not None else chat_log.SYSTEM,
             require_open=False,
         )
         ticket.chat_event = appended.frame  # type: ignore[attr-defined]
@@ -843,8 +843,8 @@ def _first_line(body: str) -> str:
 
 def ticket_event_for_conversation(ticket: Ticket) -> dict[str, Any] | None:
     """The chat event frame of kind `ticket` for a ticket made from a chat."""
+    from chat.log import event_frame
     from chat.models import ConversationEvent
-    from chat.queries import event_frame
 
     if ticket.conversation_id is None:
         return None

@@ -27,9 +27,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from chat import actions as chat_actions
-from chat.actions import Appended
+from chat.actions.conversations import close_conversation
 from chat.errors import Conflict
+from chat.log import Appended
 from chat.models import Conversation, ConversationEvent
 from queues.hours import is_open
 from queues.models import Department
@@ -124,7 +124,7 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
         appended = _appended(ticket, conversation, duplicate=False)
         if conversation.state == Conversation.State.QUEUED:
             conversation.refresh_from_db(fields=["state", "last_seq"])
-            chat_actions.close_conversation(conversation, by="system", reason="ticket")
+            close_conversation(conversation, by="system", reason="ticket")
     return appended
 
 
