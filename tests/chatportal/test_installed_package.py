@@ -27,7 +27,7 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
-PACKAGES = ["chatportal", "crm", "queues", "chat", "tickets", "frontend"]
+PACKAGES = ["foundation", "chatportal", "crm", "queues", "chat", "tickets", "frontend"]
 
 # Runs inside the fresh venv, from a directory outside the checkout.
 SCRIPT = textwrap.dedent(
