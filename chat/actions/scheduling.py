@@ -12,8 +12,9 @@ of the burst.
 
 It sits above routing and below the actions that commit: an action asks
 here, after its commit, for a pass (`route_after_commit`) or for the
-waiting visitors' new places (`publish_queue_changed`); a routing pass
-always ends with the snapshots of the departments it routed.
+waiting visitors' new places (`publish_queue_changed`); a requested pass
+ends with the snapshots of the departments it routed, so an action that
+asks for a pass needs no separate snapshot.
 
 Where no event loop runs (management commands, sync tests) the work is done
 at once.
