@@ -80,15 +80,15 @@ def _nonblocking_publish() -> None:
 
 
 def _no_visitor_window() -> None:
-    import chat.actions
+    import chat.actions.conversations
     import chat.limits
 
     def no_window(visitor_pk, *, now=None):
         return 0
 
     chat.limits.visitor_message_retry_after = no_window
-    if hasattr(chat.actions, "limits"):
-        chat.actions.limits.visitor_message_retry_after = no_window
+    if hasattr(chat.actions.conversations, "limits"):
+        chat.actions.conversations.limits.visitor_message_retry_after = no_window
 
 
 def _thread_doorbells() -> None:
@@ -207,12 +207,12 @@ def _log_stalls() -> None:
     realtime.collecting_doorbells = lambda fn: logging_slow(
         real_collecting(fn), f"hop {getattr(fn, '__name__', fn)}", 0.05
     )
-    import chat.actions as chat_actions
     import chat.limits as chat_limits
+    import chat.log as chat_log
 
     for module, name, label, over_s in (
         (chat_limits, "_count_in_window", "redis window", 0.03),
-        (chat_actions, "_insert_message_postgresql", "insert statement", 0.03),
+        (chat_log, "_insert_message_postgresql", "insert statement", 0.03),
         (sweeper, "run_sweeps", "sweep", 0.02),
     ):
         setattr(module, name, logging_slow(getattr(module, name), label, over_s))

@@ -45,7 +45,8 @@ def measure(args: argparse.Namespace) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from chat import actions, queries
+    from chat import log, queries
+    from chat.actions import conversations, visitors
     from chat.models import Conversation
     from queues.models import Department
 
@@ -57,18 +58,18 @@ def measure(args: argparse.Namespace) -> dict:
     department = Department.objects.get(slug=args.department)
     agent = get_user_model().objects.get(username=args.agent)
 
-    visitor, _token = actions.create_visitor(name="Queries per message")
-    first = actions.check_visitor_message(
+    visitor, _token = visitors.create_visitor(name="Queries per message")
+    first = conversations.check_visitor_message(
         visitor, conversation=None, department=department, client_id=uuid.uuid4(), body="opening"
     )
     conversation = Conversation.objects.get(pk=first.conversation_pk)
     if conversation.assigned_agent_id != agent.pk:
-        actions.accept_conversation(conversation, agent)
+        conversations.accept_conversation(conversation, agent)
     pk, public_id = conversation.pk, conversation.public_id
-    agent_author = actions.agent_author(agent)
+    agent_author = log.agent_author(agent)
 
     def visitor_message(i: int):
-        return actions.check_visitor_message(
+        return conversations.check_visitor_message(
             visitor,
             conversation=(pk, public_id),
             department=department,
@@ -77,7 +78,7 @@ def measure(args: argparse.Namespace) -> dict:
         )
 
     def agent_reply(i: int):
-        return actions.post_message(
+        return conversations.post_message(
             pk,
             public_id,
             author=agent_author,

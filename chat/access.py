@@ -9,15 +9,15 @@ supervisors see all. A malformed or unknown id is `not_found`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from chat import tokens
 from chat.errors import Forbidden, NotFound
 from chat.models import Conversation, Visitor
-from queues.agent_scope import agent_scope
+from queues.agent_scope import AgentScope, agent_scope
 from queues.models import AgentProfile
+from queues.tokens import authenticate_agent_token as authenticate
 
 
 def _public_id(raw: object) -> uuid.UUID:
@@ -42,10 +42,9 @@ def access_conversation_for_agent(
     user: AbstractBaseUser,
     conversation_id: object,
     *,
-    department_ids: Collection[int] | None = None,
-    is_supervisor: bool | None = None,
+    scope: AgentScope | None = None,
 ) -> Conversation:
-    """`department_ids`/`is_supervisor` may be passed by a socket that already knows them."""
+    """`scope` may be passed by a caller that already knows it (a socket, a console view)."""
     conversation = (
         Conversation.objects.select_related("department", "visitor", "assigned_agent")
         .filter(public_id=_public_id(conversation_id))
@@ -55,12 +54,10 @@ def access_conversation_for_agent(
         raise NotFound("no such conversation")
     if conversation.assigned_agent_id == user.pk:
         return conversation
-    if department_ids is None or is_supervisor is None:
-        scope = agent_scope(user)
-        if scope is None:
-            raise Forbidden("not an agent")
-        is_supervisor, department_ids = scope
-    if is_supervisor or conversation.department_id in department_ids:
+    scope = scope or agent_scope(user)
+    if scope is None:
+        raise Forbidden("not an agent")
+    if scope.serves(conversation.department_id):
         return conversation
     raise Forbidden("this conversation belongs to another department")
 
@@ -77,8 +74,6 @@ def authenticate_visitor(raw_token: str) -> Visitor | None:
 
 
 def authenticate_agent_token(raw_token: str) -> AbstractBaseUser | None:
-    from queues.tokens import authenticate_agent_token as authenticate
-
     return authenticate(raw_token)
 
 

@@ -26,8 +26,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema
 from ninja.utils import check_csrf
 
-from chat import actions
 from chat.access import authenticate_agent_token, authenticate_visitor
+from chat.actions.attachments import check_agent_attachment, check_visitor_attachment
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
@@ -198,11 +198,9 @@ def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
         if participant.visitor is not None:
             if internal:
                 raise Refused(403, "forbidden", "visitors cannot send internal files")
-            appended = actions.check_visitor_attachment(
-                participant.visitor, conversation_id, files[0]
-            )
+            appended = check_visitor_attachment(participant.visitor, conversation_id, files[0])
         else:
-            appended = actions.check_agent_attachment(
+            appended = check_agent_attachment(
                 participant.user, conversation_id, files[0], internal=internal
             )
     except ChatError as exc:

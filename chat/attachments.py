@@ -1,11 +1,11 @@
 """Chat attachments: their links, their wire form, and who may open them.
 
 A chat file is announced by an event of kind `attachment` (written by
-`chat.actions.post_attachment`). Its download URL carries a random token
-and is checked on every request against the conversation's participants:
-its visitor (bearer visitor token) and the agents `chat.access` lets see the
-conversation. Internal files are the agents' only: for a visitor they do
-not exist.
+`chat.actions.attachments.post_attachment`). Its download URL carries a
+random token and is checked on every request against the conversation's
+participants: its visitor (bearer visitor token) and the agents
+`chat.access` lets see the conversation. Internal files are the agents'
+only: for a visitor they do not exist.
 """
 
 from __future__ import annotations

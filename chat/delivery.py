@@ -21,9 +21,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import frames, limits, queries
-from chat.actions import Appended
 from chat.errors import NotAuthenticated
 from chat.events import conversation_group
+from chat.log import Appended
 from chat.sweeper import ensure_sweeper_running
 from foundation.public_url import rebase_links, socket_base
 from foundation.sockets import (

@@ -86,7 +86,7 @@ class Conversation(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     # Set when routing offers the chat to an agent; cleared when the agent
     # answers (accepts or writes). Past the department's offer timeout the
-    # chat goes to the next agent (chat.assignment.expire_offers).
+    # chat goes to the next agent (chat.actions.presence.expire_offers).
     offered_at = models.DateTimeField(null=True, blank=True)
     rating_score = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)

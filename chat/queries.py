@@ -1,51 +1,23 @@
-"""Reads for sockets: event frames from the log, snapshots, queue figures.
+"""Reads for sockets: event frames from the log, conversation snapshots, ping states.
 
 Everything here is synchronous ORM code that consumers call through
-`database_sync_to_async`; it changes nothing.
+`database_sync_to_async`; it changes nothing. The queues' figures are in
+`chat.queue`.
 """
 
 from __future__ import annotations
 
-import datetime
-import logging
 import uuid
 from collections.abc import Collection
 from typing import Any
 
-from django.db.models import Count, Min
-from django.utils import timezone
-
+from chat.log import event_frame
 from chat.models import Conversation, ConversationEvent, Visitor
+from chat.queue import queue_summary
 from foundation.timestamps import iso_timestamp
 from queues.models import Department
 
-logger = logging.getLogger(__name__)
-
 REPLAY_PAGE = 500
-QUEUE_LIST_LIMIT = 20
-
-
-def event_frame(
-    conversation: uuid.UUID | str,
-    *,
-    seq: int,
-    kind: str,
-    payload: dict[str, Any],
-    created_at: datetime.datetime,
-    internal: bool,
-    for_agent: bool,
-) -> dict[str, Any]:
-    frame: dict[str, Any] = {
-        "type": "event",
-        "conversation": str(conversation),
-        "seq": seq,
-        "at": iso_timestamp(created_at),
-        "kind": kind,
-    }
-    frame.update(payload)
-    if for_agent:
-        frame["internal"] = internal
-    return frame
 
 
 def events_after(
@@ -123,66 +95,6 @@ def conversation_for_agent(conversation: Conversation) -> dict[str, Any]:
         "created_at": iso_timestamp(conversation.created_at),
         # Routing offered it and the agent has not answered yet (accept or a reply).
         "offered": conversation.offered_at is not None,
-    }
-
-
-def department_for_visitor(department: Department, *, now: datetime.datetime | None = None):
-    from chat.waiting import department_estimate
-
-    now = now or timezone.now()
-    # Online: open now AND someone online and accepting could take the chat.
-    estimate = department_estimate(department, now=now)
-    return {
-        "slug": department.slug,
-        "name": department.name,
-        "online": estimate["online"],
-        "estimated_wait_s": estimate["estimated_wait_s"],
-        # Past this the widget offers to leave a message instead of waiting.
-        "long_wait_s": estimate["long_wait_s"],
-        "hours": department_hours(department),
-    }
-
-
-def department_hours(department: Department) -> str:
-    from queues.hours import describe_hours
-
-    return str(describe_hours(department))
-
-
-def queue_summary(
-    department: Department, *, now: datetime.datetime | None = None
-) -> dict[str, Any]:
-    """The `queue` frame for agents: how many wait, the oldest wait, and the first ones.
-
-    Two light queries (an aggregate and a values() list): every agent of the
-    department runs this on each queue change.
-    """
-    now = now or timezone.now()
-    waiting = Conversation.objects.filter(department=department, state=Conversation.State.QUEUED)
-    figures = waiting.aggregate(count=Count("pk"), oldest=Min("queued_at"))
-    oldest = figures["oldest"]
-    rows = waiting.order_by("queued_at", "pk").values_list(
-        "public_id", "last_seq", "visitor__name", "page_url", "page_title", "locale", "created_at"
-    )[:QUEUE_LIST_LIMIT]
-    return {
-        "type": "queue",
-        "department": department.slug,
-        "waiting": figures["count"],
-        "oldest_wait_s": max(0, int((now - oldest).total_seconds())) if oldest else None,
-        "conversations": [
-            {
-                "id": str(public_id),
-                "state": Conversation.State.QUEUED.value,
-                "last_seq": last_seq,
-                "department": department.slug,
-                "visitor": {"name": visitor_name or None},
-                "agent": None,
-                "page": {"url": url, "title": title},
-                "locale": locale,
-                "created_at": iso_timestamp(created_at),
-            }
-            for public_id, last_seq, visitor_name, url, title, locale, created_at in rows
-        ],
     }
 
 

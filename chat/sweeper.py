@@ -18,8 +18,8 @@ from collections.abc import Callable
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat.assignment import expire_offers, requeue_agent_conversations, route_waiting
-from chat.coalescer import ensure_coalescer_running
+from chat.actions.presence import expire_offers, requeue_agent_conversations
+from chat.actions.scheduling import ensure_coalescer_running, route_now
 from queues.actions import sweep_presence
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def run_sweeps(*, now: datetime.datetime | None = None) -> dict[str, int]:
     gone = sweep_presence(now=now)
     requeued = sum(requeue_agent_conversations(user_id, reason="agent_offline") for user_id in gone)
     expired = expire_offers(now=now)
-    routed = len(route_waiting(now=now))
+    routed = len(route_now(now=now))
     counts = {"gone": len(gone), "requeued": requeued, "expired": expired, "routed": routed}
     for sweep in _extra_sweeps:
         try:

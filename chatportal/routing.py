@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from chat.consumers import AgentConsumer, WidgetConsumer
+from chat.consumers.agent import AgentConsumer
+from chat.consumers.widget import WidgetConsumer
 from tickets.console.consumers import ConsoleTicketConsumer
 from tickets.portal.consumers import PortalConsumer
 

@@ -88,12 +88,8 @@ def console(request: HttpRequest) -> HttpResponse:
 
 
 def _conversation_or_error(request: HttpRequest, conversation_id: str):
-    scope = request.agent_scope
     return access.access_conversation_for_agent(
-        request.user,
-        conversation_id,
-        department_ids=scope.department_ids,
-        is_supervisor=scope.is_supervisor,
+        request.user, conversation_id, scope=request.agent_scope
     )
 
 

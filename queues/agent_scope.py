@@ -31,6 +31,11 @@ def agent_scope(user: AbstractBaseUser | None) -> AgentScope | None:
     profile = AgentProfile.objects.filter(user=user).prefetch_related("departments").first()
     if profile is None:
         return None
+    return scope_of_profile(profile)
+
+
+def scope_of_profile(profile: AgentProfile) -> AgentScope:
+    """The scope of a profile the caller already loaded (its departments prefetched)."""
     return AgentScope(
         is_supervisor=profile.is_supervisor,
         department_ids=frozenset(department.pk for department in profile.departments.all()),

@@ -52,9 +52,9 @@ def _coalescer_settled(_django_db_helper):
     # database is flushed, instead of holding it locked. Sync on purpose: the
     # test's event loop is not running any more at teardown.
     yield
-    from chat import coalescer
+    from chat.actions import scheduling
 
-    coalescer.wait_for_running_pass()
+    scheduling.wait_for_running_pass()
 
 
 @pytest.fixture(autouse=True, scope="session")

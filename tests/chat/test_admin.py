@@ -10,7 +10,10 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from chat import actions
+from chat.actions.attachments import post_attachment
+from chat.actions.conversations import post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.log import visitor_author
 from chat.models import ChatAttachment, Conversation, ConversationEvent
 from foundation.uploads import check_upload
 from tests import attachment_files as files
@@ -22,10 +25,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def conversation(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    visitor, _token = actions.create_visitor(name="Ana")
-    conversation, _ = actions.start_conversation(visitor, make_department("support"))
-    author = actions.visitor_author(visitor)
-    actions.post_message(
+    visitor, _token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, make_department("support"))
+    author = visitor_author(visitor)
+    post_message(
         conversation.pk,
         conversation.public_id,
         author=author,
@@ -33,7 +36,7 @@ def conversation(settings, tmp_path):
         body="My relay clicks twice",
     )
     upload = check_upload(io.BytesIO(files.png()), filename="relay.png")
-    actions.post_attachment(conversation, upload, author=author)
+    post_attachment(conversation, upload, author=author)
     return conversation
 
 

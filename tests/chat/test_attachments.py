@@ -10,7 +10,14 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat import actions
+from chat.actions.conversations import (
+    accept_conversation,
+    close_conversation,
+    post_message,
+    start_conversation,
+)
+from chat.actions.visitors import create_visitor
+from chat.log import visitor_author
 from chat.models import ChatAttachment, ConversationEvent
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
@@ -26,12 +33,12 @@ def _media(settings, tmp_path):
 
 
 def start_chat(department, body: str = "Hello"):
-    visitor, token = actions.create_visitor(name="Ana")
-    conversation, _ = actions.start_conversation(visitor, department)
-    actions.post_message(
+    visitor, token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, department)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body=body,
     )
@@ -78,7 +85,7 @@ def chat(support):
 @pytest.fixture
 def assigned_chat(chat, support_agent):
     visitor, token, conversation = chat
-    actions.accept_conversation(conversation, support_agent)
+    accept_conversation(conversation, support_agent)
     return visitor, token, conversation
 
 
@@ -204,7 +211,7 @@ def test_an_empty_file_is_refused(chat):
 
 def test_a_closed_conversation_takes_no_files(chat):
     _visitor, token, conversation = chat
-    actions.close_conversation(conversation, by="visitor")
+    close_conversation(conversation, by="visitor")
     response = upload(Client(), conversation, token=token)
     assert response.status_code == 409
     assert not ChatAttachment.objects.exists()

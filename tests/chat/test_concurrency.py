@@ -11,7 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from chat import actions
+from chat.actions.conversations import accept_conversation, post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.errors import Conflict
+from chat.log import agent_author, visitor_author
 from chat.models import Conversation, ConversationEvent
 from tests.chat.conftest import new_id, open_agent, open_widget, say
 from tests.factories import make_agent, make_department
@@ -33,10 +36,10 @@ def test_two_sides_writing_at_once_get_a_gapless_seq_and_one_ack_per_client_id()
     require_shared_database()
     support = make_department("support")
     agent = make_agent("boris", [support])
-    visitor = actions.create_visitor()[0]
-    conversation = actions.start_conversation(visitor, support)[0]
-    actions.accept_conversation(conversation, agent)
-    sides = {"visitor": actions.visitor_author(visitor), "agent": actions.agent_author(agent)}
+    visitor = create_visitor()[0]
+    conversation = start_conversation(visitor, support)[0]
+    accept_conversation(conversation, agent)
+    sides = {"visitor": visitor_author(visitor), "agent": agent_author(agent)}
     sends = [(side, uuid.uuid4()) for side in sides for _ in range(PER_SIDE)]
     # Every message is sent twice (a client retrying after a lost ack).
     attempts = sends * 2
@@ -45,7 +48,7 @@ def test_two_sides_writing_at_once_get_a_gapless_seq_and_one_ack_per_client_id()
     def send(attempt):
         side, client_id = attempt
         try:
-            return client_id, actions.post_message(
+            return client_id, post_message(
                 conversation.pk,
                 conversation.public_id,
                 author=sides[side],
@@ -81,14 +84,14 @@ def test_two_agents_accepting_at_once_cannot_both_take_it():
     require_shared_database()
     support = make_department("support")
     agents = [make_agent(f"agent{i}", [support]) for i in range(6)]
-    visitor = actions.create_visitor()[0]
-    conversation = actions.start_conversation(visitor, support)[0]
+    visitor = create_visitor()[0]
+    conversation = start_conversation(visitor, support)[0]
 
     def accept(agent):
         try:
-            actions.accept_conversation(conversation, agent)
+            accept_conversation(conversation, agent)
             return True
-        except actions.Conflict:
+        except Conflict:
             return False
         finally:
             connections.close_all()

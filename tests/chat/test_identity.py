@@ -7,7 +7,8 @@ import jwt
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import actions
+from chat.actions.conversations import start_conversation
+from chat.actions.visitors import create_visitor, identify_visitor
 from chat.identity import IdentityInvalid, identity_hmac, verify_hmac, verify_identity, verify_jwt
 from chat.models import Conversation, Visitor
 from tests.chat.conftest import open_widget, say
@@ -90,8 +91,8 @@ def test_the_exp_limit_is_one_hour_from_now():
 @pytest.mark.django_db
 def test_identifying_links_an_existing_contact_and_keeps_the_external_id():
     contact = make_contact(external_id="crm-1")
-    visitor, _ = actions.create_visitor()
-    acting, new_token = actions.identify_visitor(visitor, verify_jwt(token(name="Maria")))
+    visitor, _ = create_visitor()
+    acting, new_token = identify_visitor(visitor, verify_jwt(token(name="Maria")))
     assert new_token is None and acting.pk == visitor.pk
     acting.refresh_from_db()
     assert (acting.external_id, acting.contact_id, acting.name) == ("crm-1", contact.pk, "Maria")
@@ -99,8 +100,8 @@ def test_identifying_links_an_existing_contact_and_keeps_the_external_id():
 
 @pytest.mark.django_db
 def test_an_unknown_external_id_creates_no_contact():
-    visitor, _ = actions.create_visitor()
-    acting, _ = actions.identify_visitor(visitor, verify_jwt(token(sub="crm-404")))
+    visitor, _ = create_visitor()
+    acting, _ = identify_visitor(visitor, verify_jwt(token(sub="crm-404")))
     assert acting.external_id == "crm-404" and acting.contact is None
 
 
@@ -110,11 +111,11 @@ def test_an_anonymous_visitors_open_chat_moves_onto_the_verified_visitor():
 
     support = make_department("support")
     contact = make_contact(external_id="crm-1")
-    known, _ = actions.create_visitor()
-    actions.identify_visitor(known, verify_jwt(token()))
-    anonymous, _ = actions.create_visitor()
-    chat, _ = actions.start_conversation(anonymous, support)
-    acting, _ = actions.identify_visitor(anonymous, verify_jwt(token()))
+    known, _ = create_visitor()
+    identify_visitor(known, verify_jwt(token()))
+    anonymous, _ = create_visitor()
+    chat, _ = start_conversation(anonymous, support)
+    acting, _ = identify_visitor(anonymous, verify_jwt(token()))
     assert acting.pk == known.pk
     chat.refresh_from_db()
     assert (chat.visitor_id, chat.contact_id, chat.state) == (known.pk, contact.pk, "queued")
@@ -127,12 +128,12 @@ def test_two_open_chats_never_coexist_after_a_merge():
     from tests.factories import make_department
 
     support = make_department("support")
-    known, _ = actions.create_visitor()
-    actions.identify_visitor(known, verify_jwt(token()))
-    kept, _ = actions.start_conversation(known, support)
-    anonymous, _ = actions.create_visitor()
-    merged, _ = actions.start_conversation(anonymous, support)
-    actions.identify_visitor(anonymous, verify_jwt(token()))
+    known, _ = create_visitor()
+    identify_visitor(known, verify_jwt(token()))
+    kept, _ = start_conversation(known, support)
+    anonymous, _ = create_visitor()
+    merged, _ = start_conversation(anonymous, support)
+    identify_visitor(anonymous, verify_jwt(token()))
     assert list(Conversation.objects.filter(visitor=known, state__in=["queued", "active"])) == [
         kept
     ]
@@ -143,9 +144,9 @@ def test_two_open_chats_never_coexist_after_a_merge():
 
 @pytest.mark.django_db
 def test_a_visitor_verified_as_someone_else_is_never_merged():
-    first, _ = actions.create_visitor()
-    actions.identify_visitor(first, verify_jwt(token(sub="crm-1")))
-    acting, new_token = actions.identify_visitor(first, verify_jwt(token(sub="crm-2")))
+    first, _ = create_visitor()
+    identify_visitor(first, verify_jwt(token(sub="crm-1")))
+    acting, new_token = identify_visitor(first, verify_jwt(token(sub="crm-2")))
     assert acting.pk != first.pk and new_token
     first.refresh_from_db()
     assert first.external_id == "crm-1" and first.merged_into is None

@@ -4,7 +4,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 import foundation.realtime as realtime
-from chat import actions
+from chat.actions import conversations
 from chat.events import conversation_group, event_appended
 from foundation.token_bucket import TokenBucket
 from tests.chat.conftest import new_id, open_widget, say
@@ -58,7 +58,7 @@ async def test_an_unexpected_failure_answers_server_error_without_details(suppor
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(actions, "check_visitor_message", explode)
+    monkeypatch.setattr(conversations, "check_visitor_message", explode)
     socket, _ = await open_widget()
     client_id = new_id()
     await socket.send({"type": "message", "client_id": client_id, "body": "hi"})

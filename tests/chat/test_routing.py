@@ -8,11 +8,14 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from chat import actions
-from chat.assignment import expire_offers, requeue_agent_conversations, route_waiting
+from chat.actions.conversations import close_conversation, post_message, start_conversation
+from chat.actions.presence import expire_offers, requeue_agent_conversations
+from chat.actions.routing import route_waiting
+from chat.actions.visitors import create_visitor
+from chat.log import agent_author, visitor_author
 from chat.models import Conversation, ConversationEvent
+from chat.queue import department_estimate, position_frame, queue_snapshot
 from chat.sweeper import run_sweeps
-from chat.waiting import department_estimate, position_frame, queue_snapshot
 from crm.models import Organization, SlaPlan, SupportContract
 from queues import actions as presence
 from queues.models import AgentPresence, Department
@@ -29,15 +32,15 @@ def go_online(user, *, accepting=True):
 
 
 def new_chat(department, *, contact=None, body="hello"):
-    visitor, _token = actions.create_visitor()
+    visitor, _token = create_visitor()
     if contact is not None:
         visitor.contact = contact
         visitor.save(update_fields=["contact"])
-    conversation, _ = actions.start_conversation(visitor, department)
-    actions.post_message(
+    conversation, _ = start_conversation(visitor, department)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body=body,
     )
@@ -75,7 +78,7 @@ def test_nobody_gets_more_than_max_chats_and_the_queue_drains_in_order(support, 
     load = Conversation.objects.filter(state="active").values_list("assigned_agent", flat=True)
     assert sorted(load) == sorted([agents[0].pk] * 3 + [agents[1].pk] * 3)
     # Closing one frees a slot: the longest-waiting chat is served at once.
-    actions.close_conversation(chats[0], by="agent")
+    close_conversation(chats[0], by="agent")
     list(published_events)
     assert state_of(chats[6])[0] == "active"
     assert state_of(chats[7])[0] == "queued"
@@ -188,10 +191,10 @@ def test_an_answered_offer_stays(support, published_events):
     go_online(boris)
     chat = new_chat(support)
     list(published_events)
-    actions.post_message(
+    post_message(
         chat.pk,
         chat.public_id,
-        author=actions.agent_author(boris),
+        author=agent_author(boris),
         client_id=uuid.uuid4(),
         body="Hi, Boris here",
         assigned_to=boris.pk,

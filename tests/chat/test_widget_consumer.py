@@ -90,7 +90,7 @@ async def test_a_frame_before_hello_closes_with_4001(support):
 
 
 async def test_no_hello_within_the_deadline_closes_with_4001(support, monkeypatch):
-    from chat.consumers import WidgetConsumer
+    from chat.consumers.widget import WidgetConsumer
 
     monkeypatch.setattr(WidgetConsumer, "hello_timeout_s", 0.2)
     socket = Socket("/ws/widget/")

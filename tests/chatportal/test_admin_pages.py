@@ -12,7 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from chat import actions as chat_actions
+from chat.actions.attachments import post_attachment
+from chat.actions.conversations import post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.log import visitor_author
 from chat.models import ChatAttachment, Conversation
 from chatportal.demo_data import seed_demo
 from crm.gdpr import erase_contact
@@ -44,18 +47,16 @@ def every_kind_of_row(db, settings, tmp_path):
     ProductRoute.objects.create(
         product=Product.objects.first(), department=Department.objects.first()
     )
-    visitor, _token = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(
-        visitor, Department.objects.get(slug="support")
-    )
-    chat_actions.post_message(
+    visitor, _token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, Department.objects.get(slug="support"))
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body="Hello",
     )
-    chat_actions.post_attachment(conversation, _png(), author=chat_actions.visitor_author(visitor))
+    post_attachment(conversation, _png(), author=visitor_author(visitor))
     ticket = Ticket.objects.first()
     add_reply(
         ticket, body="See the photo", author_role="agent", author_user=boris, attachments=[_png()]

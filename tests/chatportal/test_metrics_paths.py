@@ -71,7 +71,7 @@ async def test_agent_sockets_and_agent_messages_are_counted(support):
 
 
 def test_a_routing_pass_is_timed(support):
-    from chat.assignment import route_department
+    from chat.actions.routing import route_department
 
     before = value("chatportal_routing_seconds_count")
     route_department(support)

@@ -6,7 +6,7 @@ import datetime
 import re
 from zoneinfo import ZoneInfo
 
-from chat.queries import event_frame
+from chat.log import event_frame
 from crm.gdpr import iso
 from foundation.timestamps import iso_timestamp
 

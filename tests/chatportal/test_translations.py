@@ -257,7 +257,7 @@ WIDGET_JS = Path(__file__).resolve().parents[2] / "frontend" / "static" / "front
 RU_REJECTED_TICKET_RE = re.compile(r"заявк|заявок", re.IGNORECASE)
 # Catalog entries a customer reads: the widget's server texts, the portal, the e-mails.
 CUSTOMER_SOURCES = (
-    "chat/consumers.py",
+    "chat/consumers",
     "foundation/uploads.py",
     "tickets/email/outbound.py",
     "tickets/portal/",

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from chat import actions as chat_actions
+from chat.actions.conversations import check_visitor_message
+from chat.actions.visitors import check_widget_hello
 from chat.models import Conversation, Visitor
 from chat.tokens import token_digest
 from chatportal import cli
@@ -35,7 +36,7 @@ def maria(db):
 
 @pytest.fixture
 def maria_chat(maria):
-    session = chat_actions.check_widget_hello(
+    session = check_widget_hello(
         token=None,
         department_slug="support",
         profile={"name": "Maria P", "email": "maria.p@example.com"},
@@ -45,7 +46,7 @@ def maria_chat(maria):
     visitor = session.visitor
     Visitor.objects.filter(pk=visitor.pk).update(contact=maria, external_id="crm-1")
     visitor.refresh_from_db()
-    appended = chat_actions.check_visitor_message(
+    appended = check_visitor_message(
         visitor,
         conversation=None,
         department=session.department,

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from chat import actions as chat_actions
+from chat.actions.visitors import create_visitor
 from chat.canned import fill_variables
 from chat.models import CannedResponse, Conversation
 from crm.models import Asset, Organization, Product, SlaPlan, SupportContract
@@ -75,7 +75,7 @@ def conversation_in(
     page_title="RZA-500",
     locale="ro",
 ):
-    visitor, _token = chat_actions.create_visitor(name=visitor_name, email="typed@example.com")
+    visitor, _token = create_visitor(name=visitor_name, email="typed@example.com")
     return Conversation.objects.create(
         department=department,
         visitor=visitor,

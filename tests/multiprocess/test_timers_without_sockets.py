@@ -45,7 +45,8 @@ SET_UP = f"""
 import datetime, json, uuid
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from chat import actions as chat_actions
+from chat.actions.conversations import accept_conversation, start_conversation
+from chat.actions.visitors import create_visitor
 from crm.models import Contact
 from queues import actions as presence
 from queues.models import Department
@@ -60,9 +61,9 @@ presence.do_register_connection(
     boris, connection_id=uuid.uuid4(), channel_name="gone",
     now=timezone.now() - datetime.timedelta(hours=1),
 )
-visitor, _token = chat_actions.create_visitor(name="Night Owl")
-conversation, _created = chat_actions.start_conversation(visitor, support)
-chat_actions.accept_conversation(conversation, boris)
+visitor, _token = create_visitor(name="Night Owl")
+conversation, _created = start_conversation(visitor, support)
+accept_conversation(conversation, boris)
 
 maria = Contact.objects.get(external_id="crm-1")
 ticket = create_ticket(

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from chat import actions as chat_actions
 from chat.access import access_conversation_for_agent
+from chat.actions.conversations import start_conversation
+from chat.actions.visitors import create_visitor
 from chat.errors import Forbidden
 from queues.agent_scope import AgentScope, agent_scope
 from tests.factories import make_agent, make_department
@@ -44,8 +45,8 @@ def test_nobody_without_an_active_agent_profile_has_a_scope():
 def test_a_deactivated_agent_no_longer_reaches_its_departments_chats():
     support = make_department("support")
     gone = make_agent("gone", [support])
-    visitor, _token = chat_actions.create_visitor()
-    conversation, _created = chat_actions.start_conversation(visitor, support)
+    visitor, _token = create_visitor()
+    conversation, _created = start_conversation(visitor, support)
     assert access_conversation_for_agent(gone, conversation.public_id) == conversation
     gone.is_active = False
     gone.save()

@@ -17,7 +17,9 @@ from django.core.signals import request_finished
 from django.db import close_old_connections
 from django.test import Client
 
-from chat import actions
+from chat.actions.conversations import accept_conversation, post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.log import visitor_author
 from chat.models import ChatAttachment
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
@@ -33,12 +35,12 @@ def _media(settings, tmp_path):
 
 
 def start_chat(department, name: str = "Ana"):
-    visitor, token = actions.create_visitor(name=name)
-    conversation, _ = actions.start_conversation(visitor, department)
-    actions.post_message(
+    visitor, token = create_visitor(name=name)
+    conversation, _ = start_conversation(visitor, department)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body="Hello",
     )
@@ -93,11 +95,11 @@ def test_an_agent_who_moved_the_chat_to_another_department_cannot_open_its_files
     support, sales, support_agent
 ):
     token, conversation = start_chat(support)
-    actions.accept_conversation(conversation, support_agent)
+    accept_conversation(conversation, support_agent)
     url = upload(conversation, files.PDF, "invoice.pdf", token).json()["attachment"]["url"]
     agent_token = issue_agent_token(support_agent)
     assert fetch(download_path(url), agent_token)[0].status_code == 200
-    from chat.assignment import transfer_to_department
+    from chat.actions.transfer import transfer_to_department
 
     conversation.refresh_from_db()
     transfer_to_department(conversation, sales, by=support_agent)

@@ -17,7 +17,8 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from chat import actions as chat_actions
+from chat.actions.conversations import start_conversation
+from chat.actions.visitors import create_visitor
 from tests.security.conftest import open_ticket, signed_in
 from tickets.portal.auth import make_login_token
 
@@ -42,8 +43,8 @@ def concrete(route: str, values: dict[str, str]) -> str:
 @pytest.fixture
 def world(customer, support, support_agent):
     ticket = open_ticket(customer[1], department=support)
-    visitor, _ = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
+    visitor, _ = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, support)
     return {
         "number": ticket.number,
         "conversation_id": str(conversation.public_id),

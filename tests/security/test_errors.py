@@ -56,12 +56,14 @@ def production(settings):
 def test_a_page_that_breaks_answers_a_bare_500(
     production, monkeypatch, customer, support, support_agent, target, role, path
 ):
-    from chat import actions as chat_actions
+    from chat.actions.conversations import start_conversation
+    from chat.actions.visitors import create_visitor
+    from chat.models import Conversation
 
     ticket = open_ticket(customer[1], department=support)
-    visitor, _ = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
-    chat_actions.Conversation.objects.filter(pk=conversation.pk).update(contact=customer[1])
+    visitor, _ = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, support)
+    Conversation.objects.filter(pk=conversation.pk).update(contact=customer[1])
     monkeypatch.setattr(target, explode)
     user = {"customer": customer[0], "agent": support_agent, "anonymous": None}[role]
     client = signed_in(user) if user else Client()
@@ -93,12 +95,12 @@ def test_not_found_pages_say_nothing_about_the_code(production):
 async def test_an_agent_socket_failure_answers_server_error_without_details(
     support_agent, monkeypatch
 ):
-    from chat import actions as chat_actions
+    from chat.actions import conversations
 
     visitor, _ = await open_widget()
     ack = await say(visitor, "hi")
     agent, _ = await open_agent(support_agent)
-    monkeypatch.setattr(chat_actions, "post_message", explode)
+    monkeypatch.setattr(conversations, "post_message", explode)
     client_id = new_id()
     await agent.send(
         {

@@ -107,7 +107,7 @@ async def test_an_agent_body_over_10000_characters_is_refused(support_agent, sup
 
 
 async def test_no_hello_on_the_agent_socket_within_the_deadline_closes_with_4001(monkeypatch):
-    from chat.consumers import AgentConsumer
+    from chat.consumers.agent import AgentConsumer
 
     monkeypatch.setattr(AgentConsumer, "hello_timeout_s", 0.2)
     socket = Socket("/ws/agent/")

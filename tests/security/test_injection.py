@@ -24,11 +24,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(customer, support, support_agent):
-    from chat import actions as chat_actions
+    from chat.actions.conversations import start_conversation
+    from chat.actions.visitors import create_visitor
 
     ticket = open_ticket(customer[1], department=support)
-    visitor, visitor_token = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
+    visitor, visitor_token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, support)
     return {
         "ticket": ticket,
         "conversation": conversation,

@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 from django.test.client import encode_multipart
 
-from chat import actions as chat_actions
+from chat.actions.conversations import start_conversation
+from chat.actions.visitors import create_visitor
 from tests.security.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +45,8 @@ def assert_json_400(response) -> None:
     "content_type", list(BROKEN_MULTIPART.values()), ids=list(BROKEN_MULTIPART)
 )
 def test_a_broken_multipart_upload_to_a_chat_answers_a_json_400(production, support, content_type):
-    visitor, token = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
+    visitor, token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, support)
     client = Client(raise_request_exception=False)
     for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {token}"}):
         response = client.post(
@@ -106,8 +107,8 @@ def test_a_multipart_body_the_parser_refuses_answers_a_json_4xx_on_the_api(
 ):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
-    visitor, token = chat_actions.create_visitor(name="Ana")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
+    visitor, token = create_visitor(name="Ana")
+    conversation, _ = start_conversation(visitor, support)
     response = Client(raise_request_exception=False).post(
         f"/api/v1/conversations/{conversation.public_id}/attachments",
         body,

@@ -24,7 +24,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from chat import actions as chat_actions
+from chat.actions.conversations import post_message, start_conversation
+from chat.actions.visitors import create_visitor, update_visitor_profile
+from chat.log import visitor_author
 from chat.models import CannedResponse, Conversation
 from crm.models import (
     Asset,
@@ -83,24 +85,22 @@ def poisoned(settings):
     CallRecord.objects.create(contact=contact, phone="+40721234567", direction="inbound", note=EVIL)
     CannedResponse.objects.create(department=department, shortcut="greet", title=EVIL, body=EVIL)
 
-    visitor, _ = chat_actions.create_visitor(name=EVIL)
-    chat_actions.update_visitor_profile(visitor, name=EVIL, email="", phone=EVIL[:40], locale="en")
-    conversation, _ = chat_actions.start_conversation(visitor, department)
+    visitor, _ = create_visitor(name=EVIL)
+    update_visitor_profile(visitor, name=EVIL, email="", phone=EVIL[:40], locale="en")
+    conversation, _ = start_conversation(visitor, department)
     Conversation.objects.filter(pk=conversation.pk).update(
         contact=contact, page_url="javascript:alert(1)", page_title=EVIL
     )
-    chat_actions.post_message(
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body=EVIL,
     )
-    anonymous, _ = chat_actions.create_visitor(name=EVIL)
-    chat_actions.update_visitor_profile(
-        anonymous, name=EVIL, email="", phone=EVIL[:40], locale="en"
-    )
-    anonymous_chat, _ = chat_actions.start_conversation(anonymous, department)
+    anonymous, _ = create_visitor(name=EVIL)
+    update_visitor_profile(anonymous, name=EVIL, email="", phone=EVIL[:40], locale="en")
+    anonymous_chat, _ = start_conversation(anonymous, department)
     Conversation.objects.filter(pk=anonymous_chat.pk).update(
         page_url="javascript:alert(1)", page_title=EVIL
     )

@@ -14,7 +14,10 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat import actions as chat_actions
+from chat.actions.attachments import post_attachment
+from chat.actions.conversations import close_conversation, post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.log import agent_author, visitor_author
 from chat.models import ChatAttachment
 from foundation.uploads import check_upload
 from queues.tokens import issue_agent_token
@@ -388,26 +391,26 @@ def test_an_inbound_reply_with_only_a_file_threads_as_a_reply(customer, support)
 
 
 def test_the_chats_files_carry_over_to_the_ticket(support, support_agent, customer, settings):
-    visitor, _token = chat_actions.create_visitor(name="Maria")
+    visitor, _token = create_visitor(name="Maria")
     visitor.contact = customer
     visitor.save()
-    conversation, _ = chat_actions.start_conversation(visitor, support)
-    chat_actions.post_message(
+    conversation, _ = start_conversation(visitor, support)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body="Relay error, photo follows",
     )
-    chat_actions.post_attachment(
+    post_attachment(
         conversation,
         check_upload(io.BytesIO(files.png()), filename="eroare.png"),
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
     )
-    chat_actions.post_attachment(
+    post_attachment(
         conversation,
         check_upload(io.BytesIO(files.PDF), filename="intern.pdf"),
-        author=chat_actions.agent_author(support_agent),
+        author=agent_author(support_agent),
         internal=True,
     )
     ticket = convert_conversation(conversation, by=support_agent, reason="agent")
@@ -477,23 +480,21 @@ def test_the_console_session_uploads_with_its_csrf_token_only(ticket, support_ag
 def test_an_automatic_conversion_carries_the_files_too(support, customer):
     from tickets.actions.conversion import convert_automatically
 
-    visitor, _token = chat_actions.create_visitor(name="Maria")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
-    chat_actions.post_message(
+    visitor, _token = create_visitor(name="Maria")
+    conversation, _ = start_conversation(visitor, support)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body="Nobody answers; here is the log",
     )
-    chat_actions.post_attachment(
+    post_attachment(
         conversation,
         check_upload(io.BytesIO(files.CSV), filename="jurnal.csv"),
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
     )
-    chat_actions.close_conversation(
-        conversation, by="visitor", author=chat_actions.visitor_author(visitor)
-    )
+    close_conversation(conversation, by="visitor", author=visitor_author(visitor))
     assert convert_automatically(conversation.pk, reason="left") is not None
     ticket = Ticket.objects.get(conversation=conversation)
     created = ticket.events.get(kind="created")

@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from chat import actions as chat_actions
+from chat.actions.conversations import check_visitor_close, check_visitor_message
+from chat.actions.visitors import create_visitor
 from chat.models import Conversation
 from tests.factories import make_department
 from tickets.models import Ticket
@@ -19,12 +20,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _visitor():
-    visitor, _token = chat_actions.create_visitor(name="Ana", email="ana@example.com")
+    visitor, _token = create_visitor(name="Ana", email="ana@example.com")
     return visitor
 
 
 def _say(visitor, department, body="The relay trips at night", **kwargs):
-    return chat_actions.check_visitor_message(
+    return check_visitor_message(
         visitor,
         conversation=None,
         department=department,
@@ -61,7 +62,7 @@ def test_only_the_message_that_starts_a_chat_converts():
     closed = make_department("night", is_24x7=False)
     visitor = _visitor()
     first = _say(visitor, closed, department_online=True)
-    second = chat_actions.check_visitor_message(
+    second = check_visitor_message(
         visitor,
         conversation=(first.conversation_pk, first.conversation),
         department=closed,
@@ -77,7 +78,7 @@ def test_a_visitor_who_leaves_the_queue_leaves_a_ticket():
     support = make_department("support", is_24x7=True)
     visitor = _visitor()
     started = _say(visitor, support, body="Please call me back", department_online=True)
-    closed = chat_actions.check_visitor_close(visitor, str(started.conversation))
+    closed = check_visitor_close(visitor, str(started.conversation))
     assert closed.frame["kind"] == "closed"
     ticket = Ticket.objects.get(conversation_id=started.conversation_pk)
     assert (ticket.subject, ticket.requester_email) == ("Please call me back", "ana@example.com")

@@ -9,7 +9,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from chat import actions as chat_actions
+from chat.actions.conversations import post_message, start_conversation
+from chat.actions.visitors import create_visitor
+from chat.log import agent_author, visitor_author
 from chat.models import Conversation, ConversationEvent
 from chat.sweeper import run_sweeps
 from tests.chat.conftest import open_agent, open_widget, say
@@ -18,15 +20,15 @@ from tickets.models import Ticket
 
 
 def _chat(department, *, visitor_name="Ana", email="ana@example.com", contact=None):
-    visitor, _token = chat_actions.create_visitor(name=visitor_name, email=email)
+    visitor, _token = create_visitor(name=visitor_name, email=email)
     if contact is not None:
         visitor.contact = contact
         visitor.save()
-    conversation, _ = chat_actions.start_conversation(visitor, department)
-    chat_actions.post_message(
+    conversation, _ = start_conversation(visitor, department)
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.visitor_author(visitor),
+        author=visitor_author(visitor),
         client_id=uuid.uuid4(),
         body="My relay shows E42.\nSince this morning.",
     )
@@ -35,10 +37,10 @@ def _chat(department, *, visitor_name="Ana", email="ana@example.com", contact=No
 
 def _agent_says(conversation, agent, body, *, internal=False):
     Conversation.objects.filter(pk=conversation.pk).update(state="active", assigned_agent=agent)
-    chat_actions.post_message(
+    post_message(
         conversation.pk,
         conversation.public_id,
-        author=chat_actions.agent_author(agent),
+        author=agent_author(agent),
         client_id=uuid.uuid4(),
         body=body,
         internal=internal,

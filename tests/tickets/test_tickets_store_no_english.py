@@ -14,7 +14,8 @@ import json
 import pytest
 from django.test import Client
 
-from chat import actions as chat_actions
+from chat.actions.conversations import start_conversation
+from chat.actions.visitors import create_visitor
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.tickets.test_email import message
@@ -118,8 +119,8 @@ def test_an_email_reply_with_nothing_in_it_is_an_empty_reply_named_by_the_reader
 def test_a_chat_without_a_visitor_message_becomes_a_ticket_with_no_words_of_ours(
     support, support_agent
 ):
-    visitor, _token = chat_actions.create_visitor(name="Олег")
-    conversation, _ = chat_actions.start_conversation(visitor, support)
+    visitor, _token = create_visitor(name="Олег")
+    conversation, _ = start_conversation(visitor, support)
     ticket = convert_conversation(conversation, by=support_agent, reason="agent")
     created = ticket.events.get(kind="created")
     assert ticket.subject == "" and created.payload["body"] == ""

@@ -38,11 +38,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import actions as chat_actions
-from chat.actions import Appended
+from chat import log as chat_log
+from chat.actions.conversations import close_conversation
 from chat.errors import Conflict
+from chat.log import Appended, event_frame
 from chat.models import ChatAttachment, Conversation, ConversationEvent
-from chat.queries import event_frame
 from foundation.timestamps import iso_timestamp
 from queues.hours import is_open
 from queues.models import Department
@@ -184,7 +184,7 @@ def convert_conversation(
                 author_user=by,
             )
             link_attachments(carried, transcript)
-        appended = chat_actions.append_event(
+        appended = chat_log.append_event(
             conversation,
             kind=ConversationEvent.Kind.TICKET,
             payload={
@@ -192,7 +192,7 @@ def convert_conversation(
                 "status": ticket.status,
                 "portal_url": ticket.portal_url,
             },
-            author=chat_actions.agent_author(by) if by is not None else chat_actions.SYSTEM,
+            author=chat_log.agent_author(by) if by is not None else chat_log.SYSTEM,
             require_open=False,
         )
         ticket.chat_event = appended.frame  # type: ignore[attr-defined]
@@ -314,7 +314,7 @@ def convert_automatically(conversation_pk: int, *, reason: str) -> Appended | No
         appended = _appended(ticket, conversation, duplicate=False)
         if conversation.state == Conversation.State.QUEUED:
             conversation.refresh_from_db(fields=["state", "last_seq"])
-            chat_actions.close_conversation(conversation, by="system", reason="ticket")
+            close_conversation(conversation, by="system", reason="ticket")
     return appended
 
 

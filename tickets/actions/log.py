@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F
 from django.utils import timezone
 
 from crm.models import Contact
+from foundation.event_seq import next_seq
 from foundation.realtime import publish_on_commit
 from queues.models import Department
 from tickets import events
@@ -53,9 +53,9 @@ def append_event(
 ) -> TicketEvent:
     """Take the next seq (and apply `fields`) in one UPDATE, insert the event, ring."""
     now = timezone.now()
-    updates: dict[str, Any] = {"last_seq": F("last_seq") + 1, "updated_at": now, **(fields or {})}
-    Ticket.objects.filter(pk=ticket.pk).update(**updates)
-    seq = Ticket.objects.values_list("last_seq", flat=True).get(pk=ticket.pk)
+    seq = next_seq(Ticket, ticket.pk, updates={"updated_at": now, **(fields or {})})
+    if seq is None:
+        raise Ticket.DoesNotExist(f"ticket {ticket.pk} is gone")
     for name, value in (fields or {}).items():
         setattr(ticket, name, value)
     ticket.last_seq = seq

@@ -1,26 +1,41 @@
-"""Coalesced routing passes and queue snapshots, one worker task per process.
+"""The scheduler: coalesced routing passes and queue snapshots, one worker task per process.
 
 A burst (500 chats arriving at once) would otherwise run one routing pass and
 one queue snapshot per committed chat, each a few queries over the whole
 queue, all on the worker's one database thread, with every socket's frames
 waiting behind them. Instead a commit only *asks* for a pass over its
 department; the process's coalescer waits a moment for the burst to gather,
-then routes each asked-for department once and sends each of their waiting
-visitors one snapshot. Latency stays in the tens of milliseconds; the work
-no longer grows with the square of the burst.
+then routes each asked-for department once (`chat.actions.routing`) and
+sends each of their waiting visitors one snapshot (`chat.queue`). Latency
+stays in the tens of milliseconds; the work no longer grows with the square
+of the burst.
+
+It sits above routing and below the actions that commit: an action asks
+here, after its commit, for a pass (`route_after_commit`) or for the
+waiting visitors' new places (`publish_queue_changed`); a requested pass
+ends with the snapshots of the departments it routed, so an action that
+asks for a pass needs no separate snapshot.
 
 Where no event loop runs (management commands, sync tests) the work is done
-at once, as before.
+at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import threading
 import time
+from collections.abc import Iterable
 
 from channels.db import database_sync_to_async
+from django.db import transaction
+
+from chat.actions.routing import Assignment, publish_queue_changed_to_agents, route_waiting
+from chat.queue import queue_snapshot, waiting_group
+from foundation import realtime
+from queues.models import Department
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +49,46 @@ _loop: asyncio.AbstractEventLoop | None = None
 _wake: asyncio.Event | None = None
 _task: asyncio.Task | None = None
 _passes_running = 0
+
+
+# --- what the actions that commit ask for --------------------------------------------
+
+
+def route_after_commit(department_ids: Iterable[int]) -> None:
+    """Ask for a routing pass once this transaction commits (coalesced per burst).
+
+    The pass also sends these departments' waiting visitors their places.
+    """
+    ids = sorted(set(department_ids))
+    if ids:
+        transaction.on_commit(lambda: request_routing(ids), robust=True)
+
+
+def route_agent_departments_after_commit(agent_id: int) -> None:
+    """Capacity of one agent changed: route every department it serves."""
+    ids = list(Department.objects.filter(agents__user_id=agent_id).values_list("pk", flat=True))
+    route_after_commit(ids)
+
+
+def publish_queue_changed(department: Department) -> None:
+    """Agents re-read the queue figures; waiting visitors get their new place."""
+    publish_queue_changed_to_agents(department)
+    department_pk = department.pk
+    transaction.on_commit(lambda: request_snapshot(department_pk), robust=True)
+
+
+def route_now(*, now: datetime.datetime | None = None) -> list[Assignment]:
+    """A routing pass over every department with waiting chats, in this thread (the sweep).
+
+    The departments that got assignments get their snapshots after the commit.
+    """
+    made = route_waiting(now=now)
+    for department_pk in sorted({a.department_id for a in made}):
+        transaction.on_commit(lambda pk=department_pk: request_snapshot(pk), robust=True)
+    return made
+
+
+# --- the coalescer -------------------------------------------------------------------
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -56,9 +111,7 @@ def request_routing(department_ids: set[int] | list[int]) -> None:
         return
     loop = _running_loop()
     if loop is None:
-        from chat.assignment import route_waiting
-
-        route_waiting(sorted(ids))
+        _route_then_snapshot(ids, ids)
         return
     with _lock:
         _routing.update(ids)
@@ -78,14 +131,10 @@ def request_snapshot(department_id: int) -> None:
 
 
 def send_snapshots(department_ids: set[int]) -> None:
-    from chat.waiting import queue_snapshot, waiting_group
-    from foundation.realtime import send_now
-    from queues.models import Department
-
     for department in Department.objects.prefetch_related("hours", "holidays").filter(
         pk__in=department_ids
     ):
-        send_now(waiting_group(department.slug), queue_snapshot(department))
+        realtime.send_now(waiting_group(department.slug), queue_snapshot(department))
 
 
 def _run_pass(routing: set[int], snapshots: set[int]) -> None:
@@ -100,8 +149,6 @@ def _run_pass(routing: set[int], snapshots: set[int]) -> None:
 
 
 def _route_then_snapshot(routing: set[int], snapshots: set[int]) -> None:
-    from chat.assignment import route_waiting
-
     if routing:
         route_waiting(sorted(routing))
     # Snapshots after routing, so that they show the queue as it now stands.

@@ -1,0 +1,246 @@
+"""The widget socket (`/ws/widget/`): one visitor's tab.
+
+A thin adapter: validate the frame on the event loop, make one database
+hop to an action (`chat.actions`) or a read (`chat.queries`, `chat.queue`),
+send what it returns. The shared plumbing (limits, dispatch, the delivery
+rule) is in `chat.delivery`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
+
+from chat import access, frames, queries, queue
+from chat.actions import conversations, participants, visitors
+from chat.delivery import ChatSocket, Handler, hot_path
+from chat.errors import ChatError
+from chat.events import visitor_group
+from foundation import metrics
+
+
+class WidgetConsumer(ChatSocket):
+    schemas = frames.WIDGET_FRAMES
+    for_agent = False
+
+    def frame_handlers(self) -> dict[str, Handler]:
+        return {
+            "hello": self.on_hello,
+            "message": self.on_message,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "resume": self.on_resume,
+            "close": self.on_close,
+            "rate": self.on_rate,
+            "ping": self.on_ping,
+        }
+
+    # The visitor's open conversation as this socket knows it: (pk, public id).
+    open_conversation: tuple[int, uuid.UUID] | None = None
+    department_online: bool = True
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self.ready:
+            raise ChatError(_("hello was already received"))
+        page = frame.get("page") or {}
+        self.page = (page.get("url", ""), page.get("title", ""))
+        self.locale = frame.get("locale") or ""
+        session = await database_sync_to_async(visitors.check_widget_hello)(
+            token=frame.get("token"),
+            department_slug=frame.get("department"),
+            profile=frame.get("profile") or {},
+            identity=frame.get("identity"),
+            locale=self.locale,
+        )
+        self.visitor = session.visitor
+        self.department = session.department
+        if session.identity_invalid:
+            await self.send_error("identity_invalid", _("the identity could not be verified"))
+        await self.join(visitor_group(self.visitor.public_id))
+        conversation = session.conversation
+        if conversation is not None:
+            self.open_conversation = (conversation.pk, conversation.public_id)
+            # A client that does not name its open conversation in `resume` has
+            # none of it (the ack of its first message was lost, or another tab
+            # or device started it): it gets the conversation from its first
+            # event, after the welcome and before any live event.
+            known = str(conversation.public_id) in (frame.get("resume") or {})
+            await self.follow(
+                str(conversation.public_id),
+                conversation.pk,
+                last_sent=conversation.last_seq if known else 0,
+            )
+        department_info = (
+            await database_sync_to_async(queue.department_for_visitor)(self.department)
+            if self.department
+            else None
+        )
+        # What the visitor is told; the message action turns a chat started offline into a ticket.
+        self.department_online = bool(department_info and department_info["online"])
+        await self.send_json(
+            {
+                "type": "welcome",
+                "token": session.token,
+                "visitor": {"id": str(self.visitor.public_id), "name": self.visitor.display_name},
+                "department": department_info,
+                "conversation": queries.conversation_for_visitor(conversation)
+                if conversation
+                else None,
+                "suggestions": [],
+            }
+        )
+        await self.became_ready()
+        for conversation_id, after_seq in (frame.get("resume") or {}).items():
+            try:
+                await self.replay(conversation_id, after_seq)
+            except ChatError as exc:
+                await self.send_error(exc.code, exc.detail, {"conversation": conversation_id})
+        if conversation is not None:
+            # Whatever was appended between the snapshot and the group join.
+            await self.deliver(str(conversation.public_id))
+            await self.send_queue_place()
+
+    async def replay(self, conversation_id: str, after_seq: int) -> None:
+        conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+            self.visitor, conversation_id
+        )
+        public_id = str(conversation.public_id)
+        await self.follow(public_id, conversation.pk, last_sent=after_seq)
+        await self.deliver(public_id, after_seq=after_seq)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        if self.open_conversation is None and self.department is not None:
+            # This message may start a chat: listen for the queue's places
+            # before it exists, so the first snapshot after it cannot be missed.
+            await self.join(queue.waiting_group(self.department.slug))
+        appended = await hot_path(conversations.check_visitor_message)(
+            self.visitor,
+            conversation=self.open_conversation,
+            department=self.department,
+            client_id=uuid.UUID(frame["client_id"]),
+            body=frame["body"],
+            page_url=self.page[0],
+            page_title=self.page[1],
+            locale=self.locale,
+            department_online=self.department_online,
+        )
+        public_id = str(appended.conversation)
+        if self.open_conversation is None or self.open_conversation[0] != appended.conversation_pk:
+            self.open_conversation = (appended.conversation_pk, appended.conversation)
+            # A new conversation: send it from its first event (`queued`).
+            await self.follow(public_id, appended.conversation_pk, last_sent=0)
+        await self.ack(appended, frame["client_id"])
+        metrics.MESSAGES_POSTED.labels("visitor").inc(0 if appended.duplicate else 1)
+        await self.deliver_own(appended)
+
+    # --- honest waiting ---------------------------------------------------------------
+
+    last_queue_frame: dict[str, Any] | None = None
+
+    async def send_queue_place(self) -> None:
+        """Join the department's waiting visitors and say where this one stands."""
+        if self.open_conversation is None:
+            return
+        slug, frame = await database_sync_to_async(queue.visitor_queue_frame)(
+            self.open_conversation[0]
+        )
+        if slug is not None:
+            await self.join(queue.waiting_group(slug))
+        await self.send_queue_frame(frame)
+
+    async def send_queue_frame(self, frame: dict[str, Any] | None) -> None:
+        if frame is not None and frame != self.last_queue_frame:
+            self.last_queue_frame = frame
+            await self.send_json(frame)
+
+    async def queue_snapshot(self, message: dict[str, Any]) -> None:
+        if self.open_conversation is not None:
+            await self.send_queue_frame(
+                queue.position_frame(message, str(self.open_conversation[1]))
+            )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        if self.open_conversation is not None:
+            await participants.publish_typing(
+                self.open_conversation[1],
+                role="visitor",
+                active=frame["active"],
+                sender=self.channel_name,
+            )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        followed = self.followed.get(frame["conversation"])
+        if followed is None:
+            conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+                self.visitor, frame["conversation"]
+            )
+            pk, top = conversation.pk, conversation.last_seq
+        else:
+            pk, top = followed.pk, followed.last_sent
+        await hot_path(participants.mark_read)(
+            pk,
+            uuid.UUID(frame["conversation"]),
+            seq=min(frame["seq"], top),
+            sender=self.channel_name,
+            visitor=self.visitor,
+        )
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        await self.replay(frame["conversation"], frame["after_seq"])
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(conversations.check_visitor_close)(
+            self.visitor, frame["conversation"]
+        )
+        await self.deliver_own(appended)
+
+    async def on_rate(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(conversations.check_visitor_rate)(
+            self.visitor,
+            frame["conversation"],
+            score=frame["score"],
+            comment=frame.get("comment") or "",
+        )
+        await self.send_json(
+            {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
+        )
+        await self.deliver_own(appended)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.rejoin_groups()
+        pks = [f.pk for f in self.followed.values()]
+        conversation, seqs = await database_sync_to_async(queries.visitor_ping_state)(
+            self.visitor, pks
+        )
+        if conversation is not None:
+            public_id = str(conversation.public_id)
+            if public_id not in self.followed:
+                # Started in another tab and its notice was lost: follow it now.
+                await self.follow(public_id, conversation.pk, last_sent=0)
+            self.open_conversation = (conversation.pk, conversation.public_id)
+            seqs[conversation.pk] = conversation.last_seq
+        await self.catch_up(seqs)
+        if self.last_queue_frame is not None:
+            # It was waiting when we last knew: refresh its place (a transfer
+            # or a lost snapshot), at most once per ping.
+            await self.send_queue_place()
+        last_seq = {str(conversation.public_id): conversation.last_seq} if conversation else {}
+        await self.send_json({"type": "pong", "last_seq": last_seq})
+
+    async def conversation_started(self, message: dict[str, Any]) -> None:
+        """Another tab of this visitor opened a conversation: this tab follows it."""
+        public_id = message["conversation"]
+        if public_id in self.followed:
+            return
+        try:
+            conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+                self.visitor, public_id
+            )
+        except ChatError:
+            return
+        self.open_conversation = (conversation.pk, conversation.public_id)
+        await self.follow(public_id, conversation.pk, last_sent=0)
+        await self.deliver(public_id)

@@ -1,0 +1,260 @@
+"""The queues, read-only: serving order, load, and what each side is told.
+
+- The serving order (`waiting_queue`: SLA tier, then arrival) and the agents'
+  load (`active_chat_counts`), which routing (`chat.actions.routing`) uses.
+- Honest waiting: each queued visitor's place in line and estimated wait.
+  One query per queue change builds the department's snapshot (the serving
+  order plus the figures the estimate needs); it goes once to the group of
+  the department's waiting visitors (sent by `chat.actions.scheduling`) and
+  every socket finds its own place in it. That is one send per change, not
+  one per waiting visitor.
+- The agents' `queue` frame (`queue_summary`) and the widget's view of a
+  department (`department_for_visitor`).
+
+Nothing here writes or publishes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection
+from typing import Any, Literal, TypedDict
+
+from django.db.models import Count, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from chat.models import Conversation
+from crm.models import SupportContract
+from foundation.timestamps import iso_timestamp
+from queues import routing
+from queues.hours import describe_hours, is_open
+from queues.models import Department
+from queues.presence import agent_states
+
+State = Conversation.State
+SNAPSHOT_LIMIT = 500
+QUEUE_LIST_LIMIT = 20
+RECENT_SAMPLE = 50
+RECENT_WINDOW = datetime.timedelta(hours=24)
+
+
+def waiting_group(department_slug: str) -> str:
+    return f"dept.{department_slug}.waiting"
+
+
+# --- serving order and load ----------------------------------------------------------
+
+
+def _priority_subquery():
+    """The contact's SLA tier: the highest plan priority among active contracts."""
+    today = timezone.localdate()
+    contracts = SupportContract.objects.filter(
+        organization=OuterRef("contact__organization"), starts_on__lte=today, ends_on__gte=today
+    ).order_by("-plan__priority")
+    return Coalesce(
+        Subquery(contracts.values("plan__priority")[:1], output_field=IntegerField()), Value(0)
+    )
+
+
+def waiting_queue(department: Department) -> QuerySet[Conversation]:
+    """The department's queue in serving order: SLA tier, then arrival."""
+    return (
+        Conversation.objects.filter(department=department, state=State.QUEUED)
+        .annotate(priority=_priority_subquery())
+        .order_by("-priority", "queued_at", "pk")
+    )
+
+
+def active_chat_counts(agent_ids: Collection[int] | None = None) -> dict[int, int]:
+    rows = Conversation.objects.filter(state=State.ACTIVE, assigned_agent__isnull=False)
+    if agent_ids is not None:
+        rows = rows.filter(assigned_agent__in=agent_ids)
+    return dict(
+        rows.values("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n")
+    )
+
+
+# --- honest waiting ------------------------------------------------------------------
+
+
+class QueueSnapshot(TypedDict):
+    type: Literal["queue.snapshot"]
+    department: str
+    order: list[str]  # public ids (hex) in serving order
+    capacity: int
+    free_slots: int
+    handle_s: list[float]
+    wait_s: list[float]
+
+
+def _recent_durations(
+    department: Department, now: datetime.datetime
+) -> tuple[list[float], list[float]]:
+    recent = Conversation.objects.filter(
+        department=department,
+        assigned_at__isnull=False,
+        queued_at__isnull=False,
+        created_at__gte=now - RECENT_WINDOW,
+    )
+    handled = (
+        recent.filter(state=State.CLOSED, closed_at__isnull=False)
+        .annotate(handle=F("closed_at") - F("assigned_at"))
+        .order_by("-closed_at")
+        .values_list("handle", flat=True)[:RECENT_SAMPLE]
+    )
+    waited = (
+        recent.annotate(wait=F("assigned_at") - F("queued_at"))
+        .order_by("-assigned_at")
+        .values_list("wait", flat=True)[:RECENT_SAMPLE]
+    )
+    handle = [d.total_seconds() for d in handled if d is not None and d.total_seconds() >= 0]
+    wait = [d.total_seconds() for d in waited if d is not None and d.total_seconds() >= 0]
+    return handle, wait
+
+
+def queue_snapshot(
+    department: Department, *, now: datetime.datetime | None = None
+) -> QueueSnapshot:
+    now = now or timezone.now()
+    order = [
+        c.hex
+        for c in waiting_queue(department).values_list("public_id", flat=True)[:SNAPSHOT_LIMIT]
+    ]
+    capacity = free = 0
+    if is_open(department, now):
+        agents = [
+            a
+            for a in agent_states([department.slug], active_chats={}, now=now)
+            if a.online and a.accepting
+        ]
+        load = active_chat_counts([a.agent_id for a in agents])
+        capacity = sum(a.max_chats for a in agents)
+        free = sum(max(0, a.max_chats - load.get(a.agent_id, 0)) for a in agents)
+    handle, wait = _recent_durations(department, now)
+    return {
+        "type": "queue.snapshot",
+        "department": department.slug,
+        "order": order,
+        "capacity": capacity,
+        "free_slots": free,
+        "handle_s": handle,
+        "wait_s": wait,
+    }
+
+
+def estimate_for_position(snapshot: QueueSnapshot | dict[str, Any], position: int) -> int | None:
+    return routing.estimate_wait_s(
+        position,
+        recent_waits_s=snapshot["wait_s"],
+        recent_handle_s=snapshot["handle_s"],
+        capacity=snapshot["capacity"],
+        free_slots=snapshot["free_slots"],
+    )
+
+
+def position_frame(
+    snapshot: QueueSnapshot | dict[str, Any], public_id: str
+) -> dict[str, Any] | None:
+    """The visitor's `queue` frame, or None when the conversation is not waiting."""
+    key = public_id.replace("-", "")
+    try:
+        position = snapshot["order"].index(key) + 1
+    except ValueError:
+        return None
+    return {
+        "type": "queue",
+        "conversation": public_id,
+        "position": position,
+        "estimated_wait_s": estimate_for_position(snapshot, position),
+    }
+
+
+def department_estimate(
+    department: Department, *, now: datetime.datetime | None = None
+) -> dict[str, Any]:
+    """For `welcome.department`: could someone answer now, and how long would a new chat wait."""
+    snapshot = queue_snapshot(department, now=now)
+    online = snapshot["capacity"] > 0
+    position = len(snapshot["order"]) + 1
+    return {
+        "online": online,
+        "estimated_wait_s": estimate_for_position(snapshot, position) if online else None,
+        "long_wait_s": department.long_wait_s,
+    }
+
+
+def visitor_queue_frame(conversation_pk: int) -> tuple[str | None, dict[str, Any] | None]:
+    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits."""
+    conversation = (
+        Conversation.objects.select_related("department")
+        .filter(pk=conversation_pk)
+        .only("public_id", "state", "department")
+        .first()
+    )
+    if conversation is None or conversation.state != State.QUEUED:
+        return (conversation.department.slug if conversation else None), None
+    department = Department.objects.prefetch_related("hours", "holidays").get(
+        pk=conversation.department_id
+    )
+    snapshot = queue_snapshot(department)
+    return department.slug, position_frame(snapshot, str(conversation.public_id))
+
+
+# --- what each side is told ----------------------------------------------------------
+
+
+def department_for_visitor(department: Department, *, now: datetime.datetime | None = None):
+    now = now or timezone.now()
+    # Online: open now AND someone online and accepting could take the chat.
+    estimate = department_estimate(department, now=now)
+    return {
+        "slug": department.slug,
+        "name": department.name,
+        "online": estimate["online"],
+        "estimated_wait_s": estimate["estimated_wait_s"],
+        # Past this the widget offers to leave a message instead of waiting.
+        "long_wait_s": estimate["long_wait_s"],
+        "hours": department_hours(department),
+    }
+
+
+def department_hours(department: Department) -> str:
+    return str(describe_hours(department))
+
+
+def queue_summary(
+    department: Department, *, now: datetime.datetime | None = None
+) -> dict[str, Any]:
+    """The `queue` frame for agents: how many wait, the oldest wait, and the first ones.
+
+    Two light queries (an aggregate and a values() list): every agent of the
+    department runs this on each queue change.
+    """
+    now = now or timezone.now()
+    waiting = Conversation.objects.filter(department=department, state=Conversation.State.QUEUED)
+    figures = waiting.aggregate(count=Count("pk"), oldest=Min("queued_at"))
+    oldest = figures["oldest"]
+    rows = waiting.order_by("queued_at", "pk").values_list(
+        "public_id", "last_seq", "visitor__name", "page_url", "page_title", "locale", "created_at"
+    )[:QUEUE_LIST_LIMIT]
+    return {
+        "type": "queue",
+        "department": department.slug,
+        "waiting": figures["count"],
+        "oldest_wait_s": max(0, int((now - oldest).total_seconds())) if oldest else None,
+        "conversations": [
+            {
+                "id": str(public_id),
+                "state": Conversation.State.QUEUED.value,
+                "last_seq": last_seq,
+                "department": department.slug,
+                "visitor": {"name": visitor_name or None},
+                "agent": None,
+                "page": {"url": url, "title": title},
+                "locale": locale,
+                "created_at": iso_timestamp(created_at),
+            }
+            for public_id, last_seq, visitor_name, url, title, locale, created_at in rows
+        ],
+    }
