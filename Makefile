@@ -33,6 +33,7 @@ nginx-deps:
 test: $(STAMP) browser-deps nginx-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # docs/screenshots/{widget,console,portal}.png from the embedded demo server and Chromium.
@@ -42,6 +43,7 @@ screenshots: $(STAMP) browser-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

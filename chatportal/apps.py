@@ -11,6 +11,6 @@ class ChatportalConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
 
         from foundation import public_url  # noqa: F401 (registers its deploy check)
-        from foundation.session_sockets import end_session_sockets
+        from foundation.actions import end_session_sockets
 
         user_logged_out.connect(end_session_sockets, dispatch_uid="chatportal.end_session_sockets")

@@ -70,12 +70,3 @@ def session_alive(session: SessionBase | None, user: Any) -> bool:
     return verify is None or (
         stored_hash is not None and constant_time_compare(stored_hash, verify())
     )
-
-
-def end_session_sockets(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
-    """`user_logged_out` receiver (connected in chatportal.apps)."""
-    from foundation.actions import do_end_session_sockets
-
-    session_key = getattr(getattr(request, "session", None), "session_key", None)
-    if session_key:
-        do_end_session_sockets(session_key)

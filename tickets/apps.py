@@ -17,9 +17,10 @@ class TicketsConfig(AppConfig):
         from tickets import crm_sources
         from tickets.actions.conversion import convert_for_chat, sweep_unanswered
         from tickets.actions.escalation import sweep_sla
-        from tickets.email import outbox, sending
+        from tickets.email import sending
         from tickets.email.hooks import take_provider_mail
         from tickets.gdpr import erase_tickets, export_tickets
+        from tickets.notifications import outbox
 
         register_ticket_converter(convert_for_chat)
         # The tickets part of chat's sweep loop: unanswered chats, SLA clocks, mail due.

@@ -259,7 +259,7 @@ RU_REJECTED_TICKET_RE = re.compile(r"заявк|заявок", re.IGNORECASE)
 CUSTOMER_SOURCES = (
     "chat/consumers",
     "foundation/uploads.py",
-    "tickets/email/outbound.py",
+    "tickets/notifications/outbound.py",
     "tickets/portal/",
     "tickets/templates/tickets/email/",
     "tickets/templates/tickets/portal/",

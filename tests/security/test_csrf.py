@@ -20,7 +20,7 @@ from django.urls import URLResolver, get_resolver
 from chat.actions.conversations import start_conversation
 from chat.actions.visitors import create_visitor
 from tests.security.conftest import open_ticket, signed_in
-from tickets.portal.auth import make_login_token
+from tickets.customers import make_login_token
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
 from tests.security.conftest import XSS_PAYLOADS, assert_escaped, open_ticket, signed_in
-from tickets.email.outbound import build_notification
 from tickets.models import TicketAttachment
+from tickets.notifications.outbound import build_notification
 
 pytestmark = pytest.mark.django_db
 

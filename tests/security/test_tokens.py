@@ -35,7 +35,7 @@ from queues.models import AgentApiToken, AgentProfile
 from queues.tokens import format_token, issue_agent_token
 from tests.chat.conftest import Socket, open_widget, say
 from tests.factories import make_agent, make_contact
-from tickets.portal.auth import make_login_token
+from tickets.customers import make_login_token
 
 SECRET = "identity-secret-for-the-security-suite-" + "0123456789abcdef" * 2
 
@@ -259,7 +259,7 @@ def test_a_link_rewritten_to_name_another_customer_is_refused(client, customer, 
 @pytest.mark.django_db
 def test_an_expired_link_is_refused_by_the_page_itself(client, customer, monkeypatch):
     token = make_login_token(customer[0])
-    monkeypatch.setattr("tickets.portal.auth.PORTAL_LINK_MAX_AGE_S", 0)
+    monkeypatch.setattr("tickets.customers.PORTAL_LINK_MAX_AGE_S", 0)
     time.sleep(0.01)
     assert client.get(reverse("portal_link_confirm", args=[token])).status_code == 400
     assert client.post(reverse("portal_link_confirm", args=[token])).status_code == 400

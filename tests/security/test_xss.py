@@ -43,9 +43,9 @@ from tests.security.conftest import PASSWORD, XSS_PAYLOADS, assert_escaped, sign
 from tickets.actions.assignment import assign_ticket
 from tickets.actions.lifecycle import change_status
 from tickets.actions.messages import add_reply, create_ticket
-from tickets.email.outbound import build_notification
 from tickets.email.sending import deliver_due_emails
 from tickets.models import Ticket, TicketEvent
+from tickets.notifications.outbound import build_notification
 from tickets.portal.rendering import render_ticket_fragment
 
 pytestmark = pytest.mark.django_db

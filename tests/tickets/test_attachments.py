@@ -376,7 +376,7 @@ def test_inbound_mail_files_become_attachments_with_their_encoded_names(customer
 
 def test_an_inbound_reply_with_only_a_file_threads_as_a_reply(customer, support):
     ticket = ingest_message(mime_with_attachments([])).ticket
-    from tickets.email.outbound import reply_address
+    from tickets.notifications.outbound import reply_address
 
     raw = mime_with_attachments([('filename="log.csv"', "text/csv", files.CSV)], text="")
     raw = raw.replace(b"To: support@chatportal.example", f"To: {reply_address(ticket)}".encode())

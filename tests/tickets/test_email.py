@@ -17,10 +17,10 @@ from django.core.management.base import CommandError
 from tests.factories import make_agent, make_contact, make_department
 from tickets.actions.lifecycle import change_status
 from tickets.email.inbound import ingest_message
-from tickets.email.outbound import reply_address
 from tickets.email.parsing import parse_message
 from tickets.email.text import html_to_text, strip_quoted
 from tickets.models import Ticket
+from tickets.notifications.outbound import reply_address
 
 pytestmark = pytest.mark.django_db
 

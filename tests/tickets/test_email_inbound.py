@@ -19,8 +19,8 @@ from tests.factories import make_agent, make_contact, make_department
 from tickets.actions.lifecycle import change_status
 from tickets.actions.messages import MAX_BODY_CHARS, add_reply
 from tickets.email.inbound import ingest_message
-from tickets.email.outbound import reply_address, thread_message_id
 from tickets.models import Ticket, TicketAttachment
+from tickets.notifications.outbound import reply_address, thread_message_id
 
 pytestmark = pytest.mark.django_db
 

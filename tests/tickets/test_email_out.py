@@ -24,10 +24,10 @@ from tests.factories import make_agent, make_contact, make_department
 from tickets.actions.escalation import sweep_sla
 from tickets.actions.lifecycle import change_status
 from tickets.actions.messages import add_reply, create_ticket
-from tickets.email.outbound import build_notification
 from tickets.email.sending import deliver_due_emails, retry_delay_s
 from tickets.locks import claim_due_email
 from tickets.models import OutboundEmail, Ticket, TicketEvent
+from tickets.notifications.outbound import build_notification
 
 pytestmark = pytest.mark.django_db
 

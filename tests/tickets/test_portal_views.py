@@ -15,9 +15,9 @@ from crm.models import Organization
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_department
 from tickets.actions.lifecycle import change_status
 from tickets.actions.messages import add_reply, create_ticket
+from tickets.customers import make_login_token, user_for_login_token
 from tickets.email.sending import deliver_due_emails
 from tickets.models import Ticket, TicketEvent
-from tickets.portal.auth import make_login_token, user_for_login_token
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from tests import attachment_files as files
 from tests.chat.conftest import Socket, say
 from tickets.actions.conversion import convert_conversation
 from tickets.actions.messages import create_ticket
-from tickets.email.outbound import portal_url
 from tickets.models import Ticket, TicketEvent
+from tickets.notifications.outbound import portal_url
 
 DEV_SERVER = "localhost:8123"
 

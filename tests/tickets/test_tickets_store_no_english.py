@@ -22,8 +22,8 @@ from tests.tickets.test_email import message
 from tickets.actions.conversion import convert_conversation
 from tickets.actions.messages import add_reply
 from tickets.email.inbound import ingest_message
-from tickets.email.outbound import build_notification, reply_address
 from tickets.models import Ticket
+from tickets.notifications.outbound import build_notification, reply_address
 
 pytestmark = pytest.mark.django_db
 

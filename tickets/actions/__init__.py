@@ -7,7 +7,7 @@ organization's admins and the agents watching the ticket
 (`log.append_event`). The doorbell carries no content, so internal notes
 ring it too; sockets re-read what they may see. No mail or network call runs
 inside a transaction: mail is written to the outbox with the event and sent
-after the commit (`tickets.email.outbox`, `tickets.email.sending`).
+after the commit (`tickets.notifications.outbox`, `tickets.email.sending`).
 
 By subject (import from the module itself; this package re-exports nothing):
 

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from foundation.timestamps import iso_timestamp
 from tickets import sla
 from tickets.actions.log import append_event
-from tickets.email.outbound import AUTOMATIC_HEADERS, ComposedEmail
-from tickets.email.outbox import enqueue_email
 from tickets.models import OutboundEmail, Ticket, TicketEvent
+from tickets.notifications.outbound import AUTOMATIC_HEADERS, ComposedEmail
+from tickets.notifications.outbox import enqueue_email
 
 Status = Ticket.Status
 Kind = TicketEvent.Kind

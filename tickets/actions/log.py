@@ -4,7 +4,7 @@
 changes) in one UPDATE, inserts the event, rings `ticket.changed` for the
 ticket's audiences after the commit (`_ring`, the one place tickets
 publish) and puts the customer's mail for the event in the outbox
-(`tickets.email.outbox.notify_customer_on_commit`; `tickets.email.outbound`
+(`tickets.notifications.outbox.notify_customer_on_commit`; `tickets.notifications.outbound`
 decides whether the event is worth a mail). Every action appends through it, inside its own transaction.
 
 Also here, for every action: who the acting user is on the log
@@ -26,8 +26,8 @@ from foundation.event_seq import next_seq
 from foundation.realtime import publish_on_commit
 from queues.models import Department
 from tickets import events
-from tickets.email.outbox import notify_customer_on_commit
 from tickets.models import Ticket, TicketEvent
+from tickets.notifications.outbox import notify_customer_on_commit
 
 Role = TicketEvent.Role
 
@@ -73,7 +73,7 @@ def append_event(
     )
     _ring(ticket, seq)
     # The customer hears of public replies and status changes by e-mail too
-    # (tickets.email.outbound decides which events qualify; the outbox sends after commit).
+    # (tickets.notifications.outbound decides which events qualify; the outbox sends after commit).
     notify_customer_on_commit(ticket, event)
     return event
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from queues.agent_scope import agent_scope
-from tickets.portal.auth import customer_contact
+from tickets.customers import customer_contact
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

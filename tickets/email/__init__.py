@@ -6,10 +6,9 @@ which files it as a new ticket or a reply through `tickets.actions`;
 `parsing.py`, `text.py` and `auto_replies.py` read the MIME, the text and
 whether a machine wrote it.
 
-Out, below the actions: `outbound.py` composes (a notification in the
-customer's language, threaded by ticket), `outbox.py` stores it in the
-action's transaction, `sending.py` sends after the commit and retries. The
-sender records a mail it gave up on through `tickets.actions.mail`, so it is
-the one module out here that sits above the actions.
+Out: the notifications are composed and stored by `tickets.notifications`
+(below the actions, in their transaction); `sending.py` sends them after the
+commit and retries, and records a mail it gave up on through
+`tickets.actions.mail`. Everything in this package sits above the actions.
 Templates live in templates/tickets/email/.
 """

@@ -63,7 +63,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "InboundError", "IngestResult", "ingest_message"
 
 _TOKEN_RE = re.compile(r"^[^@+]+\+([A-Za-z0-9_-]{16,40})@", re.ASCII)
 _NUMBER_RE = re.compile(r"\[(T-\d{1,12})\]", re.IGNORECASE)
-# `tickets.email.outbound.thread_message_id`: every notification of a ticket names it.
+# `tickets.notifications.outbound.thread_message_id`: every notification of a ticket names it.
 _THREAD_ID_RE = re.compile(r"^<ticket-([0-9a-f]{32})@", re.ASCII)
 
 

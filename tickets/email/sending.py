@@ -6,7 +6,7 @@ in several workers at once), sends each with the SMTP timeout
 last attempt the row is given up and the ticket shows "not delivered" to its
 agents (`tickets.actions.mail.record_undelivered_email`). `kick_delivery`
 runs it in this process's sender thread once a transaction that queued mail
-commits (`tickets.email.outbox` calls it; registered at start-up). The
+commits (`tickets.notifications.outbox` calls it; registered at start-up). The
 periodic maintenance tick of every worker also runs `deliver_due_emails`,
 which picks up retries and anything a crashed worker left behind.
 
@@ -30,9 +30,9 @@ from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from tickets.actions.mail import record_undelivered_email
-from tickets.email.outbound import ComposedEmail, compose_sign_in_link, email_message
 from tickets.locks import claim_due_email
 from tickets.models import OutboundEmail
+from tickets.notifications.outbound import ComposedEmail, compose_sign_in_link, email_message
 
 logger = logging.getLogger(__name__)
 

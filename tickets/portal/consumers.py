@@ -45,8 +45,8 @@ from foundation.sockets import (
 )
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.customers import customer_contact
 from tickets.errors import TicketNotFound
-from tickets.portal.auth import customer_contact
 from tickets.portal.rendering import render_ticket_fragment
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from queues.models import Department
-from tickets.portal.auth import customer_contact, username_for_login
+from tickets.customers import customer_contact, username_for_login
 
 MAX_BODY = 20_000
 MAX_SUBJECT = 300

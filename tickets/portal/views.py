@@ -32,15 +32,15 @@ from tickets.attachments import (
     is_attachment_path,
     request_too_large,
 )
-from tickets.email.outbox import request_sign_in_link
+from tickets.customers import user_for_login_token
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
+from tickets.notifications.outbox import request_sign_in_link
 from tickets.portal.auth import (
     allow_link_request,
     client_address,
     customer_required,
     redirect_signed_in_customer,
-    user_for_login_token,
 )
 from tickets.portal.forms import LinkRequestForm, NewTicketForm, PortalAuthenticationForm, ReplyForm
 from tickets.portal.rendering import render_ticket_fragment, ticket_context

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from chatportal.demo_data import DEMO_PASSWORD, seed_demo
-from tickets.email.outbox import outbox_backend
+from tickets.notifications.outbox import outbox_backend
 
 # The demo's customers are made up: their mail goes to the console.
 DEMO_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

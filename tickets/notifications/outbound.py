@@ -1,8 +1,8 @@
 """What Chatportal mails: ticket notifications, portal sign-in links, agent alerts.
 
-This module composes; `tickets.email.outbox` stores and `tickets.email.sending`
+This module composes; `tickets.notifications.outbox` stores and `tickets.email.sending`
 sends. A notification is composed in the transaction of its event
-(`tickets.email.outbox.notify_customer_on_commit`), so it says what happened
+(`tickets.notifications.outbox.notify_customer_on_commit`), so it says what happened
 then, and goes into the outbox with it: a rolled-back reply mails nobody, and
 a relay that is down, slow or hanging never holds up or fails the request.
 
@@ -29,13 +29,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
+from tickets import customers
 from tickets.models import (
     Ticket,
     TicketEvent,
     customer_status_label,
     message_text_for_display,
 )
-from tickets.portal import auth as portal_auth
 
 if TYPE_CHECKING:
     from crm.models import Contact
@@ -209,11 +209,11 @@ def build_notification(ticket: Ticket, event: TicketEvent) -> EmailMultiAlternat
 
 def compose_sign_in_link(address: str) -> ComposedEmail | None:
     """The sign-in mail for a customer's address, with a fresh link; None for anyone else."""
-    user = portal_auth.customer_for_email(address)
+    user = customers.customer_for_email(address)
     if user is None:
         return None
-    contact = portal_auth.customer_contact(user)
-    link = portal_url(reverse("portal_link_confirm", args=[portal_auth.make_login_token(user)]))
+    contact = customers.customer_contact(user)
+    link = portal_url(reverse("portal_link_confirm", args=[customers.make_login_token(user)]))
     with translation.override(_language(contact.locale if contact else "")):
         context = {"link": link, "minutes": _link_minutes()}
         subject = _("Your sign-in link for the support portal")
@@ -231,4 +231,4 @@ def compose_sign_in_link(address: str) -> ComposedEmail | None:
 
 
 def _link_minutes() -> int:
-    return max(1, portal_auth.PORTAL_LINK_MAX_AGE_S // 60)
+    return max(1, customers.PORTAL_LINK_MAX_AGE_S // 60)

@@ -5,7 +5,7 @@ once that commits, wakes this process's sender (`tickets.email.sending`):
 the request never talks to the relay. Actions put a customer's notification
 in here with its event (`notify_customer_on_commit`); the portal its sign-in
 links (`request_sign_in_link`). A rolled-back transaction takes its mail
-with it. What the mail says is `tickets.email.outbound`'s business.
+with it. What the mail says is `tickets.notifications.outbound`'s business.
 
 The sender records a mail it gave up on as an event on the ticket, through
 the actions that themselves fill this outbox; so it sits above them and
@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.email.outbound import ComposedEmail, compose_notification, new_message_id
+from tickets import customers
 from tickets.models import OutboundEmail, Ticket, TicketEvent
-from tickets.portal import auth as portal_auth
+from tickets.notifications.outbound import ComposedEmail, compose_notification, new_message_id
 
 # The demo's mail goes to the console whatever the deployment's backend is
 # (`outbox_backend` below); rows remember it, so whichever worker sends them.
@@ -112,5 +112,5 @@ def request_sign_in_link(address: str) -> None:
     enqueue_email(
         OutboundEmail.Kind.SIGN_IN_LINK,
         ComposedEmail(to=[address.strip().lower()], subject="", text=""),
-        expires_in_s=portal_auth.PORTAL_LINK_MAX_AGE_S,
+        expires_in_s=customers.PORTAL_LINK_MAX_AGE_S,
     )
