@@ -7,8 +7,8 @@ default registry and Prometheus scrapes every worker on its own address
 Counters start at 0 when a worker restarts, which `rate()` handles.
 
 The counters are incremented by one-line calls on the real code paths
-(foundation/sockets.py, chat/delivery.py, chat/consumers.py,
-tickets/portal/consumers.py, chat/assignment.py, foundation/realtime.py). Queue
+(foundation/sockets.py, chat/consumers/widget.py, chat/consumers/agent.py,
+tickets/portal/consumers.py, chat/actions/routing.py, foundation/realtime.py). Queue
 lengths are not counted along the way but read from the database at scrape
 time (chat/queue_metrics.py, registered in this process' registry when the
 chat app is ready), so they are the truth even across workers.
