@@ -19,7 +19,6 @@ from chat.queries import agent_display_name
 SEARCH_LIMIT = 8
 MAX_QUERY_LENGTH = 40
 VARIABLE = re.compile(r"\{([a-z_]+)\}")
-VARIABLES = ("first_name", "last_name", "name", "organization", "agent_name", "department")
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,8 +60,6 @@ class TicketUpdateForm(forms.Form):
     not undo it.
     """
 
-    FIELDS = ("status", "priority", "assignee", "department")
-
     status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
     priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
     assignee = forms.CharField(label=_("Assignee"), required=False, max_length=150)
