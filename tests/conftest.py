@@ -19,6 +19,7 @@ from tests.database_free import (  # noqa: F401  (hooks and fixtures are found b
     pytest_addoption,
 )
 from tests.factories import make_agent, make_department
+from tests.postgresql_flush import flush_by_delete
 
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
@@ -67,6 +68,12 @@ def _private_pubsub_prefix():
     if "prefix" in config:
         config["prefix"] = f"{config['prefix']}{uuid.uuid4().hex[:8]}."
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_by_delete_on_postgresql():
+    with flush_by_delete():
+        yield
 
 
 @pytest.fixture(autouse=True)
