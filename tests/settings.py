@@ -24,11 +24,12 @@ def _own_services_per_xdist_worker() -> None:
     shared database one worker would wipe the other's rate limits and presence
     in the middle of a test. The PostgreSQL test database is per worker already
     (pytest-django suffixes its name with the worker id). Set before the
-    production settings read the environment; the processes a worker starts
-    inherit the same.
+    production settings read the environment.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
-    if not worker:
+    # The workers and commands a test starts inherit the variable, and their own
+    # CHATPORTAL_DATA_DIR and REDIS_URL from the test: they must keep them.
+    if not worker or "pytest" not in sys.modules:
         return
     data_dir = Path(os.environ.get("CHATPORTAL_DATA_DIR", "var")) / f"xdist-{worker}"
     os.environ["CHATPORTAL_DATA_DIR"] = str(data_dir)
