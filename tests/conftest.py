@@ -17,6 +17,7 @@ from tests.database_free import (  # noqa: F401  (hooks and fixtures are found b
     _database_free_tests_stay_free,
     classify_and_deselect,
     pytest_addoption,
+    uses_the_database,
 )
 from tests.factories import make_agent, make_department
 from tests.postgresql_flush import flush_by_delete
@@ -29,6 +30,7 @@ def pytest_collection_modifyitems(config, items):
         names = getattr(item, "fixturenames", None)
         if (
             inspect.iscoroutinefunction(getattr(item, "obj", None))
+            and uses_the_database(item)
             and "_coalescer_settled" not in names
         ):
             names.append("_coalescer_settled")
@@ -51,7 +53,9 @@ def _coalescer_settled(_django_db_helper):
     # Set up after the database and torn down before it: a routing pass that
     # a socket's last frame started in a thread finishes before the test
     # database is flushed, instead of holding it locked. Sync on purpose: the
-    # test's event loop is not running any more at teardown.
+    # test's event loop is not running any more at teardown. Only for the
+    # coroutine tests that use the database: those that only talk to a server
+    # in a child process run no routing pass here and get no database.
     yield
     from chat import coalescer
 
