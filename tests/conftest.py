@@ -74,6 +74,27 @@ def _private_pubsub_prefix():
     yield
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with this process's stray sessions ended before the drop.
+
+    The executor threads of the coroutine tests keep the connections they
+    opened (tests/settings.py), and PostgreSQL refuses to drop a database that
+    has sessions ("is being accessed by other users"): the test database was
+    left behind.
+    """
+    yield
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _flush_by_delete_on_postgresql():
     with flush_by_delete():
