@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test`: the suite mostly waits (child processes,
+# sockets, timeouts it must outlast), so two halve it even on two cores; 0 = one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint format lock audit messages browser-deps nginx-deps screenshots clean
 
@@ -34,7 +37,7 @@ test: $(STAMP) browser-deps nginx-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # docs/screenshots/{widget,console,portal}.png from the embedded demo server and Chromium.
 screenshots: $(STAMP) browser-deps

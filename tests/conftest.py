@@ -17,8 +17,10 @@ from tests.database_free import (  # noqa: F401  (hooks and fixtures are found b
     _database_free_tests_stay_free,
     classify_and_deselect,
     pytest_addoption,
+    uses_the_database,
 )
 from tests.factories import make_agent, make_department
+from tests.postgresql_flush import flush_by_delete
 
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
@@ -28,6 +30,7 @@ def pytest_collection_modifyitems(config, items):
         names = getattr(item, "fixturenames", None)
         if (
             inspect.iscoroutinefunction(getattr(item, "obj", None))
+            and uses_the_database(item)
             and "_coalescer_settled" not in names
         ):
             names.append("_coalescer_settled")
@@ -50,7 +53,9 @@ def _coalescer_settled(_django_db_helper):
     # Set up after the database and torn down before it: a routing pass that
     # a socket's last frame started in a thread finishes before the test
     # database is flushed, instead of holding it locked. Sync on purpose: the
-    # test's event loop is not running any more at teardown.
+    # test's event loop is not running any more at teardown. Only for the
+    # coroutine tests that use the database: those that only talk to a server
+    # in a child process run no routing pass here and get no database.
     yield
     from chat.actions import scheduling
 
@@ -67,6 +72,33 @@ def _private_pubsub_prefix():
     if "prefix" in config:
         config["prefix"] = f"{config['prefix']}{uuid.uuid4().hex[:8]}."
     yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with this process's stray sessions ended before the drop.
+
+    The executor threads of the coroutine tests keep the connections they
+    opened (tests/settings.py), and PostgreSQL refuses to drop a database that
+    has sessions ("is being accessed by other users"): the test database was
+    left behind.
+    """
+    yield
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_by_delete_on_postgresql():
+    with flush_by_delete():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,38 @@ they must verify the passwords the test process hashes, and hash the ones it
 verifies.
 """
 
+import os
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from chatportal.settings import *  # noqa: F403
+
+def _own_services_per_xdist_worker() -> None:
+    """Under pytest-xdist (`make test` runs `-n 2`), each worker its own data directory and Redis db.
+
+    Tests clear the cache, and Django's RedisCache.clear() is a FLUSHDB: on a
+    shared database one worker would wipe the other's rate limits and presence
+    in the middle of a test. The PostgreSQL test database is per worker already
+    (pytest-django suffixes its name with the worker id). Set before the
+    production settings read the environment.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+    # The workers and commands a test starts inherit the variable, and their own
+    # CHATPORTAL_DATA_DIR and REDIS_URL from the test: they must keep them.
+    if not worker or "pytest" not in sys.modules:
+        return
+    data_dir = Path(os.environ.get("CHATPORTAL_DATA_DIR", "var")) / f"xdist-{worker}"
+    os.environ["CHATPORTAL_DATA_DIR"] = str(data_dir)
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        parts = urlsplit(redis_url)
+        db = (int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))) % 16
+        os.environ["REDIS_URL"] = parts._replace(path=f"/{db}").geturl()
+
+
+_own_services_per_xdist_worker()
+
+from chatportal.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -14,7 +14,11 @@ from django.core.cache import caches
 from django.db import connections
 
 import chatportal.settings as production_settings
-from tests.database_free import services_touched
+from tests.database_free import (
+    CHILD_WITH_SERVICES,
+    service_variables_standing_in,
+    services_touched,
+)
 from tests.live_server import REPO_ROOT, embedded_env, run_chatportal
 
 
@@ -50,14 +54,29 @@ def test_it_notices_code_that_reaches_the_cache_or_a_database_connection():
     assert touched == []
 
 
+@pytest.mark.both_passes  # child processes, one of them with the services on purpose
+def test_it_notices_a_child_process_that_would_inherit_the_services(tmp_path):
+    python = [sys.executable, "-c", "pass"]
+    with service_variables_standing_in(), services_touched() as touched:
+        # Pass 1 has no service variables: stand-ins play the ones pass 2 has.
+        assert os.environ["DATABASE_URL"] and os.environ["REDIS_URL"]
+        subprocess.run(python, check=True)
+    assert touched == [CHILD_WITH_SERVICES]
+    with service_variables_standing_in(), services_touched() as touched:
+        subprocess.run(python, env=embedded_env(tmp_path), check=True)
+    assert touched == []
+
+
 @pytest.mark.both_passes  # a child process
 def test_the_services_pass_leaves_out_the_database_free_tests_and_says_how_many():
     pure = "tests/queues/test_routing_policy.py"
     cache_backed = "tests/chat/test_visitor_window.py"
+    # Sockets to a server in a child process on SQLite and the in-memory layer.
+    embedded_server = "tests/multiprocess/test_protocol_over_real_sockets.py"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"]
-        + ["--skip-database-free", pure, cache_backed],
+        + ["--skip-database-free", pure, cache_backed, embedded_server],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

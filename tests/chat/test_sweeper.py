@@ -26,6 +26,7 @@ def test_the_sweep_runs_every_third_of_the_ttl_unless_told_otherwise(
     assert sweeper.sweep_interval_s() == expected
 
 
+@pytest.mark.django_db  # the loop runs each sweep through database_sync_to_async
 async def test_stopping_lets_the_sweep_in_flight_commit_and_ends_the_loop(settings, monkeypatch):
     settings.CHATPORTAL_SWEEP_INTERVAL_S = 0.05
     started, finished = threading.Event(), threading.Event()

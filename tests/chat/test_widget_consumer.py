@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from tests.chat.conftest import Socket, new_id, open_widget, say
 
-SOME_ID = str(uuid.uuid4())
+# A fixed id: it is part of the test ids, which every pytest-xdist worker must collect alike.
+SOME_ID = "6f1c2b3a-9d4e-4f50-8a7b-1c2d3e4f5a6b"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

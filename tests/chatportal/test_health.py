@@ -70,6 +70,7 @@ def test_readyz_times_out_a_channel_layer_that_never_answers(client, monkeypatch
     assert body["checks"]["channel_layer"] == {"ok": False, "error": "timeout", "timeout_s": 0.2}
 
 
+@pytest.mark.both_passes  # the channel layer, Redis in pass 2
 async def test_the_channel_layer_check_is_a_real_round_trip(monkeypatch):
     from channels.layers import get_channel_layer
 

@@ -177,6 +177,35 @@ class NginxProxy:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=timeout)
 
+    def wait_until_routing_to(self, port: int, *, timeout: float = 30.0) -> None:
+        """Until nginx hands requests to the worker on `port` again (a restarted worker).
+
+        After max_fails refused connects nginx leaves a worker out for fail_timeout
+        (deploy/nginx.conf: 3 and 10 s), however soon it is back. The worker with
+        no sockets wins least_conn as soon as nginx takes it back.
+        """
+        wanted = f"{LOOPBACK}:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):  # refused, or a 502 while it is left out
+                urllib.request.urlopen(f"{self.url}/", timeout=5).close()
+            if self.last_upstream() == wanted:
+                return
+            if time.monotonic() > deadline:
+                raise LiveServerError(
+                    f"nginx did not route to {wanted} within {timeout:.0f} s:\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    def last_upstream(self) -> str | None:
+        """The worker that answered the last logged request (the last one nginx tried)."""
+        access_log = self.run_dir / "access.log"
+        if not access_log.exists():
+            return None
+        lines = access_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        found = re.search(r" upstream=(.*?) rt=", lines[-1]) if lines else None
+        return found.group(1).split(", ")[-1] if found else None
+
     def log_tail(self, lines: int = 40) -> str:
         parts = []
         for name in ("stderr.log", "error.log"):

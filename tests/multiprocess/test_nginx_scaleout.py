@@ -317,6 +317,7 @@ async def test_sockets_resume_through_nginx_when_the_worker_behind_them_is_kille
             if round_number == 2:
                 # The first victim is back; now the other worker dies and every socket moves.
                 await asyncio.to_thread(server.workers[0].start)
+                await asyncio.to_thread(nginx.wait_until_routing_to, server.workers[0].port)
             visitor_seen = max(e["seq"] for e in events_of(visitor_sockets, conversation))
             agent_seen = max(e["seq"] for e in events_of(agent_sockets, conversation))
 

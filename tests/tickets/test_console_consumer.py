@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import translation
 
 from chatportal.asgi import application
 from crm.models import SlaPlan
@@ -152,6 +153,13 @@ async def test_a_doorbell_at_or_below_the_seq_already_sent_is_dropped(world):
     await socket.disconnect()
 
 
+def render_in_english(ticket, viewer) -> str:
+    # The socket's language (no cookie, no Accept-Language), not whatever an
+    # earlier test's request left active in the shared sync thread.
+    with translation.override("en"):
+        return render_ticket_sections(ticket, viewer)
+
+
 async def test_snapshot_plus_pushes_equals_a_fresh_snapshot(world):
     ticket = world["ticket"]
     socket = await console_socket(world["boris"], ticket.number, ticket.last_seq)
@@ -169,7 +177,7 @@ async def test_snapshot_plus_pushes_equals_a_fresh_snapshot(world):
             "contact", "organization", "department", "assignee", "sla_plan"
         ).get
     )(pk=ticket.pk)
-    fresh = await database_sync_to_async(render_ticket_sections)(fresh_ticket, world["boris"])
+    fresh = await database_sync_to_async(render_in_english)(fresh_ticket, world["boris"])
 
     def stable(html: str) -> str:
         # The CSRF token differs per render; everything else must match.
