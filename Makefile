@@ -10,10 +10,16 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint format lock audit messages browser-deps nginx-deps screenshots clean
 
-# Exactly the locked versions, each checked against its hash (the lock holds
-# pip itself too); then Chatportal, with no dependency resolution of its own.
+# Exactly the locked versions, each checked against its hash; then Chatportal,
+# with no dependency resolution of its own. pip goes first, at its locked
+# version: the venv's own older pip (23.x) refuses a hashed lock whenever a
+# package asks for an extra (pip-audit wants CacheControl[filecache]) and a
+# newer release than the locked one exists on the index.
+PIP_ENTRY := awk '/^pip==/ {keep = 1; print; next} keep && /^ / {print; next} {keep = 0}'
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(PIP_ENTRY) requirements.lock > $(VENV)/pip.lock
+	$(BIN)/pip install --quiet --require-hashes -r $(VENV)/pip.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
