@@ -17,6 +17,12 @@ from chatportal.asgi import application
 ORIGIN = (b"origin", b"http://127.0.0.1")
 HOST = (b"host", b"127.0.0.1")
 
+# How long a test waits for a frame it expects. A passing test never waits it
+# out; it is generous because under CI the other pytest-xdist process may be
+# running Chromium or building the wheel on the same two cores (an ack once
+# took more than 3 s there).
+FRAME_TIMEOUT_S = 10.0
+
 
 class Socket:
     """A client socket that keeps every frame it received (for exactly-once checks)."""
@@ -36,7 +42,7 @@ class Socket:
         text = frame if isinstance(frame, str) else json.dumps(frame)
         await self.communicator.send_to(text_data=text)
 
-    async def recv(self, timeout: float = 3) -> dict[str, Any]:
+    async def recv(self, timeout: float = FRAME_TIMEOUT_S) -> dict[str, Any]:
         message = await self.communicator.receive_output(timeout)
         if message["type"] == "websocket.close":
             self.close_code = message.get("code")
@@ -45,7 +51,9 @@ class Socket:
         self.received.append(frame)
         return frame
 
-    async def expect(self, frame_type: str, timeout: float = 3, **fields: Any) -> dict[str, Any]:
+    async def expect(
+        self, frame_type: str, timeout: float = FRAME_TIMEOUT_S, **fields: Any
+    ) -> dict[str, Any]:
         """The next frame of `frame_type` matching `fields`; frames before it are kept, not checked."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -54,7 +62,7 @@ class Socket:
             if frame["type"] == frame_type and all(frame.get(k) == v for k, v in fields.items()):
                 return frame
 
-    async def closed_with(self, timeout: float = 3) -> int | None:
+    async def closed_with(self, timeout: float = FRAME_TIMEOUT_S) -> int | None:
         while True:
             message = await self.communicator.receive_output(timeout)
             if message["type"] == "websocket.close":
