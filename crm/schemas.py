@@ -74,6 +74,11 @@ class CallOut(Schema):
     duration_s: int | None
     agent: str | None = Field(description="Username")
     note: str
+    state: str = Field(description="ringing, answered or ended")
+    external_id: str | None = Field(description="The PBX's call_id, when it gave one")
+    department: str | None = Field(description="Department slug")
+    answered_at: datetime.datetime | None
+    ended_at: datetime.datetime | None
 
 
 class ContactRecordOut(Schema):
@@ -106,6 +111,15 @@ class CallIn(Schema):
         None, description="Username of the agent on the call"
     )
     note: Annotated[StrictStr, Field(max_length=10_000)] = ""
+    call_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="The PBX's id of the call: a post with a known id updates that call"
+    )
+    state: Literal["ringing", "answered", "ended"] | None = Field(
+        None, description="Omitted: a finished call (ended). States never go backwards."
+    )
+    department: Annotated[StrictStr, Field(min_length=1, max_length=50)] | None = Field(
+        None, description="Department slug: rings its online agents when no agent is named"
+    )
 
 
 class RecordedCallOut(Schema):

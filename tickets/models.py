@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
 from crm.gdpr import REDACTED
-from crm.models import Contact, Organization, SlaPlan
+from crm.models import Asset, CallRecord, Contact, Organization, SlaPlan
 from foundation.public_url import offline_base
 from queues.models import Department
 
@@ -113,6 +113,14 @@ class Ticket(models.Model):
     )
     sla_plan = models.ForeignKey(
         SlaPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    # The phone call it was opened from: one call becomes at most one ticket.
+    call = models.OneToOneField(
+        CallRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    )
+    # The unit it is about; its product and product line are what the KPIs group by.
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
@@ -255,6 +263,8 @@ class TicketEvent(models.Model):
         SLA_BREACH = "sla_breach", _("SLA breach")
         # Internal: the outbox gave up on a mail of this ticket.
         EMAIL_FAILED = "email_failed", _("e-mail not delivered")
+        # The unit the ticket is about was named or changed.
+        ASSET = "asset", _("unit changed")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")
