@@ -85,9 +85,7 @@ def record_call(
     with transaction.atomic():
         agent_user = _resolve_agent(agent)
         if call_id is not None:
-            existing = (
-                CallRecord.objects.select_for_update().filter(external_id=call_id).first()
-            )
+            existing = CallRecord.objects.select_for_update().filter(external_id=call_id).first()
             if existing is not None:
                 return _advance(
                     existing, state=state, agent=agent_user, duration_s=duration_s, note=note

@@ -134,7 +134,8 @@ def contact_summary(contact: Contact, *, today: datetime.date | None = None) -> 
         contracts = SupportContract.objects.filter(organization=organization).select_related("plan")
         # The contract in force, the best plan first; failing that, the latest one.
         ranked = sorted(
-            contracts, key=lambda c: (not c.is_active(today), -c.plan.priority, -c.ends_on.toordinal())
+            contracts,
+            key=lambda c: (not c.is_active(today), -c.plan.priority, -c.ends_on.toordinal()),
         )
         if ranked:
             contract = ranked[0]

@@ -7,7 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, ConfigDict, StrictInt, StrictStr
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictInt, StrictStr
+
+
+def _iso_text_only(value: object) -> object:
+    # Pydantic reads a number as a Unix time; the API documents an ISO 8601 string.
+    if value is not None and not isinstance(value, str):
+        raise ValueError("started_at must be an ISO 8601 string with a time zone")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
 
 
 class OrganizationOut(Schema):
@@ -105,7 +115,7 @@ class CallIn(Schema):
 
     phone: Annotated[StrictStr, Field(min_length=1, max_length=40)]
     direction: Literal["inbound", "outbound"]
-    started_at: AwareDatetime | None = None
+    started_at: IsoDatetime | None = None
     duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
     agent: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
         None, description="Username of the agent on the call"

@@ -7,8 +7,10 @@ portal, the console and the CRM timeline are renders of it.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -234,6 +236,29 @@ def message_text_for_display(payload: object, *, kind: str = "", channel: str = 
     if kind == TicketEvent.Kind.CREATED and channel == Ticket.Channel.CHAT:
         return gettext("(The chat had no message from the visitor.)")
     return gettext("(no text)")
+
+
+def call_line(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The phone call a ticket was opened from, as its `created` event kept it."""
+    call = payload.get("call")
+    if not isinstance(call, dict):
+        return None
+    seconds = call.get("duration_s")
+    duration = (
+        f"{seconds // 60}:{seconds % 60:02d}" if isinstance(seconds, int) and seconds >= 0 else ""
+    )
+    started = call.get("started_at")
+    try:
+        started_at = datetime.datetime.fromisoformat(started) if started else None
+    except (TypeError, ValueError):
+        started_at = None
+    return {
+        "phone": str(call.get("phone") or ""),
+        "direction": str(call.get("direction") or ""),
+        "started_at": started_at,
+        "duration": duration,
+        "note": str(call.get("note") or ""),
+    }
 
 
 def customer_status_label(status: str) -> str:

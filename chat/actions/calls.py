@@ -82,7 +82,9 @@ def report_call(
                 call.save(update_fields=["rang_user_ids"])
             if recorded.changed or wanted != rang:
                 for user_id in call.rang_user_ids:
-                    publish_on_commit(events.agent_group(user_id), events.call_changed(call.public_id))
+                    publish_on_commit(
+                        events.agent_group(user_id), events.call_changed(call.public_id)
+                    )
     return ReportedCall(recorded=recorded, rang=tuple(call.rang_user_ids))
 
 
@@ -92,9 +94,7 @@ def _whom_to_ring(call: CallRecord) -> list[int]:
     if not call.department or call.state != CallRecord.State.RINGING:
         return []
     return [
-        state.agent_id
-        for state in agent_states([call.department], active_chats={})
-        if state.online
+        state.agent_id for state in agent_states([call.department], active_chats={}) if state.online
     ]
 
 

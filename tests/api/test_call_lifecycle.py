@@ -30,8 +30,13 @@ def test_a_ringing_call_is_created_then_moves_forward_on_the_same_row(api):
     answered = post(
         api,
         CALLS,
-        {"phone": MARIA, "direction": "inbound", "call_id": "pbx-1", "state": "answered",
-         "agent": "boris"},
+        {
+            "phone": MARIA,
+            "direction": "inbound",
+            "call_id": "pbx-1",
+            "state": "answered",
+            "agent": "boris",
+        },
     )
     assert answered.status_code == 200, answered.content
     assert answered.json()["call"]["id"] == first.json()["call"]["id"]
@@ -40,8 +45,13 @@ def test_a_ringing_call_is_created_then_moves_forward_on_the_same_row(api):
     ended = post(
         api,
         CALLS,
-        {"phone": MARIA, "direction": "inbound", "call_id": "pbx-1", "state": "ended",
-         "note": "Alarm after the firmware update"},
+        {
+            "phone": MARIA,
+            "direction": "inbound",
+            "call_id": "pbx-1",
+            "state": "ended",
+            "note": "Alarm after the firmware update",
+        },
     )
     assert ended.status_code == 200
     call = CallRecord.objects.get(external_id="pbx-1")
@@ -53,8 +63,17 @@ def test_a_ringing_call_is_created_then_moves_forward_on_the_same_row(api):
 
 def test_a_late_ringing_never_moves_a_call_back(api):
     ring(api)
-    post(api, CALLS, {"phone": MARIA, "direction": "inbound", "call_id": "pbx-1", "state": "ended",
-                      "duration_s": 42})
+    post(
+        api,
+        CALLS,
+        {
+            "phone": MARIA,
+            "direction": "inbound",
+            "call_id": "pbx-1",
+            "state": "ended",
+            "duration_s": 42,
+        },
+    )
     late = ring(api)
     assert late.status_code == 200
     assert late.json()["call"]["state"] == "ended"
@@ -105,15 +124,17 @@ def test_a_call_becomes_one_ticket_naming_the_callers_unit(api):
 def test_a_call_ticket_refuses_a_unit_that_is_not_the_callers(api):
     call_id = ring(api).json()["call"]["id"]
     # GW4-2025-0310 is Elena Volkova's (another organization).
-    error = assert_error(post(api, f"{CALLS}/{call_id}/ticket", {"asset": "GW4-2025-0310"}), 400,
-                         "invalid")
+    error = assert_error(
+        post(api, f"{CALLS}/{call_id}/ticket", {"asset": "GW4-2025-0310"}), 400, "invalid"
+    )
     assert "GW4-2025-0310" in error["detail"]
     assert not Ticket.objects.filter(call__public_id=call_id).exists()
 
 
 def test_a_ticket_for_an_unknown_call_is_404(api):
-    assert_error(post(api, f"{CALLS}/00000000-0000-0000-0000-000000000000/ticket"), 404,
-                 "not_found")
+    assert_error(
+        post(api, f"{CALLS}/00000000-0000-0000-0000-000000000000/ticket"), 404, "not_found"
+    )
     assert_error(post(api, f"{CALLS}/not-a-uuid/ticket"), 404, "not_found")
 
 
@@ -125,23 +146,35 @@ def maria_id(demo):
 
 
 def test_a_ticket_names_a_unit_on_create_and_update(api, maria_id):
-    body = {"subject": "Relay alarm", "body": "Since 08:10", "department": "support",
-            "contact": maria_id, "asset": "RZA-2024-0001"}
+    body = {
+        "subject": "Relay alarm",
+        "body": "Since 08:10",
+        "department": "support",
+        "contact": maria_id,
+        "asset": "RZA-2024-0001",
+    }
     created = post(api, "/api/v1/tickets", body)
     assert created.status_code == 201, created.content
     number = created.json()["number"]
     assert created.json()["asset"]["serial_number"] == "RZA-2024-0001"
-    refused = api.patch(f"/api/v1/tickets/{number}", {"asset": "GW4-2025-0310"},
-                        content_type="application/json")
+    refused = api.patch(
+        f"/api/v1/tickets/{number}", {"asset": "GW4-2025-0310"}, content_type="application/json"
+    )
     assert_error(refused, 400, "invalid")
-    cleared = api.patch(f"/api/v1/tickets/{number}", {"asset": None},
-                        content_type="application/json")
+    cleared = api.patch(
+        f"/api/v1/tickets/{number}", {"asset": None}, content_type="application/json"
+    )
     assert cleared.status_code == 200 and cleared.json()["asset"] is None
     assert cleared.json()["events"][-1]["kind"] == "asset"
 
 
 def test_a_ticket_create_refuses_a_unit_that_is_not_the_contacts(api, maria_id):
-    body = {"subject": "Relay alarm", "body": "Since 08:10", "department": "support",
-            "contact": maria_id, "asset": "BMRZ-2021-0107"}
+    body = {
+        "subject": "Relay alarm",
+        "body": "Since 08:10",
+        "department": "support",
+        "contact": maria_id,
+        "asset": "BMRZ-2021-0107",
+    }
     assert_error(post(api, "/api/v1/tickets", body), 400, "invalid")
     assert not Ticket.objects.filter(subject="Relay alarm").exists()

@@ -77,7 +77,10 @@ async def test_ringing_a_department_reaches_its_online_agents_and_updates_reach_
     await online(sara, "sara")
     # Ana is connected but not online: she is not rung.
     await database_sync_to_async(report_call)(
-        phone="+40 722 000 111", direction="inbound", call_id="c2", state="ringing",
+        phone="+40 722 000 111",
+        direction="inbound",
+        call_id="c2",
+        state="ringing",
         department="support",
     )
     popped = await boris.expect("call")
@@ -86,7 +89,10 @@ async def test_ringing_a_department_reaches_its_online_agents_and_updates_reach_
     assert await sara.silent()
     assert await ana_socket.silent()
     await database_sync_to_async(report_call)(
-        phone="+40 722 000 111", direction="inbound", call_id="c2", state="answered",
+        phone="+40 722 000 111",
+        direction="inbound",
+        call_id="c2",
+        state="answered",
         agent="boris",
     )
     answered = await boris.expect("call")

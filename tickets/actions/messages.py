@@ -22,9 +22,9 @@ from crm.models import Contact
 from foundation.uploads import CheckedUpload
 from queues.models import Department
 from tickets import sla
+from tickets.actions.assets import asset_wire, call_wire
 from tickets.actions.attachments import link_attachments, new_attachments
 from tickets.actions.lifecycle import status_fields
-from tickets.actions.assets import asset_wire, call_wire
 from tickets.actions.log import append_event, department_with_hours, locked_ticket, sync_ticket
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError

@@ -6,11 +6,12 @@ and `/calls/{id}/ticket` opens a ticket, both layers above the CRM record.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, Field, StrictStr
-from typing import Annotated
 
 from chat.actions.calls import UnknownDepartment, report_call
 from crm.actions import UnknownAgent
