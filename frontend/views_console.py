@@ -69,6 +69,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "pingEveryMs": console_ping_every_ms(),
         "panelUrl": reverse("console_panel", args=["00000000-0000-0000-0000-000000000000"]),
         "cannedUrl": reverse("console_canned"),
+        "callUrl": reverse("console_call", args=["00000000-0000-0000-0000-000000000000"]),
         "ticketUrl": "/console/tickets/{number}/",
         "username": request.user.get_username(),
         "strings": console_strings(),

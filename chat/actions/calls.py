@@ -22,7 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from chat import events
-from crm.actions import RecordedCall, record_call
+from crm.actions import RecordedCall, attach_call_to_contact, record_call
 from crm.models import CallRecord, Contact
 from foundation.realtime import publish_on_commit
 from queues.models import Department
@@ -102,3 +102,11 @@ def ring_call_again(call: CallRecord) -> None:
     """Tell every console that popped `call` to read it again (its contact changed)."""
     for user_id in call.rang_user_ids:
         publish_on_commit(events.agent_group(user_id), events.call_changed(call.public_id))
+
+
+def identify_caller(call: CallRecord, contact: Contact) -> CallRecord:
+    """An unknown caller is `contact` (created from the pop): attach, and refresh every pop."""
+    with transaction.atomic():
+        attach_call_to_contact(call, contact)
+        ring_call_again(call)
+    return call
