@@ -32,7 +32,10 @@ class LogCallForm(forms.Form):
         max_value=MAX_CALL_DURATION_S // 60,
     )
     note = forms.CharField(
-        label=_("Note"), required=False, max_length=MAX_NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Note"),
+        required=False,
+        max_length=MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -64,7 +67,10 @@ class NewContactForm(forms.Form):
 class CallTicketForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=300, required=False)
     body = forms.CharField(
-        label=_("Description"), max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Description"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     department = forms.ChoiceField(label=_("Department"))
     priority = forms.ChoiceField(

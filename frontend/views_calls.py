@@ -68,7 +68,10 @@ def _render_pop(request: HttpRequest, call: CallRecord, status: int = 200, **for
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "frontend/_call_pop.html", context, status=status)
     return render(
-        request, "frontend/console_call.html", {**context, "console_section": "calls"}, status=status
+        request,
+        "frontend/console_call.html",
+        {**context, "console_section": "calls"},
+        status=status,
     )
 
 

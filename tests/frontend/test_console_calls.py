@@ -48,8 +48,12 @@ def test_an_unknown_caller_becomes_a_new_contact_from_the_pop(boris_client):
     assert "data-new-contact" in html and 'value="+40722000111"' in html
     answer = boris_client.post(
         f"/console/calls/{call.public_id}/contact/",
-        {"name": f"Ion {XSS}", "phone": "+40722000111", "email": "ion@example.com",
-         "organization": "Hidro Sud SA"},
+        {
+            "name": f"Ion {XSS}",
+            "phone": "+40722000111",
+            "email": "ion@example.com",
+            "organization": "Hidro Sud SA",
+        },
         HTTP_HX_REQUEST="true",
     )
     assert answer.status_code == 200
@@ -66,7 +70,8 @@ def test_an_unknown_caller_becomes_a_new_contact_from_the_pop(boris_client):
 def test_a_new_contact_needs_a_name_and_a_valid_email(boris_client):
     call = ring(phone="+40 722 000 111", agent="boris")
     answer = boris_client.post(
-        f"/console/calls/{call.public_id}/contact/", {"name": "", "email": "nope"},
+        f"/console/calls/{call.public_id}/contact/",
+        {"name": "", "email": "nope"},
         HTTP_HX_REQUEST="true",
     )
     assert answer.status_code == 400
@@ -78,8 +83,12 @@ def test_a_ticket_from_the_pop_names_the_unit_and_links_the_call(boris_client):
     call = ring(call_id="c1", agent="boris", department="support")
     answer = boris_client.post(
         f"/console/calls/{call.public_id}/ticket/",
-        {"subject": "Relay alarm", "department": "support", "priority": "high",
-         "asset": "RZA-2024-0001"},
+        {
+            "subject": "Relay alarm",
+            "department": "support",
+            "priority": "high",
+            "asset": "RZA-2024-0001",
+        },
         HTTP_HX_REQUEST="true",
     )
     assert answer.status_code == 200, answer.content
