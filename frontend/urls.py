@@ -21,6 +21,11 @@ urlpatterns = [
         views_calls.console_call_ticket,
         name="console_call_ticket",
     ),
+    path(
+        "console/panel/<str:conversation_id>/asset/",
+        views_console.console_panel_asset,
+        name="console_panel_asset",
+    ),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("portal/", include("tickets.portal.urls")),
     path("widget.js", views.widget_js, name="widget_js"),
