@@ -143,14 +143,15 @@ def _advance(
     if CallRecord.ORDER.index(state) > CallRecord.ORDER.index(call.state):
         call.state = state
         changed.append("state")
-        if call.answered_at is None and state in (State.ANSWERED, State.ENDED):
+        if call.answered_at is None and state == State.ANSWERED:
             call.answered_at = now
             changed.append("answered_at")
         if state == State.ENDED:
             call.ended_at = now
             changed.append("ended_at")
-            if duration_s is None and call.duration_s is None:
-                # Talk time, from the answer: what the timeline shows.
+            if duration_s is None and call.duration_s is None and call.answered_at is not None:
+                # Talk time, from the answer: what the timeline shows. Never
+                # answered (missed): no duration.
                 duration_s = int((now - call.answered_at).total_seconds())
     if agent is not None and call.agent_id != agent.pk:
         call.agent = agent
