@@ -8,6 +8,7 @@ posting `/api/v1/calls` with an agent token as the documented hook does.
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.request
 
@@ -89,6 +90,12 @@ def test_a_ringing_call_pops_maria_and_becomes_a_ticket_on_her_portal_live(
             },
         )
         expect(pop.locator("[data-call-state]")).to_have_attribute("data-call-state", "answered")
+
+        if os.environ.get("CHATPORTAL_SHOTS_DIR"):
+            # `make`-less screenshot for the README: the pop as Boris sees it.
+            console.screenshot(
+                path=os.path.join(os.environ["CHATPORTAL_SHOTS_DIR"], "call-pop.png")
+            )
 
         # Boris opens a ticket from the call, naming the unit.
         pop.get_by_text("Create ticket from this call").click()
