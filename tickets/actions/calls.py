@@ -39,7 +39,12 @@ def ticket_from_call(
     into a ticket takes it, as one does after talking to the customer.
     """
     with transaction.atomic():
-        locked = CallRecord.objects.select_for_update().select_related("contact").get(pk=call.pk)
+        # Only the call row is locked (the contact is a nullable join PostgreSQL will not lock).
+        locked = (
+            CallRecord.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .get(pk=call.pk)
+        )
         existing = Ticket.objects.filter(call=locked).first()
         if existing is not None:
             return existing, False
