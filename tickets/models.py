@@ -215,6 +215,8 @@ def subject_for_display(subject: str, *, channel: str = "", requester_name: str 
         return subject
     if channel == Ticket.Channel.CHAT:
         return gettext("Chat with %(name)s") % {"name": requester_name or gettext("a visitor")}
+    if channel == Ticket.Channel.PHONE and requester_name:
+        return gettext("Phone call from %(caller)s") % {"caller": requester_name}
     return gettext("(no subject)")
 
 

@@ -178,3 +178,12 @@ def test_a_ticket_create_refuses_a_unit_that_is_not_the_contacts(api, maria_id):
     }
     assert_error(post(api, "/api/v1/tickets", body), 400, "invalid")
     assert not Ticket.objects.filter(subject="Relay alarm").exists()
+
+
+def test_a_call_ticket_stores_no_words_of_ours_and_reads_as_a_phone_call(api):
+    call_id = ring(api, department="support").json()["call"]["id"]
+    ticket = post(api, f"{CALLS}/{call_id}/ticket").json()
+    assert ticket["subject"] == ""
+    stored = Ticket.objects.get(number=ticket["number"])
+    assert stored.display_subject == "Phone call from Maria Popescu"
+    assert stored.requester_name == "Maria Popescu"

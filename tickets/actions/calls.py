@@ -54,18 +54,19 @@ def ticket_from_call(
             raise TicketError(_("choose a department for the ticket"))
         asset = asset_for(contact, asset_serial) if asset_serial else None
         caller = contact.name if contact is not None else format_phone_international(locked.phone)
-        subject = subject.strip() or _("Phone call from %(caller)s") % {"caller": caller}
-        body = body.strip() or locked.note.strip() or subject
+        # No words of ours are stored: an empty subject reads "Phone call from …" in
+        # the reader's language (`subject_for_display`), an empty body "(no text)".
         ticket = create_ticket(
-            subject=subject,
-            body=body,
+            subject=subject.strip(),
+            body=body.strip() or locked.note.strip(),
+            as_received=True,
             contact=contact,
             channel=Ticket.Channel.PHONE,
             department=department,
             priority=priority,
             author_role="agent",
             author_user=by,
-            requester_name="" if contact is not None else locked.phone,
+            requester_name=caller,
             assignee=by if assign_to_self and hasattr(by, "agent_profile") else None,
             call=locked,
             asset=asset,
