@@ -197,6 +197,25 @@ def call_frame(call: CallRecord) -> dict[str, Any]:
     }
 
 
+LIVE_CALL_WINDOW = datetime.timedelta(hours=2)
+
+
+def live_call_frames(user_id: int) -> list[dict[str, Any]]:
+    """The `call` of every call still ringing or in progress that rang this agent.
+
+    A console that (re)connects mid-call pops it again. Older than two hours
+    is a PBX that never sent `ended`, not a live call.
+    """
+    since = timezone.now() - LIVE_CALL_WINDOW
+    calls = CallRecord.objects.filter(
+        state__in=(CallRecord.State.RINGING, CallRecord.State.ANSWERED), started_at__gte=since
+    ).select_related("agent")
+    # Filtered here: JSON containment is not portable (SQLite), and live calls are few.
+    return [
+        call_frame(call) for call in calls.order_by("started_at") if user_id in call.rang_user_ids
+    ]
+
+
 def call_by_public_id(public_id: str) -> CallRecord | None:
     import uuid
 

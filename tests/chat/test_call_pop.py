@@ -115,3 +115,20 @@ async def test_a_call_reported_after_it_ended_pops_nowhere(support_agent):
     )
     assert await boris.silent()
     await boris.close()
+
+
+async def test_a_console_that_connects_mid_call_pops_it_again(support_agent):
+    await database_sync_to_async(report_call)(
+        phone="+40 722 000 111", direction="inbound", call_id="c3", state="ringing", agent="boris"
+    )
+    await database_sync_to_async(report_call)(
+        phone="+40 722 000 222", direction="inbound", call_id="c4", state="ringing", agent="boris"
+    )
+    await database_sync_to_async(report_call)(
+        phone="+40 722 000 222", direction="inbound", call_id="c4", state="ended"
+    )
+    boris, _ = await open_agent(support_agent)
+    frame = await boris.expect("call")
+    assert frame["call"]["phone"] == "+40722000111" and frame["call"]["state"] == "ringing"
+    assert await boris.silent()
+    await boris.close()
