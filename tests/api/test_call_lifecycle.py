@@ -187,3 +187,19 @@ def test_a_call_ticket_stores_no_words_of_ours_and_reads_as_a_phone_call(api):
     stored = Ticket.objects.get(number=ticket["number"])
     assert stored.display_subject == "Phone call from Maria Popescu"
     assert stored.requester_name == "Maria Popescu"
+
+
+def test_another_departments_agent_cannot_turn_its_call_into_a_ticket(api, demo):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from queues.tokens import issue_agent_token
+    from tests.factories import make_agent, make_department
+
+    call_id = ring(api, department="support").json()["call"]["id"]
+    make_department("billing-x", name="Billing X")
+    outsider = make_agent("outsider", ["billing-x"])
+    assert get_user_model().objects.filter(username="outsider").exists()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_agent_token(outsider)}")
+    assert_error(post(client, f"{CALLS}/{call_id}/ticket"), 404, "not_found")
+    assert not Ticket.objects.filter(call__public_id=call_id).exists()

@@ -13,16 +13,18 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, Field, StrictStr
 
+from chat.access import access_call_for_agent
 from chat.actions.calls import UnknownDepartment, report_call
+from chat.errors import NotFound
 from crm.actions import UnknownAgent
-from crm.record import call_by_public_id, call_data, contact_record
+from crm.record import call_data, contact_record
 from crm.schemas import CallIn, RecordedCallOut
 from foundation.api_errors import error_responses
 from queues.agent_scope import agent_scope
 from queues.models import Department
 from tickets.actions.calls import ticket_from_call
 from tickets.api.schemas import PriorityName, TicketDetailOut
-from tickets.api.tickets import _detail
+from tickets.api.tickets import ticket_detail_data
 from tickets.errors import TicketError
 
 try:
@@ -99,12 +101,14 @@ def ticket(request: HttpRequest, call_id: str, payload: CallTicketIn | None = No
     scope = agent_scope(request.user)
     if scope is None:
         raise HttpError(403, "only agents open tickets")
-    call = call_by_public_id(call_id)
-    if call is None:
-        raise HttpError(404, "no such call")
+    try:
+        call = access_call_for_agent(request.user, call_id, scope=scope)
+    except NotFound:
+        raise HttpError(404, "no such call") from None
     department = None
-    if payload.department is not None:
-        department = Department.objects.filter(slug=payload.department).first()
+    slug = payload.department or call.department
+    if slug:
+        department = Department.objects.filter(slug=slug).first()
         if department is None or not scope.serves(department.pk):
             raise HttpError(400, "unknown department")
     try:
@@ -119,4 +123,4 @@ def ticket(request: HttpRequest, call_id: str, payload: CallTicketIn | None = No
         )
     except TicketError as exc:
         raise HttpError(exc.status, exc.detail) from exc
-    return Status(201 if created else 200, _detail(request, made.number))
+    return Status(201 if created else 200, ticket_detail_data(request, made.number))

@@ -219,10 +219,10 @@ def create(request: HttpRequest, payload: TicketIn):
                 assign_ticket(ticket, assignee, by=request.user)
     except TicketError as exc:
         _raise(exc)
-    return Status(201, _detail(request, ticket.number))
+    return Status(201, ticket_detail_data(request, ticket.number))
 
 
-def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+def ticket_detail_data(request: HttpRequest, number: str) -> dict[str, Any]:
     try:
         ticket = access_ticket_for_agent(request.user, number)
     except TicketError as exc:
@@ -242,7 +242,7 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
 )
 def detail(request: HttpRequest, number: TicketNumber):
     _scope(request)
-    return _detail(request, number)
+    return ticket_detail_data(request, number)
 
 
 @router.patch(
@@ -274,7 +274,7 @@ def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
                 change_status(ticket, payload.status, by=request.user)
     except TicketError as exc:
         _raise(exc)
-    return _detail(request, ticket.number)
+    return ticket_detail_data(request, ticket.number)
 
 
 @router.post(
