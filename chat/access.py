@@ -81,3 +81,30 @@ def agent_profile(user: AbstractBaseUser) -> AgentProfile | None:
     if not user.is_authenticated or not user.is_active:
         return None
     return AgentProfile.objects.filter(user=user).prefetch_related("departments").first()
+
+
+def access_call_for_agent(user: AbstractBaseUser, call_id: object, *, scope: AgentScope):
+    """A phone call this agent may see and act on; NotFound otherwise (also when it exists).
+
+    Whose: the agent it rang or who took it, the agents of its department,
+    supervisors; a call with no department (logged by hand, or posted
+    without one) is the whole team's, like the caller's CRM record.
+    """
+    from crm.models import CallRecord
+    from queues.models import Department
+
+    call = (
+        CallRecord.objects.select_related("contact", "agent")
+        .filter(public_id=_public_id(call_id))
+        .first()
+    )
+    if call is None:
+        raise NotFound("no such call")
+    if scope.is_supervisor or user.pk in call.rang_user_ids or call.agent_id == user.pk:
+        return call
+    if not call.department:
+        return call
+    department = Department.objects.filter(slug=call.department).only("pk").first()
+    if department is not None and scope.serves(department.pk):
+        return call
+    raise NotFound("no such call")

@@ -145,3 +145,13 @@ def conversation_unassigned(
     conversation: uuid.UUID | str, *, reason: str
 ) -> ConversationUnassigned:
     return {"type": "conversation.unassigned", "conversation": str(conversation), "reason": reason}
+
+
+class CallChanged(TypedDict):
+    type: Literal["call.changed"]
+    call: str
+
+
+def call_changed(call: uuid.UUID | str) -> CallChanged:
+    """A phone call rang or moved on; the agent socket reads it and sends a `call` frame."""
+    return {"type": "call.changed", "call": str(call)}

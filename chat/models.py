@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Contact
+from crm.models import Asset, Contact
 from queues.models import Department
 
 
@@ -68,6 +68,10 @@ class Conversation(models.Model):
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    # The unit the chat is about (one of the contact's or their organization's assets).
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -49,7 +49,6 @@ from ninja.openapi.views import openapi_view
 from ninja.security import HttpBearer
 
 from chatportal.gdpr_api import router as gdpr_router
-from crm.api import calls_router
 from crm.api import router as crm_router
 from foundation.api_errors import ErrorOut, error_response
 from queues.tokens import authenticate_agent_token
@@ -125,7 +124,6 @@ api = ChatportalAPI(
 )
 
 api.add_router("/crm", crm_router)
-api.add_router("/calls", calls_router)
 api.add_router("/gdpr", gdpr_router)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.lookup import match_phone
@@ -16,6 +16,7 @@ from crm.phones import InvalidPhoneNumber
 
 MAX_NOTE_LENGTH = 10_000
 MAX_RAW_PHONE_LENGTH = 40
+MAX_CALL_ID_LENGTH = 100
 # A day: longer is a telephony bug, not a call.
 MAX_CALL_DURATION_S = 24 * 3600
 
@@ -28,6 +29,13 @@ class UnknownAgent(LookupError):
 class RecordedCall:
     call: CallRecord
     contact: Contact | None
+    # False when `call_id` named a call we already had (a later state, a retry).
+    created: bool = True
+    # Whether anything an open pop shows moved (state, agent, duration, note).
+    changed: bool = True
+
+
+State = CallRecord.State
 
 
 def record_call(
@@ -38,13 +46,23 @@ def record_call(
     duration_s: int | None = None,
     agent: AbstractBaseUser | str | None = None,
     note: str = "",
+    call_id: str | None = None,
+    state: str | None = None,
+    department: str = "",
+    contact: Contact | None = None,
 ) -> RecordedCall:
-    """Log a call and attach it to the contact found by number.
+    """Log a call, or move the call the PBX names by `call_id` to a later state.
 
-    A number nobody has, or one that does not parse (withheld, "anonymous"),
-    is kept as an unknown caller: `phone` holds E.164 when it parsed,
-    otherwise what the telephony system sent. `agent` is a user or a
-    username; an unknown username raises `UnknownAgent`.
+    The contact is found by number. A number nobody has, or one that does
+    not parse (withheld, "anonymous"), is kept as an unknown caller: `phone`
+    holds E.164 when it parsed, otherwise what the telephony system sent.
+    `agent` is a user or a username; an unknown username raises `UnknownAgent`.
+    `contact`, when given (an agent logging a call by hand), wins over the lookup.
+
+    States only move forward (ringing → answered → ended): a retried post or
+    one that arrives late (a `ringing` after the `answered`) changes no state;
+    its other fields (agent, note, duration) still fill what is missing. No
+    `state` means a finished call, as before call lifecycles existed.
     """
     raw = (phone or "").strip()
     if not raw or len(raw) > MAX_RAW_PHONE_LENGTH:
@@ -57,25 +75,113 @@ def record_call(
         raise ValueError("started_at must carry a time zone")
     if len(note) > MAX_NOTE_LENGTH:
         raise ValueError("note is too long")
+    state = state or State.ENDED
+    if state not in State.values:
+        raise ValueError(f"state must be one of {', '.join(State.values)}")
+    call_id = (call_id or "").strip() or None
+    if call_id is not None and len(call_id) > MAX_CALL_ID_LENGTH:
+        raise ValueError(f"call_id must be at most {MAX_CALL_ID_LENGTH} characters")
 
     with transaction.atomic():
         agent_user = _resolve_agent(agent)
-        try:
-            match = match_phone(raw)
-        except InvalidPhoneNumber:
-            contact, stored_phone = None, raw
+        if call_id is not None:
+            existing = CallRecord.objects.select_for_update().filter(external_id=call_id).first()
+            if existing is not None:
+                return _advance(
+                    existing, state=state, agent=agent_user, duration_s=duration_s, note=note
+                )
+        if contact is not None:
+            stored_phone = _try_e164(raw)
         else:
-            contact, stored_phone = match.contact, match.number
-        call = CallRecord.objects.create(
+            try:
+                match = match_phone(raw)
+            except InvalidPhoneNumber:
+                contact, stored_phone = None, raw
+            else:
+                contact, stored_phone = match.contact, match.number
+        now = timezone.now()
+        call = CallRecord(
             contact=contact,
             phone=stored_phone,
             direction=direction,
-            started_at=started_at or timezone.now(),
+            started_at=started_at or now,
             duration_s=duration_s,
             agent=agent_user,
             note=note,
+            external_id=call_id,
+            state=state,
+            department=department,
+            answered_at=now if state != State.RINGING else None,
+            ended_at=now if state == State.ENDED else None,
         )
+        if call_id is None:
+            call.save(force_insert=True)
+            return RecordedCall(call=call, contact=contact)
+        try:
+            # A savepoint: two retries of one new call race to insert; the loser updates.
+            with transaction.atomic():
+                call.save(force_insert=True)
+        except IntegrityError:
+            existing = CallRecord.objects.select_for_update().get(external_id=call_id)
+            return _advance(
+                existing, state=state, agent=agent_user, duration_s=duration_s, note=note
+            )
     return RecordedCall(call=call, contact=contact)
+
+
+def _advance(
+    call: CallRecord,
+    *,
+    state: str,
+    agent: AbstractBaseUser | None,
+    duration_s: int | None,
+    note: str,
+) -> RecordedCall:
+    """Move a known call forward; never back. Runs under the caller's row lock."""
+    now = timezone.now()
+    changed: list[str] = []
+    if CallRecord.ORDER.index(state) > CallRecord.ORDER.index(call.state):
+        call.state = state
+        changed.append("state")
+        if call.answered_at is None and state == State.ANSWERED:
+            call.answered_at = now
+            changed.append("answered_at")
+        if state == State.ENDED:
+            call.ended_at = now
+            changed.append("ended_at")
+            if duration_s is None and call.duration_s is None and call.answered_at is not None:
+                # Talk time, from the answer: what the timeline shows. Never
+                # answered (missed): no duration.
+                duration_s = int((now - call.answered_at).total_seconds())
+    if agent is not None and call.agent_id != agent.pk:
+        call.agent = agent
+        changed.append("agent")
+    if duration_s is not None and call.duration_s != duration_s:
+        call.duration_s = min(duration_s, MAX_CALL_DURATION_S)
+        changed.append("duration_s")
+    if note and note != call.note:
+        call.note = note
+        changed.append("note")
+    if changed:
+        call.save(update_fields=changed)
+    return RecordedCall(call=call, contact=call.contact, created=False, changed=bool(changed))
+
+
+def attach_call_to_contact(call: CallRecord, contact: Contact) -> CallRecord:
+    """An unknown caller turned out to be `contact` (created from the pop, or found)."""
+    with transaction.atomic():
+        locked = CallRecord.objects.select_for_update().get(pk=call.pk)
+        locked.contact = contact
+        locked.save(update_fields=["contact"])
+    call.contact = contact
+    return call
+
+
+def _try_e164(raw: str) -> str:
+    try:
+        return match_phone(raw).number
+    except InvalidPhoneNumber:
+        return raw
 
 
 def _resolve_agent(agent: AbstractBaseUser | str | None) -> AbstractBaseUser | None:
@@ -88,3 +194,41 @@ def _resolve_agent(agent: AbstractBaseUser | str | None) -> AbstractBaseUser | N
     if user is None:
         raise UnknownAgent(f"no such agent: {agent!r}")
     return user
+
+
+class ContactConflict(ValueError):
+    """The e-mail address already belongs to another contact."""
+
+
+def create_contact(
+    *, name: str, phone: str = "", email: str = "", organization_name: str = ""
+) -> Contact:
+    """A new contact typed by an agent (an unknown caller's pop): name, one phone, one e-mail.
+
+    The organization is found by name (case-insensitive) or created. An
+    e-mail that is someone else's is refused rather than moved.
+    """
+    from crm.lookup import normalize_email
+    from crm.models import ContactEmail, ContactPhone, Organization
+    from crm.phones import normalize_phone
+
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise ValueError("name must be 1 to 200 characters")
+    number = normalize_phone(phone) if phone.strip() else ""
+    address = normalize_email(email) if email.strip() else ""
+    organization_name = " ".join((organization_name or "").split())[:200]
+    with transaction.atomic():
+        if address and ContactEmail.objects.filter(email=address).exists():
+            raise ContactConflict("this e-mail address belongs to another contact")
+        organization = None
+        if organization_name:
+            organization = Organization.objects.filter(name__iexact=organization_name).first()
+            if organization is None:
+                organization = Organization.objects.create(name=organization_name)
+        contact = Contact.objects.create(name=name, organization=organization)
+        if number:
+            ContactPhone.objects.create(contact=contact, number=number, is_primary=True)
+        if address:
+            ContactEmail.objects.create(contact=contact, email=address, is_primary=True)
+    return contact

@@ -278,11 +278,19 @@ class CallRecordForm(forms.ModelForm):
 @admin.register(CallRecord)
 class CallRecordAdmin(admin.ModelAdmin):
     form = CallRecordForm
-    list_display = ["started_at", "direction", "phone", "contact", "agent", "duration_s"]
-    list_filter = ["direction"]
+    list_display = ["started_at", "direction", "state", "phone", "contact", "agent", "duration_s"]
+    list_filter = ["direction", "state"]
     list_select_related = ["contact", "agent"]
-    search_fields = ["phone", "contact__name", "note", "agent__username"]
-    readonly_fields = ["public_id", "created_at"]
+    search_fields = ["phone", "contact__name", "note", "agent__username", "external_id"]
+    # The PBX writes these; the admin shows them.
+    readonly_fields = [
+        "public_id",
+        "external_id",
+        "answered_at",
+        "ended_at",
+        "rang_user_ids",
+        "created_at",
+    ]
     autocomplete_fields = ["contact", "agent"]
     date_hierarchy = "started_at"
 

@@ -1,4 +1,7 @@
-"""CRM endpoints of the HTTP API: caller identification, the call log, the timeline.
+"""CRM endpoints of the HTTP API: caller identification and the timeline.
+
+The call log (`/api/v1/calls`) is `tickets.api.calls`: ringing consoles and
+turning a call into a ticket need the layers above crm.
 
 Mounted by `chatportal/api.py`, which also sets the bearer authentication
 and turns every error into `{"error": {"code", "detail"}}`.
@@ -11,24 +14,14 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from crm.actions import UnknownAgent, record_call
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
-from crm.record import call_data, contact_by_public_id, contact_record
-from crm.schemas import CallIn, ContactRecordOut, RecordedCallOut, TimelineEntryOut
+from crm.record import contact_by_public_id, contact_record
+from crm.schemas import ContactRecordOut, TimelineEntryOut
 from crm.timeline import contact_timeline
 from foundation.api_errors import error_responses
 
-try:
-    from ninja import Status
-except ImportError:  # django-ninja < 1.5 answers a (status, body) tuple instead
-
-    def Status(status_code, value):  # noqa: N802
-        return status_code, value
-
-
 router = Router(tags=["crm"])
-calls_router = Router(tags=["calls"])
 
 
 class LookupQuery(Schema):
@@ -73,30 +66,3 @@ def timeline(request: HttpRequest, contact_id: str, limit: int = 50):
     if contact is None:
         raise Http404("no such contact")
     return contact_timeline(contact, limit=limit)
-
-
-@calls_router.post(
-    "", response={201: RecordedCallOut, **error_responses(400)}, summary="Report a phone call"
-)
-def report_call(request: HttpRequest, payload: CallIn):
-    try:
-        recorded = record_call(
-            phone=payload.phone,
-            direction=payload.direction,
-            started_at=payload.started_at,
-            duration_s=payload.duration_s,
-            agent=payload.agent,
-            note=payload.note,
-        )
-    except UnknownAgent as exc:
-        raise HttpError(400, "unknown agent") from exc
-    except ValueError as exc:
-        raise HttpError(400, str(exc)) from exc
-    contact = recorded.contact
-    return Status(
-        201,
-        {
-            "call": call_data(recorded.call),
-            "contact": contact_record(contact) if contact is not None else None,
-        },
-    )

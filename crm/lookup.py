@@ -181,3 +181,29 @@ def open_tickets(contact: Contact) -> list[OpenTicketSummary]:
             logger.exception("open-tickets source %s failed for contact %s", name, contact.pk)
     tickets.sort(key=lambda ticket: ticket.updated_at, reverse=True)
     return tickets
+
+
+class AssetNotTheirs(LookupError):
+    """No unit with this serial belongs to the contact or to their organization."""
+
+
+def owned_asset(contact: Contact | None, serial_number: str):
+    """The contact's (or their organization's) unit with this serial; raises `AssetNotTheirs`.
+
+    A serial that exists but is someone else's answers the same as one that
+    does not: an agent picks from the caller's units, never anybody's.
+    """
+    from django.db.models import Q
+
+    from crm.models import Asset
+
+    serial = (serial_number or "").strip()
+    if contact is None or not serial:
+        raise AssetNotTheirs(serial)
+    owned = Q(contact=contact)
+    if contact.organization_id is not None:
+        owned |= Q(organization_id=contact.organization_id)
+    asset = Asset.objects.filter(owned, serial_number=serial).select_related("product").first()
+    if asset is None:
+        raise AssetNotTheirs(serial)
+    return asset

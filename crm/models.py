@@ -204,6 +204,14 @@ class CallRecord(models.Model):
         INBOUND = "inbound", _("inbound")
         OUTBOUND = "outbound", _("outbound")
 
+    class State(models.TextChoices):
+        # In order: a call only ever moves forward (see `CallRecord.ORDER`).
+        RINGING = "ringing", _("ringing")
+        ANSWERED = "answered", _("answered")
+        ENDED = "ended", _("ended")
+
+    ORDER = (State.RINGING, State.ANSWERED, State.ENDED)
+
     # The id the API and pages show: integer keys stay internal (no enumeration).
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contact = models.ForeignKey(
@@ -222,6 +230,20 @@ class CallRecord(models.Model):
         related_name="calls",
     )
     note = models.TextField(blank=True)
+    # The PBX's own id for the call (Asterisk's UNIQUEID, ...): a retried or later
+    # post with the same id updates this row instead of logging the call twice.
+    external_id = models.CharField(
+        _("external call id"), max_length=100, unique=True, null=True, blank=True
+    )
+    state = models.CharField(
+        _("state"), max_length=8, choices=State.choices, default=State.ENDED, db_index=True
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # A department slug, not a key: departments live in `queues`, above crm.
+    department = models.CharField(_("department"), max_length=50, blank=True)
+    # Whose consoles were rung, so that `answered` and `ended` reach the same ones.
+    rang_user_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -113,7 +113,117 @@ def call_data(call: CallRecord) -> dict[str, Any]:
         "duration_s": call.duration_s,
         "agent": call.agent.get_username() if call.agent is not None else None,
         "note": call.note,
+        "state": call.state,
+        "external_id": call.external_id,
+        "department": call.department or None,
+        "answered_at": call.answered_at.astimezone(datetime.UTC) if call.answered_at else None,
+        "ended_at": call.ended_at.astimezone(datetime.UTC) if call.ended_at else None,
     }
+
+
+def contact_summary(contact: Contact, *, today: datetime.date | None = None) -> dict[str, Any]:
+    """What a call pop shows at once: who, their organization, units and contract."""
+    today = today or timezone.localdate()
+    organization = contact.organization
+    owned = Q(contact=contact)
+    if organization is not None:
+        owned |= Q(organization=organization)
+    assets = Asset.objects.filter(owned).select_related("product").order_by("serial_number")
+    contract = None
+    if organization is not None:
+        contracts = SupportContract.objects.filter(organization=organization).select_related("plan")
+        # The contract in force, the best plan first; failing that, the latest one.
+        ranked = sorted(
+            contracts,
+            key=lambda c: (not c.is_active(today), -c.plan.priority, -c.ends_on.toordinal()),
+        )
+        if ranked:
+            contract = ranked[0]
+    return {
+        "id": str(contact.public_id),
+        "name": contact.name,
+        "organization": (
+            {"id": str(organization.public_id), "name": organization.name}
+            if organization is not None
+            else None
+        ),
+        "assets": [
+            {
+                "serial_number": asset.serial_number,
+                "product": asset.product.name,
+                "product_line": asset.product.line,
+                "warranty_end": asset.warranty_end.isoformat() if asset.warranty_end else None,
+                "in_warranty": asset.in_warranty(today),
+            }
+            for asset in assets
+        ],
+        "contract": (
+            {
+                "name": str(contract),
+                "plan": contract.plan.name,
+                "is_24x7": contract.plan.is_24x7,
+                "active": contract.is_active(today),
+                "ends_on": contract.ends_on.isoformat(),
+            }
+            if contract is not None
+            else None
+        ),
+    }
+
+
+def call_frame(call: CallRecord) -> dict[str, Any]:
+    """The `call` of a `call` frame: plain JSON (strings, no datetimes), small."""
+
+    def iso(value: datetime.datetime | None) -> str | None:
+        return value.astimezone(datetime.UTC).isoformat() if value is not None else None
+
+    contact = (
+        Contact.objects.select_related("organization").get(pk=call.contact_id)
+        if call.contact_id is not None
+        else None
+    )
+    return {
+        "id": str(call.public_id),
+        "state": call.state,
+        "phone": call.phone,
+        "direction": call.direction,
+        "department": call.department or None,
+        "agent": call.agent.get_username() if call.agent_id is not None else None,
+        "started_at": iso(call.started_at),
+        "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at),
+        "duration_s": call.duration_s,
+        "contact": contact_summary(contact) if contact is not None else None,
+    }
+
+
+LIVE_CALL_WINDOW = datetime.timedelta(hours=2)
+
+
+def live_call_frames(user_id: int) -> list[dict[str, Any]]:
+    """The `call` of every call still ringing or in progress that rang this agent.
+
+    A console that (re)connects mid-call pops it again. Older than two hours
+    is a PBX that never sent `ended`, not a live call.
+    """
+    since = timezone.now() - LIVE_CALL_WINDOW
+    calls = CallRecord.objects.filter(
+        state__in=(CallRecord.State.RINGING, CallRecord.State.ANSWERED), started_at__gte=since
+    ).select_related("agent")
+    # Filtered here: JSON containment is not portable (SQLite), and live calls are few.
+    return [
+        call_frame(call) for call in calls.order_by("started_at") if user_id in call.rang_user_ids
+    ]
+
+
+def call_by_public_id(public_id: str) -> CallRecord | None:
+    import uuid
+
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return CallRecord.objects.select_related("agent", "contact").filter(public_id=key).first()
 
 
 def contact_by_public_id(public_id: str) -> Contact | None:

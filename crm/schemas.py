@@ -7,7 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, ConfigDict, StrictInt, StrictStr
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictInt, StrictStr
+
+
+def _iso_text_only(value: object) -> object:
+    # Pydantic reads a number as a Unix time; the API documents an ISO 8601 string.
+    if value is not None and not isinstance(value, str):
+        raise ValueError("started_at must be an ISO 8601 string with a time zone")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
 
 
 class OrganizationOut(Schema):
@@ -74,6 +84,11 @@ class CallOut(Schema):
     duration_s: int | None
     agent: str | None = Field(description="Username")
     note: str
+    state: str = Field(description="ringing, answered or ended")
+    external_id: str | None = Field(description="The PBX's call_id, when it gave one")
+    department: str | None = Field(description="Department slug")
+    answered_at: datetime.datetime | None
+    ended_at: datetime.datetime | None
 
 
 class ContactRecordOut(Schema):
@@ -100,12 +115,21 @@ class CallIn(Schema):
 
     phone: Annotated[StrictStr, Field(min_length=1, max_length=40)]
     direction: Literal["inbound", "outbound"]
-    started_at: AwareDatetime | None = None
+    started_at: IsoDatetime | None = None
     duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
     agent: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
         None, description="Username of the agent on the call"
     )
     note: Annotated[StrictStr, Field(max_length=10_000)] = ""
+    call_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="The PBX's id of the call: a post with a known id updates that call"
+    )
+    state: Literal["ringing", "answered", "ended"] | None = Field(
+        None, description="Omitted: a finished call (ended). States never go backwards."
+    )
+    department: Annotated[StrictStr, Field(min_length=1, max_length=50)] | None = Field(
+        None, description="Department slug: rings its online agents when no agent is named"
+    )
 
 
 class RecordedCallOut(Schema):

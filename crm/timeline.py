@@ -84,6 +84,11 @@ def call_entries(contact: Contact, limit: int) -> list[TimelineEntry]:
             title = _("Inbound call")
         else:
             title = _("Outbound call")
+        if call.state != CallRecord.State.ENDED:
+            title = f"{title} ({call.get_state_display()})"
+        elif call.external_id and call.answered_at is None:
+            # The PBX reported the call and its end, never an answer.
+            title = _("Missed call")
         parts = []
         if call.agent is not None:
             parts.append(call.agent.get_full_name() or call.agent.get_username())

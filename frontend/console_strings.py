@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 def console_strings() -> dict[str, str]:
     return {
         "accept": _("Accept"),
+        "unknownCaller": _("Unknown caller"),
+        "callFrom": _("Call from %(who)s"),
         "connected": _("Connected"),
         "reconnecting": _("Reconnecting…"),
         "offline": _("Offline"),

@@ -2,13 +2,30 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views, views_console
+from frontend import views, views_calls, views_console
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views_console.console, name="console"),
     path("console/tickets/", include("tickets.console.urls")),
     path("console/panel/<str:conversation_id>/", views_console.console_panel, name="console_panel"),
+    path("console/calls/", views_calls.console_calls, name="console_calls"),
+    path("console/calls/<str:call_id>/", views_calls.console_call, name="console_call"),
+    path(
+        "console/calls/<str:call_id>/contact/",
+        views_calls.console_call_contact,
+        name="console_call_contact",
+    ),
+    path(
+        "console/calls/<str:call_id>/ticket/",
+        views_calls.console_call_ticket,
+        name="console_call_ticket",
+    ),
+    path(
+        "console/panel/<str:conversation_id>/asset/",
+        views_console.console_panel_asset,
+        name="console_panel_asset",
+    ),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("portal/", include("tickets.portal.urls")),
     path("widget.js", views.widget_js, name="widget_js"),

@@ -13,11 +13,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_POST
 
 from chat import access
+from chat.actions.assets import check_set_conversation_asset
 from chat.canned import MAX_QUERY_LENGTH, canned_matches
-from chat.errors import Forbidden, NotFound
+from chat.errors import ChatError, Forbidden, NotFound
 from crm.record import contact_record
 from crm.timeline import contact_timeline
 from frontend.console_strings import console_strings
@@ -69,6 +71,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "pingEveryMs": console_ping_every_ms(),
         "panelUrl": reverse("console_panel", args=["00000000-0000-0000-0000-000000000000"]),
         "cannedUrl": reverse("console_canned"),
+        "callUrl": reverse("console_call", args=["00000000-0000-0000-0000-000000000000"]),
         "ticketUrl": "/console/tickets/{number}/",
         "username": request.user.get_username(),
         "strings": console_strings(),
@@ -113,6 +116,10 @@ def console_panel(request: HttpRequest, conversation_id: str) -> HttpResponse:
             {"message": _("This conversation belongs to another department.")},
             status=403,
         )
+    return _panel(request, conversation)
+
+
+def _panel(request: HttpRequest, conversation) -> HttpResponse:
     contact = conversation.contact
     record = contact_record(contact) if contact is not None else None
     timeline = contact_timeline(contact, limit=TIMELINE_LIMIT) if contact is not None else []
@@ -126,6 +133,39 @@ def console_panel(request: HttpRequest, conversation_id: str) -> HttpResponse:
             "timeline": timeline,
         },
     )
+
+
+@require_POST
+@csrf_protect
+@agent_required
+def console_panel_asset(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """Name the unit the chat is about (one of the contact's), then show the panel again."""
+    try:
+        conversation = check_set_conversation_asset(
+            request.user,
+            conversation_id,
+            request.POST.get("asset", "")[:100],
+            scope=request.agent_scope,
+        )
+    except NotFound:
+        return render(
+            request,
+            "frontend/console_panel_error.html",
+            {"message": _("This conversation does not exist.")},
+            status=404,
+        )
+    except Forbidden:
+        return render(
+            request,
+            "frontend/console_panel_error.html",
+            {"message": _("This conversation belongs to another department.")},
+            status=403,
+        )
+    except ChatError as exc:
+        return render(
+            request, "frontend/console_panel_error.html", {"message": exc.detail}, status=400
+        )
+    return _panel(request, conversation)
 
 
 @require_GET

@@ -7,8 +7,10 @@ portal, the console and the CRM timeline are renders of it.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation
 from crm.gdpr import REDACTED
-from crm.models import Contact, Organization, SlaPlan
+from crm.models import Asset, CallRecord, Contact, Organization, SlaPlan
 from foundation.public_url import offline_base
 from queues.models import Department
 
@@ -114,6 +116,14 @@ class Ticket(models.Model):
     sla_plan = models.ForeignKey(
         SlaPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
+    # The phone call it was opened from: one call becomes at most one ticket.
+    call = models.OneToOneField(
+        CallRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    )
+    # The unit it is about; its product and product line are what the KPIs group by.
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +215,8 @@ def subject_for_display(subject: str, *, channel: str = "", requester_name: str 
         return subject
     if channel == Ticket.Channel.CHAT:
         return gettext("Chat with %(name)s") % {"name": requester_name or gettext("a visitor")}
+    if channel == Ticket.Channel.PHONE and requester_name:
+        return gettext("Phone call from %(caller)s") % {"caller": requester_name}
     return gettext("(no subject)")
 
 
@@ -226,6 +238,29 @@ def message_text_for_display(payload: object, *, kind: str = "", channel: str = 
     if kind == TicketEvent.Kind.CREATED and channel == Ticket.Channel.CHAT:
         return gettext("(The chat had no message from the visitor.)")
     return gettext("(no text)")
+
+
+def call_line(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The phone call a ticket was opened from, as its `created` event kept it."""
+    call = payload.get("call")
+    if not isinstance(call, dict):
+        return None
+    seconds = call.get("duration_s")
+    duration = (
+        f"{seconds // 60}:{seconds % 60:02d}" if isinstance(seconds, int) and seconds >= 0 else ""
+    )
+    started = call.get("started_at")
+    try:
+        started_at = datetime.datetime.fromisoformat(started) if started else None
+    except (TypeError, ValueError):
+        started_at = None
+    return {
+        "phone": str(call.get("phone") or ""),
+        "direction": str(call.get("direction") or ""),
+        "started_at": started_at,
+        "duration": duration,
+        "note": str(call.get("note") or ""),
+    }
 
 
 def customer_status_label(status: str) -> str:
@@ -255,6 +290,8 @@ class TicketEvent(models.Model):
         SLA_BREACH = "sla_breach", _("SLA breach")
         # Internal: the outbox gave up on a mail of this ticket.
         EMAIL_FAILED = "email_failed", _("e-mail not delivered")
+        # The unit the ticket is about was named or changed.
+        ASSET = "asset", _("unit changed")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")

@@ -25,6 +25,7 @@ from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group
 from chat.log import agent_author
+from crm.record import live_call_frames
 from foundation import metrics
 from foundation.session_sockets import session_group_of
 from queues.actions import do_drop_connection, do_heartbeat, do_register_connection
@@ -141,6 +142,9 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
             }
         )
         await self.catch_up({c.pk: c.last_seq for c in assigned})
+        # Calls ringing or in progress for this agent: a reload mid-call pops them again.
+        for call in await database_sync_to_async(live_call_frames)(self.user.pk):
+            await self.send_json({"type": "call", "call": call})
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)

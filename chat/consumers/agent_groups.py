@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 
 from chat import queue
 from chat.errors import ChatError
+from crm.record import call_by_public_id, call_frame
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +80,15 @@ class AgentGroupMessages:
         await self.send_json(
             {"type": "unassigned", "conversation": public_id, "reason": message["reason"]}
         )
+
+    async def call_changed(self, message: dict[str, Any]) -> None:
+        # Sent to this agent's own group only (chat.actions.calls chose whom to ring);
+        # the frame is read fresh, so a late doorbell still shows the latest state.
+        frame = await database_sync_to_async(_call_frame)(message["call"])
+        if frame is not None:
+            await self.send_json({"type": "call", "call": frame})
+
+
+def _call_frame(public_id: str) -> dict[str, Any] | None:
+    call = call_by_public_id(public_id)
+    return call_frame(call) if call is not None else None

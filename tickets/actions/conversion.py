@@ -146,6 +146,8 @@ def convert_conversation(
             author_role=Role.CUSTOMER if contact is not None else Role.SYSTEM,
             author_contact=contact,
             conversation=conversation,
+            # The unit the chat named (checked against the contact when it was named).
+            asset=conversation.asset if contact is not None else None,
             requester_name=visitor.name,
             requester_email=visitor.email,
             assignee=assignee,

@@ -22,6 +22,7 @@ from crm.models import Contact
 from foundation.uploads import CheckedUpload
 from queues.models import Department
 from tickets import sla
+from tickets.actions.assets import asset_wire, call_wire
 from tickets.actions.attachments import link_attachments, new_attachments
 from tickets.actions.lifecycle import status_fields
 from tickets.actions.log import append_event, department_with_hours, locked_ticket, sync_ticket
@@ -96,6 +97,8 @@ def create_ticket(
     chat_files: Sequence[Any] = (),
     refused_attachments: Sequence[RefusedFile] = (),
     as_received: bool = False,
+    call: Any = None,
+    asset: Any = None,
 ) -> Ticket:
     """A new ticket with its `created` event (the first message) and SLA clocks set.
 
@@ -134,6 +137,8 @@ def create_ticket(
             department=department,
             assignee=assignee,
             conversation=conversation,
+            call=call,
+            asset=asset,
             sla_plan=plan,
             first_response_due=first_due,
             resolution_due=resolution_due,
@@ -149,6 +154,10 @@ def create_ticket(
         }
         if files:
             payload["attachments"] = [attachment_wire(f, ticket.number) for f in files]
+        if call is not None:
+            payload["call"] = call_wire(call)
+        if asset is not None:
+            payload["asset"] = asset_wire(asset)
         if refused_attachments:
             payload["refused_attachments"] = list(refused_attachments)
         event = append_event(

@@ -33,6 +33,12 @@ class RequesterOut(Schema):
     email: str
 
 
+class AssetRefOut(Schema):
+    serial_number: str
+    product: str
+    product_line: str
+
+
 class TicketOut(Schema):
     number: str = Field(description='"T-1042"')
     subject: str
@@ -47,6 +53,8 @@ class TicketOut(Schema):
     assignee: str | None = Field(description="Username")
     department: str = Field(description="Slug")
     conversation: str | None = Field(description="The chat it came from")
+    call: str | None = Field(description="The phone call it came from (call id)")
+    asset: AssetRefOut | None = Field(description="The unit it is about")
     sla_plan: str | None
     first_response_due: datetime.datetime | None
     resolution_due: datetime.datetime | None
@@ -102,6 +110,9 @@ class TicketIn(Schema):
     assignee: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
         None, description="Username of an agent"
     )
+    asset: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Serial number of one of the contact's (or organization's) units"
+    )
 
 
 class TicketPatch(Schema):
@@ -111,6 +122,9 @@ class TicketPatch(Schema):
     priority: PriorityName | None = None
     assignee: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
         None, description="Username; null unassigns"
+    )
+    asset: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Serial number of one of the contact's units; null clears it"
     )
 
 
@@ -145,6 +159,16 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "assignee": ticket.assignee.get_username() if ticket.assignee else None,
         "department": ticket.department.slug,
         "conversation": str(ticket.conversation.public_id) if ticket.conversation else None,
+        "call": str(ticket.call.public_id) if ticket.call_id else None,
+        "asset": (
+            {
+                "serial_number": ticket.asset.serial_number,
+                "product": ticket.asset.product.name,
+                "product_line": ticket.asset.product.line,
+            }
+            if ticket.asset_id
+            else None
+        ),
         "sla_plan": ticket.sla_plan.name if ticket.sla_plan else None,
         "first_response_due": ticket.first_response_due,
         "resolution_due": ticket.resolution_due,

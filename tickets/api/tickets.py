@@ -22,6 +22,7 @@ from foundation.public_url import request_base
 from queues.agent_scope import AgentScope, agent_scope
 from queues.models import Department
 from tickets.access import access_ticket_for_agent, tickets_for_agent
+from tickets.actions.assets import asset_for, set_ticket_asset
 from tickets.actions.assignment import assign_ticket
 from tickets.actions.lifecycle import change_priority, change_status
 from tickets.actions.messages import add_reply, create_ticket
@@ -81,7 +82,16 @@ def _raise(exc: TicketError) -> NoReturn:
     raise HttpError(exc.status, exc.detail) from exc
 
 
-_RELATED = ("contact", "organization", "assignee", "department", "sla_plan", "conversation")
+_RELATED = (
+    "contact",
+    "organization",
+    "assignee",
+    "department",
+    "sla_plan",
+    "conversation",
+    "call",
+    "asset__product",
+)
 
 
 def _split(raw: str, allowed: set[str], name: str) -> list[str]:
@@ -189,9 +199,11 @@ def create(request: HttpRequest, payload: TicketIn):
         raise HttpError(400, "give a contact, or the requester's name or e-mail")
     assignee = _agent_by_username(payload.assignee) if payload.assignee else None
     try:
+        asset = asset_for(contact, payload.asset) if payload.asset is not None else None
         # One transaction: an assignee the action refuses leaves no ticket behind.
         with transaction.atomic():
             ticket = create_ticket(
+                asset=asset,
                 subject=payload.subject,
                 body=payload.body,
                 contact=contact,
@@ -207,10 +219,10 @@ def create(request: HttpRequest, payload: TicketIn):
                 assign_ticket(ticket, assignee, by=request.user)
     except TicketError as exc:
         _raise(exc)
-    return Status(201, _detail(request, ticket.number))
+    return Status(201, ticket_detail_data(request, ticket.number))
 
 
-def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+def ticket_detail_data(request: HttpRequest, number: str) -> dict[str, Any]:
     try:
         ticket = access_ticket_for_agent(request.user, number)
     except TicketError as exc:
@@ -230,19 +242,19 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
 )
 def detail(request: HttpRequest, number: TicketNumber):
     _scope(request)
-    return _detail(request, number)
+    return ticket_detail_data(request, number)
 
 
 @router.patch(
     "/{number}",
     response={200: TicketDetailOut, **error_responses(403, 404, 409)},
-    summary="Change status, priority or assignee",
+    summary="Change status, priority, assignee or the unit (asset)",
 )
 def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
     scope = _scope(request)
     changes = payload.model_fields_set
     if not changes:
-        raise HttpError(400, "nothing to change: give status, priority or assignee")
+        raise HttpError(400, "nothing to change: give status, priority, assignee or asset")
     for field in ("status", "priority"):
         if field in changes and getattr(payload, field) is None:
             raise HttpError(400, f"{field} cannot be null")
@@ -256,11 +268,13 @@ def update(request: HttpRequest, number: TicketNumber, payload: TicketPatch):
                 change_priority(ticket, payload.priority, by=request.user)
             if "assignee" in changes:
                 assign_ticket(ticket, assignee, by=request.user)
+            if "asset" in changes:
+                set_ticket_asset(ticket, payload.asset, by=request.user)
             if payload.status is not None:
                 change_status(ticket, payload.status, by=request.user)
     except TicketError as exc:
         _raise(exc)
-    return _detail(request, ticket.number)
+    return ticket_detail_data(request, ticket.number)
 
 
 @router.post(

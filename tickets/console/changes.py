@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from queues.agent_scope import AgentScope
 from tickets.access import access_ticket_for_agent
+from tickets.actions.assets import set_ticket_asset
 from tickets.actions.assignment import assign_ticket, move_ticket
 from tickets.actions.lifecycle import change_priority, change_status
 from tickets.console.forms import active_agent
@@ -39,6 +40,8 @@ def apply_ticket_changes(
             done.append(change_priority(ticket, changes["priority"], by=by))
         if "status" in changes:
             done.append(change_status(ticket, changes["status"], by=by))
+        if "asset" in changes:
+            done.append(set_ticket_asset(ticket, changes["asset"], by=by))
     return [event for event in done if event is not None]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from queues.agent_scope import AgentScope
@@ -64,10 +65,12 @@ class TicketUpdateForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
     assignee = forms.CharField(label=_("Assignee"), required=False, max_length=150)
     department = forms.ChoiceField(label=_("Department"))
+    asset = forms.ChoiceField(label=_("Unit"), required=False)
     was_status = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
     was_priority = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
     was_assignee = forms.CharField(required=False, widget=forms.HiddenInput, max_length=150)
     was_department = forms.CharField(required=False, widget=forms.HiddenInput, max_length=50)
+    was_asset = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
         current = {
@@ -75,6 +78,7 @@ class TicketUpdateForm(forms.Form):
             "priority": ticket.priority,
             "assignee": ticket.assignee.get_username() if ticket.assignee is not None else "",
             "department": ticket.department.slug,
+            "asset": ticket.asset.serial_number if ticket.asset_id else "",
         }
         kwargs.setdefault("initial", {**current, **{f"was_{k}": v for k, v in current.items()}})
         super().__init__(*args, **kwargs)
@@ -93,6 +97,8 @@ class TicketUpdateForm(forms.Form):
         self.fields["department"].choices = list(
             Department.objects.order_by("name").values_list("slug", "name")
         )
+        # Only the customer's units (the action checks again); the current one stays listed.
+        self.fields["asset"].choices = [("", _("No unit named")), *asset_choices(ticket)]
 
     def clean_assignee(self) -> Any:
         username = self.cleaned_data.get("assignee") or ""
@@ -114,6 +120,8 @@ class TicketUpdateForm(forms.Form):
         department = Department.objects.get(slug=cleaned["department"])
         if cleaned["department"] != cleaned.get("was_department"):
             changes["department"] = department
+        if (cleaned.get("asset") or "") != (cleaned.get("was_asset") or ""):
+            changes["asset"] = cleaned.get("asset") or None
         assignee = cleaned.get("assignee")
         if (assignee.get_username() if assignee else "") != (cleaned.get("was_assignee") or ""):
             changes["assignee"] = assignee
@@ -125,6 +133,19 @@ class TicketUpdateForm(forms.Form):
             self.add_error("assignee", exc.detail)
         cleaned["changes"] = changes
         return cleaned
+
+
+def asset_choices(ticket: Ticket) -> list[tuple[str, str]]:
+    """The units a ticket may name: its contact's and their organization's."""
+    from crm.models import Asset
+
+    if ticket.contact_id is None:
+        return []
+    owned = Q(contact_id=ticket.contact_id)
+    if ticket.contact.organization_id is not None:
+        owned |= Q(organization_id=ticket.contact.organization_id)
+    assets = Asset.objects.filter(owned).select_related("product").order_by("serial_number")
+    return [(a.serial_number, f"{a.serial_number} — {a.product.name}") for a in assets]
 
 
 class BulkActionForm(forms.Form):

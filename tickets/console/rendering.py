@@ -23,7 +23,13 @@ from queues.models import Department
 from tickets import sla
 from tickets.attachments import refused_attachments_of
 from tickets.console.forms import TicketUpdateForm
-from tickets.models import Ticket, TicketEvent, internal_status_label, message_text_for_display
+from tickets.models import (
+    Ticket,
+    TicketEvent,
+    call_line,
+    internal_status_label,
+    message_text_for_display,
+)
 
 TIMELINE_LIMIT = 500
 Kind = TicketEvent.Kind
@@ -170,6 +176,14 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
             "attempts": payload.get("attempts") or "?",
             "error": payload.get("error") or "—",
         }
+    if kind == Kind.ASSET:
+        unit = payload.get("asset")
+        if isinstance(unit, dict):
+            return _("Unit: %(serial)s (%(product)s)") % {
+                "serial": unit.get("serial_number", "?"),
+                "product": unit.get("product", "?"),
+            }
+        return _("No unit named any more")
     if kind == Kind.CREATED:
         return _("Opened the ticket (%(channel)s)") % {
             "channel": _channel_label(payload.get("channel")),
@@ -240,6 +254,8 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 else _summary(event, payload, departments),
                 "transcript": _transcript_lines(payload) if kind == Kind.TRANSCRIPT else [],
                 "mail_undelivered": event.seq in undelivered,
+                "call": call_line(payload) if kind == Kind.CREATED else None,
+                "asset": payload.get("asset") if isinstance(payload.get("asset"), dict) else None,
             }
         )
     return entries

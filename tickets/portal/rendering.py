@@ -14,7 +14,13 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from tickets.attachments import attachment_path, attachments_of, refused_attachments_of
-from tickets.models import Ticket, TicketEvent, customer_status_label, message_text_for_display
+from tickets.models import (
+    Ticket,
+    TicketEvent,
+    call_line,
+    customer_status_label,
+    message_text_for_display,
+)
 
 TIMELINE_LIMIT = 500
 # What a customer's timeline shows: public replies, the opening message and
@@ -73,6 +79,11 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
         else:
             entry["body"] = message_text_for_display(payload, kind=kind, channel=ticket.channel)
             entry["refused_attachments"] = refused_attachments_of(payload)
+            if kind == TicketEvent.Kind.CREATED:
+                # The call it came from (when, how long; never the agent's note) and the unit.
+                entry["call"] = call_line(payload)
+                asset = payload.get("asset")
+                entry["asset"] = asset if isinstance(asset, dict) else None
             # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
             entry["attachments"] = [
                 {**item, "path": attachment_path(ticket.number, item.get("id", ""))}

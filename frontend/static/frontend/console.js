@@ -288,6 +288,7 @@
       case "ack": return onAck(frame);
       case "error": return onError(frame);
       case "pong": return onPong(frame);
+      case "call": return onCall(frame);
       default: return undefined;
     }
   }
@@ -821,6 +822,52 @@
     }
     renderLists();
   }
+
+  // ---- phone calls: a `call` frame pops the caller (the fragment is the server's) ----
+
+  var CALL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
+  var callRequests = {};
+
+  function onCall(frame) {
+    var call = frame.call || {};
+    if (typeof call.id !== "string" || !/^[0-9a-f-]{36}$/.test(call.id)) return;
+    var box = $("call-pops");
+    if (!box) return;
+    var slot = box.querySelector('[data-call-slot="' + call.id + '"]');
+    if (!slot) {
+      slot = el("div", "call-slot");
+      slot.setAttribute("data-call-slot", call.id);
+      // Until the record arrives, what the frame says (built as text, never HTML).
+      var who = call.contact && call.contact.name ? call.contact.name : S.unknownCaller || "?";
+      slot.appendChild(el("p", "call-pop call-pop-loading", who + " · " + call.phone));
+      box.prepend(slot);
+      announce(fmt(S.callFrom || "Call from %(who)s", { who: who }));
+    }
+    slot.setAttribute("data-call-state", call.state);
+    loadCall(call.id, slot);
+  }
+
+  function loadCall(id, slot) {
+    if (!window.htmx) return;
+    var url = config.callUrl.replace(CALL_PLACEHOLDER, encodeURIComponent(id));
+    // Two frames in a row (ringing, answered): the later read wins, it is the newer state.
+    callRequests[id] = (callRequests[id] || 0) + 1;
+    var mine = callRequests[id];
+    fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null || mine !== callRequests[id] || !slot.isConnected) return;
+        window.htmx.swap(slot, html, { swapStyle: "innerHTML" });
+      })
+      .catch(function () { /* the next frame or a reload shows it */ });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest ? ev.target.closest("[data-dismiss-call]") : null;
+    if (!button) return;
+    var slot = button.closest("[data-call-slot]");
+    if (slot) slot.remove();
+  });
 
   function loadPanel(id) {
     var panel = $("panel");
