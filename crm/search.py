@@ -7,16 +7,18 @@ bench/search_contacts.py):
 - phone: a complete number is read the way caller identification reads it
   (crm/lookup.py: site region first, then the organizations' regions) and
   matched exactly in E.164; a partial one (`0721 23`, `+40 721`) is turned
-  into an E.164 prefix and matched with `LIKE '+4072123%'` (Django's
-  `_like` index of `ContactPhone.number`);
-- e-mail: prefix of the lower-cased address (the `_like` index of the unique
-  column);
-- serial number: case-insensitive prefix (`UPPER(serial_number)` pattern index);
-- name and organization: exact, then prefix (`UPPER(name)` pattern index),
-  then substring (pg_trgm GIN index on `UPPER(name)`); queries shorter than
-  three characters stop at the prefix, where a trigram index cannot help;
+  into an E.164 prefix and matched with `LIKE '+4072123%'`;
+- e-mail: prefix of the lower-cased address;
+- serial number: case-insensitive prefix (on `UPPER(serial_number)`);
+- name and organization: exact, then prefix (on `UPPER(name)`), then
+  substring (pg_trgm GIN index on `UPPER(name)`); queries shorter than three
+  characters stop at the prefix, where a trigram index cannot help;
 - ticket number and anything else of a higher app: a source registered with
   `register_search_source` (tickets registers its own in `TicketsConfig.ready()`).
+
+Every prefix query is `WHERE x LIKE 'abc%' ORDER BY x COLLATE "C" LIMIT n`
+over an index in the "C" collation: the index finds the range and gives
+the order, so a two-letter prefix matching 10,000 rows reads ten of them.
 
 Ranking: exact matches first, then prefixes, then substrings; within a tier
 the field order of `FIELD_ORDER` (a phone match says more than a name that
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Collate, Upper
 from django.urls import reverse
 
 from crm.lookup import iter_phone_candidates
@@ -59,6 +61,17 @@ EXACT, PREFIX, SUBSTRING = 0, 1, 2
 FIELD_ORDER = ("ticket", "phone", "email", "serial", "name", "organization")
 
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
+
+
+class Bytewise(Collate):
+    """`x COLLATE "C"` on PostgreSQL, the order the prefix indexes keep; SQLite
+    has no "C" collation and compares bytes anyway."""
+
+    def __init__(self, expression):
+        super().__init__(expression, "C")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.get_source_expressions()[0])
 
 
 class InvalidQuery(ValueError):
@@ -188,7 +201,7 @@ def _phone_matches(query: str, limit: int) -> list[tuple[int, str, int, str]]:
         return []
     rows = (
         ContactPhone.objects.filter(number__startswith=prefix)
-        .order_by("number")
+        .order_by(Bytewise("number"))
         .values_list("contact_id", "number")[:limit]
     )
     return [(pk, "phone", PREFIX, format_phone_international(number)) for pk, number in rows]
@@ -218,7 +231,7 @@ def _email_matches(query: str, limit: int) -> list[tuple[int, str, int, str]]:
         return []
     rows = (
         ContactEmail.objects.filter(email__startswith=needle)
-        .order_by("email")
+        .order_by(Bytewise("email"))
         .values_list("contact_id", "email")[:limit]
     )
     return [(pk, "email", EXACT if email == needle else PREFIX, email) for pk, email in rows]
@@ -232,7 +245,7 @@ def _serial_matches(query: str, limit: int) -> list[tuple[int, str, int, str]]:
         Asset.objects.annotate(serial_upper=Upper("serial_number"))
         .filter(serial_upper__startswith=needle)
         .filter(Q(contact__isnull=False) | Q(organization__isnull=False))
-        .order_by("serial_upper")
+        .order_by(Bytewise(Upper("serial_number")))
         .values_list("contact_id", "organization_id", "serial_number")[:limit]
     )
     found = []
@@ -273,7 +286,7 @@ def _ranked_names(rows, needle: str, limit: int) -> list[tuple[int, int, str]]:
     found = [
         (pk, EXACT if upper == needle else PREFIX, name)
         for pk, name, upper in named.filter(name_upper__startswith=needle)
-        .order_by("name_upper", "pk")
+        .order_by(Bytewise(Upper("name")), "pk")
         .values_list("pk", "name", "name_upper")[:limit]
     ]
     if len(found) < limit and len(needle) >= MIN_SUBSTRING_CHARS:
