@@ -14,10 +14,11 @@ import datetime
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.record import contact_by_public_id, contact_record
-from crm.search import DEFAULT_LIMIT, InvalidQuery, search
+from crm.search import DEFAULT_LIMIT, MAX_QUERY_CHARS, MIN_QUERY_CHARS, InvalidQuery, search
 from crm.timeline import timeline_page
 from tickets.console.access import agent_required
 
@@ -29,11 +30,12 @@ TIMELINE_PAGE_SIZE = 25
 def console_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     hits, error = [], None
-    try:
-        hits = search(query, user=request.user, limit=DEFAULT_LIMIT)
-    except InvalidQuery as exc:
-        # Typing the first character is no error worth a red message: an empty list.
-        error = str(exc) if query.strip() else None
+    # Typing the first character is no error worth a red message: an empty list.
+    if len(query.strip()) >= MIN_QUERY_CHARS:
+        try:
+            hits = search(query, user=request.user, limit=DEFAULT_LIMIT)
+        except InvalidQuery:
+            error = _("Search with at most %(count)d characters.") % {"count": MAX_QUERY_CHARS}
     context = {"query": query, "hits": hits, "error": error, "console_section": "search"}
     if request.htmx:
         return render(request, "frontend/search/_results.html", context)
