@@ -44,14 +44,6 @@
       setOpen(hasContent && input.value.trim().length > 0);
       highlight(options().length > 0 ? 0 : -1);
     });
-    // htmx swaps the target itself: listen on the form too, whichever fires.
-    form.addEventListener("htmx:afterSettle", function (event) {
-      if (event.target === results) {
-        setOpen(results.children.length > 0 && input.value.trim().length > 0);
-        if (active < 0) highlight(options().length > 0 ? 0 : -1);
-      }
-    });
-
     input.addEventListener("keydown", function (event) {
       const items = options();
       if (event.key === "ArrowDown" && items.length) {
@@ -69,6 +61,9 @@
           window.location.assign(link.href);
         }
       } else if (event.key === "Escape") {
+        // First Escape closes the list and keeps the query; a second one
+        // (list closed) leaves the search box, clearing it as search inputs do.
+        if (input.getAttribute("aria-expanded") === "true") event.preventDefault();
         setOpen(false);
         highlight(-1);
         input.blur();
