@@ -11,8 +11,8 @@ bench/search_contacts.py):
 - e-mail: prefix of the lower-cased address;
 - serial number: case-insensitive prefix (on `UPPER(serial_number)`);
 - name and organization: exact, then prefix (on `UPPER(name)`), then
-  substring (pg_trgm GIN index on `UPPER(name)`); queries shorter than three
-  characters stop at the prefix, where a trigram index cannot help;
+  substring (pg_trgm GIN index on `UPPER(name)`) from four characters on,
+  where the trigram index narrows the search down;
 - ticket number and anything else of a higher app: a source registered with
   `register_search_source` (tickets registers its own in `TicketsConfig.ready()`).
 
@@ -52,8 +52,10 @@ MIN_QUERY_CHARS = 2
 MAX_QUERY_CHARS = 100
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
-# A trigram index needs three characters to narrow anything down.
-MIN_SUBSTRING_CHARS = 3
+# A trigram index narrows nothing down below three characters, and with three
+# (one trigram) PostgreSQL rightly prefers a sequential scan: from four on,
+# a substring search is an index scan.
+MIN_SUBSTRING_CHARS = 4
 # Fewer digits than this is no phone number, not even the start of one.
 MIN_PHONE_DIGITS = 4
 
@@ -291,11 +293,14 @@ def _ranked_names(rows, needle: str, limit: int) -> list[tuple[int, int, str]]:
     ]
     if len(found) < limit and len(needle) >= MIN_SUBSTRING_CHARS:
         seen = [pk for pk, _, _ in found]
+        # No ORDER BY: any order would let PostgreSQL walk that order's index and
+        # filter, reading the whole table when few rows match. The final ranking
+        # sorts these by name.
         found += [
             (pk, SUBSTRING, name)
             for pk, name in named.filter(name_upper__contains=needle)
             .exclude(pk__in=seen)
-            .order_by("pk")
+            .order_by()
             .values_list("pk", "name")[: limit - len(found)]
         ]
     return found

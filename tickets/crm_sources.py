@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 from django.db.models.functions import Length
 from django.urls import reverse
 
@@ -52,22 +53,27 @@ def timeline_entries(scope: TimelineScope, limit: int) -> list[TimelineEntry]:
 
 
 TICKET_NUMBER = re.compile(r"^(?:T-?)?(\d{1,12})$", re.IGNORECASE)
+# Numbers start at T-1001: fewer digits are no number, and `T-1` as a prefix
+# would match a tenth of all tickets.
+MIN_PREFIX_DIGITS = 4
 
 
 def search_hits(query: str, user: AbstractBaseUser | None, limit: int) -> list[SearchHit]:
     """Tickets by number (`T-1042`, `t-1042`, `1042`) that the agent may see.
 
-    The exact number, then numbers it starts (`T-10` -> `T-1042`), on the
-    unique column's pattern index. The link opens the contact's page, where
+    The exact number, then (from four digits) the numbers it starts
+    (`T-1042` -> `T-10420`), on the unique column's pattern index. The link opens the contact's page, where
     the ticket is on the timeline; a ticket without a contact opens itself.
     """
     match = TICKET_NUMBER.match(query.replace(" ", ""))
     if match is None:
         return []
-    number = f"{NUMBER_PREFIX}{match.group(1)}"
+    digits = match.group(1)
+    number = f"{NUMBER_PREFIX}{digits}"
+    matching = Q(number__startswith=number) if len(digits) >= MIN_PREFIX_DIGITS else Q(number=number)
     rows = (
         tickets_for_agent(user)
-        .filter(number__startswith=number)
+        .filter(matching)
         .order_by(Length("number"), "number")
         .values_list("number", "subject", "channel", "requester_name", "contact__public_id")[
             :limit

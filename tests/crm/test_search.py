@@ -110,11 +110,13 @@ def test_one_contact_appears_once_under_its_best_match(maria, boris):
     assert contact_ids(hits).count(str(maria.public_id)) == 1
 
 
-def test_two_characters_search_prefixes_only(demo, boris):
+@pytest.mark.parametrize("query", ["xi", "xim"])
+def test_under_four_characters_search_prefixes_only(demo, boris, query):
     Contact.objects.create(name="Ximena")
     Contact.objects.create(name="Alex Ximenez")
-    names = [hit.title for hit in search("xi", user=boris)]
+    names = [hit.title for hit in search(query, user=boris)]
     assert names == ["Ximena"]
+    assert [hit.title for hit in search("xime", user=boris)] == ["Ximena", "Alex Ximenez"]
 
 
 def test_it_escapes_like_wildcards(demo, boris):
@@ -168,6 +170,18 @@ def test_it_finds_a_ticket_by_number(maria, boris, spelling):
     # It opens the contact's page, where the ticket is on the timeline.
     assert hit.url == f"/console/contacts/{maria.public_id}/"
     assert hits[0] == hit  # an exact ticket number beats everything
+
+
+def test_short_ticket_numbers_match_only_exactly(maria, boris):
+    support = Department.objects.get(slug="support")
+    first = open_ticket(support, maria)
+    for _ in range(11):
+        open_ticket(support, maria)
+    # Three digits: T-100 itself (none), never the T-100x it starts.
+    assert not [hit for hit in search(first.number[:-1], user=boris) if hit.kind == "ticket"]
+    exact, *longer = [hit for hit in search(first.number, user=boris) if hit.kind == "ticket"]
+    assert (exact.id, exact.tier) == (first.number, 0)
+    assert all(hit.id.startswith(first.number) and hit.tier == 1 for hit in longer)
 
 
 def test_a_ticket_without_contact_opens_itself(demo, boris):
