@@ -32,6 +32,11 @@ def create_indexes(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, definition in INDEXES:
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} {definition}")
+    # Statistics of the UPPER(name) expression come with its btree index, at the
+    # next ANALYZE. Without them the planner guesses that `LIKE '%GRID%'` matches
+    # 800 of 100,000 contacts and walks the table for ten rows that are not there.
+    tables = sorted({table for _name, table, _definition in INDEXES})
+    schema_editor.execute(f"ANALYZE {', '.join(tables)}")
 
 
 def drop_indexes(apps, schema_editor):
