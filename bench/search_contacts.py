@@ -244,8 +244,25 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def measure(runs: int) -> list[tuple[str, float, float, float, float]]:
+class DatabaseClock:
+    """Time spent waiting for PostgreSQL, and the statements sent (an execute wrapper)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.statements += 1
+
+
+def measure(runs: int) -> list[tuple]:
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from crm.search import search
 
@@ -253,15 +270,27 @@ def measure(runs: int) -> list[tuple[str, float, float, float, float]]:
     agent = get_user_model().objects.get(username=f"{BENCH_PREFIX}-agent")
     results = []
     for kind, make_query in queries(rng).items():
-        timings, found = [], 0
-        for _ in range(runs):
-            query = make_query()
-            started = time.perf_counter()
-            hits = search(query, user=agent)
-            timings.append((time.perf_counter() - started) * 1000)
-            found += bool(hits)
+        timings, in_database, found = [], [], 0
+        clock = DatabaseClock()
+        with connection.execute_wrapper(clock):
+            for _ in range(runs):
+                query = make_query()
+                before = clock.seconds
+                started = time.perf_counter()
+                hits = search(query, user=agent)
+                timings.append((time.perf_counter() - started) * 1000)
+                in_database.append((clock.seconds - before) * 1000)
+                found += bool(hits)
         results.append(
-            (kind, statistics.median(timings), percentile(timings, 95), max(timings), found / runs)
+            (
+                kind,
+                statistics.median(timings),
+                percentile(timings, 95),
+                max(timings),
+                statistics.median(in_database),
+                clock.statements / runs,
+                found / runs,
+            )
         )
     return results
 
@@ -309,9 +338,13 @@ def main() -> None:
         sys.exit(f"the database holds {seeded} bench contacts, not {args.contacts}: use --reseed")
     total = Contact.objects.count()
     print(f"{total} contacts; {args.runs} queries per kind, in-process search():\n")
-    print(f"| query | p50 | p95 | max | found |\n|---|---|---|---|---|")
-    for kind, p50, p95, worst, found in measure(args.runs):
-        print(f"| {kind} | {p50:.1f} ms | {p95:.1f} ms | {worst:.1f} ms | {found:.0%} |")
+    print("| query | p50 | p95 | max | p50 in PostgreSQL | statements | found |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, p50, p95, worst, db_p50, statements, found in measure(args.runs):
+        print(
+            f"| {kind} | {p50:.1f} ms | {p95:.1f} ms | {worst:.1f} ms | {db_p50:.1f} ms "
+            f"| {statements:.1f} | {found:.0%} |"
+        )
     p50, p95 = measure_api(args.runs)
     print(f"\nGET /api/v1/crm/search (test client, bearer auth): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 

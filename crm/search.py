@@ -157,19 +157,20 @@ def _contact_hits(found: list[tuple[int, str, int, str]]) -> list[SearchHit]:
             best[pk] = key
     if not best:
         return []
-    contacts = Contact.objects.filter(pk__in=best).select_related("organization")
+    contacts = Contact.objects.filter(pk__in=best).values_list(
+        "pk", "public_id", "name", "organization__name"
+    )
     hits = []
-    for contact in contacts:
-        tier, _, field, detail = best[contact.pk]
-        public_id = str(contact.public_id)
-        organization = contact.organization.name if contact.organization_id else ""
+    for pk, uuid, name, organization in contacts:
+        tier, _, field, detail = best[pk]
+        public_id = str(uuid)
         if field != "organization" and organization:
             detail = f"{detail} · {organization}" if detail else organization
         hits.append(
             SearchHit(
                 kind="contact",
                 id=public_id,
-                title=contact.name,
+                title=name,
                 detail=detail,
                 matched=field,
                 tier=tier,
