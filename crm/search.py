@@ -131,14 +131,18 @@ def search(raw: object, *, user: AbstractBaseUser | None, limit: int = DEFAULT_L
     query = clean_query(raw)
     limit = max(1, min(int(limit), MAX_LIMIT))
     found: list[tuple[int, str, int, str]] = []  # (contact pk, field, tier, detail)
-    if PHONE_LIKE.match(query) and sum(c.isdigit() for c in query) >= MIN_PHONE_DIGITS:
-        found += _phone_matches(query, limit)
-    if any(c.isalnum() for c in query):
+    if "@" in query:
+        # Only an e-mail address has one: no name, serial or number to look for.
         found += _email_matches(query, limit)
-        found += _serial_matches(query, limit)
-    if any(c.isalpha() for c in query):
-        found += _name_matches(query, limit)
-        found += _organization_matches(query, limit)
+    else:
+        if PHONE_LIKE.match(query) and sum(c.isdigit() for c in query) >= MIN_PHONE_DIGITS:
+            found += _phone_matches(query, limit)
+        if any(c.isalnum() for c in query):
+            found += _email_matches(query, limit)
+            found += _serial_matches(query, limit)
+        if any(c.isalpha() for c in query):
+            found += _name_matches(query, limit)
+            found += _organization_matches(query, limit)
     hits = _contact_hits(found)
     for name, fn in list(_sources.items()):
         try:

@@ -52,7 +52,8 @@ def timeline_entries(scope: TimelineScope, limit: int) -> list[TimelineEntry]:
     ]
 
 
-TICKET_NUMBER = re.compile(r"^(?:T-?)?(\d{1,12})$", re.IGNORECASE)
+# `T-1042`, `t1042`, or bare digits short of a phone number (which has nine or more).
+TICKET_NUMBER = re.compile(r"^(?:T-?(\d{1,12})|(\d{1,8}))$", re.IGNORECASE)
 # Numbers start at T-1001: fewer digits are no number, and `T-1` as a prefix
 # would match a tenth of all tickets.
 MIN_PREFIX_DIGITS = 4
@@ -68,7 +69,7 @@ def search_hits(query: str, user: AbstractBaseUser | None, limit: int) -> list[S
     match = TICKET_NUMBER.match(query.replace(" ", ""))
     if match is None:
         return []
-    digits = match.group(1)
+    digits = match.group(1) or match.group(2)
     number = f"{NUMBER_PREFIX}{digits}"
     matching = Q(number__startswith=number) if len(digits) >= MIN_PREFIX_DIGITS else Q(number=number)
     rows = (
