@@ -34,25 +34,140 @@ BATCH = 2000
 SEED = 13
 BENCH_PREFIX = "bench-search"
 
-FIRST = (
-    "Maria Ana Elena Ioana Andreea Cristina Mihaela Daniela Alexandra Gabriela Irina Natalia "
-    "Olga Svetlana Tatiana Andrei Alexandru Mihai Ion Gheorghe Vasile Dmitry Sergei Pavel "
-    "Constantin Florin Bogdan Radu Stefan Adrian Victor Nicolae Cosmin Ovidiu Marius Boris"
-).split()
-LAST = (
-    "Popescu Ionescu Popa Dumitrescu Stan Stoica Gheorghe Matei Ciobanu Rusu Munteanu Florea "
-    "Constantinescu Dobre Barbu Nistor Moldovan Marin Tudor Lungu Ivanov Smirnov Kuznetsov "
-    "Popov Sokolov Volkov Lebedev Kozlov Novikov Morozov Petrov Pavlov Stefanescu Georgescu "
-    "Radulescu Enache Toma Cristea Mocanu Oprea Voicu Dinu Serban Preda Neagu Sandu Ene Luca"
-).split()
-TOWNS = (
-    "Cluj Iasi Timis Brasov Constanta Craiova Galati Ploiesti Oradea Braila Arad Pitesti Sibiu "
-    "Bacau Suceava Buzau Botosani Satu Deva Hunedoara Novosibirsk Omsk Tomsk Irkutsk Kazan"
-).split()
-TRADES = (
-    "Energie Electrica Distributie Retele Hidro Termo Solar Eolian Automatizari Industrial "
-    "Servicii Montaj Proiect Instal Grid Power Metering"
-).split()
+FIRST = [
+    "Maria",
+    "Ana",
+    "Elena",
+    "Ioana",
+    "Andreea",
+    "Cristina",
+    "Mihaela",
+    "Daniela",
+    "Alexandra",
+    "Gabriela",
+    "Irina",
+    "Natalia",
+    "Olga",
+    "Svetlana",
+    "Tatiana",
+    "Andrei",
+    "Alexandru",
+    "Mihai",
+    "Ion",
+    "Gheorghe",
+    "Vasile",
+    "Dmitry",
+    "Sergei",
+    "Pavel",
+    "Constantin",
+    "Florin",
+    "Bogdan",
+    "Radu",
+    "Stefan",
+    "Adrian",
+    "Victor",
+    "Nicolae",
+    "Cosmin",
+    "Ovidiu",
+    "Marius",
+    "Boris",
+]
+LAST = [
+    "Popescu",
+    "Ionescu",
+    "Popa",
+    "Dumitrescu",
+    "Stan",
+    "Stoica",
+    "Gheorghe",
+    "Matei",
+    "Ciobanu",
+    "Rusu",
+    "Munteanu",
+    "Florea",
+    "Constantinescu",
+    "Dobre",
+    "Barbu",
+    "Nistor",
+    "Moldovan",
+    "Marin",
+    "Tudor",
+    "Lungu",
+    "Ivanov",
+    "Smirnov",
+    "Kuznetsov",
+    "Popov",
+    "Sokolov",
+    "Volkov",
+    "Lebedev",
+    "Kozlov",
+    "Novikov",
+    "Morozov",
+    "Petrov",
+    "Pavlov",
+    "Stefanescu",
+    "Georgescu",
+    "Radulescu",
+    "Enache",
+    "Toma",
+    "Cristea",
+    "Mocanu",
+    "Oprea",
+    "Voicu",
+    "Dinu",
+    "Serban",
+    "Preda",
+    "Neagu",
+    "Sandu",
+    "Ene",
+    "Luca",
+]
+TOWNS = [
+    "Cluj",
+    "Iasi",
+    "Timis",
+    "Brasov",
+    "Constanta",
+    "Craiova",
+    "Galati",
+    "Ploiesti",
+    "Oradea",
+    "Braila",
+    "Arad",
+    "Pitesti",
+    "Sibiu",
+    "Bacau",
+    "Suceava",
+    "Buzau",
+    "Botosani",
+    "Satu",
+    "Deva",
+    "Hunedoara",
+    "Novosibirsk",
+    "Omsk",
+    "Tomsk",
+    "Irkutsk",
+    "Kazan",
+]
+TRADES = [
+    "Energie",
+    "Electrica",
+    "Distributie",
+    "Retele",
+    "Hidro",
+    "Termo",
+    "Solar",
+    "Eolian",
+    "Automatizari",
+    "Industrial",
+    "Servicii",
+    "Montaj",
+    "Proiect",
+    "Instal",
+    "Grid",
+    "Power",
+    "Metering",
+]
 FORMS = ("SRL", "SA", "AO", "OOO", "SCS")
 PRODUCTS = (("RZA-500", "RZA"), ("MRU-200", "MRU"), ("BMRZ-100", "BMRZ"), ("GW-4", "GW4"))
 MAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "corp.example")
@@ -98,7 +213,9 @@ def seed(count: int) -> None:
         profile, _ = AgentProfile.objects.get_or_create(user=agent)
         profile.departments.set([department])
         products = [
-            Product.objects.get_or_create(name=f"{BENCH_PREFIX} {name}", defaults={"line": "Relay"})[0]
+            Product.objects.get_or_create(
+                name=f"{BENCH_PREFIX} {name}", defaults={"line": "Relay"}
+            )[0]
             for name, _prefix in PRODUCTS
         ]
         organizations = Organization.objects.bulk_create(
@@ -134,19 +251,28 @@ def seed(count: int) -> None:
                 if number not in seen_phones:
                     seen_phones.add(number)
                     phones.append(
-                        ContactPhone(contact=contact, number=number, is_primary=k == 0,
-                                     label="mobile" if k == 0 else "office")
+                        ContactPhone(
+                            contact=contact,
+                            number=number,
+                            is_primary=k == 0,
+                            label="mobile" if k == 0 else "office",
+                        )
                     )
         ContactPhone.objects.bulk_create(phones, batch_size=BATCH)
         emails = []
         for i, contact in enumerate(contacts):
             first, last = contact.name.lower().split()
             emails.append(
-                ContactEmail(contact=contact, email=f"{first}.{last}.{i}@{rng.choice(MAIL_DOMAINS)}",
-                             is_primary=True)
+                ContactEmail(
+                    contact=contact,
+                    email=f"{first}.{last}.{i}@{rng.choice(MAIL_DOMAINS)}",
+                    is_primary=True,
+                )
             )
             if i % 3 == 0:
-                emails.append(ContactEmail(contact=contact, email=f"{first[0]}{last}{i}@work.example"))
+                emails.append(
+                    ContactEmail(contact=contact, email=f"{first[0]}{last}{i}@work.example")
+                )
         ContactEmail.objects.bulk_create(emails, batch_size=BATCH)
         assets = []
         for i in range(count * 6 // 10):
@@ -189,7 +315,7 @@ def seed(count: int) -> None:
 def unseed() -> None:
     from django.db import transaction
 
-    from crm.models import Asset, Contact, Organization, Product
+    from crm.models import Asset, Contact, Organization
     from tickets.models import Ticket
 
     with transaction.atomic():
@@ -209,8 +335,11 @@ def queries(rng: random.Random):
         return rng.sample(rows, min(n, len(rows)))
 
     order = "?"  # random rows: the plans must not see the same pages over and over
-    ro_phones = sample(ContactPhone.objects.filter(number__startswith="+407").order_by(order)
-                       .values_list("number", flat=True))
+    ro_phones = sample(
+        ContactPhone.objects.filter(number__startswith="+407")
+        .order_by(order)
+        .values_list("number", flat=True)
+    )
     emails = sample(ContactEmail.objects.order_by(order).values_list("email", flat=True))
     serials = sample(Asset.objects.order_by(order).values_list("serial_number", flat=True))
     names = sample(Contact.objects.order_by(order).values_list("name", flat=True))
@@ -234,7 +363,9 @@ def queries(rng: random.Random):
         "name, last name (popescu)": lambda: rng.choice(names).split()[1].lower(),
         "name, 2 characters (ma)": lambda: rng.choice(names)[:2].lower(),
         "organization, word (Electrica)": lambda: rng.choice(organizations).split()[0],
-        "organization, inside (Cluj 0042)": lambda: " ".join(rng.choice(organizations).split()[1:3]),
+        "organization, inside (Cluj 0042)": lambda: " ".join(
+            rng.choice(organizations).split()[1:3]
+        ),
         "ticket number (T-12345)": lambda: rng.choice(tickets),
     }
 
@@ -351,7 +482,9 @@ def main() -> None:
             f"| {statements:.1f} | {found:.0%} |"
         )
     p50, p95 = measure_api(args.runs)
-    print(f"\nGET /api/v1/crm/search (test client, bearer auth): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(
+        f"\nGET /api/v1/crm/search (test client, bearer auth): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -126,7 +126,9 @@ def contact_url(public_id: str) -> str:
     return reverse("console_contact", args=[public_id])
 
 
-def search(raw: object, *, user: AbstractBaseUser | None, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
+def search(
+    raw: object, *, user: AbstractBaseUser | None, limit: int = DEFAULT_LIMIT
+) -> list[SearchHit]:
     """The best `limit` hits for the query, best first; raises `InvalidQuery`."""
     query = clean_query(raw)
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -279,10 +281,16 @@ def _name_matches(query: str, limit: int) -> list[tuple[int, str, int, str]]:
 def _organization_matches(query: str, limit: int) -> list[tuple[int, str, int, str]]:
     needle = query.upper()
     organizations = {
-        pk: (tier, name) for pk, tier, name in _ranked_names(Organization.objects.all(), needle, limit)
+        pk: (tier, name)
+        for pk, tier, name in _ranked_names(Organization.objects.all(), needle, limit)
     }
     return [
-        (contact_id, "organization", organizations[organization_id][0], organizations[organization_id][1])
+        (
+            contact_id,
+            "organization",
+            organizations[organization_id][0],
+            organizations[organization_id][1],
+        )
         for contact_id, organization_id in _organization_people(organizations, limit)
     ]
 

@@ -71,14 +71,14 @@ def search_hits(query: str, user: AbstractBaseUser | None, limit: int) -> list[S
         return []
     digits = match.group(1) or match.group(2)
     number = f"{NUMBER_PREFIX}{digits}"
-    matching = Q(number__startswith=number) if len(digits) >= MIN_PREFIX_DIGITS else Q(number=number)
+    matching = (
+        Q(number__startswith=number) if len(digits) >= MIN_PREFIX_DIGITS else Q(number=number)
+    )
     rows = (
         tickets_for_agent(user)
         .filter(matching)
         .order_by(Length("number"), "number")
-        .values_list("number", "subject", "channel", "requester_name", "contact__public_id")[
-            :limit
-        ]
+        .values_list("number", "subject", "channel", "requester_name", "contact__public_id")[:limit]
     )
     hits = []
     for found, subject, channel, requester, contact_id in rows:

@@ -51,7 +51,11 @@ def test_it_finds_a_ticket_by_number_and_the_serial(api):
         author_contact=maria,
     )
     [hit] = [h for h in api.get(SEARCH, {"q": ticket.number}).json()["results"] if h["exact"]]
-    assert (hit["kind"], hit["id"], hit["contact_id"]) == ("ticket", ticket.number, str(maria.public_id))
+    assert (hit["kind"], hit["id"], hit["contact_id"]) == (
+        "ticket",
+        ticket.number,
+        str(maria.public_id),
+    )
     results = api.get(SEARCH, {"q": "rza-2024-0001"}).json()["results"]
     assert (results[0]["matched"], results[0]["id"]) == ("serial", str(maria.public_id))
 
@@ -68,8 +72,14 @@ def test_it_answers_an_empty_list_when_nothing_matches(api):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"q": "m"}, {"q": "x" * 101}, {"q": "maria", "limit": 0}, {"q": "maria", "limit": 51},
-     {"q": "maria", "limit": "many"}],
+    [
+        {},
+        {"q": "m"},
+        {"q": "x" * 101},
+        {"q": "maria", "limit": 0},
+        {"q": "maria", "limit": 51},
+        {"q": "maria", "limit": "many"},
+    ],
 )
 def test_it_refuses_bad_queries_with_the_error_shape(api, params):
     assert_error(api.get(SEARCH, params), 422, "invalid")

@@ -81,14 +81,12 @@ def test_it_describes_calls_with_agent_duration_and_note(maria, only_calls):
     assert entry.ref == str(recorded.call.public_id)
 
 
-def test_the_organization_scope_adds_the_colleagues_calls_and_pages_newest_first(
-    maria, only_calls
-):
+def test_the_organization_scope_adds_the_colleagues_calls_and_pages_newest_first(maria, only_calls):
     from crm.models import Contact
     from crm.timeline import timeline_page
 
-    andrei = Contact.objects.get(external_id="crm-2")  # Maria's colleague
-    dmitry = Contact.objects.get(external_id="crm-4")  # another organization
+    # Andrei (+40 744 555 123) is Maria's colleague; Dmitry (+7 383 …) is not.
+    dmitry = Contact.objects.get(external_id="crm-4")
     for day, phone in enumerate(["+40 744 555 123", "+40 721 234 567", "+7 383 210-45-67"] * 2):
         record_call(phone=phone, direction="inbound", started_at=BASE + dt.timedelta(days=day))
     assert {e.ref for e in contact_timeline(maria)} < {

@@ -144,7 +144,7 @@ def test_it_shows_the_record_assets_and_contracts(client, boris, maria):
     response = client.get(page_url(maria))
     assert response.status_code == 200
     text = response.content.decode()
-    assert "<h1 class=\"contact-name\">Maria Popescu</h1>" in text
+    assert '<h1 class="contact-name">Maria Popescu</h1>' in text
     assert "Electrica Nord SRL" in text
     assert "+40 721 234 567" in text
     assert "customer1@example.com" in text
