@@ -10,9 +10,9 @@ bench/search_contacts.py):
   into an E.164 prefix and matched with `LIKE '+4072123%'`;
 - e-mail: prefix of the lower-cased address;
 - serial number: case-insensitive prefix (on `UPPER(serial_number)`);
-- name and organization: exact, then prefix (on `UPPER(name)`), then
-  substring (pg_trgm GIN index on `UPPER(name)`) from four characters on,
-  where the trigram index narrows the search down;
+- name (when the query has no digit) and organization: exact, then prefix
+  (on `UPPER(name)`), then substring (pg_trgm GIN index on `UPPER(name)`)
+  from four characters on, where the trigram index narrows the search down;
 - ticket number and anything else of a higher app: a source registered with
   `register_search_source` (tickets registers its own in `TicketsConfig.ready()`).
 
@@ -143,7 +143,9 @@ def search(
             found += _email_matches(query, limit)
             found += _serial_matches(query, limit)
         if any(c.isalpha() for c in query):
-            found += _name_matches(query, limit)
+            # People's names have no digits; serials, tickets and numbers do.
+            if not any(c.isdigit() for c in query):
+                found += _name_matches(query, limit)
             found += _organization_matches(query, limit)
     hits = _contact_hits(found)
     for name, fn in list(_sources.items()):
