@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -330,7 +330,3 @@ def _organization_people(organizations: dict[int, object], limit: int) -> list[t
         .order_by("-is_organization_admin", "pk")
         .values_list("pk", "organization_id")[:limit]
     )
-
-
-def with_url(hit: SearchHit, url: str) -> SearchHit:
-    return replace(hit, url=url)
