@@ -123,6 +123,8 @@ def clean_query(raw: object) -> str:
 
 
 def contact_url(public_id: str) -> str:
+    # The console's contact page (frontend/urls.py): a URL name, not an import,
+    # so crm stays below frontend; every result says where the console opens it.
     return reverse("console_contact", args=[public_id])
 
 
