@@ -6,13 +6,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from chat.models import Conversation, ConversationEvent
-from crm.models import Contact
-from crm.timeline import TimelineEntry
+from crm.timeline import TimelineEntry, TimelineScope
 
 SUMMARY_CHARS = 200
 
 
-def chat_entries(contact: Contact, limit: int) -> list[TimelineEntry]:
+def chat_entries(scope: TimelineScope, limit: int) -> list[TimelineEntry]:
     first_words = (
         ConversationEvent.objects.filter(
             conversation=OuterRef("pk"),
@@ -23,7 +22,7 @@ def chat_entries(contact: Contact, limit: int) -> list[TimelineEntry]:
         .values("payload")[:1]
     )
     conversations = (
-        Conversation.objects.filter(contact=contact)
+        Conversation.objects.filter(scope.rows("contact", at="created_at"))
         .select_related("department", "assigned_agent")
         .annotate(opening=Subquery(first_words))
         .order_by("-created_at")[:limit]

@@ -17,7 +17,9 @@ from pydantic import Field
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
 from crm.record import contact_by_public_id, contact_record
-from crm.schemas import ContactRecordOut, TimelineEntryOut
+from crm.schemas import ContactRecordOut, SearchHitOut, SearchOut, TimelineEntryOut
+from crm.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, MIN_QUERY_CHARS, InvalidQuery
+from crm.search import search as search_crm
 from crm.timeline import contact_timeline
 from foundation.api_errors import error_responses
 
@@ -52,6 +54,30 @@ def lookup(request: HttpRequest, query: Query[LookupQuery]):
     if contact is None:
         raise Http404("no contact has this phone number or e-mail")
     return contact_record(contact)
+
+
+class SearchQuery(Schema):
+    q: str = Field(
+        min_length=MIN_QUERY_CHARS,
+        max_length=MAX_QUERY_CHARS,
+        description="Name, e-mail, phone (any format), serial number, organization "
+        "or ticket number; prefixes work too",
+        json_schema_extra={"example": "0721 234 567"},
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+@router.get(
+    "/search",
+    response={200: SearchOut, **error_responses(400)},
+    summary="Find contacts and tickets: exact matches first",
+)
+def search(request: HttpRequest, query: Query[SearchQuery]):
+    try:
+        hits = search_crm(query.q, user=request.user, limit=query.limit)
+    except InvalidQuery as exc:
+        raise HttpError(400, str(exc)) from exc
+    return {"results": [SearchHitOut.from_hit(hit) for hit in hits]}
 
 
 @router.get(

@@ -143,3 +143,31 @@ class TimelineEntryOut(Schema):
     title: str
     summary: str
     ref: str
+
+
+class SearchHitOut(Schema):
+    kind: Literal["contact", "ticket"]
+    id: str = Field(description="The contact's id, or the ticket number")
+    title: str
+    detail: str = Field(description="What matched, and the organization")
+    matched: Literal["ticket", "phone", "email", "serial", "name", "organization"]
+    exact: bool
+    contact_id: str | None = Field(description="The contact it belongs to, if any")
+    url: str = Field(description="Where the agent console opens it")
+
+    @classmethod
+    def from_hit(cls, hit) -> SearchHitOut:
+        return cls(
+            kind=hit.kind,
+            id=hit.id,
+            title=hit.title,
+            detail=hit.detail,
+            matched=hit.matched,
+            exact=hit.tier == 0,
+            contact_id=hit.contact_id,
+            url=hit.url,
+        )
+
+
+class SearchOut(Schema):
+    results: list[SearchHitOut] = Field(description="Best first: exact matches, then prefixes")

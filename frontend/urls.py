@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views, views_calls, views_console
+from frontend import views, views_calls, views_console, views_contacts
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,6 +27,8 @@ urlpatterns = [
         name="console_panel_asset",
     ),
     path("console/canned/", views_console.console_canned, name="console_canned"),
+    path("console/search/", views_contacts.console_search, name="console_search"),
+    path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),
     path("portal/", include("tickets.portal.urls")),
     path("widget.js", views.widget_js, name="widget_js"),
     path("widget-demo/", views.widget_demo, name="widget_demo"),

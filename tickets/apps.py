@@ -13,6 +13,7 @@ class TicketsConfig(AppConfig):
         from chat.sweeper import register_sweep
         from crm.gdpr import register_gdpr_part
         from crm.lookup import register_open_tickets_source
+        from crm.search import register_search_source
         from crm.timeline import register_timeline_source
         from tickets import crm_sources
         from tickets.actions.conversion import convert_for_chat, sweep_unanswered
@@ -32,6 +33,7 @@ class TicketsConfig(AppConfig):
         outbox.register_sender(sending.kick_delivery)
         register_open_tickets_source("tickets", crm_sources.open_tickets)
         register_timeline_source("tickets", crm_sources.timeline_entries)
+        register_search_source("tickets", crm_sources.search_hits)
         register_gdpr_part("tickets", export=export_tickets, erase=erase_tickets)
         # Provider webhooks arrive as anymail's signal; an adapter, not domain logic.
         inbound.connect(take_provider_mail, dispatch_uid="chatportal.inbound_email")

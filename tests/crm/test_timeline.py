@@ -79,3 +79,29 @@ def test_it_describes_calls_with_agent_duration_and_note(maria, only_calls):
     assert entry.title == "Outbound call"
     assert entry.summary == "Boris Petrov · 2:05 · Called back about <b>RZA</b>"
     assert entry.ref == str(recorded.call.public_id)
+
+
+def test_the_organization_scope_adds_the_colleagues_calls_and_pages_newest_first(maria, only_calls):
+    from crm.models import Contact
+    from crm.timeline import timeline_page
+
+    # Andrei (+40 744 555 123) is Maria's colleague; Dmitry (+7 383 …) is not.
+    dmitry = Contact.objects.get(external_id="crm-4")
+    for day, phone in enumerate(["+40 744 555 123", "+40 721 234 567", "+7 383 210-45-67"] * 2):
+        record_call(phone=phone, direction="inbound", started_at=BASE + dt.timedelta(days=day))
+    assert {e.ref for e in contact_timeline(maria)} < {
+        e.ref for e in timeline_page(maria, size=50).entries
+    }
+    first = timeline_page(maria, size=3)
+    assert [e.at for e in first.entries] == [BASE + dt.timedelta(days=d) for d in (4, 3, 1)]
+    assert first.next_before == first.entries[-1].at
+    rest = timeline_page(maria, size=3, before=first.next_before)
+    # Day 0 (Andrei), then the seeded call of 2026-11-20 (Maria); Dmitry's never.
+    assert [e.at for e in rest.entries][0] == BASE
+    assert len(rest.entries) == 2 and rest.next_before is None
+    assert all(e.at < first.next_before for e in rest.entries)
+    only_hers = timeline_page(maria, with_organization=False, size=50).entries
+    assert len(only_hers) == 3  # two of the six, and the seeded call
+    dmitrys = {str(call.public_id) for call in dmitry.calls.all()}
+    assert len(dmitrys) >= 2
+    assert not dmitrys & {e.ref for e in timeline_page(maria, size=50).entries}
