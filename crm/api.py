@@ -6,8 +6,10 @@ and turns every error into `{"error": {"code", "detail"}}`.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -15,9 +17,27 @@ from crm.actions import UnknownAgent, record_call
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
 from crm.record import call_data, contact_by_public_id, contact_record
-from crm.schemas import CallIn, ContactRecordOut, RecordedCallOut, TimelineEntryOut
+from crm.schemas import (
+    AssetIn,
+    CallIn,
+    ContactIn,
+    ContactRecordOut,
+    ContractIn,
+    OrganizationIn,
+    RecordedCallOut,
+    TimelineEntryOut,
+    UpsertOut,
+)
 from crm.timeline import contact_timeline
-from foundation.api_errors import error_responses
+from crm.upserts import (
+    InvalidRecord,
+    Upserted,
+    upsert_asset,
+    upsert_contact,
+    upsert_contract,
+    upsert_organization,
+)
+from foundation.api_errors import error_response, error_responses
 
 try:
     from ninja import Status
@@ -100,3 +120,85 @@ def report_call(request: HttpRequest, payload: CallIn):
             "contact": contact_record(contact) if contact is not None else None,
         },
     )
+
+
+# --- the company's CRM pushing its records ----------------------------------------------
+
+
+class ExternalIdPath(Schema):
+    external_id: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+
+
+class SerialPath(Schema):
+    serial_number: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+
+
+UPSERT_RESPONSES = {200: UpsertOut, 201: UpsertOut, **error_responses(403, 409)}
+
+
+def _require_crm_permission(request: HttpRequest, model: str) -> None:
+    # The CRM's integration user, not every agent, rewrites the record:
+    # it needs the model's add and change permissions (set in /admin/).
+    user = request.user
+    if not (user.has_perm(f"crm.add_{model}") and user.has_perm(f"crm.change_{model}")):
+        raise PermissionDenied(f"this token may not change {model} records")
+
+
+def _upsert_answer(request: HttpRequest, upsert, key: str, payload):
+    try:
+        upserted: Upserted = upsert(key, payload)
+    except InvalidRecord as exc:
+        return error_response(
+            422,
+            str(exc),
+            code="invalid",
+            fields=[{"loc": ["body", "payload", exc.field], "msg": exc.message}],
+        )
+    except IntegrityError as exc:
+        # Two writers creating the same record at once: the loser may retry.
+        raise HttpError(409, "the record changed meanwhile; send it again") from exc
+    status = 201 if upserted.outcome == "created" else 200
+    return Status(
+        status,
+        {"outcome": upserted.outcome, "id": upserted.id, "external_id": upserted.external_id},
+    )
+
+
+@router.put(
+    "/organizations/{external_id}",
+    response=UPSERT_RESPONSES,
+    summary="Create or update an organization by the CRM's id",
+)
+def put_organization(request: HttpRequest, path: Path[ExternalIdPath], payload: OrganizationIn):
+    _require_crm_permission(request, "organization")
+    return _upsert_answer(request, upsert_organization, path.external_id, payload)
+
+
+@router.put(
+    "/contacts/{external_id}",
+    response=UPSERT_RESPONSES,
+    summary="Create or update a contact, with phones and e-mails, by the CRM's id",
+)
+def put_contact(request: HttpRequest, path: Path[ExternalIdPath], payload: ContactIn):
+    _require_crm_permission(request, "contact")
+    return _upsert_answer(request, upsert_contact, path.external_id, payload)
+
+
+@router.put(
+    "/assets/{serial_number}",
+    response=UPSERT_RESPONSES,
+    summary="Create or update an asset by its serial number",
+)
+def put_asset(request: HttpRequest, path: Path[SerialPath], payload: AssetIn):
+    _require_crm_permission(request, "asset")
+    return _upsert_answer(request, upsert_asset, path.serial_number, payload)
+
+
+@router.put(
+    "/contracts/{external_id}",
+    response=UPSERT_RESPONSES,
+    summary="Create or update a support contract by the CRM's id",
+)
+def put_contract(request: HttpRequest, path: Path[ExternalIdPath], payload: ContractIn):
+    _require_crm_permission(request, "supportcontract")
+    return _upsert_answer(request, upsert_contract, path.external_id, payload)
