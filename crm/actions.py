@@ -13,6 +13,8 @@ from django.utils import timezone
 from crm.lookup import match_phone
 from crm.models import CallRecord, Contact
 from crm.phones import InvalidPhoneNumber
+from crm.record import call_webhook_data
+from foundation.webhooks import enqueue_webhook
 
 MAX_NOTE_LENGTH = 10_000
 MAX_RAW_PHONE_LENGTH = 40
@@ -75,6 +77,8 @@ def record_call(
             agent=agent_user,
             note=note,
         )
+        # A reported call is a finished one (the PBX posts it when it ends).
+        enqueue_webhook("call.ended", lambda: call_webhook_data(call))
     return RecordedCall(call=call, contact=contact)
 
 
