@@ -172,3 +172,16 @@ def test_the_progress_bar_draws_on_a_terminal_only():
     quiet(120)
     quiet.close()
     assert piped.getvalue() == ""
+
+
+def test_the_example_in_the_operations_docs_imports(demo, tmp_path):
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    example = docs.split("```csv\n", 1)[1].split("```", 1)[0]
+    out, err, raised = run(tmp_path, "example.csv", example)
+    assert raised is None, err
+    assert out.strip().endswith("0 failed")
+    asset = Asset.objects.get(serial_number="RZA-2024-0001")
+    assert asset.organization.external_id == "org-17"
+    assert SupportContract.objects.get(external_id="k-2026-17").plan.name == "Gold 24x7"
