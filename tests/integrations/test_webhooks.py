@@ -219,3 +219,16 @@ def test_contact_linked_goes_through_the_foundation_entry_point(endpoint, receiv
         "kind": "ticket",
         "id": "T-1",
     }
+
+
+def test_gdpr_erasure_deletes_the_log_entries_that_name_the_contact(endpoint):
+    from crm.gdpr import erase_contact, export_contact
+
+    maria = make_contact("Maria Popescu", external_id="crm-1")
+    new_ticket(maria)
+    new_ticket(None)
+    assert [d["type"] for d in export_contact(maria)["webhooks"]] == ["ticket.created"]
+    with transaction.atomic():
+        erase_contact(maria, by="test")
+    assert WebhookDelivery.objects.count() == 1
+    assert "Maria" not in WebhookDelivery.objects.get().body
