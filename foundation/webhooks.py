@@ -7,8 +7,8 @@ registers itself here at start-up and writes one outbox row per subscribed
 endpoint in that same transaction: a rollback takes the webhook with it, a
 commit makes it durable, and the sender delivers it after the commit.
 
-`payload` is a JSON-ready dict (ids and scalars; times as ISO 8601 strings)
-or a function returning one, so that building it costs nothing when no
+`payload` is a dict of ids and scalars (datetimes, dates and decimals are
+written as ISO 8601 and decimal strings) or a function returning one, so that building it costs nothing when no
 endpoint listens to the event. Without `integrations` installed the call
 does nothing.
 

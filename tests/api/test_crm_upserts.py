@@ -216,3 +216,33 @@ def test_malformed_bodies_get_the_shared_error_shape(crm_sync):
 def test_an_agent_without_the_crm_permissions_may_not_rewrite_the_record(api):
     assert_error(put(api, "/organizations/org-9", ORG), 403, "forbidden")
     assert not Organization.objects.filter(external_id="org-9").exists()
+
+
+def test_a_contact_met_before_the_crm_knew_them_is_adopted_by_email(crm_sync):
+    from tests.factories import make_contact
+
+    walk_in = make_contact("Ion V.", email="ion@termovest.example")
+    response = put(
+        crm_sync, "/contacts/ion-1", {"name": "Ion Vasile", "emails": ["ION@termovest.example"]}
+    )
+    assert (response.status_code, response.json()["outcome"]) == (200, "updated")
+    walk_in.refresh_from_db()
+    assert (walk_in.external_id, walk_in.name) == ("ion-1", "Ion Vasile")
+    assert Contact.objects.filter(emails__email="ion@termovest.example").count() == 1
+
+
+def test_the_same_phone_written_another_way_is_unchanged(crm_sync):
+    put(crm_sync, "/organizations/org-9", ORG)
+    put(crm_sync, "/contacts/ion-1", CONTACT)
+    rewritten = {
+        **CONTACT,
+        "phones": ["+40744111222", {"number": "021 300 4000", "label": "office"}],
+    }
+    assert put(crm_sync, "/contacts/ion-1", rewritten).json()["outcome"] == "unchanged"
+
+
+def test_an_organization_may_not_take_another_ones_name(crm_sync):
+    put(crm_sync, "/organizations/org-9", ORG)
+    error = assert_error(put(crm_sync, "/organizations/org-10", ORG), 422, "invalid")
+    assert error["fields"][0]["loc"][-1] == "name"
+    assert not Organization.objects.filter(external_id="org-10").exists()
