@@ -1,10 +1,13 @@
-"""CRM endpoints of the HTTP API: caller identification, the call log, the timeline.
+"""CRM endpoints of the HTTP API: caller identification, the call log, the timeline, upserts.
 
 Mounted by `chatportal/api.py`, which also sets the bearer authentication
 and turns every error into `{"error": {"code", "detail"}}`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
@@ -144,9 +147,9 @@ def _require_crm_permission(request: HttpRequest, model: str) -> None:
         raise PermissionDenied(f"this token may not change {model} records")
 
 
-def _upsert_answer(request: HttpRequest, upsert, key: str, payload):
+def _upsert_answer(upsert: Callable[[str, Any], Upserted], key: str, payload: Any):
     try:
-        upserted: Upserted = upsert(key, payload)
+        upserted = upsert(key, payload)
     except InvalidRecord as exc:
         return error_response(
             422,
@@ -171,7 +174,7 @@ def _upsert_answer(request: HttpRequest, upsert, key: str, payload):
 )
 def put_organization(request: HttpRequest, path: Path[ExternalIdPath], payload: OrganizationIn):
     _require_crm_permission(request, "organization")
-    return _upsert_answer(request, upsert_organization, path.external_id, payload)
+    return _upsert_answer(upsert_organization, path.external_id, payload)
 
 
 @router.put(
@@ -181,7 +184,7 @@ def put_organization(request: HttpRequest, path: Path[ExternalIdPath], payload: 
 )
 def put_contact(request: HttpRequest, path: Path[ExternalIdPath], payload: ContactIn):
     _require_crm_permission(request, "contact")
-    return _upsert_answer(request, upsert_contact, path.external_id, payload)
+    return _upsert_answer(upsert_contact, path.external_id, payload)
 
 
 @router.put(
@@ -191,7 +194,7 @@ def put_contact(request: HttpRequest, path: Path[ExternalIdPath], payload: Conta
 )
 def put_asset(request: HttpRequest, path: Path[SerialPath], payload: AssetIn):
     _require_crm_permission(request, "asset")
-    return _upsert_answer(request, upsert_asset, path.serial_number, payload)
+    return _upsert_answer(upsert_asset, path.serial_number, payload)
 
 
 @router.put(
@@ -201,4 +204,4 @@ def put_asset(request: HttpRequest, path: Path[SerialPath], payload: AssetIn):
 )
 def put_contract(request: HttpRequest, path: Path[ExternalIdPath], payload: ContractIn):
     _require_crm_permission(request, "supportcontract")
-    return _upsert_answer(request, upsert_contract, path.external_id, payload)
+    return _upsert_answer(upsert_contract, path.external_id, payload)
