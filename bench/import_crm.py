@@ -7,7 +7,8 @@ Migrates the database it is given (use a scratch one), writes a mixed CSV
 e-mail, an asset per contact, a contract per organization), and times three
 runs of the same file: the first (everything created), a dry run (every
 record checked, all rolled back) and a second real run (everything
-unchanged). Results in docs/benchmarks.md, "CRM import".
+unchanged), then a fresh file with --all-or-nothing (one commit for the
+whole file instead of one per record). Results in docs/benchmarks.md, "CRM import".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import time
 
 
-def export_csv(contacts: int) -> str:
+def export_csv(contacts: int, prefix: str = "a") -> str:
     out = io.StringIO()
     columns = [
         "type",
@@ -40,12 +41,18 @@ def export_csv(contacts: int) -> str:
     writer = csv.DictWriter(out, columns)
     writer.writeheader()
     for org in range(contacts // 20 + 1):
-        writer.writerow({"type": "organization", "external_id": f"org-{org}", "name": f"Org {org}"})
+        writer.writerow(
+            {
+                "type": "organization",
+                "external_id": f"{prefix}org-{org}",
+                "name": f"{prefix} Org {org}",
+            }
+        )
         writer.writerow(
             {
                 "type": "contract",
-                "external_id": f"k-{org}",
-                "organization": f"org-{org}",
+                "external_id": f"{prefix}k-{org}",
+                "organization": f"{prefix}org-{org}",
                 "plan": "Bench Gold",
                 "starts_on": "2026-01-01",
                 "ends_on": "2026-12-31",
@@ -56,18 +63,18 @@ def export_csv(contacts: int) -> str:
         writer.writerow(
             {
                 "type": "contact",
-                "external_id": f"p-{n}",
+                "external_id": f"{prefix}p-{n}",
                 "name": f"Person {n}",
-                "organization": f"org-{n // 20}",
-                "emails": f"person{n}@bench.example",
+                "organization": f"{prefix}org-{n // 20}",
+                "emails": f"{prefix}person{n}@bench.example",
                 "phones": f"+40 72{n // 100000 % 10} {n % 100000:05d}1;021 3{n % 1000000:06d}",
             }
         )
         writer.writerow(
             {
                 "type": "asset",
-                "serial_number": f"SN-{n:07d}",
-                "organization": f"org-{n // 20}",
+                "serial_number": f"{prefix}SN-{n:07d}",
+                "organization": f"{prefix}org-{n // 20}",
                 "product": "RZA-500",
                 "product_line": "Relays",
                 "warranty_end": "2028-01-01",
@@ -94,19 +101,24 @@ def main() -> None:
     SlaPlan.objects.get_or_create(
         name="Bench Gold", defaults={"first_response_minutes": 60, "resolution_minutes": 480}
     )
-    text = export_csv(args.contacts)
+    run = str(int(time.time()))  # fresh ids for every invocation
+    text = export_csv(args.contacts, prefix=f"{run}a")
     records = text.count("\n") - 1
     print(f"{connection.vendor}: {records} records ({args.contacts} contacts)")
     for label, options in (
         ("first run", {}),
         ("dry run", {"dry_run": True}),
         ("second run", {}),
+        ("all-or-nothing first run", {"all_or_nothing": True, "prefix": f"{run}b"}),
     ):
+        prefix = options.pop("prefix", None)
+        if prefix is not None:
+            text = export_csv(args.contacts, prefix=prefix)
         started = time.perf_counter()
         report = import_records(text, Format.CSV, **options)
         elapsed = time.perf_counter() - started
         print(
-            f"{label:>10}: {elapsed:6.1f} s, {records / elapsed:6.0f} records/s — {report.summary()}"
+            f"{label:>24}: {elapsed:6.1f} s, {records / elapsed:6.0f} records/s — {report.summary()}"
         )
 
 
