@@ -17,11 +17,14 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from crm.actions import UnknownAgent, record_call
+from crm.importing import upsert_records
 from crm.lookup import InvalidEmail, find_contact_by_email, find_contact_by_phone
 from crm.phones import InvalidPhoneNumber
 from crm.record import call_data, contact_by_public_id, contact_record
 from crm.schemas import (
     AssetIn,
+    BatchIn,
+    BatchOut,
     CallIn,
     ContactIn,
     ContactRecordOut,
@@ -205,3 +208,27 @@ def put_asset(request: HttpRequest, path: Path[SerialPath], payload: AssetIn):
 def put_contract(request: HttpRequest, path: Path[ExternalIdPath], payload: ContractIn):
     _require_crm_permission(request, "supportcontract")
     return _upsert_answer(upsert_contract, path.external_id, payload)
+
+
+@router.post(
+    "/batch",
+    response={200: BatchOut, **error_responses(403)},
+    summary="Upsert up to 500 records of any type, in order",
+)
+def upsert_batch(request: HttpRequest, payload: BatchIn):
+    for model in ("organization", "contact", "asset", "supportcontract"):
+        _require_crm_permission(request, model)
+    report = upsert_records(
+        enumerate(payload.records, start=1),
+        dry_run=payload.dry_run,
+        all_or_nothing=payload.all_or_nothing,
+    )
+    return {
+        **{outcome: report.counts[outcome] for outcome in ("created", "updated", "unchanged")},
+        "failed": report.failed_rows,
+        "written": not report.rolled_back,
+        "errors": [
+            {"index": error.line, "field": error.field, "message": error.message}
+            for error in report.errors
+        ],
+    }

@@ -25,7 +25,7 @@ import enum
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,7 @@ def _import_one(
     record_type = record.pop("type", None) or default_type
     if record_type not in RECORD_TYPES:
         known = ", ".join(RECORD_TYPES)
-        return None, [RowError(line, "type", f"must be one of {known} (or give --type)")]
+        return None, [RowError(line, "type", f"must be one of {known}")]
     schema, key_name, upsert = RECORD_TYPES[record_type]
     key = record.pop(key_name, None)
     if not isinstance(key, str) or not key.strip() or len(key.strip()) > MAX_KEY_LENGTH:
@@ -203,14 +203,32 @@ def import_records(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Upsert every record of `text`; see the module docstring for the units of work."""
+    return upsert_records(
+        read_records(text, file_format),
+        record_type=record_type,
+        dry_run=dry_run,
+        all_or_nothing=all_or_nothing,
+        progress=progress,
+    )
+
+
+def upsert_records(
+    records: Iterable[tuple[int, dict[str, Any] | str]],
+    *,
+    record_type: str | None = None,
+    dry_run: bool = False,
+    all_or_nothing: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Upsert (position, record) pairs in order: the file import's and the batch API's core."""
     if record_type is not None and record_type not in RECORD_TYPES:
         raise ImportFileError(f"--type must be one of {', '.join(RECORD_TYPES)}")
     report = ImportReport()
-    whole_file = transaction.atomic() if dry_run or all_or_nothing else contextlib.nullcontext()
+    whole = transaction.atomic() if dry_run or all_or_nothing else contextlib.nullcontext()
     try:
-        with whole_file:
-            for done, (line, record) in enumerate(read_records(text, file_format), start=1):
-                outcome, errors = _import_one(line, record, record_type)
+        with whole:
+            for done, (position, record) in enumerate(records, start=1):
+                outcome, errors = _import_one(position, record, record_type)
                 if errors:
                     report.errors.extend(errors)
                     report.failed_rows += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ConfigDict, StrictInt, StrictStr
@@ -235,3 +235,40 @@ class UpsertOut(Schema):
     outcome: Literal["created", "updated", "unchanged"]
     id: str = Field(description="Chatportal's id of the record (the serial number for an asset)")
     external_id: str
+
+
+class BatchIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "records": [
+                    {"type": "organization", "external_id": "org-17", "name": "Electrica Nord SRL"},
+                    {"type": "contact", "external_id": "crm-1", "name": "Maria Popescu"},
+                ]
+            }
+        }
+    )
+
+    records: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)] = Field(
+        description="Each: `type` (organization, contact, asset, contract), its key "
+        "(`external_id`; an asset's `serial_number`) and the fields of the matching PUT body"
+    )
+    dry_run: bool = Field(False, description="Check every record, write nothing")
+    all_or_nothing: bool = Field(False, description="One bad record and nothing is written")
+
+
+class BatchErrorOut(Schema):
+    index: int = Field(description="The record's position in `records`, from 1")
+    field: str
+    message: str
+
+
+class BatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    written: bool = Field(
+        description="False after a dry run or an all-or-nothing batch that failed"
+    )
+    errors: list[BatchErrorOut]

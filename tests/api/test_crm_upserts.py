@@ -246,3 +246,55 @@ def test_an_organization_may_not_take_another_ones_name(crm_sync):
     error = assert_error(put(crm_sync, "/organizations/org-10", ORG), 422, "invalid")
     assert error["fields"][0]["loc"][-1] == "name"
     assert not Organization.objects.filter(external_id="org-10").exists()
+
+
+BATCH = [
+    {"type": "organization", "external_id": "org-9", **ORG},
+    {"type": "contact", "external_id": "ion-1", **CONTACT},
+    {"type": "asset", "serial_number": "TV-24-0001", "product": "Boiler TV-24", "contact": "ion-1"},
+    {"type": "contact", "external_id": "bad-1", "name": "Bad", "organization": "nobody"},
+]
+
+
+def test_a_batch_upserts_in_order_and_reports_each_bad_record(crm_sync):
+    response = crm_sync.post(f"{CRM}/batch", {"records": BATCH}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1,
+        "written": True,
+        "errors": [
+            {
+                "index": 4,
+                "field": "organization",
+                "message": "no organization has the external id 'nobody'",
+            }
+        ],
+    }
+    assert Asset.objects.get(serial_number="TV-24-0001").contact.external_id == "ion-1"
+    again = crm_sync.post(
+        f"{CRM}/batch", {"records": BATCH[:3]}, content_type="application/json"
+    ).json()
+    assert (again["unchanged"], again["written"]) == (3, True)
+
+
+def test_a_dry_run_or_all_or_nothing_batch_writes_nothing(crm_sync):
+    for options in ({"dry_run": True}, {"all_or_nothing": True}):
+        body = {"records": BATCH, **options}
+        response = crm_sync.post(f"{CRM}/batch", body, content_type="application/json")
+        assert response.json()["written"] is False
+    assert not Organization.objects.filter(external_id="org-9").exists()
+
+
+def test_a_batch_needs_the_crm_permissions(api):
+    response = api.post(f"{CRM}/batch", {"records": BATCH}, content_type="application/json")
+    assert_error(response, 403, "forbidden")
+    assert not Organization.objects.filter(external_id="org-9").exists()
+
+
+def test_a_batch_has_a_bounded_size(crm_sync):
+    too_many = {"records": [BATCH[0]] * 501}
+    response = crm_sync.post(f"{CRM}/batch", too_many, content_type="application/json")
+    assert_error(response, 422, "invalid")
