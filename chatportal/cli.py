@@ -1,6 +1,6 @@
 """The `chatportal` command: manage.py with the project's settings.
 
-`chatportal demo`, `serve`, `seed-demo`, `agent-token USER` and every Django
+`chatportal demo`, `serve`, `seed-demo`, `agent-token USER`, `import-crm FILE` and every Django
 management command (`chatportal migrate`, `chatportal check --deploy`, ...).
 """
 
@@ -15,6 +15,7 @@ ALIASES = {
     "agent-token": "agent_token",
     "gdpr-export": "gdpr_export",
     "gdpr-erase": "gdpr_erase",
+    "import-crm": "import_crm",
 }
 
 

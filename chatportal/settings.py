@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "queues",
     "chat",
     "tickets",
+    "integrations",
     "frontend",
 ]
 
@@ -299,6 +300,14 @@ CHATPORTAL_EMAIL_RETRY_BASE_S = float(os.environ.get("CHATPORTAL_EMAIL_RETRY_BAS
 # After a commit the process's sender thread sends at once ("thread"); the
 # test suite sends in the committing thread ("inline") or not at all ("off").
 CHATPORTAL_EMAIL_AFTER_COMMIT = "thread"
+# Outgoing webhooks (integrations/sending.py): seconds a receiver may take,
+# attempts before a delivery is given up, and the first retry delay, doubled
+# after each failure (30 s, 1 min, 2 min, ... capped at 6 h).
+CHATPORTAL_WEBHOOK_TIMEOUT_S = float(os.environ.get("CHATPORTAL_WEBHOOK_TIMEOUT_S", "10"))
+CHATPORTAL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CHATPORTAL_WEBHOOK_MAX_ATTEMPTS", "10"))
+CHATPORTAL_WEBHOOK_RETRY_BASE_S = float(os.environ.get("CHATPORTAL_WEBHOOK_RETRY_BASE_S", "30"))
+# As CHATPORTAL_EMAIL_AFTER_COMMIT: "thread" in production, "inline"/"off" in tests.
+CHATPORTAL_WEBHOOK_AFTER_COMMIT = "thread"
 DEFAULT_FROM_EMAIL = os.environ.get("CHATPORTAL_EMAIL_FROM", "support@chatportal.localhost")
 
 # Text or one JSON object per line, each with the request/connection id (foundation/logs.py).

@@ -13,6 +13,8 @@ from django.utils import timezone
 from crm.lookup import match_phone
 from crm.models import CallRecord, Contact
 from crm.phones import InvalidPhoneNumber
+from crm.record import call_webhook_data
+from foundation.webhooks import enqueue_webhook
 
 MAX_NOTE_LENGTH = 10_000
 MAX_RAW_PHONE_LENGTH = 40
@@ -116,16 +118,18 @@ def record_call(
         )
         if call_id is None:
             call.save(force_insert=True)
-            return RecordedCall(call=call, contact=contact)
-        try:
-            # A savepoint: two retries of one new call race to insert; the loser updates.
-            with transaction.atomic():
-                call.save(force_insert=True)
-        except IntegrityError:
-            existing = CallRecord.objects.select_for_update().get(external_id=call_id)
-            return _advance(
-                existing, state=state, agent=agent_user, duration_s=duration_s, note=note
-            )
+        else:
+            try:
+                # A savepoint: two retries of one new call race to insert; the loser updates.
+                with transaction.atomic():
+                    call.save(force_insert=True)
+            except IntegrityError:
+                existing = CallRecord.objects.select_for_update().get(external_id=call_id)
+                return _advance(
+                    existing, state=state, agent=agent_user, duration_s=duration_s, note=note
+                )
+        if state == State.ENDED:
+            _announce_ended(call)
     return RecordedCall(call=call, contact=contact)
 
 
@@ -149,6 +153,7 @@ def _advance(
         if state == State.ENDED:
             call.ended_at = now
             changed.append("ended_at")
+            _announce_ended(call)
             if duration_s is None and call.duration_s is None and call.answered_at is not None:
                 # Talk time, from the answer: what the timeline shows. Never
                 # answered (missed): no duration.
@@ -165,6 +170,11 @@ def _advance(
     if changed:
         call.save(update_fields=changed)
     return RecordedCall(call=call, contact=call.contact, created=False, changed=bool(changed))
+
+
+def _announce_ended(call: CallRecord) -> None:
+    # Once per call: only the post that moves it to `ended` (a retry changes no state).
+    enqueue_webhook("call.ended", lambda: call_webhook_data(call))
 
 
 def attach_call_to_contact(call: CallRecord, contact: Contact) -> CallRecord:

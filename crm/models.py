@@ -15,6 +15,14 @@ class Organization(models.Model):
     # The id the API and pages show: integer keys stay internal (no enumeration).
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The id of this organization in the company's CRM."),
+    )
     # ISO 3166 region used to read local phone numbers ("0721 234 567").
     default_region = models.CharField(_("phone region"), max_length=2, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -177,6 +185,14 @@ class SlaPlan(models.Model):
 
 
 class SupportContract(models.Model):
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The id of this contract in the company's CRM."),
+    )
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="contracts"
     )

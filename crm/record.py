@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.lookup import open_tickets
-from crm.models import Asset, CallRecord, Contact, SupportContract
+from crm.models import Asset, CallRecord, Contact, Organization, SupportContract
 from crm.phones import format_phone_international
 
 RECENT_CALLS = 10
@@ -224,6 +224,28 @@ def call_by_public_id(public_id: str) -> CallRecord | None:
     except ValueError:
         return None
     return CallRecord.objects.select_related("agent", "contact").filter(public_id=key).first()
+
+
+def contact_reference(contact: Contact | None) -> dict[str, Any] | None:
+    """A contact as the company's other systems know it (webhook payloads): both ids, the name."""
+    if contact is None:
+        return None
+    return {"id": str(contact.public_id), "external_id": contact.external_id, "name": contact.name}
+
+
+def organization_reference(organization: Organization | None) -> dict[str, Any] | None:
+    if organization is None:
+        return None
+    return {
+        "id": str(organization.public_id),
+        "external_id": organization.external_id,
+        "name": organization.name,
+    }
+
+
+def call_webhook_data(call: CallRecord) -> dict[str, Any]:
+    """`call.ended`'s payload: the call and who was on it."""
+    return {"call": {**call_data(call), "contact": contact_reference(call.contact)}}
 
 
 def contact_by_public_id(public_id: str) -> Contact | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictInt, StrictStr
@@ -171,3 +171,156 @@ class SearchHitOut(Schema):
 
 class SearchOut(Schema):
     results: list[SearchHitOut] = Field(description="Best first: exact matches, then prefixes")
+
+
+# --- the company's CRM pushing its records (crm/upserts.py) ------------------------------
+#
+# A field left out keeps its stored value; a field sent (null included) is
+# set. `phones` and `emails`, when sent, replace the contact's whole set,
+# the first one becoming the primary.
+
+ExternalId = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
+ShortText = Annotated[StrictStr, Field(max_length=200)]
+
+
+class UpsertIn(Schema):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganizationIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"name": "Electrica Nord SRL", "default_region": "RO"}}
+    )
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    default_region: Annotated[StrictStr, Field(max_length=2)] | None = Field(
+        None, description='ISO 3166 region that local phone numbers are read in, e.g. "RO"'
+    )
+    notes: Annotated[StrictStr, Field(max_length=10_000)] | None = None
+
+
+class PhoneIn(UpsertIn):
+    number: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    label: Annotated[StrictStr, Field(max_length=40)] = ""
+
+
+class ContactIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "name": "Maria Popescu",
+                "organization": "org-17",
+                "emails": ["maria@example.com"],
+                "phones": ["+40 721 234 567", {"number": "0212345678", "label": "office"}],
+            }
+        }
+    )
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    organization: ExternalId | None = Field(None, description="The organization's external id")
+    emails: Annotated[list[Annotated[StrictStr, Field(max_length=254)]], Field(max_length=20)] | (
+        None
+    ) = None
+    phones: (
+        Annotated[list[Annotated[StrictStr, Field(max_length=40)] | PhoneIn], Field(max_length=20)]
+        | None
+    ) = Field(None, description="Any common format; read in the organization's region")
+    locale: Annotated[StrictStr, Field(min_length=2, max_length=10)] | None = None
+    time_zone: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    account_owner: Annotated[StrictStr, Field(min_length=1, max_length=150)] | None = Field(
+        None, description="Username of the agent who owns the account"
+    )
+
+
+class AssetIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "product": "Router RZ-500",
+                "product_line": "Routers",
+                "purchase_date": "2024-03-01",
+                "warranty_end": "2027-03-01",
+                "contact": "crm-1",
+            }
+        }
+    )
+
+    product: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    product_line: Annotated[StrictStr, Field(max_length=100)] | None = None
+    brand: Annotated[StrictStr, Field(max_length=100)] | None = None
+    purchase_date: datetime.date | None = None
+    warranty_end: datetime.date | None = None
+    contact: ExternalId | None = Field(None, description="The owner contact's external id")
+    organization: ExternalId | None = Field(
+        None, description="The owner organization's external id"
+    )
+
+
+class ContractIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "organization": "org-17",
+                "plan": "Gold 24x7",
+                "starts_on": "2026-01-01",
+                "ends_on": "2026-12-31",
+                "renewal_date": "2026-11-30",
+                "price": "12000.00",
+                "currency": "EUR",
+            }
+        }
+    )
+
+    organization: ExternalId = Field(description="The organization's external id")
+    plan: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(
+        description="The SLA plan's name, as configured in Chatportal"
+    )
+    name: ShortText | None = None
+    starts_on: datetime.date
+    ends_on: datetime.date
+    renewal_date: datetime.date | None = None
+    price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = None
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class UpsertOut(Schema):
+    outcome: Literal["created", "updated", "unchanged"]
+    id: str = Field(description="Chatportal's id of the record (the serial number for an asset)")
+    external_id: str
+
+
+class BatchIn(UpsertIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "records": [
+                    {"type": "organization", "external_id": "org-17", "name": "Electrica Nord SRL"},
+                    {"type": "contact", "external_id": "crm-1", "name": "Maria Popescu"},
+                ]
+            }
+        }
+    )
+
+    records: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)] = Field(
+        description="Each: `type` (organization, contact, asset, contract), its key "
+        "(`external_id`; an asset's `serial_number`) and the fields of the matching PUT body"
+    )
+    dry_run: bool = Field(False, description="Check every record, write nothing")
+    all_or_nothing: bool = Field(False, description="One bad record and nothing is written")
+
+
+class BatchErrorOut(Schema):
+    index: int = Field(description="The record's position in `records`, from 1")
+    field: str
+    message: str
+
+
+class BatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    written: bool = Field(
+        description="False after a dry run or an all-or-nothing batch that failed"
+    )
+    errors: list[BatchErrorOut]

@@ -22,7 +22,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("foundation", "crm", "queues", "chat", "tickets", "frontend", "chatportal")
+PACKAGES = (
+    "foundation",
+    "crm",
+    "queues",
+    "chat",
+    "tickets",
+    "integrations",
+    "frontend",
+    "chatportal",
+)
 
 # The calls that put something on the channel layer.
 PUBLISHING_CALLS = frozenset({"publish_on_commit", "send_now", "group_send", "ring"})

@@ -20,6 +20,7 @@ started while nobody could answer (`check_visitor_message`): both through
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -50,7 +51,9 @@ from chat.log import (
 from chat.models import Conversation, ConversationEvent, Visitor
 from chat.queries import open_conversation_of
 from chat.queue import department_for_visitor
+from crm.record import contact_reference, organization_reference
 from foundation.realtime import publish_on_commit
+from foundation.webhooks import enqueue_webhook
 from queues.agent_scope import AgentScope
 from queues.models import Department
 
@@ -263,6 +266,10 @@ def close_in_transaction(
         author=author,
         require_open=False,
     )
+    enqueue_webhook(
+        "conversation.closed",
+        lambda: conversation_closed_data(conversation.pk, by=by, reason=reason),
+    )
     if conversation.state == State.QUEUED:
         publish_queue_changed(conversation.department)
     elif conversation.state == State.ACTIVE and conversation.assigned_agent_id:
@@ -364,3 +371,26 @@ def check_accept(
         "department", "visitor", "assigned_agent"
     ).get(pk=conversation.pk)
     return conversation, appended
+
+
+def conversation_closed_data(conversation_pk: int, *, by: str, reason: str) -> dict[str, Any]:
+    """`conversation.closed`'s payload: the chat as it closed, its people, why."""
+    conversation = Conversation.objects.select_related(
+        "department", "contact", "contact__organization", "assigned_agent"
+    ).get(pk=conversation_pk)
+    contact = conversation.contact
+    agent = conversation.assigned_agent
+    return {
+        "conversation": {
+            "id": str(conversation.public_id),
+            "department": conversation.department.slug,
+            "agent": agent.get_username() if agent is not None else None,
+            "contact": contact_reference(contact),
+            "organization": organization_reference(contact.organization if contact else None),
+            "created_at": conversation.created_at,
+            "closed_at": conversation.closed_at,
+            "last_seq": conversation.last_seq,
+        },
+        "closed_by": by,
+        "reason": reason,
+    }

@@ -21,6 +21,7 @@ from chatportal.demo_data import seed_demo
 from crm.gdpr import erase_contact
 from crm.models import Contact, ContactErasure, Product
 from foundation.uploads import check_upload
+from integrations.models import WebhookEndpoint
 from queues.actions import do_set_presence
 from queues.models import AgentProfile, Department, ProductRoute
 from queues.tokens import issue_agent_token
@@ -57,6 +58,11 @@ def every_kind_of_row(db, settings, tmp_path):
         body="Hello",
     )
     post_attachment(conversation, _png(), author=visitor_author(visitor))
+    # The reply below queues a webhook delivery for this endpoint (sent by nobody here).
+    settings.CHATPORTAL_WEBHOOK_AFTER_COMMIT = "off"
+    WebhookEndpoint.objects.create(
+        name="Company CRM", url="https://crm.example.com/hooks", event_types=["ticket.updated"]
+    )
     ticket = Ticket.objects.first()
     add_reply(
         ticket, body="See the photo", author_role="agent", author_user=boris, attachments=[_png()]

@@ -27,7 +27,16 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
-PACKAGES = ["chatportal", "foundation", "crm", "queues", "chat", "tickets", "frontend"]
+PACKAGES = [
+    "chatportal",
+    "foundation",
+    "crm",
+    "queues",
+    "chat",
+    "tickets",
+    "integrations",
+    "frontend",
+]
 
 # Runs inside the fresh venv, from a directory outside the checkout.
 SCRIPT = textwrap.dedent(

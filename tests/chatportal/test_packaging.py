@@ -11,7 +11,16 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED_PACKAGES = ("chatportal", "foundation", "crm", "queues", "chat", "tickets", "frontend")
+SHIPPED_PACKAGES = (
+    "chatportal",
+    "foundation",
+    "crm",
+    "queues",
+    "chat",
+    "tickets",
+    "integrations",
+    "frontend",
+)
 # Dependencies that no module of ours imports by name, and why they are declared.
 USED_WITHOUT_IMPORT = {
     "psycopg": "Django's postgresql backend loads it, and psycopg-pool for the default pool",

@@ -22,8 +22,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from crm.models import Contact
+from crm.record import contact_reference, organization_reference
 from foundation.event_seq import next_seq
 from foundation.realtime import publish_on_commit
+from foundation.webhooks import enqueue_webhook
 from queues.models import Department
 from tickets import events
 from tickets.models import Ticket, TicketEvent
@@ -75,7 +77,36 @@ def append_event(
     # The customer hears of public replies and status changes by e-mail too
     # (tickets.notifications.outbound decides which events qualify; the outbox sends after commit).
     notify_customer_on_commit(ticket, event)
+    # The company's other systems hear of it too (integrations' outbox, same transaction).
+    webhook = "ticket.created" if kind == TicketEvent.Kind.CREATED else "ticket.updated"
+    enqueue_webhook(webhook, lambda: ticket_webhook_data(ticket, event))
     return event
+
+
+def ticket_webhook_data(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    """The webhook payload: the ticket as it is now and the change (never a message's text)."""
+    return {
+        "ticket": {
+            "id": str(ticket.public_id),
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "channel": ticket.channel,
+            "department": ticket.department.slug,
+            "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+            "contact": contact_reference(ticket.contact),
+            "organization": organization_reference(ticket.organization),
+            "created_at": ticket.created_at,
+            "updated_at": ticket.updated_at,
+        },
+        "change": {
+            "seq": event.seq,
+            "kind": event.kind,
+            "internal": event.internal,
+            "author_role": event.author_role,
+        },
+    }
 
 
 def _ring(ticket: Ticket, seq: int) -> None:
