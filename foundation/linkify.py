@@ -2,11 +2,11 @@
 
 The rule (frontend/static/frontend/*.js carry the same one, keep them in
 step): a link starts with `http://` or `https://` (any case) where no
-letter or digit precedes it, and runs to the next whitespace, `<`, `>`,
-`"` or backtick. Trailing `.,;:!?'*` are sentence punctuation, not part
+letter or digit precedes it, then a letter or digit (the host's first),
+and runs to the next whitespace, `<`, `>`, `"` or backtick. Trailing `.,;:!?'*` are sentence punctuation, not part
 of the address, and so is a closing `)`, `]` or `}` the address did not
 open. Nothing else becomes a link: no bare `example.com`, no `mailto:`,
-and never `javascript:` or `data:`. The address must have a host.
+and never `javascript:` or `data:`.
 
 `linkify_html` escapes everything first and builds the anchors itself, so
 the result is safe to mark safe.
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 LINK_REL = "noopener noreferrer nofollow"
-_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])https?://[^\s<>\"`]+", re.IGNORECASE)
+_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])https?://[0-9A-Za-z][^\s<>\"`]*", re.IGNORECASE)
 _TRAILING = ".,;:!?'*"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
@@ -40,20 +39,11 @@ def _trim(candidate: str) -> str:
     return url
 
 
-def _has_host(url: str) -> bool:
-    try:
-        return bool(urlsplit(url).hostname)
-    except ValueError:
-        return False
-
-
 def split_links(text: str) -> Iterator[tuple[str, bool]]:
     """The text as (piece, is_link) in order; the pieces join back to `text`."""
     position = 0
     for match in _CANDIDATE.finditer(text):
         url = _trim(match.group(0))
-        if not _has_host(url):
-            continue
         start = match.start()
         if start > position:
             yield text[position:start], False
