@@ -274,12 +274,7 @@ def test_hostile_names_messages_and_file_names_render_as_text(
 
         console.wait_for_timeout(300)
         assert console.dialogs == []
-        # The only image is the file's thumbnail (a real PNG), from our own path.
-        thumbnails = transcript.locator(".attachment-thumbnail > img")
-        expect(thumbnails).to_have_count(1)
-        assert thumbnails.get_attribute("src").endswith("/thumbnail")
-        assert console.locator("#workspace img:not(.attachment-thumbnail > img)").count() == 0
-        assert console.locator("#workspace script").count() == 0
+        assert console.locator("#workspace img, #workspace script").count() == 0
         assert console.evaluate("typeof window.__pwned") == "undefined"
     finally:
         visitor_context.close()
