@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.test_console_tickets import CUSTOMER, PASSWORD, mark_socket_open, sign_in_agent
 from tests.browser.test_console import (
     embedded_server_env,
     host_site,
@@ -110,3 +111,76 @@ def test_an_agents_photo_shows_as_a_thumbnail_in_the_widget_and_links_are_clicka
         assert widget.evaluate("typeof window.__pwned") == "undefined"
     finally:
         visitor_context.close()
+
+
+def test_an_agent_attaches_a_photo_on_a_ticket_page_and_the_customer_sees_its_thumbnail(
+    embedded_server, chromium_browser
+):
+    customer_ctx = chromium_browser.new_context(locale="en-US")
+    agent_ctx = chromium_browser.new_context(locale="en-US")
+    for context in (customer_ctx, agent_ctx):
+        context.set_default_timeout(15_000)
+        mark_socket_open(context)
+    try:
+        portal = customer_ctx.new_page()
+        portal.goto(f"{embedded_server.url}/portal/")
+        portal.get_by_label("E-mail").fill(CUSTOMER)
+        portal.get_by_label("Password").fill(PASSWORD)
+        portal.get_by_role("button", name="Sign in").click()
+        portal.get_by_role("link", name="New ticket").first.click()
+        portal.get_by_label("Subject").fill("Wiring of the RZA-500")
+        portal.get_by_label("Department").select_option(label="Support")
+        portal.get_by_label("How can we help?").fill("Like https://example.com/wiring?v=2, but mine differs.")
+        portal.get_by_role("button", name="Create ticket").click()
+        portal.wait_for_url(re.compile(r"/portal/tickets/T-\d+/$"))
+        number = re.search(r"(T-\d+)", portal.url).group(1)
+        # The portal renders the customer's link (escaped first, then linked).
+        expect(portal.get_by_role("link", name="https://example.com/wiring?v=2")).to_have_attribute(
+            "rel", "noopener noreferrer nofollow"
+        )
+        portal.wait_for_function("() => window.__socketOpen === true")
+
+        console = agent_ctx.new_page()
+        sign_in_agent(console, embedded_server, "boris")
+        console.goto(f"{embedded_server.url}/console/tickets/{number}/")
+        console.wait_for_function("() => window.__socketOpen === true")
+        timeline = console.locator("#ticket-timeline")
+        expect(timeline.get_by_role("link", name="https://example.com/wiring?v=2")).to_have_attribute(
+            "target", "_blank"
+        )
+        files_card = console.locator("#ticket-files")
+        expect(files_card).to_contain_text("No files yet.")
+
+        form = console.locator("#reply-form")
+        form.get_by_label("Reply").fill("Here is ours: https://example.org/rza-500.")
+        form.get_by_label("Attach files").set_input_files(
+            files=[{"name": "ours.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
+        )
+        form.get_by_role("button", name="Send").click()
+        expect(files_card.get_by_role("link", name="ours.jpg")).to_be_visible()
+        console.wait_for_function(
+            "() => { const i = document.querySelector('#ticket-files .attachment-thumbnail img');"
+            " return i && i.complete && i.naturalWidth === 320; }"
+        )
+        expect(timeline.get_by_role("link", name="https://example.org/rza-500")).to_be_visible()
+
+        # The customer's page shows the reply live, with the thumbnail and the link.
+        expect(portal.get_by_role("link", name="ours.jpg")).to_be_visible()
+        portal.wait_for_function(
+            "() => { const i = document.querySelector('.attachment-thumbnail img');"
+            " return i && i.complete && i.naturalWidth === 320; }"
+        )
+        expect(portal.get_by_role("link", name="https://example.org/rza-500")).to_be_visible()
+
+        # A file the server refuses is named with the reason, nothing is sent.
+        form = console.locator("#reply-form")
+        form.get_by_label("Reply").fill("and this")
+        form.get_by_label("Attach files").set_input_files(
+            files=[{"name": "cat.png", "mimeType": "image/png", "buffer": b"<html><script>1</script>"}]
+        )
+        form.get_by_role("button", name="Send").click()
+        expect(console.locator("#reply-form [role=alert]").first).to_contain_text("cannot be attached")
+        expect(files_card.locator("a.attachment")).to_have_count(1)
+    finally:
+        customer_ctx.close()
+        agent_ctx.close()
