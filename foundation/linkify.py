@@ -30,9 +30,7 @@ def _trim(candidate: str) -> str:
     url = candidate
     while url:
         last = url[-1]
-        if last in _TRAILING:
-            url = url[:-1]
-        elif last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last):
+        if last in _TRAILING or last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last):
             url = url[:-1]
         else:
             break

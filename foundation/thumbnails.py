@@ -44,7 +44,12 @@ THUMBNAIL_BOX = (320, 320)
 THUMBNAIL_CONTENT_TYPE = "image/webp"
 # 40 megapixels: any phone photo or screenshot; a 10 MB file claiming more is a bomb.
 MAX_SOURCE_PIXELS = 40_000_000
-PILLOW_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+PILLOW_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
 THUMBNAIL_SUFFIX = ".thumb"
 
 

@@ -28,6 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
+from foundation.thumbnails import store_thumbnail
 from foundation.uploads import (
     CheckedUpload,
     UploadRefused,
@@ -35,7 +36,6 @@ from foundation.uploads import (
     max_upload_bytes,
     store_upload,
 )
-from foundation.thumbnails import store_thumbnail
 from foundation.uploads import upload_from_request_file as check_request_file
 from tickets.access import access_ticket_for_agent, access_ticket_for_customer
 from tickets.errors import TicketError, TicketNotFound

@@ -16,6 +16,7 @@ from chat.attachments import attachment_wire, visitor_upload_retry_after
 from chat.errors import Conflict, Forbidden, RateLimited
 from chat.log import Appended, Author, agent_author, next_seq, visitor_author, write_event
 from chat.models import ChatAttachment, Conversation, ConversationEvent, Visitor
+from foundation.thumbnails import store_thumbnail
 from foundation.uploads import (
     CheckedUpload,
     discard_stored,
@@ -23,7 +24,6 @@ from foundation.uploads import (
     store_upload,
     upload_from_request_file,
 )
-from foundation.thumbnails import store_thumbnail
 
 Kind = ConversationEvent.Kind
 

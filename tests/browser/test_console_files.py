@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.test_console_tickets import CUSTOMER, PASSWORD, mark_socket_open, sign_in_agent
 from tests.browser.test_console import (
     embedded_server_env,
     host_site,
@@ -26,6 +25,7 @@ from tests.browser.test_console import (
     take_chat,
     visitor_says,
 )
+from tests.browser.test_console_tickets import CUSTOMER, PASSWORD, mark_socket_open, sign_in_agent
 
 __all__ = ["embedded_server_env", "host_site"]
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -58,9 +58,9 @@ def test_an_agents_photo_shows_as_a_thumbnail_in_the_widget_and_links_are_clicka
         )
         # And in the widget, on the visitor's own message.
         log = widget.get_by_role("log")
-        expect(log.get_by_role("link", name="https://example.com/manual?id=(42)")).to_have_attribute(
-            "rel", "noopener noreferrer nofollow"
-        )
+        expect(
+            log.get_by_role("link", name="https://example.com/manual?id=(42)")
+        ).to_have_attribute("rel", "noopener noreferrer nofollow")
 
         # The agent attaches a photo from the composer.
         with console.expect_file_chooser() as chooser:
@@ -90,14 +90,18 @@ def test_an_agents_photo_shows_as_a_thumbnail_in_the_widget_and_links_are_clicka
         # The agent's reply carries a link to our portal and a hostile "link".
         reply = console.get_by_role("textbox", name="Reply")
         portal_url = f"{embedded_server.url}/portal/login/"
-        reply.fill(f'Sign in at {portal_url}, then see javascript:alert(1) "><img src=x onerror=alert(2)>')
+        reply.fill(
+            f'Sign in at {portal_url}, then see javascript:alert(1) "><img src=x onerror=alert(2)>'
+        )
         reply.press("Enter")
         widget_link = log.get_by_role("link", name=portal_url)
         expect(widget_link).to_have_attribute("target", "_blank")
         expect(log).to_contain_text('javascript:alert(1) "><img src=x onerror=alert(2)>')
         assert log.get_by_role("link", name=re.compile("javascript")).count() == 0
         assert log.locator("img:not(.thumb)").count() == 0
-        expect(transcript.get_by_role("link", name=portal_url)).to_have_attribute("href", portal_url)
+        expect(transcript.get_by_role("link", name=portal_url)).to_have_attribute(
+            "href", portal_url
+        )
 
         # Clickable: it opens in a new tab, without a handle back to the host page.
         with visitor_context.expect_page() as opened:
@@ -130,7 +134,9 @@ def test_an_agent_attaches_a_photo_on_a_ticket_page_and_the_customer_sees_its_th
         portal.get_by_role("link", name="New ticket").first.click()
         portal.get_by_label("Subject").fill("Wiring of the RZA-500")
         portal.get_by_label("Department").select_option(label="Support")
-        portal.get_by_label("How can we help?").fill("Like https://example.com/wiring?v=2, but mine differs.")
+        portal.get_by_label("How can we help?").fill(
+            "Like https://example.com/wiring?v=2, but mine differs."
+        )
         portal.get_by_role("button", name="Create ticket").click()
         portal.wait_for_url(re.compile(r"/portal/tickets/T-\d+/$"))
         number = re.search(r"(T-\d+)", portal.url).group(1)
@@ -145,9 +151,9 @@ def test_an_agent_attaches_a_photo_on_a_ticket_page_and_the_customer_sees_its_th
         console.goto(f"{embedded_server.url}/console/tickets/{number}/")
         console.wait_for_function("() => window.__socketOpen === true")
         timeline = console.locator("#ticket-timeline")
-        expect(timeline.get_by_role("link", name="https://example.com/wiring?v=2")).to_have_attribute(
-            "target", "_blank"
-        )
+        expect(
+            timeline.get_by_role("link", name="https://example.com/wiring?v=2")
+        ).to_have_attribute("target", "_blank")
         files_card = console.locator("#ticket-files")
         expect(files_card).to_contain_text("No files yet.")
 
@@ -176,10 +182,14 @@ def test_an_agent_attaches_a_photo_on_a_ticket_page_and_the_customer_sees_its_th
         form = console.locator("#reply-form")
         form.get_by_label("Reply").fill("and this")
         form.get_by_label("Attach files").set_input_files(
-            files=[{"name": "cat.png", "mimeType": "image/png", "buffer": b"<html><script>1</script>"}]
+            files=[
+                {"name": "cat.png", "mimeType": "image/png", "buffer": b"<html><script>1</script>"}
+            ]
         )
         form.get_by_role("button", name="Send").click()
-        expect(console.locator("#reply-form [role=alert]").first).to_contain_text("cannot be attached")
+        expect(console.locator("#reply-form [role=alert]").first).to_contain_text(
+            "cannot be attached"
+        )
         expect(files_card.locator("a.attachment")).to_have_count(1)
     finally:
         customer_ctx.close()

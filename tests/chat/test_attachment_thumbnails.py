@@ -14,8 +14,8 @@ from chat.gdpr import erase_chats
 from chat.models import ChatAttachment, ConversationEvent
 from queues.tokens import issue_agent_token
 from tests import attachment_files as files
-from tests.factories import make_contact
 from tests.chat.test_attachments import _media, body_of, download, start_chat, upload
+from tests.factories import make_contact
 
 __all__ = ["_media"]
 
@@ -42,7 +42,9 @@ def test_an_image_gets_a_thumbnail_url_in_the_answer_and_the_event(chat):
     assert attachment["thumbnail_url"] == attachment["url"] + "/thumbnail"
     assert attachment["thumbnail_url"].startswith("http://testserver/api/v1/conversations/")
     event = ConversationEvent.objects.get(conversation=conversation, seq=answer["seq"])
-    assert event.payload["thumbnail_url"].endswith(attachment["url"].split("testserver")[1] + "/thumbnail")
+    assert event.payload["thumbnail_url"].endswith(
+        attachment["url"].split("testserver")[1] + "/thumbnail"
+    )
     stored = ChatAttachment.objects.get(public_id=attachment["id"])
     assert stored.thumbnail.name == stored.file.name + ".thumb"
 

@@ -73,7 +73,10 @@ def test_an_image_on_a_ticket_has_a_thumbnail_for_whoever_may_see_the_file(
     assert portal(other_customer).get(path).status_code == 404
     assert Client().get(path, **agent_api(sales_agent)).status_code == 404
     assert Client().get(path).status_code == 401
-    assert Client().get(local(pdf["url"]) + "/thumbnail", **agent_api(support_agent)).status_code == 404
+    assert (
+        Client().get(local(pdf["url"]) + "/thumbnail", **agent_api(support_agent)).status_code
+        == 404
+    )
 
 
 def test_an_internal_images_thumbnail_stays_with_the_agents(ticket, support_agent, customer):
@@ -89,7 +92,9 @@ def test_the_portal_shows_the_thumbnail_and_links_in_the_text(ticket, support_ag
     )
     page = portal(customer).get(reverse("portal_ticket", args=[ticket.number])).content.decode()
     row = TicketAttachment.objects.get(filename="wiring.png")
-    assert f'<img src="/api/v1/tickets/{ticket.number}/attachments/{row.public_id}/thumbnail"' in page
+    assert (
+        f'<img src="/api/v1/tickets/{ticket.number}/attachments/{row.public_id}/thumbnail"' in page
+    )
     assert (
         '<a href="https://example.com/m.pdf" rel="noopener noreferrer nofollow" '
         'target="_blank">https://example.com/m.pdf</a>.'
@@ -134,7 +139,10 @@ def test_the_console_ticket_page_lists_the_files_with_thumbnails(ticket, support
         assert f"/api/v1/tickets/{ticket.number}/attachments/{row.public_id}" in files_card
         assert row.filename in files_card
     wiring = TicketAttachment.objects.get(filename="wiring.png")
-    assert f'src="/api/v1/tickets/{ticket.number}/attachments/{wiring.public_id}/thumbnail"' in files_card
+    assert (
+        f'src="/api/v1/tickets/{ticket.number}/attachments/{wiring.public_id}/thumbnail"'
+        in files_card
+    )
     assert "is-internal" in files_card  # the note's file is marked
     assert files_card.count('class="attachment-size"') == 3  # each with its size
 
@@ -185,8 +193,12 @@ def test_the_console_needs_the_csrf_token_for_files(ticket, support_agent):
 
 
 def test_links_in_the_console_timeline_are_escaped_and_safe(ticket, support_agent):
-    reply(console(support_agent), ticket, body='https://a.example/x"><img src=x onerror=alert(1)> ok')
-    html = console(support_agent).get(reverse("console_ticket", args=[ticket.number])).content.decode()
+    reply(
+        console(support_agent), ticket, body='https://a.example/x"><img src=x onerror=alert(1)> ok'
+    )
+    html = (
+        console(support_agent).get(reverse("console_ticket", args=[ticket.number])).content.decode()
+    )
     assert "<img src=x" not in html
     assert (
         '<a href="https://a.example/x" rel="noopener noreferrer nofollow" target="_blank">'

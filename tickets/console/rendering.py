@@ -247,7 +247,9 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 "body": message_text_for_display(payload, kind=kind, channel=ticket.channel)
                 if has_body
                 else "",
-                "attachments": [with_paths(item, ticket.number) for item in attachments_of(payload)],
+                "attachments": [
+                    with_paths(item, ticket.number) for item in attachments_of(payload)
+                ],
                 "refused_attachments": refused_attachments_of(payload) if has_body else [],
                 "summary": ""
                 if kind in (Kind.REPLY, Kind.NOTE)
@@ -279,7 +281,9 @@ def crm_summary(ticket: Ticket) -> dict[str, Any] | None:
 
 def ticket_files(ticket: Ticket) -> list[dict[str, Any]]:
     """Every stored file of the ticket (internal ones marked), oldest first; erased ones left out."""
-    rows = TicketAttachment.objects.filter(ticket=ticket).exclude(file="").order_by("created_at", "pk")
+    rows = (
+        TicketAttachment.objects.filter(ticket=ticket).exclude(file="").order_by("created_at", "pk")
+    )
     return [
         {**with_paths(attachment_wire(row, ticket.number), ticket.number), "internal": row.internal}
         for row in rows

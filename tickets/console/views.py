@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from tickets.access import access_ticket_for_agent
 from tickets.actions.messages import add_reply
+from tickets.attachments import MAX_FILES_PER_MESSAGE, check_request_files, request_too_large
 from tickets.console.access import agent_required
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
@@ -41,7 +42,6 @@ from tickets.console.rendering import (
     sla_clocks,
     ticket_state_context,
 )
-from tickets.attachments import MAX_FILES_PER_MESSAGE, check_request_files, request_too_large
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
