@@ -97,7 +97,10 @@ def attachment_wire(attachment: TicketAttachment, number: str) -> dict[str, Any]
 
 def with_paths(item: dict[str, Any], number: str) -> dict[str, Any]:
     """An attachment entry with this server's relative links (`path`, `thumbnail_path`) for pages."""
-    path = attachment_path(number, item.get("id", ""))
+    try:
+        path = attachment_path(number, item.get("id", ""))
+    except ValueError:  # not an id of ours: the entry keeps only its stored `url`
+        return dict(item)
     entry = {**item, "path": path}
     if isinstance(item.get("thumbnail_url"), str):
         entry["thumbnail_path"] = path + THUMBNAIL_PATH_SUFFIX
