@@ -42,7 +42,7 @@ from foundation.errors import ClientError
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.origins import widget_origin_allowed
 from foundation.public_url import rebase_links, request_base
-from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE
+from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE, thumbnail_filename
 from foundation.uploads import UploadRefused, attachment_response, max_upload_bytes
 from queues.agent_scope import agent_scope
 
@@ -274,7 +274,7 @@ def _serve(request: HttpRequest, conversation_id: str, token: str, *, thumbnail:
         elif attachment.thumbnail:
             response = attachment_response(
                 attachment.thumbnail.name,
-                filename=attachment.filename,
+                filename=thumbnail_filename(attachment.filename),
                 content_type=THUMBNAIL_CONTENT_TYPE,
             )
         else:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import warnings
 from typing import IO
 
@@ -112,6 +113,12 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in {"RGBA", "LA", "PA"} or (
         image.mode == "P" and "transparency" in image.info
     )
+
+
+def thumbnail_filename(filename: str) -> str:
+    """What a saved thumbnail is called: the file's name, marked, with the WebP extension."""
+    stem = os.path.splitext(filename)[0] or "attachment"
+    return f"{stem}-thumbnail.webp"
 
 
 def store_thumbnail(upload: CheckedUpload, original_name: str) -> str:

@@ -53,6 +53,7 @@ def test_an_image_gets_a_thumbnail_url_in_the_answer_and_the_event(chat):
     assert response["Content-Type"] == "image/webp"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response["Content-Disposition"] == 'inline; filename="photo-thumbnail.webp"'
     image = Image.open(io.BytesIO(body_of(response)))
     assert image.format == "WEBP" and image.size == (320, 240)
 

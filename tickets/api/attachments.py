@@ -27,7 +27,7 @@ from ninja.utils import check_csrf
 from foundation.api_errors import error_responses
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.public_url import request_base
-from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE
+from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE, thumbnail_filename
 from foundation.uploads import attachment_response
 from queues.agent_scope import agent_scope
 from queues.tokens import authenticate_agent_token
@@ -174,7 +174,7 @@ def _serve(request: HttpRequest, number: str, attachment_id: str, *, thumbnail: 
             return _error(404, "not_found", "this file has no thumbnail")
         return attachment_response(
             attachment.thumbnail.name,
-            filename=attachment.filename,
+            filename=thumbnail_filename(attachment.filename),
             content_type=THUMBNAIL_CONTENT_TYPE,
         )
     except TicketError as exc:
