@@ -10,6 +10,8 @@
 - `GET /api/v1/conversations/{id}/attachments/{token}` — the file, for the
   same participants only; another visitor, or an agent of another
   department, gets 404/403 even with the right link.
+- `GET /api/v1/conversations/{id}/attachments/{token}/thumbnail` — an image's
+  thumbnail (WebP), with exactly the same check; 404 for a file without one.
 
 The widget runs on other sites, so both answer CORS for the widget origins
 (`CHATPORTAL_WIDGET_ORIGINS`) without credentials: visitors authenticate
@@ -28,7 +30,11 @@ from ninja.utils import check_csrf
 
 from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.actions.attachments import check_agent_attachment, check_visitor_attachment
-from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
+from chat.attachments import (
+    ATTACHMENT_LINKS,
+    access_attachment_for_agent,
+    access_attachment_for_visitor,
+)
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor
 from foundation.api_errors import error_responses
@@ -36,6 +42,7 @@ from foundation.errors import ClientError
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.origins import widget_origin_allowed
 from foundation.public_url import rebase_links, request_base
+from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE, thumbnail_filename
 from foundation.uploads import UploadRefused, attachment_response, max_upload_bytes
 from queues.agent_scope import agent_scope
 
@@ -59,6 +66,7 @@ class AttachmentOut(Schema):
     content_type: str
     size: int
     url: str
+    thumbnail_url: str | None = None
 
 
 class AttachmentPostedOut(Schema):
@@ -208,8 +216,9 @@ def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
     except UploadRefused as exc:
         raise Refused(exc.status, exc.code, exc.detail) from None
     frame = appended.frame
-    attachment = {key: frame[key] for key in ("id", "filename", "content_type", "size", "url")}
-    attachment = rebase_links(attachment, ("url",), request_base(request))
+    fields = ("id", "filename", "content_type", "size", *ATTACHMENT_LINKS)
+    attachment = {key: frame[key] for key in fields if key in frame}
+    attachment = rebase_links(attachment, ATTACHMENT_LINKS, request_base(request))
     return JsonResponse(
         {"conversation": str(appended.conversation), "seq": appended.seq, "attachment": attachment},
         status=201,
@@ -224,18 +233,52 @@ def _upload(request: HttpRequest, conversation_id: str) -> HttpResponse:
     openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
 def download_attachment(request: HttpRequest, conversation_id: str, token: str):
+    return _serve(request, conversation_id, token, thumbnail=False)
+
+
+@router.get(
+    "/{conversation_id}/attachments/{token}/thumbnail",
+    auth=None,
+    summary="An image's thumbnail (WebP; its participants only)",
+    response={200: None, **error_responses(401, 403, 404, 429)},
+    openapi_extra={**FILE_DOWNLOAD, **BEARER},
+)
+def download_attachment_thumbnail(request: HttpRequest, conversation_id: str, token: str):
+    return _serve(request, conversation_id, token, thumbnail=True)
+
+
+@router.api_operation(
+    ["OPTIONS"],
+    "/{conversation_id}/attachments/{token}/thumbnail",
+    auth=None,
+    include_in_schema=False,
+)
+def download_thumbnail_preflight(request: HttpRequest, conversation_id: str, token: str):
+    return _cors(request, HttpResponse(status=204), methods="GET, OPTIONS")
+
+
+def _serve(request: HttpRequest, conversation_id: str, token: str, *, thumbnail: bool):
     try:
         participant = _participant(request)
         if participant.visitor is not None:
             attachment = access_attachment_for_visitor(participant.visitor, conversation_id, token)
         else:
             attachment = access_attachment_for_agent(participant.user, conversation_id, token)
-        response: HttpResponse = attachment_response(
-            attachment.file.name,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-            size=attachment.size,
-        )
+        if not thumbnail:
+            response: HttpResponse = attachment_response(
+                attachment.file.name,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+            )
+        elif attachment.thumbnail:
+            response = attachment_response(
+                attachment.thumbnail.name,
+                filename=thumbnail_filename(attachment.filename),
+                content_type=THUMBNAIL_CONTENT_TYPE,
+            )
+        else:
+            response = _error(404, "not_found", "this file has no thumbnail")
     except Refused as exc:
         response = _error(exc.status, exc.code, exc.detail, **exc.extra)
     except ChatError as exc:

@@ -25,6 +25,9 @@ from chat.models import ChatAttachment, Visitor
 from foundation.public_url import offline_base
 
 UPLOAD_WINDOW_S = 600
+# The thumbnail's URL is the file's URL plus this: same token, same access check.
+THUMBNAIL_PATH_SUFFIX = "/thumbnail"
+ATTACHMENT_LINKS = ("url", "thumbnail_url")
 
 
 def attachment_path(conversation: uuid.UUID | str, token: str) -> str:
@@ -37,14 +40,20 @@ def attachment_url(conversation: uuid.UUID | str, token: str) -> str:
 
 
 def attachment_wire(attachment: ChatAttachment, conversation: uuid.UUID | str) -> dict[str, Any]:
-    """The fields of the `attachment` event (and of the upload's answer)."""
-    return {
+    """The fields of the `attachment` event (and of the upload's answer).
+
+    `thumbnail_url` only for an image that has a thumbnail (foundation.thumbnails).
+    """
+    wire = {
         "id": str(attachment.public_id),
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "url": attachment_url(conversation, attachment.download_token),
     }
+    if attachment.thumbnail:
+        wire["thumbnail_url"] = wire["url"] + THUMBNAIL_PATH_SUFFIX
+    return wire
 
 
 def _by_token(conversation_pk: int, token: object, *, include_internal: bool) -> ChatAttachment:

@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import frames, limits, queries
+from chat.attachments import ATTACHMENT_LINKS
 from chat.errors import NotAuthenticated
 from chat.events import conversation_group
 from chat.log import Appended
@@ -44,7 +45,7 @@ class Followed:
 
 
 # Our own links in event frames, re-based onto the server this socket reached.
-LINKS_BY_EVENT_KIND = {"attachment": ("url",), "ticket": ("portal_url",)}
+LINKS_BY_EVENT_KIND = {"attachment": ATTACHMENT_LINKS, "ticket": ("portal_url",)}
 
 
 class ChatSocket(JsonFrameSocket):

@@ -98,8 +98,10 @@ def erase_chats(contact: Contact) -> dict[str, int]:
     ):
         if attachment.file:
             attachment.file.delete(save=False)
+        if attachment.thumbnail:
+            attachment.thumbnail.delete(save=False)
         attachment.filename = REDACTED
-        attachment.save(update_fields=["file", "filename"])
+        attachment.save(update_fields=["file", "thumbnail", "filename"])
         files += 1
     visitors = 0
     for visitor in Visitor.objects.filter(contact=contact):

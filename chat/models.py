@@ -275,6 +275,8 @@ class ChatAttachment(models.Model):
     )
     # The storage name (random, foundation.uploads.store_upload); never shown to anyone.
     file = models.FileField(max_length=200)
+    # A WebP thumbnail next to it for raster images Pillow verified (foundation.thumbnails); else "".
+    thumbnail = models.FileField(max_length=210, blank=True, default="")
     filename = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()

@@ -22,6 +22,7 @@ from chat.canned import MAX_QUERY_LENGTH, canned_matches
 from chat.errors import ChatError, Forbidden, NotFound
 from crm.record import contact_record
 from crm.timeline import contact_timeline
+from foundation.uploads import max_upload_bytes
 from frontend.console_strings import console_strings
 from queues.models import AgentPresence, AgentProfile, Department
 from tickets.console.access import agent_required
@@ -73,6 +74,9 @@ def console(request: HttpRequest) -> HttpResponse:
         "cannedUrl": reverse("console_canned"),
         "callUrl": reverse("console_call", args=["00000000-0000-0000-0000-000000000000"]),
         "ticketUrl": "/console/tickets/{number}/",
+        # Files go over HTTP (session cookie + CSRF token); the socket brings the event back.
+        "attachmentUrl": "/api/v1/conversations/{id}/attachments",
+        "maxUploadBytes": max_upload_bytes(),
         "username": request.user.get_username(),
         "strings": console_strings(),
     }
@@ -86,6 +90,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "transfer_departments": departments,
             "transfer_agents": agents,
             "console_config": config,
+            "max_upload_bytes": max_upload_bytes(),
         },
     )
 

@@ -28,6 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
+from foundation.thumbnails import store_thumbnail
 from foundation.uploads import (
     CheckedUpload,
     UploadRefused,
@@ -41,6 +42,9 @@ from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketAttachment
 
 MAX_FILES_PER_MESSAGE = 10
+# The thumbnail's URL is the file's URL plus this: the same access check serves both.
+THUMBNAIL_PATH_SUFFIX = "/thumbnail"
+ATTACHMENT_LINKS = ("url", "thumbnail_url")
 # Multipart framing and the text fields around the files: it only guards the parser.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -78,13 +82,29 @@ def attachment_url(number: str, public_id: uuid.UUID | str) -> str:
 
 
 def attachment_wire(attachment: TicketAttachment, number: str) -> dict[str, Any]:
-    return {
+    """`thumbnail_url` only for an image that has a thumbnail (foundation.thumbnails)."""
+    wire = {
         "id": str(attachment.public_id),
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "url": attachment_url(number, attachment.public_id),
     }
+    if attachment.thumbnail:
+        wire["thumbnail_url"] = wire["url"] + THUMBNAIL_PATH_SUFFIX
+    return wire
+
+
+def with_paths(item: dict[str, Any], number: str) -> dict[str, Any]:
+    """An attachment entry with this server's relative links (`path`, `thumbnail_path`) for pages."""
+    try:
+        path = attachment_path(number, item.get("id", ""))
+    except ValueError:  # not an id of ours: the entry keeps only its stored `url`
+        return dict(item)
+    entry = {**item, "path": path}
+    if isinstance(item.get("thumbnail_url"), str):
+        entry["thumbnail_path"] = path + THUMBNAIL_PATH_SUFFIX
+    return entry
 
 
 def attachments_of(payload: Any) -> list[dict[str, Any]]:
@@ -141,14 +161,29 @@ def check_request_files(uploaded: Sequence[Any]) -> list[CheckedUpload]:
 
 
 class StoredFiles:
-    """Files saved before a ticket transaction; removed again if it does not commit."""
+    """Files saved before a ticket transaction; removed again if it does not commit.
+
+    `thumbnails` maps a stored file's name to its thumbnail's (images Pillow verified).
+    """
 
     def __init__(self, uploads: Iterable[CheckedUpload]):
-        self.items = [(upload, store_upload(upload, area="tickets")) for upload in uploads]
+        self.items: list[tuple[CheckedUpload, str]] = []
+        self.thumbnails: dict[str, str] = {}
+        try:
+            for upload in uploads:
+                name = store_upload(upload, area="tickets")
+                self.items.append((upload, name))
+                if thumbnail := store_thumbnail(upload, name):
+                    self.thumbnails[name] = thumbnail
+        except BaseException:
+            self.discard()
+            raise
 
     def discard(self) -> None:
         for _upload, name in self.items:
             discard_stored(name)
+        for thumbnail in self.thumbnails.values():
+            discard_stored(thumbnail)
 
     def __enter__(self) -> StoredFiles:
         return self

@@ -73,8 +73,10 @@ def erase_tickets(contact: Contact) -> dict[str, int]:
     for attachment in TicketAttachment.objects.filter(ticket_id__in=ids).exclude(filename=REDACTED):
         if attachment.file:
             attachment.file.delete(save=False)
+        if attachment.thumbnail:
+            attachment.thumbnail.delete(save=False)
         attachment.filename = REDACTED
-        attachment.save(update_fields=["file", "filename"])
+        attachment.save(update_fields=["file", "thumbnail", "filename"])
         files += 1
     return {
         "mails_erased": _erase_mail(contact, ids),

@@ -16,6 +16,7 @@ from chat.attachments import attachment_wire, visitor_upload_retry_after
 from chat.errors import Conflict, Forbidden, RateLimited
 from chat.log import Appended, Author, agent_author, next_seq, visitor_author, write_event
 from chat.models import ChatAttachment, Conversation, ConversationEvent, Visitor
+from foundation.thumbnails import store_thumbnail
 from foundation.uploads import (
     CheckedUpload,
     discard_stored,
@@ -43,7 +44,9 @@ def post_attachment(
     that agent, checked in the statement that takes the seq.
     """
     stored = store_upload(upload, area="chat")
+    thumbnail = ""
     try:
+        thumbnail = store_thumbnail(upload, stored)
         with transaction.atomic():
             now = timezone.now()
             seq = next_seq(conversation.pk, now=now, require_open=True, assigned_to=assigned_to)
@@ -60,6 +63,7 @@ def post_attachment(
                 conversation_id=conversation.pk,
                 download_token=new_download_token(),
                 file=stored,
+                thumbnail=thumbnail,
                 filename=upload.filename,
                 content_type=upload.content_type,
                 size=upload.size,
@@ -82,6 +86,8 @@ def post_attachment(
             )
     except BaseException:
         discard_stored(stored)
+        if thumbnail:
+            discard_stored(thumbnail)
         raise
     return attachment, appended
 

@@ -12,7 +12,8 @@ from frontend.views import WIDGET_MAX_AGE_S, minify_widget
 
 WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend" / "widget.js"
 # As served: minified with its `/*!` header (what it is, which protocol) kept.
-MINIFIED_BUDGET_BYTES = 30 * 1024
+# 30 KiB until image thumbnails and links in messages (issue 13) added 0.9 kB (30.1 kB then).
+MINIFIED_BUDGET_BYTES = 31 * 1024
 # What a first visit costs a visitor on the wire (measured 10.9 kB at introduction).
 GZIPPED_BUDGET_BYTES = 12_000
 # The readable source stays small too; most of it is the three locales.

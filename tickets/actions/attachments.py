@@ -28,6 +28,7 @@ def new_attachments(
         TicketAttachment(
             ticket=ticket,
             file=name,
+            thumbnail=stored.thumbnails.get(name, "") if stored is not None else "",
             filename=upload.filename,
             content_type=upload.content_type,
             size=upload.size,
@@ -39,6 +40,7 @@ def new_attachments(
         TicketAttachment(
             ticket=ticket,
             file=chat_file.file.name,
+            thumbnail=chat_file.thumbnail.name or "",
             filename=chat_file.filename,
             content_type=chat_file.content_type,
             size=chat_file.size,

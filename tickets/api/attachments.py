@@ -10,6 +10,8 @@
   ticket's customer or an organization admin (portal session; public files
   only). Anyone else gets 404, exactly as for a ticket that does not exist;
   a browser that is not signed in is sent to the portal sign-in.
+- `GET /api/v1/tickets/{number}/attachments/{id}/thumbnail` — an image's
+  thumbnail (WebP), with exactly the same check; 404 for a file without one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ninja.utils import check_csrf
 from foundation.api_errors import error_responses
 from foundation.openapi_extra import BEARER, FILE_DOWNLOAD, multipart_body
 from foundation.public_url import request_base
+from foundation.thumbnails import THUMBNAIL_CONTENT_TYPE, thumbnail_filename
 from foundation.uploads import attachment_response
 from queues.agent_scope import agent_scope
 from queues.tokens import authenticate_agent_token
@@ -124,6 +127,24 @@ def upload_ticket_attachments(request: HttpRequest, number: TicketNumber):
     openapi_extra={**FILE_DOWNLOAD, **BEARER},
 )
 def download_ticket_attachment(request: HttpRequest, number: TicketNumber, attachment_id: str):
+    return _serve(request, number, attachment_id, thumbnail=False)
+
+
+@router.get(
+    "/{number}/attachments/{attachment_id}/thumbnail",
+    auth=None,
+    summary="An image's thumbnail (WebP; whoever may download the file)",
+    description="The same access as the file itself; 404 for a file without a thumbnail.",
+    response={200: None, 302: None, **error_responses(401, 404)},
+    openapi_extra={**FILE_DOWNLOAD, **BEARER},
+)
+def download_ticket_attachment_thumbnail(
+    request: HttpRequest, number: TicketNumber, attachment_id: str
+):
+    return _serve(request, number, attachment_id, thumbnail=True)
+
+
+def _serve(request: HttpRequest, number: str, attachment_id: str, *, thumbnail: bool):
     header = request.headers.get("Authorization", "")
     scheme, _space, token = header.partition(" ")
     user = None
@@ -142,11 +163,19 @@ def download_ticket_attachment(request: HttpRequest, number: TicketNumber, attac
             attachment = access_attachment_for_customer(user, number, attachment_id)
         else:
             raise TicketNotFound("no such attachment")
+        if not thumbnail:
+            return attachment_response(
+                attachment.file.name,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+            )
+        if not attachment.thumbnail:
+            return _error(404, "not_found", "this file has no thumbnail")
         return attachment_response(
-            attachment.file.name,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-            size=attachment.size,
+            attachment.thumbnail.name,
+            filename=thumbnail_filename(attachment.filename),
+            content_type=THUMBNAIL_CONTENT_TYPE,
         )
     except TicketError as exc:
         return _error(exc.status, exc.code, exc.detail)

@@ -13,6 +13,7 @@ from ninja import Field, Path, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
 
 from foundation.public_url import rebase_links
+from tickets.attachments import ATTACHMENT_LINKS
 from tickets.models import Ticket, TicketEvent, customer_status_label, internal_status_label
 
 StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
@@ -186,7 +187,7 @@ def event_data(event: TicketEvent, *, link_base: str) -> dict[str, Any]:
     author = payload.pop("author", None)
     if isinstance(payload.get("attachments"), list):
         payload["attachments"] = [
-            rebase_links(item, ("url",), link_base) if isinstance(item, dict) else item
+            rebase_links(item, ATTACHMENT_LINKS, link_base) if isinstance(item, dict) else item
             for item in payload["attachments"]
         ]
     return {

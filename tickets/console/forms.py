@@ -42,6 +42,11 @@ class ReplyForm(forms.Form):
     )
     internal = forms.BooleanField(label=_("Internal note"), required=False)
 
+    def __init__(self, *args: Any, files_attached: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Files alone are a message too (a photo, a log): the text may then stay empty.
+        self.fields["body"].required = not files_attached
+
 
 def active_agent(username: str):
     return (

@@ -19,12 +19,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.record import contact_record
+from foundation.uploads import max_upload_bytes
 from queues.models import Department
 from tickets import sla
-from tickets.attachments import refused_attachments_of
+from tickets.attachments import (
+    MAX_FILES_PER_MESSAGE,
+    attachment_wire,
+    attachments_of,
+    refused_attachments_of,
+    with_paths,
+)
 from tickets.console.forms import TicketUpdateForm
 from tickets.models import (
     Ticket,
+    TicketAttachment,
     TicketEvent,
     call_line,
     internal_status_label,
@@ -248,6 +256,9 @@ def timeline(ticket: Ticket) -> list[dict[str, Any]]:
                 "body": message_text_for_display(payload, kind=kind, channel=ticket.channel)
                 if has_body
                 else "",
+                "attachments": [
+                    with_paths(item, ticket.number) for item in attachments_of(payload)
+                ],
                 "refused_attachments": refused_attachments_of(payload) if has_body else [],
                 "summary": ""
                 if kind in (Kind.REPLY, Kind.NOTE)
@@ -279,13 +290,30 @@ def crm_summary(ticket: Ticket) -> dict[str, Any] | None:
 # --- fragments -----------------------------------------------------------------------
 
 
+def ticket_files(ticket: Ticket) -> list[dict[str, Any]]:
+    """Every stored file of the ticket (internal ones marked), oldest first; erased ones left out."""
+    rows = (
+        TicketAttachment.objects.filter(ticket=ticket).exclude(file="").order_by("created_at", "pk")
+    )
+    return [
+        {**with_paths(attachment_wire(row, ticket.number), ticket.number), "internal": row.internal}
+        for row in rows
+    ]
+
+
+def reply_limits() -> dict[str, int]:
+    """What the reply form tells the agent (and its script checks first); the server enforces it."""
+    return {"max_upload_bytes": max_upload_bytes(), "max_files": MAX_FILES_PER_MESSAGE}
+
+
 def ticket_state_context(ticket: Ticket, viewer: AbstractBaseUser) -> dict[str, Any]:
-    """What the pushed sections need: header, SLA and controls, timeline."""
+    """What the pushed sections need: header, SLA and controls, timeline, files."""
     return {
         "ticket": ticket,
         "viewer": viewer,
         "clocks": sla_clocks(ticket),
         "timeline": timeline(ticket),
+        "files": ticket_files(ticket),
         "update_form": TicketUpdateForm(ticket=ticket),
         "updated_iso": ticket.updated_at.isoformat(),
     }
@@ -296,5 +324,5 @@ def render_ticket_sections(ticket: Ticket, viewer: AbstractBaseUser, **extra: An
     context = {**ticket_state_context(ticket, viewer), **extra}
     return "".join(
         render_to_string(f"tickets/console/ticket_detail.html#{name}", context)
-        for name in ("header", "clocks", "controls", "timeline")
+        for name in ("header", "clocks", "controls", "timeline", "files")
     )

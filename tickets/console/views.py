@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from tickets.access import access_ticket_for_agent
 from tickets.actions.messages import add_reply
+from tickets.attachments import MAX_FILES_PER_MESSAGE, check_request_files, request_too_large
 from tickets.console.access import agent_required
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
@@ -37,6 +38,7 @@ from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_ticket
 from tickets.console.rendering import (
     crm_summary,
     render_ticket_sections,
+    reply_limits,
     sla_clocks,
     ticket_state_context,
 )
@@ -177,10 +179,18 @@ def _page(
         {
             "console_section": "tickets",
             "reply_form": reply_form or ReplyForm(),
+            **reply_limits(),
             "crm": crm_summary(ticket),
             "socket_path": _socket_path(ticket),
             "error": error,
-            "live_strings": {"live": _("Live"), "reconnecting": _("Reconnecting…")},
+            "live_strings": {
+                "live": _("Live"),
+                "reconnecting": _("Reconnecting…"),
+                "tooManyFiles": _("Attach at most %(n)s files at once.")
+                % {"n": MAX_FILES_PER_MESSAGE},
+                "fileTooLarge": _("Too large to attach: %(name)s"),
+                "uploadFailed": _("The upload failed; check the connection and send again."),
+            },
         }
     )
     if update_form is not None:
@@ -205,10 +215,15 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _load(request, number)
     if ticket is None:
         return _not_found(request)
-    form = ReplyForm(request.POST)
     error = ""
     status = 400
-    if form.is_valid():
+    if request_too_large(request):
+        form, error, status = ReplyForm(request.POST), _("The files are too large."), 413
+        uploaded = []
+    else:
+        uploaded = request.FILES.getlist("attachments")
+        form = ReplyForm(request.POST, files_attached=bool(uploaded))
+    if not error and form.is_valid():
         try:
             add_reply(
                 ticket,
@@ -216,6 +231,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                 internal=form.cleaned_data["internal"],
                 author_role=TicketEvent.Role.AGENT,
                 author_user=request.user,
+                attachments=check_request_files(uploaded),
             )
         except TicketError as exc:
             error, status = exc.detail, exc.status
@@ -229,7 +245,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     response = render(
         request,
         "tickets/console/ticket_detail.html#reply",
-        {"ticket": ticket, "reply_form": form, "error": error},
+        {"ticket": ticket, "reply_form": form, "error": error, **reply_limits()},
         status=status,
     )
     if status == 200:

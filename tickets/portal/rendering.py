@@ -13,7 +13,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from tickets.attachments import attachment_path, attachments_of, refused_attachments_of
+from tickets.attachments import attachments_of, refused_attachments_of, with_paths
 from tickets.models import (
     Ticket,
     TicketEvent,
@@ -86,7 +86,7 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
                 entry["asset"] = asset if isinstance(asset, dict) else None
             # Links relative to this server, whatever CHATPORTAL_PUBLIC_URL says.
             entry["attachments"] = [
-                {**item, "path": attachment_path(ticket.number, item.get("id", ""))}
+                with_paths(item, ticket.number)
                 for item in attachments_of(payload)
                 if _is_uuid(item.get("id"))
             ]

@@ -63,6 +63,43 @@
     }
   }
 
+  // Web addresses in message text become links, built as nodes (the rule of
+  // foundation/linkify.py): http(s) only, trailing punctuation and unopened
+  // closing brackets left out, never parsed as HTML.
+  var LINK_CANDIDATE = /https?:\/\/[0-9a-z][^\s<>"`]*/gi;
+  var CLOSERS = { ")": "(", "]": "[", "}": "{" };
+  function count(text, ch) { return text.split(ch).length - 1; }
+  function trimUrl(url) {
+    while (url) {
+      var last = url.charAt(url.length - 1);
+      if (".,;:!?'*".indexOf(last) >= 0) url = url.slice(0, -1);
+      else if (CLOSERS[last] && count(url, CLOSERS[last]) < count(url, last)) url = url.slice(0, -1);
+      else break;
+    }
+    return url;
+  }
+  function appendLinkified(node, text) {
+    text = String(text || "");
+    var position = 0;
+    var match;
+    LINK_CANDIDATE.lastIndex = 0;
+    while ((match = LINK_CANDIDATE.exec(text)) !== null) {
+      var start = match.index;
+      if (start > 0 && /[0-9A-Za-z]/.test(text.charAt(start - 1))) continue;
+      var url = trimUrl(match[0]);
+      if (start > position) node.appendChild(document.createTextNode(text.slice(position, start)));
+      var a = el("a", "msg-link", url);
+      a.href = url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer nofollow";
+      node.appendChild(a);
+      position = start + url.length;
+      LINK_CANDIDATE.lastIndex = position;
+    }
+    if (position < text.length) node.appendChild(document.createTextNode(text.slice(position)));
+    return node;
+  }
+
   function duration(seconds) {
     seconds = Math.max(0, Math.round(seconds || 0));
     if (seconds < 60) return fmt(S.seconds, { n: seconds });
@@ -569,9 +606,19 @@
     var who = role === "visitor" ? (frame.author.name || S.visitor) : role === "system" ? S.system : frame.author.name;
     head.appendChild(el("span", "msg-author", who));
     li.appendChild(head);
-    li.appendChild(el("div", "msg-body", frame.body || ""));
+    li.appendChild(appendLinkified(el("div", "msg-body"), frame.body || ""));
     if (role === "agent" && !frame.internal) li.appendChild(el("span", "msg-status muted", ""));
     return li;
+  }
+
+  function ownPath(url) {
+    var href = safeHref(url);
+    if (href) {
+      // Our own download path, served by this same server whatever host the link names.
+      var parsed = new URL(href, window.location.href);
+      if (/^\/api\/v1\/conversations\//.test(parsed.pathname)) href = parsed.pathname + parsed.search;
+    }
+    return href;
   }
 
   function renderAttachment(frame) {
@@ -582,12 +629,20 @@
     li.appendChild(head);
     var body = el("div", "msg-body");
     var name = frame.filename || (frame.attachment && frame.attachment.filename) || S.attachmentEvent;
-    var url = frame.url || (frame.attachment && frame.attachment.url);
-    var href = safeHref(url);
-    if (href) {
-      // Our own download path, served by this same server whatever host the link names.
-      var parsed = new URL(href, window.location.href);
-      if (/^\/api\/v1\/conversations\//.test(parsed.pathname)) href = parsed.pathname + parsed.search;
+    var href = ownPath(frame.url || (frame.attachment && frame.attachment.url));
+    var thumbnail = ownPath(frame.thumbnail_url || (frame.attachment && frame.attachment.thumbnail_url));
+    if (href && thumbnail) {
+      // Same session, same access check as the file: a plain <img> can load it.
+      var preview = el("a", "attachment-thumbnail");
+      preview.href = href;
+      preview.target = "_blank";
+      preview.rel = "noopener";
+      var img = el("img");
+      img.src = thumbnail;
+      img.alt = fmt(S.attachmentPreview, { name: name });
+      img.loading = "lazy";
+      preview.appendChild(img);
+      body.appendChild(preview);
     }
     var link = el(href ? "a" : "span", "attachment-link", "📎 " + name);
     if (href) {
@@ -806,6 +861,7 @@
     $("action-close").disabled = chat.closed;
     $("action-ticket").disabled = !!chat.ticket;
     $("send").disabled = false;
+    $("attach").disabled = chat.closed;
   }
 
   function renderTyping() {
@@ -1029,6 +1085,70 @@
     if (subject) frame.subject = subject;
     sendOrQueue(frame);
     $("ticket-dialog").close();
+  });
+
+  // ---- files ----------------------------------------------------------------
+  // Uploaded over HTTP with the session cookie and the CSRF token (an XHR, for
+  // its progress); the socket then delivers the `attachment` event like any other.
+
+  function uploadFile(file) {
+    var chat = chatFor(state.selected);
+    if (!chat || chat.closed || !file) return;
+    if (config.maxUploadBytes && file.size > config.maxUploadBytes) {
+      toast(fmt(S.uploadTooLarge, { name: file.name, size: Math.round(config.maxUploadBytes / 1048576) + " MB" }), "error");
+      return;
+    }
+    var body = new FormData();
+    body.append("file", file, file.name);
+    if ($("internal").checked) body.append("internal", "true");
+    var xhr = new XMLHttpRequest();
+    var progress = $("attach-progress");
+    xhr.open("POST", config.attachmentUrl.replace("{id}", encodeURIComponent(chat.id)));
+    xhr.setRequestHeader("X-CSRFToken", $("composer").querySelector("input[name=csrfmiddlewaretoken]").value);
+    xhr.upload.addEventListener("progress", function (ev) {
+      if (ev.lengthComputable) progress.value = Math.round((ev.loaded / ev.total) * 100);
+    });
+    function done() {
+      progress.hidden = true;
+      $("attach").disabled = false;
+      $("composer-hint").textContent = "";
+    }
+    xhr.addEventListener("load", function () {
+      done();
+      if (xhr.status === 201) return;
+      var detail = "HTTP " + xhr.status;
+      try { detail = JSON.parse(xhr.responseText).error.detail || detail; } catch (e) { /* keep the status */ }
+      toast(fmt(S.uploadFailed, { name: file.name, detail: detail }), "error");
+    });
+    xhr.addEventListener("error", function () {
+      done();
+      toast(fmt(S.uploadFailed, { name: file.name, detail: S.uploadNetwork }), "error");
+    });
+    progress.value = 0;
+    progress.hidden = false;
+    $("attach").disabled = true;
+    $("composer-hint").textContent = fmt(S.uploading, { name: file.name });
+    xhr.send(body);
+  }
+
+  $("attach").addEventListener("click", function () { $("attach-file").click(); });
+  $("attach-file").addEventListener("change", function () {
+    var file = this.files && this.files[0];
+    this.value = "";
+    uploadFile(file);
+  });
+  $("composer").addEventListener("dragover", function (ev) {
+    if (ev.dataTransfer && Array.prototype.indexOf.call(ev.dataTransfer.types, "Files") >= 0) {
+      ev.preventDefault();
+      this.classList.add("is-dropping");
+    }
+  });
+  $("composer").addEventListener("dragleave", function () { this.classList.remove("is-dropping"); });
+  $("composer").addEventListener("drop", function (ev) {
+    this.classList.remove("is-dropping");
+    if (!ev.dataTransfer || !ev.dataTransfer.files.length) return;
+    ev.preventDefault();
+    Array.prototype.forEach.call(ev.dataTransfer.files, uploadFile);
   });
 
   $("composer").addEventListener("submit", function (ev) {

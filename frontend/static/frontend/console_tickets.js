@@ -95,6 +95,47 @@
     });
     selected = {};
   });
+  // Files on the reply form: the server checks type and size; the page says so before
+  // sending a file that cannot pass, and shows the upload's progress.
+  function uploadError(form, text) {
+    var node = form.querySelector("[data-upload-error]");
+    if (!node) return;
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input.matches && input.matches("#reply-form input[type=file]"))) return;
+    var form = input.form;
+    loadStrings();
+    var maxBytes = Number(form.dataset.maxBytes || 0);
+    var maxFiles = Number(form.dataset.maxFiles || 0);
+    var files = Array.prototype.slice.call(input.files || []);
+    var tooBig = files.filter(function (f) { return maxBytes && f.size > maxBytes; });
+    var text = "";
+    if (maxFiles && files.length > maxFiles) text = (strings.tooManyFiles || "Too many files.");
+    else if (tooBig.length) text = (strings.fileTooLarge || "Too large: %(name)s").replace("%(name)s", tooBig.map(function (f) { return f.name; }).join(", "));
+    uploadError(form, text);
+    if (text) input.value = "";
+  });
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target;
+    if (!form || form.id !== "reply-form" || !event.detail.lengthComputable) return;
+    var bar = form.querySelector(".tk-upload-progress");
+    if (!bar || !form.querySelector("input[type=file]").files.length) return;
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target;
+    if (!form || form.id !== "reply-form") return;
+    var bar = form.querySelector(".tk-upload-progress");
+    if (bar) bar.hidden = true;
+    if (event.detail.failed && !event.detail.xhr.status) {
+      loadStrings();
+      uploadError(form, strings.uploadFailed || "The upload failed.");
+    }
+  });
   function live(text, offline) {
     var indicator = document.querySelector("[data-live-indicator]");
     if (!indicator) return;

@@ -181,7 +181,21 @@
   function link(href, text) {
     var url = safeUrl(href);
     if (!url) return text;
-    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: text });
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", text: text });
+  }
+
+  // Links as nodes (the rule of foundation/linkify.py).
+  function linkified(s) {
+    var p = [], at = 0, m, c, o, u, re = /https?:\/\/[0-9a-z][^\s<>"`]*/gi, n = (x) => u.split(x).length;
+    while ((m = re.exec(s))) {
+      u = m[0];
+      while ((c = u.slice(-1)) && (".,;:!?'*".includes(c) || (o = "([{"[")]}".indexOf(c)]) && n(o) < n(c))) u = u.slice(0, -1);
+      if (/[0-9a-z]/i.test(s.charAt(m.index - 1))) continue;
+      p.push(s.slice(at, m.index), link(u, u));
+      at = re.lastIndex = m.index + u.length;
+    }
+    p.push(s.slice(at));
+    return el("span", {}, p);
   }
 
   function isNum(value) { return typeof value === "number"; }
@@ -218,6 +232,7 @@
     ".msg.failed{border-color:#d62424}",
     ".note{align-self:center;font-size:12px;color:#5b6577;text-align:center;white-space:pre-wrap}",
     ".note a,.msg a{color:var(--accent)}",
+    ".thumb{display:block;max-width:100%;max-height:200px}",
     ".typing{padding:0 12px 2px;font-size:12px;color:#5b6577;min-height:18px;background:#f6f7fb}",
     ".form,.prechat,.ended{display:flex;flex-direction:column;gap:6px}.form,.ended{padding:8px 12px;border-top:1px solid #dfe3ec}",
     ".form input,.form textarea{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
@@ -332,7 +347,7 @@
   }
 
   function renderPending(item) {
-    var node = bubble(t("you"), item.body, item.at, true);
+    var node = bubble(t("you"), linkified(String(item.body)), item.at, true);
     setTick(node, "sending");
     rendered[item.client_id] = node;
     return node;
@@ -361,11 +376,7 @@
           return;
         }
         who = own ? t("you") : author.name || (author.role === "system" ? t("system") : t("agent"));
-        // A file shows as a link to its name; the click fetches it with our token.
-        var node = bubble(who, ev.kind === "attachment" ? el("a", { href: safeUrl(ev.url) || "#", text: String(ev.filename), onclick: (e) => {
-          e.preventDefault();
-          download(ev);
-        } }) : ev.body == null ? "" : ev.body, ev.at, own);
+        var node = bubble(who, ev.kind === "attachment" ? attachment(ev) : linkified(ev.body == null ? "" : String(ev.body)), ev.at, own);
         if (own) {
           node._seq = ev.seq;
           if (ev.client_id) rendered[ev.client_id] = node;
@@ -412,8 +423,20 @@
     ui.file.value = "";
     if (openId()) files("", "POST", body).catch((why) => { note([t("failed") + (isStr(why) ? ": " + why : "")]); });
   }
+  // A file: its name, an image also its thumbnail; both via our token.
+  function attachment(ev) {
+    var go = (e) => { e.preventDefault(); download(ev); },
+      a = el("a", { href: safeUrl(ev.url) || "#", text: String(ev.filename), onclick: go }),
+      img = el("img", { class: "thumb", alt: "", onclick: go });
+    if (!safeUrl(ev.thumbnail_url)) return a;
+    blobOf(ev, "/thumbnail").then((b) => { img.src = URL.createObjectURL(b); }, () => img.remove());
+    return el("span", {}, [img, a]);
+  }
+  function blobOf(ev, rest) {
+    return files("/" + encodeURIComponent(String(ev.url).split("/").pop()) + rest).then((r) => r.blob());
+  }
   function download(ev) {
-    files("/" + encodeURIComponent(String(ev.url).split("/").pop())).then((r) => r.blob()).then((blob) => {
+    blobOf(ev, "").then((blob) => {
       // The blob URL lives until the page unloads: a few files per visit.
       el("a", { href: URL.createObjectURL(blob), download: ev.filename }).click();
     }, () => {});
