@@ -255,6 +255,10 @@ class TicketEvent(models.Model):
         SLA_BREACH = "sla_breach", _("SLA breach")
         # Internal: the outbox gave up on a mail of this ticket.
         EMAIL_FAILED = "email_failed", _("e-mail not delivered")
+        # Internal: an agent linked the ticket to a CRM contact: {"contact": {"id", "name"}, "old"}.
+        CONTACT = "contact", _("linked to contact")
+        # Internal: the account owner does not serve the department and was told by mail.
+        OWNER_NOTIFIED = "owner_notified", _("account owner notified")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")
