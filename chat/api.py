@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema
 from ninja.utils import check_csrf
 
+from chat.api_contacts import router as contacts_router
 from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.actions.attachments import check_agent_attachment, check_visitor_attachment
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
@@ -40,7 +41,7 @@ from foundation.uploads import UploadRefused, attachment_response, max_upload_by
 from queues.agent_scope import agent_scope
 
 router = Router(tags=["chat attachments"])
-API_ROUTERS = [("/conversations", router)]
+API_ROUTERS = [("/conversations", router), ("/conversations", contacts_router)]
 
 # Multipart framing around one file: generous, it only guards the parser.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import phonenumbers
+from django.db.models import Q
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -181,3 +182,35 @@ def open_tickets(contact: Contact) -> list[OpenTicketSummary]:
             logger.exception("open-tickets source %s failed for contact %s", name, contact.pk)
     tickets.sort(key=lambda ticket: ticket.updated_at, reverse=True)
     return tickets
+
+
+# The console's "Link to contact" box: a short, simple lookup (the full search is elsewhere).
+
+MIN_QUERY_LENGTH = 2
+
+
+def find_contacts(query: str, *, limit: int = 10) -> list[Contact]:
+    """Contacts whose name or e-mail contains `query`, or who have this phone number.
+
+    A query that reads as a phone number (in any format `match_phone` reads)
+    finds its contact first; then names and e-mail addresses that contain it.
+    """
+    query = " ".join((query or "").split())[:MAX_EMAIL_LENGTH]
+    if len(query) < MIN_QUERY_LENGTH:
+        return []
+    found: list[Contact] = []
+    if any(ch.isdigit() for ch in query):
+        try:
+            by_phone = match_phone(query).contact
+        except InvalidPhoneNumber:
+            by_phone = None
+        if by_phone is not None:
+            found.append(by_phone)
+    others = (
+        Contact.objects.filter(Q(name__icontains=query) | Q(emails__email__icontains=query.lower()))
+        .exclude(pk__in=[c.pk for c in found])
+        .select_related("organization")
+        .distinct()
+        .order_by("name", "pk")[: max(0, limit - len(found))]
+    )
+    return found + list(others)

@@ -31,11 +31,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from tickets.access import access_ticket_for_agent
 from tickets.actions.messages import add_reply
 from tickets.console.access import agent_required
+from tickets.console.contacts import crm_card_context
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
 from tickets.console.rendering import (
-    crm_summary,
     render_ticket_sections,
     sla_clocks,
     ticket_state_context,
@@ -177,7 +177,7 @@ def _page(
         {
             "console_section": "tickets",
             "reply_form": reply_form or ReplyForm(),
-            "crm": crm_summary(ticket),
+            **crm_card_context(ticket),
             "socket_path": _socket_path(ticket),
             "error": error,
             "live_strings": {"live": _("Live"), "reconnecting": _("Reconnecting…")},
