@@ -26,9 +26,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema
 from ninja.utils import check_csrf
 
-from chat.api_contacts import router as contacts_router
 from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.actions.attachments import check_agent_attachment, check_visitor_attachment
+from chat.api_contacts import router as contacts_router
 from chat.attachments import access_attachment_for_agent, access_attachment_for_visitor
 from chat.errors import ChatError, RateLimited
 from chat.models import Visitor

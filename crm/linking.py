@@ -33,4 +33,6 @@ def link_request(payload: ContactLinkIn) -> LinkRequest:
         return LinkRequest(contact=contact, prefill={})
     new = payload.new_contact
     assert new is not None
-    return LinkRequest(contact=None, prefill={"name": new.name, "email": new.email, "phone": new.phone})
+    return LinkRequest(
+        contact=None, prefill={"name": new.name, "email": new.email, "phone": new.phone}
+    )

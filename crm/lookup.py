@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import phonenumbers
-from django.db.models import Q
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from crm.models import Contact, ContactEmail, ContactPhone, Organization
 from crm.phones import (

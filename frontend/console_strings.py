@@ -26,6 +26,7 @@ def console_strings() -> dict[str, str]:
         "ratedEvent": _("Rated %(score)s of 5"),
         "ticketEvent": _("Converted to ticket %(number)s"),
         "openTicket": _("Open ticket"),
+        "contactLinkedEvent": _("Linked to contact %(name)s by %(by)s"),
         "attachmentEvent": _("Attachment"),
         "unknownEvent": _("Event: %(kind)s"),
         "typing": _("%(name)s is typing…"),

@@ -39,14 +39,15 @@ def link_conversation_to_contact(
             return None
         old = locked.contact
         Conversation.objects.filter(pk=locked.pk).update(contact=contact)
-        payload = {"contact": contact_wire(contact)}
+        author = agent_author(by)
+        payload = {"contact": contact_wire(contact), "author": author.wire}
         if old is not None:
             payload["old"] = contact_wire(old)
         appended = append_event(
             locked,
             kind=Kind.CONTACT,
             payload=payload,
-            author=agent_author(by),
+            author=author,
             internal=True,
             require_open=False,
         )

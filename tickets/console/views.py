@@ -31,8 +31,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from tickets.access import access_ticket_for_agent
 from tickets.actions.messages import add_reply
 from tickets.console.access import agent_required
-from tickets.console.contacts import crm_card_context
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
+from tickets.console.contacts import crm_card_context
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
 from tickets.console.rendering import (
