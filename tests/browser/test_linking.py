@@ -46,7 +46,7 @@ def test_an_agent_links_an_anonymous_chat_to_the_customer_from_the_panel(
         take_chat(console, "M. Popescu")
         panel = console.get_by_role("complementary", name="Customer")
         expect(panel).to_contain_text("Not linked to a CRM contact")
-        expect(panel.get_by_label("Name")).to_have_value("M. Popescu")
+        expect(panel.get_by_label("Name", exact=True)).to_have_value("M. Popescu")
 
         panel.get_by_label("Find a contact by name, e-mail or phone").fill("+40 721 234 567")
         pick = panel.locator("button.link-contact-pick").filter(has_text="Maria Popescu")
@@ -120,7 +120,7 @@ def test_a_ticket_from_an_unknown_address_becomes_the_customers_and_reaches_her_
         card = console.locator("#ticket-crm")
         expect(card).to_contain_text("Unknown sender")
         card.get_by_text("Create contact from this ticket").click()
-        expect(card.get_by_label("E-mail")).to_have_value("Maria.Popescu@electrica-nord.example")
+        expect(card.get_by_label("E-mail", exact=True)).to_have_value("Maria.Popescu@electrica-nord.example")
         card.get_by_role("button", name="Create contact").click()
 
         # The address is Maria's second one: her record, not a copy.
