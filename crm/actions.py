@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.lookup import InvalidEmail, match_phone, normalize_email
@@ -128,26 +128,42 @@ def create_contact_from_prefill(
             raise InvalidPrefill(f"not an e-mail address: {raw_email[:60]!r}") from exc
     if len(raw_phone) > MAX_RAW_PHONE_LENGTH:
         raise InvalidPrefill("phone must be at most 40 characters")
-    with transaction.atomic():
-        if normalized_email:
-            row = ContactEmail.objects.filter(email=normalized_email).select_related("contact")
-            found = row.first()
-            if found is not None:
-                return ContactFromPrefill(found.contact, created=False)
-        number = ""
-        if raw_phone:
-            try:
-                match = match_phone(raw_phone)
-            except InvalidPhoneNumber as exc:
-                raise InvalidPrefill(f"not a phone number: {raw_phone!r}") from exc
-            if match.contact is not None:
-                return ContactFromPrefill(match.contact, created=False)
-            number = match.number
-        contact = Contact.objects.create(
-            name=name or normalized_email or number, locale=(locale or "en")[:10]
-        )
-        if normalized_email:
-            ContactEmail.objects.create(contact=contact, email=normalized_email, is_primary=True)
-        if number:
-            ContactPhone.objects.create(contact=contact, number=number, is_primary=True)
+    number = ""
+    if raw_phone:
+        try:
+            match = match_phone(raw_phone)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPrefill(f"not a phone number: {raw_phone!r}") from exc
+        number = match.number
+    existing = _contact_with(normalized_email, number)
+    if existing is not None:
+        return ContactFromPrefill(existing, created=False)
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(
+                name=name or normalized_email or number, locale=(locale or "en")[:10]
+            )
+            if normalized_email:
+                ContactEmail.objects.create(
+                    contact=contact, email=normalized_email, is_primary=True
+                )
+            if number:
+                ContactPhone.objects.create(contact=contact, number=number, is_primary=True)
+    except IntegrityError:
+        # Someone else gave the e-mail to a contact a moment ago (it is unique): theirs it is.
+        existing = _contact_with(normalized_email, number)
+        if existing is None:
+            raise
+        return ContactFromPrefill(existing, created=False)
     return ContactFromPrefill(contact, created=True)
+
+
+def _contact_with(email: str, number: str) -> Contact | None:
+    """The contact that has the e-mail, else the phone number (E.164), if any."""
+    if email:
+        row = ContactEmail.objects.filter(email=email).select_related("contact").first()
+        if row is not None:
+            return row.contact
+    if number:
+        return match_phone(number).contact
+    return None

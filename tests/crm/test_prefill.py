@@ -50,3 +50,23 @@ def test_it_refuses_nothing_or_bad_details_and_writes_nothing(fields):
     with pytest.raises(InvalidPrefill):
         create_contact_from_prefill(**fields)
     assert Contact.objects.count() == 0
+
+
+def test_a_contact_made_a_moment_ago_with_the_email_is_reused_not_duplicated(monkeypatch):
+    import crm.actions
+
+    real = crm.actions._contact_with
+    calls = []
+
+    def late(email, number):
+        calls.append(email)
+        if len(calls) == 1:
+            # Another agent creates the contact between our lookup and our insert.
+            make_contact("Maria Popescu", email="maria@example.com")
+            return None
+        return real(email, number)
+
+    monkeypatch.setattr(crm.actions, "_contact_with", late)
+    made = create_contact_from_prefill(name="Maria P.", email="maria@example.com")
+    assert (made.contact.name, made.created) == ("Maria Popescu", False)
+    assert Contact.objects.count() == 1
