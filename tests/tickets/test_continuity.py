@@ -164,3 +164,16 @@ def test_an_agent_choosing_the_department_is_not_overridden(support, support_age
         author_user=support_agent,
     )
     assert ticket.department == support
+
+
+def test_a_named_product_routes_before_the_owned_ones(support, maria):
+    from queues.product_routes import department_for_contact
+
+    metering, relays = make_department("metering"), make_department("relays")
+    meter, relay = Product.objects.create(name="Meter"), Product.objects.create(name="Relay")
+    ProductRoute.objects.create(product=meter, department=metering)
+    ProductRoute.objects.create(product=relay, department=relays)
+    Asset.objects.create(contact=maria, product=meter, serial_number="M-1")
+    assert department_for_contact(support, maria.pk) == metering
+    assert department_for_contact(support, maria.pk, product_id=relay.pk) == relays
+    assert department_for_contact(support, None) == support
