@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -21,16 +22,26 @@ from tests.browser.test_console import (
     AGENT,
     CUSTOMER,
     PASSWORD,
-    embedded_server_env,  # noqa: F401  (fixture)
-    host_site,  # noqa: F401  (fixture)
     open_console,
     open_widget,
     selected_transcript,
     take_chat,
     visitor_says,
 )
+from tests.browser.test_widget_live import HostSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def host_site() -> Iterator[HostSite]:
+    with HostSite() as site:
+        yield site
+
+
+@pytest.fixture
+def embedded_server_env(host_site) -> dict[str, str]:
+    return {"CHATPORTAL_WIDGET_ORIGINS": host_site.origin}
 
 
 def test_an_agent_links_an_anonymous_chat_to_the_customer_from_the_panel(
@@ -98,9 +109,7 @@ def test_a_ticket_from_an_unknown_address_becomes_the_customers_and_reaches_her_
             "document.addEventListener('htmx:wsOpen', () => { window.__socketOpen = true; });"
         )
     try:
-        number = open_email_ticket(
-            embedded_server, email="Maria.Popescu@electrica-nord.example"
-        )
+        number = open_email_ticket(embedded_server, email="Maria.Popescu@electrica-nord.example")
         portal = customer_ctx.new_page()
         portal.goto(f"{embedded_server.url}/portal/")
         portal.get_by_label("E-mail").fill(CUSTOMER)
@@ -120,7 +129,9 @@ def test_a_ticket_from_an_unknown_address_becomes_the_customers_and_reaches_her_
         card = console.locator("#ticket-crm")
         expect(card).to_contain_text("Unknown sender")
         card.get_by_text("Create contact from this ticket").click()
-        expect(card.get_by_label("E-mail", exact=True)).to_have_value("Maria.Popescu@electrica-nord.example")
+        expect(card.get_by_label("E-mail", exact=True)).to_have_value(
+            "Maria.Popescu@electrica-nord.example"
+        )
         card.get_by_role("button", name="Create contact").click()
 
         # The address is Maria's second one: her record, not a copy.

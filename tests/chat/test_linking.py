@@ -61,9 +61,7 @@ def test_linking_sets_the_contact_with_an_internal_event_and_a_doorbell(
 def test_a_contact_is_made_from_the_pre_chat_details(support, support_agent, settings):
     settings.CHATPORTAL_DEFAULT_REGION = "RO"
     conversation = unknown_chat(support, phone="0721 234 567")
-    appended, contact, created = check_link_conversation(
-        support_agent, str(conversation.public_id)
-    )
+    appended, contact, created = check_link_conversation(support_agent, str(conversation.public_id))
     assert created and appended is not None
     assert (contact.name, contact.locale) == ("Ion Popescu", "ro")
     assert list(contact.phones.values_list("number", flat=True)) == ["+40721234567"]
@@ -112,9 +110,7 @@ def test_the_panel_of_an_unknown_visitor_offers_link_and_create(client, support,
 
 
 @pytest.mark.django_db
-def test_the_panel_lookup_and_link_answer_the_panel_with_the_record(
-    client, support, support_agent
-):
+def test_the_panel_lookup_and_link_answer_the_panel_with_the_record(client, support, support_agent):
     maria = make_contact("Maria Popescu", email="maria@example.com")
     conversation = unknown_chat(support)
     client.force_login(support_agent)

@@ -103,9 +103,7 @@ def test_an_agent_of_another_department_cannot_link(support, sales_agent, custom
 # --- the console -----------------------------------------------------------------------
 
 
-def test_the_console_page_of_an_unknown_sender_offers_both_controls(
-    client, support, support_agent
-):
+def test_the_console_page_of_an_unknown_sender_offers_both_controls(client, support, support_agent):
     ticket = unknown_ticket(support)
     client.force_login(support_agent)
     page = client.get(f"/console/tickets/{ticket.number}/").content.decode()
