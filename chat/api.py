@@ -30,6 +30,7 @@ from ninja.utils import check_csrf
 
 from chat.access import authenticate_agent_token, authenticate_visitor
 from chat.actions.attachments import check_agent_attachment, check_visitor_attachment
+from chat.api_contacts import router as contacts_router
 from chat.attachments import (
     ATTACHMENT_LINKS,
     access_attachment_for_agent,
@@ -47,7 +48,7 @@ from foundation.uploads import UploadRefused, attachment_response, max_upload_by
 from queues.agent_scope import agent_scope
 
 router = Router(tags=["chat attachments"])
-API_ROUTERS = [("/conversations", router)]
+API_ROUTERS = [("/conversations", router), ("/conversations", contacts_router)]
 
 # Multipart framing around one file: generous, it only guards the parser.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024

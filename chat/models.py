@@ -134,6 +134,8 @@ class ConversationEvent(models.Model):
         TICKET = "ticket", _("ticket")
         # A file: {"author", "id", "filename", "content_type", "size", "url"} (ChatAttachment).
         ATTACHMENT = "attachment", _("attachment")
+        # Internal: an agent linked the chat to a CRM contact: {"contact": {"id", "name"}}.
+        CONTACT = "contact", _("linked to contact")
 
     class Role(models.TextChoices):
         VISITOR = "visitor", _("visitor")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from crm.models import Contact, ContactEmail, ContactPhone, Organization
 from crm.phones import (
@@ -207,3 +208,35 @@ def owned_asset(contact: Contact | None, serial_number: str):
     if asset is None:
         raise AssetNotTheirs(serial)
     return asset
+
+
+# The console's "Link to contact" box: a short, simple lookup (the full search is elsewhere).
+
+MIN_QUERY_LENGTH = 2
+
+
+def find_contacts(query: str, *, limit: int = 10) -> list[Contact]:
+    """Contacts whose name or e-mail contains `query`, or who have this phone number.
+
+    A query that reads as a phone number (in any format `match_phone` reads)
+    finds its contact first; then names and e-mail addresses that contain it.
+    """
+    query = " ".join((query or "").split())[:MAX_EMAIL_LENGTH]
+    if len(query) < MIN_QUERY_LENGTH:
+        return []
+    found: list[Contact] = []
+    if any(ch.isdigit() for ch in query):
+        try:
+            by_phone = match_phone(query).contact
+        except InvalidPhoneNumber:
+            by_phone = None
+        if by_phone is not None:
+            found.append(by_phone)
+    others = (
+        Contact.objects.filter(Q(name__icontains=query) | Q(emails__email__icontains=query.lower()))
+        .exclude(pk__in=[c.pk for c in found])
+        .select_related("organization")
+        .distinct()
+        .order_by("name", "pk")[: max(0, limit - len(found))]
+    )
+    return found + list(others)

@@ -324,3 +324,31 @@ class BatchOut(Schema):
         description="False after a dry run or an all-or-nothing batch that failed"
     )
     errors: list[BatchErrorOut]
+
+
+class NewContactIn(Schema):
+    """What a new contact is made of; empty fields come from what the visitor typed."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[StrictStr, Field(max_length=200)] = ""
+    email: Annotated[StrictStr, Field(max_length=254)] = ""
+    phone: Annotated[StrictStr, Field(max_length=40)] = ""
+
+
+class ContactLinkIn(Schema):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"new_contact": {"name": "Ion Popescu"}}},
+    )
+    contact: StrictStr | None = Field(None, description="An existing contact's id")
+    new_contact: NewContactIn | None = Field(
+        None,
+        description="Create the contact from the requester / pre-chat details, these "
+        "fields overriding them; a contact that already has the e-mail or phone is reused",
+    )
+
+
+class ContactLinkedOut(Schema):
+    contact: OrganizationOut = Field(description="The contact linked: id and name")
+    created: bool = Field(description="A new contact was made")
+    changed: bool = Field(description="False: it was already linked to this contact")

@@ -28,6 +28,7 @@ def console_strings() -> dict[str, str]:
         "ratedEvent": _("Rated %(score)s of 5"),
         "ticketEvent": _("Converted to ticket %(number)s"),
         "openTicket": _("Open ticket"),
+        "contactLinkedEvent": _("Linked to contact %(name)s by %(by)s"),
         "attachmentEvent": _("Attachment"),
         "attachmentPreview": _("Preview of %(name)s"),
         "uploadTooLarge": _("%(name)s is too large to attach (at most %(size)s)."),

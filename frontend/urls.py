@@ -26,6 +26,16 @@ urlpatterns = [
         views_console.console_panel_asset,
         name="console_panel_asset",
     ),
+    path(
+        "console/panel/<str:conversation_id>/link/",
+        views_console.console_panel_link,
+        name="console_panel_link",
+    ),
+    path(
+        "console/link/contacts/",
+        views_console.console_contact_lookup,
+        name="console_contact_lookup",
+    ),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),

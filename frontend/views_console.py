@@ -18,14 +18,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import access
 from chat.actions.assets import check_set_conversation_asset
+from chat.actions.contacts import check_link_conversation, prefill_of
 from chat.canned import MAX_QUERY_LENGTH, canned_matches
 from chat.errors import ChatError, Forbidden, NotFound
-from crm.record import contact_record
+from crm.lookup import MIN_QUERY_LENGTH, find_contacts
+from crm.record import contact_by_public_id, contact_record
 from crm.timeline import contact_timeline
 from foundation.uploads import max_upload_bytes
 from frontend.console_strings import console_strings
 from queues.models import AgentPresence, AgentProfile, Department
+from tickets.access import access_ticket_for_agent
 from tickets.console.access import agent_required
+from tickets.console.contacts import LinkTarget, link_form_data, ticket_link_target
+from tickets.errors import TicketNotFound
 
 TIMELINE_LIMIT = 15
 
@@ -124,7 +129,17 @@ def console_panel(request: HttpRequest, conversation_id: str) -> HttpResponse:
     return _panel(request, conversation)
 
 
-def _panel(request: HttpRequest, conversation) -> HttpResponse:
+def chat_link_target(conversation) -> LinkTarget:
+    return LinkTarget(
+        key=conversation.public_id.hex,
+        post_url=reverse("console_panel_link", args=[conversation.public_id]),
+        lookup_url=reverse("console_contact_lookup") + f"?conversation={conversation.public_id}",
+        swap_target="#panel",
+        swap="innerHTML",
+    )
+
+
+def _panel(request: HttpRequest, conversation, *, link_error: str = "", status: int = 200):
     contact = conversation.contact
     record = contact_record(contact) if contact is not None else None
     timeline = contact_timeline(contact, limit=TIMELINE_LIMIT) if contact is not None else []
@@ -136,6 +151,77 @@ def _panel(request: HttpRequest, conversation) -> HttpResponse:
             "visitor": conversation.visitor,
             "record": record,
             "timeline": timeline,
+            "link": chat_link_target(conversation),
+            "prefill": prefill_of(conversation),
+            "link_error": link_error,
+            "create_label": _("Create contact from this chat"),
+        },
+        status=status,
+    )
+
+
+@require_POST
+@csrf_protect
+@agent_required
+def console_panel_link(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """Link the chat to a contact (or one made from the pre-chat details); answers the panel."""
+    try:
+        conversation = _conversation_or_error(request, conversation_id)
+    except (NotFound, Forbidden):
+        return render(
+            request,
+            "frontend/console_panel_error.html",
+            {"message": _("This conversation does not exist.")},
+            status=404,
+        )
+    contact_id, prefill = link_form_data(request.POST)
+    contact = None
+    error = ""
+    if contact_id is not None:
+        contact = contact_by_public_id(contact_id)
+        if contact is None:
+            error = _("This contact does not exist.")
+    if not error:
+        try:
+            check_link_conversation(
+                request.user,
+                conversation_id,
+                contact=contact,
+                prefill=prefill if contact is None else None,
+                scope=request.agent_scope,  # type: ignore[attr-defined]
+            )
+        except ChatError as exc:
+            error = exc.detail
+    conversation = _conversation_or_error(request, conversation_id)
+    return _panel(request, conversation, link_error=error, status=400 if error else 200)
+
+
+@require_GET
+@agent_required
+def console_contact_lookup(request: HttpRequest) -> HttpResponse:
+    """Contacts matching `q`, as one-click links for the chat or ticket the box belongs to."""
+    try:
+        if "ticket" in request.GET:
+            ticket = access_ticket_for_agent(
+                request.user,
+                request.GET["ticket"],
+                scope=request.agent_scope,  # type: ignore[attr-defined]
+            )
+            link = ticket_link_target(ticket)
+        else:
+            conversation = _conversation_or_error(request, request.GET.get("conversation", ""))
+            link = chat_link_target(conversation)
+    except (NotFound, Forbidden, TicketNotFound):
+        return HttpResponse(_("Not found."), status=404, content_type="text/plain")
+    query = request.GET.get("q", "").strip()
+    contacts = find_contacts(query)
+    return render(
+        request,
+        "tickets/console/_contact_lookup_results.html",
+        {
+            "link": link,
+            "contacts": contacts,
+            "too_short": len(query) < MIN_QUERY_LENGTH,
         },
     )
 

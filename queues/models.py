@@ -207,7 +207,11 @@ class AgentConnection(models.Model):
 
 
 class ProductRoute(models.Model):
-    """Entitlement routing: chats of owners of a product go to a department or skill."""
+    """Entitlement routing: chats and tickets of owners of a product go to a department or skill.
+
+    The department applies when a chat starts or a customer's ticket opens
+    (`queues.product_routes`); the skill when routing picks an agent.
+    """
 
     product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="route")
     department = models.ForeignKey(

@@ -65,12 +65,30 @@ def is_eligible(agent: AgentState, chat: WaitingChat) -> bool:
     )
 
 
+def language_of(locale: str) -> str:
+    """`de-AT`, `de_AT`, `DE` -> `de`: agents list languages, visitors send locales."""
+    return locale.strip().replace("_", "-").split("-")[0].lower()
+
+
+def speaks(agent: AgentState, locale: str) -> bool:
+    language = language_of(locale)
+    return bool(language) and language in {language_of(x) for x in agent.languages}
+
+
 def _least_loaded_key(agent: AgentState) -> tuple:
     never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     return (agent.active_chats, agent.last_assigned_at or never, agent.agent_id)
 
 
 def choose_agent(chat: WaitingChat, agents: Iterable[AgentState]) -> AgentState | None:
+    """Continuity first (the account owner, then the last agent), then language, then load.
+
+    Language comes before load: an agent with a free slot who speaks the
+    visitor's language serves the chat better than a less busy one who does
+    not, and every eligible agent has a free slot anyway. With nobody who
+    speaks it, the least loaded agent takes it: a chat is never held back for
+    a language.
+    """
     eligible = [a for a in agents if is_eligible(a, chat)]
     if not eligible:
         return None
@@ -78,7 +96,7 @@ def choose_agent(chat: WaitingChat, agents: Iterable[AgentState]) -> AgentState 
     for preferred in chat.preferred_agent_ids:
         if preferred in by_id:
             return by_id[preferred]
-    return min(eligible, key=_least_loaded_key)
+    return min(eligible, key=lambda a: (not speaks(a, chat.locale), *_least_loaded_key(a)))
 
 
 def plan_assignments(
@@ -100,6 +118,58 @@ def plan_assignments(
             agent, active_chats=agent.active_chats + 1, last_assigned_at=now
         )
     return plan
+
+
+def product_department(
+    requested: str, *, named: str | None = None, owned: Iterable[str] = ()
+) -> str:
+    """The department a chat or ticket goes to when products route it (`ProductRoute`).
+
+    `named`: the routed department of the product the chat or ticket is
+    about (the asset it names), which wins. `owned`: the routed departments of
+    the products the contact owns; they decide only when they agree on one
+    department, since a customer with products of two departments may be
+    writing about either. Otherwise the requested department stands.
+    """
+    if named:
+        return named
+    departments = {slug for slug in owned if slug}
+    if len(departments) == 1:
+        return departments.pop()
+    return requested
+
+
+@dataclass(frozen=True)
+class TicketOwner:
+    """The contact's account owner as ticket routing sees them."""
+
+    agent_id: int
+    departments: frozenset[str]
+    active: bool = True
+    supervisor: bool = False
+
+
+@dataclass(frozen=True)
+class TicketContinuity:
+    assign_to: int | None = None
+    notify: int | None = None
+
+
+def ticket_continuity(department: str, owner: TicketOwner | None) -> TicketContinuity:
+    """Continuity for a new ticket (e-mail, portal, phone), as chats have it.
+
+    The account owner takes the ticket when they serve its department (a
+    supervisor serves them all); an owner who does not (or whose account is
+    disabled) is told about it instead and the ticket stays with the
+    department. Presence does not matter: a ticket waits for its owner.
+    """
+    if owner is None:
+        return TicketContinuity()
+    if owner.active and (owner.supervisor or department in owner.departments):
+        return TicketContinuity(assign_to=owner.agent_id)
+    if owner.active:
+        return TicketContinuity(notify=owner.agent_id)
+    return TicketContinuity()
 
 
 def queue_position(chat: WaitingChat, waiting: Iterable[WaitingChat]) -> int:

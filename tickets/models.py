@@ -292,6 +292,10 @@ class TicketEvent(models.Model):
         EMAIL_FAILED = "email_failed", _("e-mail not delivered")
         # The unit the ticket is about was named or changed.
         ASSET = "asset", _("unit changed")
+        # Internal: an agent linked the ticket to a CRM contact: {"contact": {"id", "name"}, "old"}.
+        CONTACT = "contact", _("linked to contact")
+        # Internal: the account owner does not serve the department and was told by mail.
+        OWNER_NOTIFIED = "owner_notified", _("account owner notified")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")

@@ -56,6 +56,7 @@ from foundation.realtime import publish_on_commit
 from foundation.webhooks import enqueue_webhook
 from queues.agent_scope import AgentScope
 from queues.models import Department
+from queues.product_routes import department_for_contact
 
 Kind = ConversationEvent.Kind
 Role = ConversationEvent.Role
@@ -70,10 +71,15 @@ def start_conversation(
     page_title: str = "",
     locale: str = "",
 ) -> tuple[Conversation, bool]:
-    """The visitor's open conversation, creating it (queued) if there is none."""
+    """The visitor's open conversation, creating it (queued) if there is none.
+
+    A known contact's chat goes to the department their products are routed
+    to (`ProductRoute.department`, when those routes agree on one).
+    """
     existing = open_conversation_of(visitor)
     if existing:
         return existing, False
+    department = department_for_contact(department, visitor.contact_id)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -235,7 +241,7 @@ def check_visitor_message(
     )
     if started:
         if department_online is None:
-            department_online = department_for_visitor(department)["online"]
+            department_online = department_for_visitor(opened.department)["online"]
         if not department_online:
             # The `ticket` and `closed` events reach the visitor through the log.
             conversion.convert_automatically(appended.conversation_pk, reason="offline")

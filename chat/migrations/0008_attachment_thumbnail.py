@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0006_conversation_asset'),
+        ('chat', '0007_link_events'),
     ]
 
     operations = [

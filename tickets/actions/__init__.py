@@ -22,7 +22,10 @@ By subject (import from the module itself; this package re-exports nothing):
 - `escalation.py`: `sweep_sla`, SLA warnings and breaches.
 - `conversion.py`: how a chat becomes a ticket, the whole path.
 - `mail.py`: `record_undelivered_email`, mail the outbox gave up on.
+- `routing.py`: a new ticket's department (product routes) and its account
+  owner (continuity), applied by `create_ticket`.
+- `contacts.py`: `link_ticket_to_contact`, the unidentified ticket made a contact's.
 
-Bottom up: `log` < `attachments`, `lifecycle` < `messages` < `conversion`;
+Bottom up: `log` < `attachments`, `lifecycle`, `routing` < `messages` < `conversion`;
 `assignment`, `escalation` and `mail` need only `log`.
 """

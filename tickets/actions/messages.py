@@ -26,6 +26,7 @@ from tickets.actions.assets import asset_wire, call_wire
 from tickets.actions.attachments import link_attachments, new_attachments
 from tickets.actions.lifecycle import status_fields
 from tickets.actions.log import append_event, department_with_hours, locked_ticket, sync_ticket
+from tickets.actions.routing import apply_continuity, department_for_new_ticket
 from tickets.attachments import RefusedFile, StoredFiles, attachment_wire
 from tickets.errors import TicketConflict, TicketError
 from tickets.models import NUMBER_PREFIX, Ticket, TicketEvent, TicketNumber
@@ -117,6 +118,12 @@ def create_ticket(
         raise TicketError(_("unknown priority"))
     if author_role not in Role.values:
         raise TicketError(_("unknown author role"))
+    department = department_for_new_ticket(
+        department,
+        contact,
+        channel=channel,
+        chosen_by_agent=author_role == Role.AGENT or conversation is not None,
+    )
     now = timezone.now()
     plan = sla.plan_for(contact)
     first_due = resolution_due = None
@@ -169,6 +176,7 @@ def create_ticket(
             author_contact=author_contact,
         )
         link_attachments(files, event)
+        apply_continuity(ticket, channel=channel)
     return ticket
 
 

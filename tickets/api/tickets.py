@@ -16,7 +16,9 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
+from crm.linking import BadLinkRequest, link_request
 from crm.models import Contact
+from crm.schemas import ContactLinkedOut, ContactLinkIn
 from foundation.api_errors import error_responses
 from foundation.public_url import request_base
 from queues.agent_scope import AgentScope, agent_scope
@@ -24,6 +26,7 @@ from queues.models import Department
 from tickets.access import access_ticket_for_agent, tickets_for_agent
 from tickets.actions.assets import asset_for, set_ticket_asset
 from tickets.actions.assignment import assign_ticket
+from tickets.actions.contacts import check_link_ticket
 from tickets.actions.lifecycle import change_priority, change_status
 from tickets.actions.messages import add_reply, create_ticket
 from tickets.api.schemas import (
@@ -296,3 +299,27 @@ def reply(request: HttpRequest, number: TicketNumber, payload: ReplyIn):
     except TicketError as exc:
         _raise(exc)
     return Status(201, event_data(event, link_base=request_base(request)))
+
+
+@router.post(
+    "/{number}/contact",
+    response={200: ContactLinkedOut, **error_responses(403, 404)},
+    summary="Link the ticket to a contact, or to one made from its requester",
+)
+def link_contact(request: HttpRequest, number: TicketNumber, payload: ContactLinkIn):
+    scope = _scope(request)
+    try:
+        wanted = link_request(payload)
+    except BadLinkRequest as exc:
+        raise HttpError(400, str(exc)) from exc
+    try:
+        _ticket, event, contact, created = check_link_ticket(
+            request.user, number, contact=wanted.contact, prefill=wanted.prefill, scope=scope
+        )
+    except TicketError as exc:
+        _raise(exc)
+    return {
+        "contact": {"id": str(contact.public_id), "name": contact.name},
+        "created": created,
+        "changed": event is not None,
+    }

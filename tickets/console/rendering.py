@@ -154,6 +154,8 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
             "new": _priority_label(payload.get("new")),
         }
     if kind == Kind.ASSIGNEE:
+        if payload.get("new") and payload.get("cause") == "account_owner":
+            return _("Assigned to %(agent)s, the account owner") % {"agent": payload["new"]}
         if payload.get("new"):
             return _("Assigned to %(agent)s") % {"agent": payload["new"]}
         return _("Unassigned (was %(agent)s)") % {"agent": payload.get("old") or "—"}
@@ -192,6 +194,14 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
                 "product": unit.get("product", "?"),
             }
         return _("No unit named any more")
+    if kind == Kind.CONTACT:
+        contact = payload.get("contact") if isinstance(payload.get("contact"), dict) else {}
+        return _("Linked to contact %(name)s") % {"name": contact.get("name") or "—"}
+    if kind == Kind.OWNER_NOTIFIED:
+        return _("Account owner %(agent)s notified (does not serve %(department)s)") % {
+            "agent": payload.get("owner") or "—",
+            "department": _department_name(payload.get("department"), departments),
+        }
     if kind == Kind.CREATED:
         return _("Opened the ticket (%(channel)s)") % {
             "channel": _channel_label(payload.get("channel")),

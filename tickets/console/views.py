@@ -33,10 +33,10 @@ from tickets.actions.messages import add_reply
 from tickets.attachments import MAX_FILES_PER_MESSAGE, check_request_files, request_too_large
 from tickets.console.access import agent_required
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
+from tickets.console.contacts import crm_card_context
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
 from tickets.console.rendering import (
-    crm_summary,
     render_ticket_sections,
     reply_limits,
     sla_clocks,
@@ -180,7 +180,7 @@ def _page(
             "console_section": "tickets",
             "reply_form": reply_form or ReplyForm(),
             **reply_limits(),
-            "crm": crm_summary(ticket),
+            **crm_card_context(ticket),
             "socket_path": _socket_path(ticket),
             "error": error,
             "live_strings": {

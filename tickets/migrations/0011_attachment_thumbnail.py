@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0009_ticket_call_asset'),
+        ('tickets', '0010_link_events'),
     ]
 
     operations = [

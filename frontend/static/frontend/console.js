@@ -517,6 +517,10 @@
         chat.ticket = { number: frame.number, status: frame.status, portal_url: frame.portal_url };
         if (state.selected === chat.id) loadPanel(chat.id);
         break;
+      case "contact":
+        // Linked to a CRM contact (by this agent or a colleague): the panel shows the record.
+        if (state.selected === chat.id) loadPanel(chat.id);
+        break;
       case "message":
         if (frame.author && frame.author.role === "agent" && !frame.internal &&
             state.me && frame.author.name === state.me.name) chat.offered = false;
@@ -581,6 +585,12 @@
         break;
       }
       case "attachment": li = renderAttachment(frame); break;
+      case "contact":
+        li = systemLine(fmt(S.contactLinkedEvent, {
+          name: frame.contact && frame.contact.name,
+          by: frame.author && frame.author.name
+        }));
+        break;
       default:
         li = systemLine(fmt(S.unknownEvent, { kind: frame.kind }));
     }

@@ -149,4 +149,14 @@
   }
   document.addEventListener("htmx:wsOpen", function () { loadStrings(); live(strings.live || "Live", false); });
   document.addEventListener("htmx:wsClose", function () { loadStrings(); live(strings.reconnecting || "Reconnecting…", true); });
+  // A colleague linked the ticket to a contact: the pushed header names it, and the
+  // "Customer" card (not pushed: it is the costly part) reloads itself (hx-trigger).
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "ticket-header") return;
+    var header = document.getElementById("ticket-header");
+    var card = document.getElementById("ticket-crm");
+    if (header && card && window.htmx && (card.getAttribute("data-contact") || "") !== (header.getAttribute("data-contact") || "")) {
+      window.htmx.trigger(document.body, "contact-changed");
+    }
+  });
 })();
