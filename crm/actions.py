@@ -13,7 +13,7 @@ from django.utils import timezone
 from crm.lookup import InvalidEmail, match_phone, normalize_email
 from crm.models import CallRecord, Contact, ContactEmail, ContactPhone
 from crm.phones import InvalidPhoneNumber
-from crm.record import call_webhook_data
+from crm.record import call_webhook_data, contact_reference
 from foundation.webhooks import enqueue_webhook
 
 MAX_NOTE_LENGTH = 10_000
@@ -184,12 +184,23 @@ def _announce_ended(call: CallRecord) -> None:
     enqueue_webhook("call.ended", lambda: call_webhook_data(call))
 
 
+def announce_contact_linked(contact: Contact, *, kind: str, linked_id: str) -> None:
+    """The `contact.linked` webhook; the linking action calls it inside its transaction."""
+    enqueue_webhook(
+        "contact.linked",
+        lambda: {"contact": contact_reference(contact), "linked": {"kind": kind, "id": linked_id}},
+    )
+
+
 def attach_call_to_contact(call: CallRecord, contact: Contact) -> CallRecord:
     """An unknown caller turned out to be `contact` (created from the pop, or found)."""
     with transaction.atomic():
         locked = CallRecord.objects.select_for_update().get(pk=call.pk)
+        changed = locked.contact_id != contact.pk
         locked.contact = contact
         locked.save(update_fields=["contact"])
+        if changed:
+            announce_contact_linked(contact, kind="call", linked_id=str(locked.public_id))
     call.contact = contact
     return call
 

@@ -16,10 +16,10 @@ Events and who sends them:
 
 - `ticket.created`, `ticket.updated`: tickets' event log (tickets/actions/log.py)
 - `conversation.closed`: chat (chat/actions/conversations.py)
-- `call.ended`: the call log (crm/actions.py `record_call`)
-- `contact.linked`: linking a chat, ticket or call to a contact; the linking
-  action calls `enqueue_webhook("contact.linked", {"contact": {...}, "linked":
-  {"kind": "conversation" | "ticket" | "call", "id": "..."}})`.
+- `call.ended`: the call log, when a call reaches `ended` (crm/actions.py `record_call`)
+- `contact.linked`: linking a chat, ticket or call to a contact
+  (crm/actions.py `announce_contact_linked`, called by chat/actions/contacts.py,
+  tickets/actions/contacts.py and `attach_call_to_contact`).
 
 docs/protocol.md describes every payload and the signature.
 """

@@ -20,7 +20,7 @@ from chat.access import access_conversation_for_agent
 from chat.errors import ChatError
 from chat.log import Appended, Kind, agent_author, append_event
 from chat.models import Conversation
-from crm.actions import InvalidPrefill, create_contact_from_prefill
+from crm.actions import InvalidPrefill, announce_contact_linked, create_contact_from_prefill
 from crm.models import Contact
 from queues.agent_scope import AgentScope
 
@@ -51,6 +51,7 @@ def link_conversation_to_contact(
             internal=True,
             require_open=False,
         )
+        announce_contact_linked(contact, kind="conversation", linked_id=str(locked.public_id))
     conversation.contact = contact
     return appended
 

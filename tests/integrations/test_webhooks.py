@@ -232,3 +232,48 @@ def test_gdpr_erasure_deletes_the_log_entries_that_name_the_contact(endpoint):
         erase_contact(maria, by="test")
     assert WebhookDelivery.objects.count() == 1
     assert "Maria" not in WebhookDelivery.objects.get().body
+
+
+def linked_payloads() -> list[dict]:
+    return [
+        json.loads(delivery.body)["data"]
+        for delivery in WebhookDelivery.objects.filter(event_type="contact.linked").order_by("pk")
+    ]
+
+
+def test_linking_a_ticket_a_chat_and_a_caller_sends_contact_linked_once_each(endpoint):
+    from chat.actions.contacts import link_conversation_to_contact
+    from crm.actions import attach_call_to_contact
+    from tickets.actions.contacts import link_ticket_to_contact
+
+    agent = make_agent("boris", ["support"])
+    maria = make_contact("Maria Popescu", external_id="crm-1")
+    ticket = new_ticket()
+    conversation = conversations.start_conversation(
+        visitors.create_visitor()[0], make_department("support")
+    )[0]
+    call = record_call(phone="+40 799 000 111", direction="inbound").call
+
+    link_ticket_to_contact(ticket, maria, by=agent)
+    link_conversation_to_contact(conversation, maria, by=agent)
+    attach_call_to_contact(call, maria)
+    # Linking again to the same contact changes nothing and says nothing.
+    link_ticket_to_contact(ticket, maria, by=agent)
+    attach_call_to_contact(call, maria)
+
+    payloads = linked_payloads()
+    assert [p["linked"] for p in payloads] == [
+        {"kind": "ticket", "id": ticket.number},
+        {"kind": "conversation", "id": str(conversation.public_id)},
+        {"kind": "call", "id": str(call.public_id)},
+    ]
+    assert {p["contact"]["external_id"] for p in payloads} == {"crm-1"}
+
+
+def test_a_call_sends_call_ended_once_when_it_ends_not_while_it_rings(endpoint):
+    record_call(phone="+40 799 000 222", direction="inbound", call_id="pbx-1", state="ringing")
+    record_call(phone="+40 799 000 222", direction="inbound", call_id="pbx-1", state="answered")
+    assert not WebhookDelivery.objects.filter(event_type="call.ended").exists()
+    record_call(phone="+40 799 000 222", direction="inbound", call_id="pbx-1", state="ended")
+    record_call(phone="+40 799 000 222", direction="inbound", call_id="pbx-1", state="ended")
+    assert WebhookDelivery.objects.filter(event_type="call.ended").count() == 1

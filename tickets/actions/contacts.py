@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from crm.actions import InvalidPrefill, create_contact_from_prefill
+from crm.actions import InvalidPrefill, announce_contact_linked, create_contact_from_prefill
 from crm.models import Contact
 from queues.agent_scope import AgentScope
 from tickets.access import access_ticket_for_agent
@@ -54,6 +54,7 @@ def link_ticket_to_contact(
             internal=True,
             fields={"contact_id": contact.pk, "organization_id": contact.organization_id},
         )
+        announce_contact_linked(contact, kind="ticket", linked_id=locked.number)
         sync_ticket(ticket, locked)
         ticket.contact = contact
     return event

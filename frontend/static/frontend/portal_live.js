@@ -6,7 +6,8 @@
   "use strict";
   document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
     var row = event.detail && event.detail.content;
-    if (!row || row.tagName !== "TR" || !/^ticket-/.test(row.id || "")) return;
+    if (!row || row.tagName !== "TR" || !/^ticket-T-\d+$/.test(row.id || "")) return;
+    if (document.getElementById(row.id)) return;
     var rows = document.getElementById("my-tickets-rows");
     if (!rows) {
       // Their first ticket: the page has no table yet; the reloaded page has one.
