@@ -77,7 +77,13 @@ class TicketUpdateForm(forms.Form):
     was_department = forms.CharField(required=False, widget=forms.HiddenInput, max_length=50)
     was_asset = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        ticket: Ticket,
+        department_choices: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         current = {
             "status": ticket.status,
             "priority": ticket.priority,
@@ -99,9 +105,11 @@ class TicketUpdateForm(forms.Form):
         self.fields["assignee"].widget = forms.Select(
             choices=[("", _("Unassigned")), *[(a.get_username(), agent_label(a)) for a in agents]]
         )
-        self.fields["department"].choices = list(
-            Department.objects.order_by("name").values_list("slug", "name")
-        )
+        if department_choices is None:
+            department_choices = list(
+                Department.objects.order_by("name").values_list("slug", "name")
+            )
+        self.fields["department"].choices = department_choices
         # Only the customer's units (the action checks again); the current one stays listed.
         self.fields["asset"].choices = [("", _("No unit named")), *asset_choices(ticket)]
 

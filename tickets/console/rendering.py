@@ -233,15 +233,19 @@ def _transcript_lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def timeline(ticket: Ticket) -> list[dict[str, Any]]:
-    """Every event of the ticket, internal ones included, oldest first."""
+def timeline(ticket: Ticket, *, departments: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every event of the ticket, internal ones included, oldest first.
+
+    `departments` (slug → name) names the departments in summaries; read here when not given.
+    """
     events = list(
         TicketEvent.objects.filter(ticket=ticket)
         .select_related("author_user", "author_contact")
         .order_by("-seq")[:TIMELINE_LIMIT]
     )
     events.reverse()
-    departments = dict(Department.objects.values_list("slug", "name"))
+    if departments is None:
+        departments = dict(Department.objects.values_list("slug", "name"))
     # The replies and status changes whose customer mail the outbox gave up on.
     undelivered = {
         event.payload.get("event_seq")
@@ -318,13 +322,15 @@ def reply_limits() -> dict[str, int]:
 
 def ticket_state_context(ticket: Ticket, viewer: AbstractBaseUser) -> dict[str, Any]:
     """What the pushed sections need: header, SLA and controls, timeline, files."""
+    # One read of the departments for the timeline's summaries and the form's choices.
+    departments = list(Department.objects.order_by("name").values_list("slug", "name"))
     return {
         "ticket": ticket,
         "viewer": viewer,
         "clocks": sla_clocks(ticket),
-        "timeline": timeline(ticket),
+        "timeline": timeline(ticket, departments=dict(departments)),
         "files": ticket_files(ticket),
-        "update_form": TicketUpdateForm(ticket=ticket),
+        "update_form": TicketUpdateForm(ticket=ticket, department_choices=departments),
         "updated_iso": ticket.updated_at.isoformat(),
     }
 
