@@ -45,7 +45,7 @@ test: $(STAMP) browser-deps nginx-deps
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# docs/screenshots/{widget,console,portal}.png from the embedded demo server and Chromium.
+# docs/screenshots/{widget,console,portal,contact}.png from the embedded demo server and Chromium.
 screenshots: $(STAMP) browser-deps
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m tests.browser.screenshots --out docs/screenshots
 

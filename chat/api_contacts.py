@@ -1,6 +1,6 @@
 """`POST /api/v1/conversations/{id}/contact`: link a chat to a CRM contact (agents only).
 
-The same action as the console's "Link to contact" (`chat.actions.contacts`);
+The same action as the console's "Link to customer" (`chat.actions.contacts`);
 the agent API token authenticates (the API's default auth).
 """
 

@@ -210,7 +210,7 @@ def owned_asset(contact: Contact | None, serial_number: str):
     return asset
 
 
-# The console's "Link to contact" box: a short, simple lookup (the full search is elsewhere).
+# The console's "Link to customer" box: a short, simple lookup (the full search is elsewhere).
 
 MIN_QUERY_LENGTH = 2
 

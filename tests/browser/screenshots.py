@@ -1,10 +1,11 @@
-"""`make screenshots`: docs/screenshots/{widget,console,portal}.png from a real server and browser.
+"""`make screenshots`: docs/screenshots/{widget,console,portal,contact}.png from a real server and browser.
 
 Starts the embedded demo server (fresh SQLite, seeded demo data) and a
 stranger's host page, then drives Debian's Chromium through one real chat:
 Maria (signed in on the host site) asks about her relay, Boris takes it in
 the console, sees her record, answers, and turns it into a ticket that she
-then follows in the portal.
+then follows in the portal; then Boris finds her by serial number (Ctrl+K)
+and opens her contact page.
 
     python -m tests.browser.screenshots [--out docs/screenshots]
 """
@@ -140,6 +141,20 @@ def capture(out_dir: Path) -> list[Path]:
                 portal.locator(f"#ticket-{number}").wait_for()
                 portal.wait_for_timeout(300)
                 portal.screenshot(path=str(paths[2]), full_page=True)
+
+                # The agent's desk: Ctrl+K finds Maria by her serial; her page holds the
+                # whole record and one timeline (the chat and ticket just made included).
+                console.goto(f"{worker.url}/console/tickets/")
+                console.keyboard.press("Control+k")
+                console.keyboard.type("RZA-2024-0001", delay=20)
+                found = console.get_by_role("listbox", name="Contacts and tickets found")
+                found.get_by_role("option").first.wait_for()
+                console.keyboard.press("Enter")
+                console.wait_for_url(re.compile(r"/console/contacts/[0-9a-f-]{36}/$"))
+                console.locator("#contact-timeline").wait_for()
+                console.wait_for_timeout(300)
+                paths.append(out_dir / "contact.png")
+                console.screenshot(path=str(paths[3]), full_page=True)
                 browser.close()
         finally:
             worker.stop()

@@ -74,6 +74,8 @@ def test_a_ringing_call_pops_maria_and_becomes_a_ticket_on_her_portal_live(
         )
         call_id = rang["call"]["id"]
         pop = console.locator(f"#call-{call_id}")
+        # The pop is the region screen readers announce as "Incoming call".
+        expect(console.get_by_role("region", name="Incoming call")).to_contain_text("Maria Popescu")
         expect(pop.locator("[data-caller-name]")).to_have_text("Maria Popescu")
         expect(pop).to_contain_text("RZA-2024-0001")
         expect(pop.locator("[data-contract]")).to_have_text("Gold 24x7")
@@ -98,7 +100,7 @@ def test_a_ringing_call_pops_maria_and_becomes_a_ticket_on_her_portal_live(
             )
 
         # Boris opens a ticket from the call, naming the unit.
-        pop.get_by_text("Create ticket from this call").click()
+        pop.get_by_text("Create ticket from call").click()
         form = pop.locator("[data-call-ticket-form]")
         form.get_by_label("Subject").fill("RZA-500 trips at night")
         form.get_by_label("Unit").select_option("RZA-2024-0001")

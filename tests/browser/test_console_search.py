@@ -23,7 +23,7 @@ def sign_in_agent(page, server, username: str, next_url: str) -> None:
 def test_slash_search_arrow_keys_and_enter_open_marias_page(embedded_server, browser_context):
     page = browser_context.new_page()
     sign_in_agent(page, embedded_server, "boris", "/console/tickets/")
-    box = page.get_by_role("combobox", name="Find a contact or ticket")
+    box = page.get_by_role("combobox", name="Search customers")
     assert box.get_attribute("aria-expanded") == "false"
 
     # "/" typed into another field is a character there, not the shortcut.
@@ -61,7 +61,7 @@ def test_slash_search_arrow_keys_and_enter_open_marias_page(embedded_server, bro
 def test_ctrl_k_finds_by_serial_and_a_click_opens_the_contact(embedded_server, browser_context):
     page = browser_context.new_page()
     sign_in_agent(page, embedded_server, "boris", "/console/")
-    box = page.get_by_role("combobox", name="Find a contact or ticket")
+    box = page.get_by_role("combobox", name="Search customers")
     page.keyboard.press("Control+k")
     assert page.evaluate("document.activeElement.id") == "console-search-input"
     page.keyboard.type("mru-2019", delay=20)

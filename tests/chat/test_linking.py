@@ -105,7 +105,7 @@ def test_the_panel_of_an_unknown_visitor_offers_link_and_create(client, support,
     conversation = unknown_chat(support)
     client.force_login(support_agent)
     html = client.get(f"/console/panel/{conversation.public_id}/").content.decode()
-    assert "Link to contact" in html and "Create contact from this chat" in html
+    assert "Link to customer" in html and "Create contact from this chat" in html
     assert 'value="Ion Popescu"' in html and 'value="ion@example.com"' in html
 
 

@@ -122,7 +122,7 @@ def test_log_a_call_finds_the_contact_by_number_and_opens_its_page(boris_client)
     assert call.duration_s == 180 and call.agent.username == "boris" and call.state == "ended"
     assert answer["Location"] == f"/console/calls/{call.public_id}/"
     page = boris_client.get(answer["Location"]).content.decode()
-    assert "Create ticket from this call" in page
+    assert "Create ticket from call" in page
     listing = boris_client.get("/console/calls/").content.decode()
     assert str(call.public_id) in listing
 

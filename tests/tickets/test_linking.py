@@ -107,7 +107,7 @@ def test_the_console_page_of_an_unknown_sender_offers_both_controls(client, supp
     ticket = unknown_ticket(support)
     client.force_login(support_agent)
     page = client.get(f"/console/tickets/{ticket.number}/").content.decode()
-    assert "Link to contact" in page
+    assert "Link to customer" in page
     assert "Create contact from this ticket" in page
     assert 'value="ion@example.com"' in page
 

@@ -1,6 +1,6 @@
 """Linking an unidentified ticket to a contact from its console page.
 
-The "Customer" card of an unknown sender carries the "Link to contact"
+The "Customer" card of an unknown sender carries the "Link to customer"
 lookup and the "Create contact from this ticket" form (`_link_contact.html`,
 shared with the chat's CRM panel). Both post here; the answer is the card
 again, now with the record. Colleagues with the ticket open see the link in
