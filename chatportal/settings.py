@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "chat",
     "tickets",
     "integrations",
+    "kb",
     "frontend",
 ]
 

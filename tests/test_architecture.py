@@ -29,6 +29,7 @@ PACKAGES = (
     "chat",
     "tickets",
     "integrations",
+    "kb",
     "frontend",
     "chatportal",
 )

@@ -35,6 +35,7 @@ PACKAGES = [
     "chat",
     "tickets",
     "integrations",
+    "kb",
     "frontend",
 ]
 
