@@ -36,6 +36,7 @@ from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.contacts import crm_card_context
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
+from tickets.console.side_panels import side_panels
 from tickets.console.rendering import (
     render_ticket_sections,
     reply_limits,
@@ -182,6 +183,7 @@ def _page(
             **reply_limits(),
             **crm_card_context(ticket),
             "socket_path": _socket_path(ticket),
+            "side_panels": side_panels(),
             "error": error,
             "live_strings": {
                 "live": _("Live"),
