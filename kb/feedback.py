@@ -91,9 +91,8 @@ def do_vote(article: Article, *, voter: str, helpful: bool) -> ArticleVote:
         vote = ArticleVote.objects.filter(article=locked, voter=voter).first()
         if vote is not None and vote.helpful == helpful:
             return vote
-        counters = {"helpful_count" if helpful else "unhelpful_count": F(
-            "helpful_count" if helpful else "unhelpful_count"
-        ) + 1}
+        counted = "helpful_count" if helpful else "unhelpful_count"
+        counters = {counted: F(counted) + 1}
         if vote is None:
             vote = ArticleVote.objects.create(article=locked, voter=voter, helpful=helpful)
         else:

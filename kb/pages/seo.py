@@ -25,9 +25,7 @@ class Alternate:
 
 
 def public_articles():
-    return Article.objects.filter(
-        status=Article.Status.PUBLISHED, audience=Article.Audience.PUBLIC
-    )
+    return Article.objects.filter(status=Article.Status.PUBLISHED, audience=Article.Audience.PUBLIC)
 
 
 def article_path(article: Article) -> str:
@@ -49,9 +47,7 @@ def description(article: Article) -> str:
 
 def json_ld(data: dict) -> SafeString:
     """`data` as a JSON-LD script element; nothing in it can close the element."""
-    encoded = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(
-        _SCRIPT_ESCAPES
-    )
+    encoded = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(encoded))  # noqa: S308
 
 

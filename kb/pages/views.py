@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from foundation.public_url import request_base
 from kb import feedback
@@ -28,7 +28,7 @@ MAX_QUERY_CHARS = 200
 LOCALES = [code for code, _name in Locale.choices]
 
 
-@require_GET
+@require_safe
 def kb_root(request: HttpRequest) -> HttpResponse:
     language = translation.get_language_from_request(request)
     locale = language if language in LOCALES else "en"
@@ -55,7 +55,7 @@ def _render(request: HttpRequest, locale: str, template: str, context: dict, sta
     return response
 
 
-@require_GET
+@require_safe
 def kb_home(request: HttpRequest, locale: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
     hits = search_articles(query, locale=locale, limit=20) if query else []
@@ -88,7 +88,7 @@ def kb_home(request: HttpRequest, locale: str) -> HttpResponse:
     return _render(request, locale, "kb/pages/home.html", context)
 
 
-@require_GET
+@require_safe
 def category_page(request: HttpRequest, locale: str, slug: str) -> HttpResponse:
     category = Category.objects.filter(locale=locale, slug=slug).first()
     if category is None:
@@ -118,7 +118,7 @@ def _current_vote(request: HttpRequest, article: Article) -> bool | None:
     return None if vote is None else vote.helpful
 
 
-@require_GET
+@require_safe
 def article_page(request: HttpRequest, locale: str, slug: str) -> HttpResponse:
     article = _public_article(locale, slug)
     feedback.count_view(request, article)
@@ -133,7 +133,10 @@ def _article_context(request: HttpRequest, article: Article) -> dict:
         crumbs = [(_("Help centre"), base + reverse("kb_home", args=[locale]))]
     if article.category:
         crumbs.append(
-            (article.category.name, base + reverse("kb_category", args=[locale, article.category.slug]))
+            (
+                article.category.name,
+                base + reverse("kb_category", args=[locale, article.category.slug]),
+            )
         )
     crumbs.append((article.title, url))
     context = {
@@ -169,13 +172,11 @@ def vote(request: HttpRequest, locale: str, slug: str) -> HttpResponse:
     return _render(request, locale, "kb/pages/_vote.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def sitemap(request: HttpRequest) -> HttpResponse:
     """Every published public article with its translations as xhtml:link alternates."""
     base = request_base(request)
-    articles = list(
-        seo.public_articles().only("locale", "slug", "translation_group", "updated_at")
-    )
+    articles = list(seo.public_articles().only("locale", "slug", "translation_group", "updated_at"))
     groups: dict = {}
     for article in articles:
         groups.setdefault(article.translation_group, []).append(article)

@@ -85,10 +85,7 @@ def most_used_for(department: Department) -> list[Article]:
     links = Article.source_tickets.through.objects.filter(ticket__department=department)
     tagged = Article.departments.through.objects.filter(department=department)
     link_count = (
-        links.filter(article=OuterRef("pk"))
-        .values("article")
-        .annotate(n=Count("pk"))
-        .values("n")
+        links.filter(article=OuterRef("pk")).values("article").annotate(n=Count("pk")).values("n")
     )
     return list(
         Article.objects.filter(status=Article.Status.PUBLISHED)
@@ -102,6 +99,7 @@ def most_used_for(department: Department) -> list[Article]:
             "title",
         )[:MOST_USED_PER_DEPARTMENT]
     )
+
 
 @require_GET
 @agent_required

@@ -121,7 +121,9 @@ def test_most_used_articles_per_department_rank_deflections_and_ticket_links(
     )
     linked.source_tickets.add(ticket)
     html = signed_in(support_agent).get("/console/kb/most-used/").content.decode()
-    order = [html.index(title) for title in ("Deflecting", "Linked from a ticket", "Viewed", "Quiet")]
+    order = [
+        html.index(title) for title in ("Deflecting", "Linked from a ticket", "Viewed", "Quiet")
+    ]
     assert order == sorted(order)
     assert "Sales pricing" not in html
     assert sales_only.title in signed_in(sales_agent).get("/console/kb/most-used/").content.decode()

@@ -157,5 +157,9 @@ def test_the_sitemap_lists_public_articles_with_their_alternates():
         "http://testserver/kb/ru/oshibka-e42/",
         "http://testserver/kb/en/tom-jerry/",
     }
-    assert urls["http://testserver/kb/ro/eroarea-e42/"]["ru"] == "http://testserver/kb/ru/oshibka-e42/"
-    assert urls["http://testserver/kb/en/tom-jerry/"] == {"en": "http://testserver/kb/en/tom-jerry/"}
+    assert (
+        urls["http://testserver/kb/ro/eroarea-e42/"]["ru"] == "http://testserver/kb/ru/oshibka-e42/"
+    )
+    assert urls["http://testserver/kb/en/tom-jerry/"] == {
+        "en": "http://testserver/kb/en/tom-jerry/"
+    }

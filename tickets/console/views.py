@@ -36,13 +36,13 @@ from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.contacts import crm_card_context
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
-from tickets.console.side_panels import side_panels
 from tickets.console.rendering import (
     render_ticket_sections,
     reply_limits,
     sla_clocks,
     ticket_state_context,
 )
+from tickets.console.side_panels import side_panels
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
