@@ -78,7 +78,7 @@ def kb_home(request: HttpRequest, locale: str) -> HttpResponse:
         "hits": hits,
         "categories": categories,
         "uncategorized": articles.filter(category__isnull=True).order_by("title")[:50],
-        "popular": articles.order_by("-view_count", "title")[:5],
+        "popular": articles.filter(view_count__gt=0).order_by("-view_count", "title")[:5],
         "alternates": [
             seo.Alternate(code, request_base(request) + reverse("kb_home", args=[code]))
             for code in LOCALES
