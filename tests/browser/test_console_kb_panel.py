@@ -6,10 +6,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.browser.test_console import (  # noqa: F401  (fixtures are found by name)
+    embedded_server_env,
+    host_site,
+    open_console,
+    open_widget,
+    take_chat,
+    visitor_says,
+)
 from tests.live_server import run_chatportal
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 PASSWORD = "demo-pass-123"
 
@@ -65,3 +74,29 @@ def test_the_kb_panel_inserts_a_link_and_an_answer_into_the_ticket_reply(
     assert article.get_by_role("heading", level=1).inner_text() == (
         "Error E42 after a firmware update"
     )
+
+
+def test_an_agent_sends_a_visitor_the_link_the_kb_panel_inserted_into_the_chat_reply(
+    browser_context, chromium_browser, host_site, embedded_server
+):
+    run_chatportal(embedded_server.env, "shell", "-c", SEED)
+    console = open_console(browser_context, embedded_server)
+    visitor_context = chromium_browser.new_context(locale="en-US")
+    try:
+        widget = open_widget(
+            visitor_context, host_site, embedded_server, name="Ion", email="ion@example.com"
+        )
+        visitor_says(widget, "My RZA-500 shows error E42")
+        take_chat(console, "Ion")
+
+        console.get_by_text("Knowledge base", exact=True).click()
+        console.get_by_role("searchbox", name="Search articles").fill("E42")
+        console.get_by_role("button", name="Insert link: Error E42 after a firmware update").click()
+        link = f"{embedded_server.url}/kb/en/error-e42/"
+        reply = console.get_by_role("textbox", name="Reply")
+        expect(reply).to_have_value(link)
+        expect(reply).to_be_focused()
+        reply.press("Enter")
+        expect(widget.get_by_role("log")).to_contain_text(link)
+    finally:
+        visitor_context.close()
