@@ -77,7 +77,10 @@ def test_the_kb_panel_inserts_a_link_and_an_answer_into_the_ticket_reply(
 
 
 def test_an_agent_sends_a_visitor_the_link_the_kb_panel_inserted_into_the_chat_reply(
-    browser_context, chromium_browser, host_site, embedded_server  # noqa: F811
+    browser_context,
+    chromium_browser,
+    host_site,  # noqa: F811
+    embedded_server,
 ):
     run_chatportal(embedded_server.env, "shell", "-c", SEED)
     console = open_console(browser_context, embedded_server)
