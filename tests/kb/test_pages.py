@@ -163,3 +163,18 @@ def test_the_sitemap_lists_public_articles_with_their_alternates():
     assert urls["http://testserver/kb/en/tom-jerry/"] == {
         "en": "http://testserver/kb/en/tom-jerry/"
     }
+
+
+def test_cyrillic_slugs_make_working_addresses():
+    article = make_article("Гарантия", locale="ru", slug="гарантия", body="Два года.")
+    url = "/kb/ru/%D0%B3%D0%B0%D1%80%D0%B0%D0%BD%D1%82%D0%B8%D1%8F/"
+    response = reader().get(url)
+    assert response.status_code == 200
+    assert f'<link rel="canonical" href="http://testserver{url}">' in response.content.decode()
+    assert f"<loc>http://testserver{url}</loc>" in reader().get("/kb/sitemap.xml").content.decode()
+    assert article.title in response.content.decode()
+
+
+def test_a_search_in_the_title_bar_shows_the_query_escaped():
+    html = reader().get("/kb/en/", {"q": "<b>E42</b>"}).content.decode()
+    assert "<title>“&lt;b&gt;E42&lt;/b&gt;” — Help centre — Chatportal</title>" in html
