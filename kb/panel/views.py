@@ -39,6 +39,12 @@ def panel_locale(request: HttpRequest) -> str:
     return language[:2] if language[:2] in LOCALES else "en"
 
 
+def _department_id(request: HttpRequest) -> int | None:
+    # Only a ranking preference (the ticket's department first), never a filter.
+    raw = request.GET.get("department", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 @require_GET
 @agent_required
 def panel_search(request: HttpRequest) -> HttpResponse:
@@ -50,7 +56,14 @@ def panel_search(request: HttpRequest) -> HttpResponse:
         error = "too_long"
     elif len(query) >= MIN_QUERY_CHARS:
         base = request_base(request)
-        for hit in search_articles(query, locale=locale, include_internal=True, limit=RESULTS):
+        hits = search_articles(
+            query,
+            locale=locale,
+            include_internal=True,
+            department_id=_department_id(request),
+            limit=RESULTS,
+        )
+        for hit in hits:
             article = hit.article
             results.append(
                 {

@@ -97,6 +97,7 @@ def test_the_panel_sits_beside_both_reply_boxes(support_agent, support):
     )
     page = signed_in(support_agent).get(f"/console/tickets/{ticket.number}/").content.decode()
     assert 'data-kb-target="id_body"' in page and 'id="id_body"' in page
+    assert f'name="department" value="{support.pk}"' in page
 
 
 def test_most_used_articles_per_department_rank_deflections_and_ticket_links(
@@ -130,3 +131,21 @@ def test_most_used_articles_per_department_rank_deflections_and_ticket_links(
     everything = signed_in(supervisor).get("/console/kb/most-used/").content.decode()
     assert "Sales pricing" in everything and "Deflecting" in everything
     assert quiet.title in html
+
+
+def test_the_ticket_page_panel_asks_for_its_departments_articles_first(
+    support_agent, support, articles, monkeypatch
+):
+    from kb.panel import views
+
+    asked = {}
+
+    def spy(query, **options):
+        asked.update(options)
+        return []
+
+    monkeypatch.setattr(views, "search_articles", spy)
+    signed_in(support_agent).get(PANEL, {"q": "E42", "department": str(support.pk)})
+    assert asked["department_id"] == support.pk and asked["include_internal"] is True
+    signed_in(support_agent).get(PANEL, {"q": "E42", "department": "x; drop"})
+    assert asked["department_id"] is None

@@ -3,7 +3,8 @@
 The ticket page lives below `kb` (and any later app) in the layers, so it
 cannot import them; they register the template of their section in their
 AppConfig.ready() instead (the KB search panel). Each template is included
-with `target`, the id of the reply textarea, and `open=True`.
+with `target`, the id of the reply textarea, `open=True` and `department`,
+the ticket's department id.
 """
 
 from __future__ import annotations
