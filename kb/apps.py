@@ -6,3 +6,9 @@ class KbConfig(AppConfig):
     name = "kb"
     verbose_name = _("Knowledge base")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tickets.console.side_panels import register_side_panel
+
+        # The KB search panel beside the reply on the console ticket page.
+        register_side_panel("kb/panel/_panel.html")

@@ -50,6 +50,8 @@ def world(customer, support, support_agent):
         "conversation_id": str(conversation.public_id),
         "token": make_login_token(customer[0]),
         "uidb64": "MQ",
+        # /kb/<locale>/…: only a real locale routes.
+        "locale": "en",
     }
 
 

@@ -42,6 +42,7 @@ from tickets.console.rendering import (
     sla_clocks,
     ticket_state_context,
 )
+from tickets.console.side_panels import side_panels
 from tickets.errors import TicketError, TicketNotFound
 from tickets.models import Ticket, TicketEvent
 
@@ -182,6 +183,7 @@ def _page(
             **reply_limits(),
             **crm_card_context(ticket),
             "socket_path": _socket_path(ticket),
+            "side_panels": side_panels(),
             "error": error,
             "live_strings": {
                 "live": _("Live"),
