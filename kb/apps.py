@@ -6,3 +6,10 @@ class KbConfig(AppConfig):
     name = "kb"
     verbose_name = _("Knowledge base")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from chat.suggestions import register_deflection_listener, register_suggestion_source
+        from kb.deflection import count_deflection, suggest_for_chat
+
+        register_suggestion_source(suggest_for_chat)
+        register_deflection_listener(count_deflection)
