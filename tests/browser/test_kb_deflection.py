@@ -1,0 +1,71 @@
+"""Done when (issue 14): a visitor asks about error E42, reads the suggested article, is helped.
+
+Real daphne, the widget on a third-party page, an agent online on a plain
+socket: the chat ends as deflected and never reaches the agent.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import test_widget_live as live
+from tests.browser.test_widget_live import open_chat, send_message
+
+# The live widget test's fixtures: its host site, server settings and agent socket.
+host_site = live.host_site
+embedded_server_env = live.embedded_server_env
+agent = live.agent
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+CREATE_E42_ARTICLE = (
+    "from kb.models import Article;"
+    " from queues.models import Department;"
+    " Department.objects.filter(slug='support').update(routing_mode='manual');"
+    " Article.objects.create(locale='en', slug='rza-500-error-e42',"
+    " title='RZA-500 shows error E42 after a firmware update',"
+    " body='Error **E42** means the relay lost its calibration.\\n\\n"
+    "Hold *Reset* for ten seconds, then restart the terminal.',"
+    " status='published', audience='public')"
+)
+
+
+def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for_an_agent(
+    browser_context, host_site, embedded_server, agent
+):
+    # Manual routing: with Boris online the chat waits for him to pick it (not offline, no ticket).
+    embedded_server.run("shell", "-c", CREATE_E42_ARTICLE)
+    page = open_chat(browser_context, host_site, embedded_server)
+    send_message(page, "My terminal shows error E42")
+
+    suggested = page.get_by_role("list", name="Suggested articles")
+    article = suggested.get_by_role("button", name="RZA-500 shows error E42 after a firmware update")
+    expect(article).to_be_visible()
+    article.click()
+    reader = page.frame_locator("iframe[title='RZA-500 shows error E42 after a firmware update']")
+    expect(reader.get_by_role("heading", name="RZA-500 shows error E42")).to_be_visible()
+    expect(reader.get_by_text("Hold Reset for ten seconds")).to_be_visible()
+
+    page.get_by_role("button", name="This solved my problem").click()
+    expect(page.get_by_role("log")).to_contain_text("Chat ended")
+    expect(page.get_by_role("button", name="Start new chat")).to_be_visible()
+
+    state = embedded_server.run(
+        "shell",
+        "-c",
+        "from chat.models import Conversation as C;"
+        " from kb.models import Article;"
+        " c = C.objects.get();"
+        " a = Article.objects.get(slug='rza-500-error-e42');"
+        " print(c.state, c.deflected_article == a.public_id, c.assigned_agent_id,"
+        " c.events.filter(kind='assigned').count(), c.events.get(kind='closed').payload['reason'],"
+        " a.deflection_count, C.objects.filter(state='queued').count(), sep='|')",
+    )
+    assert state.strip().splitlines()[-1] == "closed|True|None|0|deflected|1|0"
+    # Boris's queue shows it gone; he was never offered or assigned it.
+    agent.wait_for(
+        lambda f: f.get("type") == "queue" and f.get("waiting") == 0 and f.get("department") == "support",
+        what="the empty support queue",
+    )
+    assert not [f for f in agent.frames if f.get("type") == "assigned"]
