@@ -42,3 +42,11 @@ def portal_customer(db):
     contact.portal_user = get_user_model().objects.create_user("maria", password="x-pass-123")
     contact.save()
     return contact
+
+
+@pytest.fixture
+def other_portal_customer(db):
+    contact = make_contact("Ivan Petrov", email="ivan@example.com")
+    contact.portal_user = get_user_model().objects.create_user("ivan", password="x-pass-123")
+    contact.save()
+    return contact
