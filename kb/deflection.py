@@ -45,9 +45,7 @@ def hit_json(hit: ArticleHit) -> dict[str, str]:
 
 
 def suggest_for_chat(text: str, locale: str, department_id: int | None) -> list[dict[str, str]]:
-    hits = search_articles(
-        text, locale=kb_locale(locale), department_id=department_id, limit=3
-    )
+    hits = search_articles(text, locale=kb_locale(locale), department_id=department_id, limit=3)
     found = [hit_json(hit) for hit in hits]
     if found:
         Article.objects.filter(public_id__in=[a["id"] for a in found]).update(

@@ -44,7 +44,7 @@ class Department(models.Model):
     kb_search_box = models.BooleanField(
         _("help search in the widget"),
         default=False,
-        help_text=_("Offer a \"Search help\" box in the widget before the first message."),
+        help_text=_('Offer a "Search help" box in the widget before the first message.'),
     )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -40,7 +40,9 @@ def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for
     send_message(page, "My terminal shows error E42")
 
     suggested = page.get_by_role("list", name="Suggested articles")
-    article = suggested.get_by_role("button", name="RZA-500 shows error E42 after a firmware update")
+    article = suggested.get_by_role(
+        "button", name="RZA-500 shows error E42 after a firmware update"
+    )
     expect(article).to_be_visible()
     article.click()
     reader = page.frame_locator("iframe[title='RZA-500 shows error E42 after a firmware update']")
@@ -65,7 +67,9 @@ def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for
     assert state.strip().splitlines()[-1] == "closed|True|None|0|deflected|1|0"
     # Boris's queue shows it gone; he was never offered or assigned it.
     agent.wait_for(
-        lambda f: f.get("type") == "queue" and f.get("waiting") == 0 and f.get("department") == "support",
+        lambda f: (
+            f.get("type") == "queue" and f.get("waiting") == 0 and f.get("department") == "support"
+        ),
         what="the empty support queue",
     )
     assert not [f for f in agent.frames if f.get("type") == "assigned"]

@@ -96,7 +96,11 @@ async def test_solved_closes_the_chat_as_deflected_and_counts_it(support, e42_ar
     ack = await say(socket, "error E42")
     await socket.expect("suggestions")
     await socket.send(
-        {"type": "deflected", "conversation": ack["conversation"], "article": str(e42_article.public_id)}
+        {
+            "type": "deflected",
+            "conversation": ack["conversation"],
+            "article": str(e42_article.public_id),
+        }
     )
     done = await socket.expect("ack", conversation=ack["conversation"])
     closed = await socket.expect("event", seq=done["seq"])
@@ -108,8 +112,10 @@ async def test_solved_closes_the_chat_as_deflected_and_counts_it(support, e42_ar
     assert e42_article.deflection_count == 1
     # Countable for KPIs, and it never became a ticket.
     assert await Conversation.objects.exclude(deflected_article=None).acount() == 1
-    kinds = [e["kind"] async for e in ConversationEvent.objects.filter(
-        conversation=conversation).values("kind")]
+    kinds = [
+        e["kind"]
+        async for e in ConversationEvent.objects.filter(conversation=conversation).values("kind")
+    ]
     assert "ticket" not in kinds and "assigned" not in kinds
     await socket.close()
 
@@ -146,7 +152,11 @@ async def test_an_article_not_suggested_here_cannot_close_the_chat(support, e42_
     # Someone else's conversation is not found either.
     stranger, _ = await open_widget()
     await stranger.send(
-        {"type": "deflected", "conversation": ack["conversation"], "article": str(e42_article.public_id)}
+        {
+            "type": "deflected",
+            "conversation": ack["conversation"],
+            "article": str(e42_article.public_id),
+        }
     )
     assert (await stranger.expect("error"))["code"] == "not_found"
     await socket.send({"type": "ping"})

@@ -27,7 +27,9 @@ def fresh_limits():
 
 
 def test_the_embed_shows_the_sanitized_article_and_may_be_framed(client):
-    article = make_article("E42 help", "Reset it. <script>alert(1)</script> [x](javascript:alert(1))")
+    article = make_article(
+        "E42 help", "Reset it. <script>alert(1)</script> [x](javascript:alert(1))"
+    )
     response = client.get(reverse("kb_embed", args=[article.public_id]))
     assert response.status_code == 200
     page = response.content.decode()
