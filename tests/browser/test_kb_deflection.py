@@ -73,3 +73,52 @@ def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for
         what="the empty support queue",
     )
     assert not [f for f in agent.frames if f.get("type") == "assigned"]
+
+
+def test_the_widget_offers_search_help_before_the_first_message_where_the_department_wants_it(
+    browser_context, host_site, embedded_server
+):
+    embedded_server.run(
+        "shell",
+        "-c",
+        CREATE_E42_ARTICLE
+        + "; Department.objects.filter(slug='support').update(kb_search_box=True)",
+    )
+    page = open_chat(browser_context, host_site, embedded_server)
+    page.get_by_role("searchbox", name="Search help").fill("E42")
+    found = page.get_by_role("list", name="Suggested articles")
+    found.get_by_role("button", name="RZA-500 shows error E42 after a firmware update").click()
+    reader = page.frame_locator("iframe[title='RZA-500 shows error E42 after a firmware update']")
+    expect(reader.get_by_text("Hold Reset for ten seconds")).to_be_visible()
+    # No chat yet: nothing to end as solved.
+    expect(page.get_by_role("button", name="This solved my problem")).to_be_hidden()
+    page.get_by_role("button", name="Back to chat").click()
+    send_message(page, "Still broken")
+    expect(page.get_by_role("searchbox", name="Search help")).to_be_hidden()
+
+
+def test_the_portal_suggests_articles_while_the_subject_is_typed_and_counts_a_read(
+    browser_context, embedded_server
+):
+    embedded_server.run("shell", "-c", CREATE_E42_ARTICLE)
+    page = browser_context.new_page()
+    page.goto(f"{embedded_server.url}/portal/")
+    page.get_by_label("E-mail").fill("customer1@example.com")
+    page.get_by_label("Password").fill("demo-pass-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="My tickets").wait_for()
+    page.get_by_role("link", name="New ticket").first.click()
+    page.get_by_label("Subject").press_sequentially("error E42", delay=30)
+    suggested = page.get_by_role("list", name="Suggested articles")
+    link = suggested.get_by_role("link", name="RZA-500 shows error E42 after a firmware update")
+    expect(link).to_be_visible()
+    with page.expect_popup() as opened:
+        link.click()
+    expect(opened.value.get_by_text("Hold Reset for ten seconds")).to_be_visible()
+    reads = embedded_server.run(
+        "shell",
+        "-c",
+        "from kb.deflection import portal_deflections;"
+        " print(portal_deflections().count(), portal_deflections().get().contact.portal_user.email)",
+    )
+    assert reads.strip().splitlines()[-1] == "1 customer1@example.com"
