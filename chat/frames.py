@@ -204,6 +204,8 @@ WIDGET_FRAMES: dict[str, Schema] = {
         "score": (integer(minimum=1, maximum=5), True),
         "comment": (optional(text(max_chars=2000)), False),
     },
+    # "This solved my problem": an article suggested in this conversation.
+    "deflected": {"conversation": CONVERSATION, "article": (uuid_string, True)},
     "ping": {},
 }
 

@@ -98,6 +98,10 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Self-service: the KB articles (public ids) suggested after the first
+    # message, and the one the visitor said solved it (closed as `deflected`).
+    suggested_articles = models.JSONField(default=list, blank=True)
+    deflected_article = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

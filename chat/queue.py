@@ -216,6 +216,8 @@ def department_for_visitor(department: Department, *, now: datetime.datetime | N
         # Past this the widget offers to leave a message instead of waiting.
         "long_wait_s": estimate["long_wait_s"],
         "hours": department_hours(department),
+        # Whether the widget offers "Search help" before the first message.
+        "kb_search": department.kb_search_box,
     }
 
 

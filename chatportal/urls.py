@@ -16,6 +16,8 @@ urlpatterns = [
     # Providers' inbound mail webhooks (django-anymail), 404 until configured.
     path("anymail/", include((provider_webhook_urls(), "anymail"))),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Self-service: articles in the widget, help search, portal suggestions.
+    path("", include("kb.self_service_urls")),
     # The public knowledge base (help centre) and its sitemap.
     path("kb/", include("kb.pages.urls")),
     path("", include("frontend.urls")),

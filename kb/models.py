@@ -165,3 +165,24 @@ class ArticleVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voter} {'+' if self.helpful else '-'} {self.article_id}"
+
+
+class PortalArticleRead(models.Model):
+    """A customer opened an article suggested on the portal's new-ticket form.
+
+    It counts as a portal deflection when that customer sends no ticket
+    within `kb.deflection.PORTAL_DEFLECTION_WINDOW` of reading it (the
+    question answered, the form left): `kb.deflection.portal_deflections()`.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="portal_reads")
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="kb_portal_reads"
+    )
+    read_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-read_at"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} read {self.article_id}"

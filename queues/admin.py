@@ -44,6 +44,7 @@ class DepartmentForm(forms.ModelForm):
             "offer_timeout_s",
             "long_wait_s",
             "auto_ticket_after_s",
+            "kb_search_box",
             "lead",
         ]
 

@@ -41,6 +41,11 @@ class Department(models.Model):
             "A queued chat nobody has answered this long becomes a ticket; 0 turns it off."
         ),
     )
+    kb_search_box = models.BooleanField(
+        _("help search in the widget"),
+        default=False,
+        help_text=_('Offer a "Search help" box in the widget before the first message.'),
+    )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

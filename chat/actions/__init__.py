@@ -16,6 +16,7 @@ Bottom to top (a module imports only the ones below it):
 - `presence`: an agent's presence as it drives routing; requeueing the
   chats of agents who are gone or who let an offer expire.
 - `attachments`: files posted into a conversation.
+- `deflection`: KB articles suggested while a chat waits; closing it as deflected.
 - `visitors`: create, identify, merge; the widget's `hello`.
 
 Read-only helpers they use: `chat.queue` (queues, snapshots, estimates),

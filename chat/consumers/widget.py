@@ -15,11 +15,12 @@ from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
 from chat import access, frames, queries, queue
-from chat.actions import conversations, participants, visitors
+from chat.actions import conversations, deflection, participants, visitors
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError
 from chat.events import visitor_group
 from foundation import metrics
+from foundation.socket_language import language_of_scope
 
 
 class WidgetConsumer(ChatSocket):
@@ -35,6 +36,7 @@ class WidgetConsumer(ChatSocket):
             "resume": self.on_resume,
             "close": self.on_close,
             "rate": self.on_rate,
+            "deflected": self.on_deflected,
             "ping": self.on_ping,
         }
 
@@ -134,6 +136,31 @@ class WidgetConsumer(ChatSocket):
             await self.follow(public_id, appended.conversation_pk, last_sent=0)
         await self.ack(appended, frame["client_id"])
         metrics.MESSAGES_POSTED.labels("visitor").inc(0 if appended.duplicate else 1)
+        await self.deliver_own(appended)
+        if appended.started:
+            await self.send_suggestions(appended.conversation_pk, public_id, frame["body"])
+
+    def suggestion_locale(self) -> str:
+        """The visitor's language: what the page told the widget, else the socket's."""
+        return (self.locale or language_of_scope(self.scope) or "en")[:2].lower()
+
+    async def send_suggestions(self, conversation_pk: int, public_id: str, body: str) -> None:
+        # After the ack and the visitor's own event: a search never delays them.
+        articles = await database_sync_to_async(deflection.suggest_articles)(
+            conversation_pk, body, locale=self.suggestion_locale()
+        )
+        if articles:
+            await self.send_json(
+                {"type": "suggestions", "conversation": public_id, "articles": articles}
+            )
+
+    async def on_deflected(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(deflection.check_visitor_deflected)(
+            self.visitor, frame["conversation"], frame["article"]
+        )
+        await self.send_json(
+            {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
+        )
         await self.deliver_own(appended)
 
     # --- honest waiting ---------------------------------------------------------------

@@ -12,12 +12,15 @@ from frontend.views import WIDGET_MAX_AGE_S, minify_widget
 
 WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend" / "widget.js"
 # As served: minified with its `/*!` header (what it is, which protocol) kept.
-# 30 KiB until image thumbnails and links in messages (issue 13) added 0.9 kB (30.1 kB then).
-MINIFIED_BUDGET_BYTES = 31 * 1024
-# What a first visit costs a visitor on the wire (measured 10.9 kB at introduction).
-GZIPPED_BUDGET_BYTES = 12_000
+# 30 KiB until image thumbnails and links in messages (issue 13) added 0.9 kB (30.1 kB then);
+# 31 KiB until self-service (issue 14: suggested articles opened in the widget, "This solved
+# my problem", "Search help") added 2.5 kB in three languages (33.4 kB then).
+MINIFIED_BUDGET_BYTES = 34 * 1024
+# What a first visit costs a visitor on the wire (measured 10.9 kB at introduction,
+# 12.0 kB with self-service in issue 14).
+GZIPPED_BUDGET_BYTES = 12_500
 # The readable source stays small too; most of it is the three locales.
-RAW_BUDGET_BYTES = 45_000
+RAW_BUDGET_BYTES = 50_000  # 45,000 until issue 14 (48.2 kB then)
 
 
 @pytest.fixture(scope="module")

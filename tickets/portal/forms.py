@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from queues.models import Department
@@ -80,6 +81,15 @@ class NewTicketForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.order_by("name")
+        # Articles that may answer it appear while the subject is typed (htmx active search).
+        self.fields["subject"].widget.attrs.update(
+            {
+                "hx-get": reverse("kb_portal_suggestions"),
+                "hx-trigger": "input changed delay:400ms, search",
+                "hx-target": "#kb-suggestions",
+                "autocomplete": "off",
+            }
+        )
 
     def clean_subject(self) -> str:
         subject = " ".join(self.cleaned_data["subject"].split())

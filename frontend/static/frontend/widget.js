@@ -33,7 +33,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued attach"
+    "unread leaveOffer leaveHint keep requeued attach suggested solved back search"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -51,7 +51,7 @@
       "Your place is kept until you send; the message becomes a ticket.",
       "Keep my place",
       "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
-      "Attach file"
+      "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help"
     ],
     ro: [
       "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
@@ -67,7 +67,8 @@
       "Mesajul a fost păstrat; vă răspundem imediat ce revenim.", "{n} mesaje noi",
       "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
-      "Atașați un fișier"
+      "Atașați un fișier", "Articole sugerate", "Asta mi-a rezolvat problema", "Înapoi la chat",
+      "Căutați în ajutor"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -81,7 +82,8 @@
       "Сообщение сохранено; ответим, как только вернёмся.", "Новых сообщений: {n}", "Оставить сообщение вместо ожидания",
       "Место сохранится до отправки; сообщение станет обращением.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
-      "Прикрепить файл"
+      "Прикрепить файл", "Рекомендуемые статьи", "Это решило мою проблему", "Назад к чату",
+      "Поиск по справке"
     ]
   };
 
@@ -242,6 +244,9 @@
     ".status button{background:none;color:var(--accent);padding:0 0 0 4px;text-decoration:underline}",
     ".ended{align-items:center}",
     ".stars{display:flex;gap:4px}.stars button{background:#eef1f7;color:#1d2330;padding:4px 8px}",
+    ".reader{flex:1;display:flex;flex-direction:column}.reader iframe{flex:1;border:0;width:100%}.reader .row{padding:8px 12px}",
+    ".help{padding:8px 12px 0;background:#f6f7fb}.help input{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px}",
+    ".kb{margin:4px 0;padding-left:18px}.kb button{background:none;color:var(--accent);padding:0;text-align:left;text-decoration:underline}.kb small{display:block;color:#5b6577}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}"
   ].join("");
 
@@ -293,9 +298,18 @@
   ui.newChat = el("button", { text: t("newChat"), onclick: newChat });
   ui.ended = el("div", { class: "ended", hidden: true }, [el("strong", { text: t("closed") }), ui.rate, ui.newChat]);
   ui.minimize = el("button", { "aria-label": t("minimize"), text: "–", onclick: minimize });
+  // An article opens in a sandboxed frame of our own server: sanitized HTML, no scripts.
+  ui.back = el("button", { class: "alt", text: t("back"), onclick: () => { showArticle(null); } });
+  ui.solved = el("button", { text: t("solved"), onclick: solved });
+  ui.reader = el("div", { class: "reader", hidden: true }, [el("div", { class: "row" }, [ui.back, ui.solved])]);
+  // Before the first message, where the department offers it: search the public articles.
+  ui.found = el("div", { "aria-live": "polite" });
+  ui.help = el("div", { class: "help", hidden: true }, [
+    el("input", { type: "search", "aria-label": t("search"), placeholder: t("search"), maxlength: "200", oninput: searchHelp }), ui.found
+  ]);
   ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("title"), hidden: true }, [
     el("header", { class: "head" }, [el("h2", { text: t("title") }), ui.minimize]),
-    ui.status, ui.wait, ui.log, ui.typing, ui.form, ui.ended
+    ui.status, ui.wait, ui.help, ui.log, ui.reader, ui.typing, ui.form, ui.ended
   ]);
   ui.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   ui.unreadSr = el("span", { class: "sr" });
@@ -459,6 +473,7 @@
       hasConv = !!cid(),
       leaving = state.leave > 0 && !closed;
     ui.ended.hidden = !closed;
+    ui.help.hidden = !state.kbSearch || hasConv || state.pending.length > 0 || !ui.reader.hidden;
     ui.form.hidden = closed;
     ui.end.disabled = !hasConv || closed;
     ui.attach.disabled = !openId();
@@ -781,6 +796,7 @@
     state.longWait = dept.long_wait_s;
     state.hours = !state.online && dept.hours ? String(dept.hours) : "";
     if (dept.slug) state.depts[dept.slug] = String(dept.name || dept.slug);
+    state.kbSearch = dept.kb_search === true;
     var conv = frame.conversation;
     if (conv && isStr(conv.id)) {
       if (!state.conv || state.conv.id !== conv.id) {
@@ -870,15 +886,50 @@
   }
 
   function onSuggestions(frame) {
-    if (!mine(frame) || !Array.isArray(frame.articles) || !frame.articles.length) return;
-    var list = el("ul");
-    frame.articles.slice(0, 5).forEach((article) => {
-      if (!article || !isStr(article.title)) return;
-      list.append(el("li", null, [link(article.url, article.title)]));
+    if (!mine(frame) || !Array.isArray(frame.articles)) return;
+    var list = articleList(frame.articles, frame.conversation);
+    if (list.childNodes.length) note([t("articles"), list]);
+  }
+
+  // Articles as a list of buttons (titles and snippets as text) that open them here.
+  function articleList(articles, conv) {
+    var list = el("ul", { class: "kb", role: "list", "aria-label": t("suggested") });
+    articles.slice(0, 5).forEach((a) => {
+      if (a && isStr(a.title) && isStr(a.id) && safeUrl(a.url)) {
+        list.append(el("li", null, [el("button", { text: a.title, onclick: () => { showArticle(a, conv); } }), isStr(a.snippet) && el("small", { text: a.snippet })]));
+      }
     });
-    if (list.childNodes.length) {
-      note([t("articles"), list]);
-    }
+    return list;
+  }
+
+  var reading = null;
+  function showArticle(a, conv) {
+    var frame = ui.reader.querySelector("iframe");
+    if (frame) frame.remove();
+    reading = a && { id: a.id, conv: conv };
+    if (a) ui.reader.prepend(el("iframe", { src: safeUrl(a.url), title: a.title, sandbox: "allow-popups allow-popups-to-escape-sandbox" }));
+    ui.reader.hidden = !a;
+    ui.log.hidden = ui.help.hidden = !!a;
+    // "Solved" ends a waiting chat: only for an article suggested in the open one.
+    ui.solved.hidden = !a || !conv || conv !== openId();
+    if (a) ui.back.focus();
+    else drawState();
+  }
+
+  function solved() {
+    if (reading && reading.conv === openId() && send({ type: "deflected", conversation: reading.conv, article: reading.id })) showArticle(null);
+  }
+
+  var searchTimer = null;
+  function searchHelp(e) {
+    var q = e.target.value.trim();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      if (!q) return (ui.found.textContent = "");
+      fetch(ORIGIN + "/kb/embed/search/?locale=" + LOCALE + "&q=" + encodeURIComponent(q))
+        .then((r) => r.json())
+        .then((j) => { ui.found.replaceChildren(articleList(j.articles || [])); }, () => {});
+    }, 300);
   }
 
   var typingHideTimer = null;
