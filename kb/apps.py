@@ -1,8 +1,33 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _register_search_functions(sender, connection, **kwargs):
+    # The SQLite search index's triggers call Python (kb/fts_sqlite.py).
+    if connection.vendor == "sqlite":
+        from kb.fts_sqlite import register_functions
+
+        register_functions(connection.connection)
+
+
+def _reinstall_search_index(sender, using, **kwargs):
+    # A table rebuild by a later SQLite migration drops kb_article's triggers.
+    from django.db import connections
+
+    from kb.fts_sqlite import install
+
+    connection = connections[using]
+    if connection.vendor == "sqlite" and "kb_article" in connection.introspection.table_names():
+        install(connection)
 
 
 class KbConfig(AppConfig):
     name = "kb"
     verbose_name = _("Knowledge base")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        connection_created.connect(_register_search_functions, dispatch_uid="kb-search-functions")
+        post_migrate.connect(_reinstall_search_index, sender=self, dispatch_uid="kb-search-index")

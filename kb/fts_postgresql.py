@@ -1,0 +1,62 @@
+"""KB search on PostgreSQL: a stored tsvector per article, pg_trgm for typos.
+
+kb/migrations/0003_search.py creates the text search configurations
+`kb_en`, `kb_ro`, `kb_ru` (english, romanian, russian with `unaccent` before
+the Snowball stemmer), the generated column `kb_article.search_vector`
+(title weight A, body weight B; GIN index) and a trigram GIN index on
+`kb_unaccent(title)`. The column is the database's own business: the Django
+model does not declare it, so SQLite has nothing to emulate and no code can
+forget to fill it.
+
+Queries are the stems kb/language.py found, each given to `plainto_tsquery`
+as a parameter (the configuration folds and stems it again, as it did the
+article): no user text is ever parsed as tsquery syntax.
+"""
+
+from __future__ import annotations
+
+CONFIGURATIONS = {"en": "kb_en", "ro": "kb_ro", "ru": "kb_ru"}
+
+
+def _visible(include_internal: bool) -> str:
+    audience = "" if include_internal else " AND audience = 'public'"
+    return f"locale = %s AND status = 'published'{audience}"
+
+
+def match_words(
+    connection,
+    query_words: list[str],
+    *,
+    any_term: bool,
+    locale: str,
+    include_internal: bool,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """(article id, ts_rank) of the articles with all (or any) of the words, best first."""
+    config = CONFIGURATIONS.get(locale, "kb_en")
+    joiner = " || " if any_term else " && "
+    tsquery = joiner.join(f"plainto_tsquery('{config}', %s)" for _ in query_words)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, ts_rank(search_vector, q) AS score FROM kb_article, ({tsquery}) AS q(q)"
+            f" WHERE search_vector @@ q AND {_visible(include_internal)}"
+            " ORDER BY score DESC, id LIMIT %s",
+            [*query_words, locale, limit],
+        )
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def match_title_typos(
+    connection, query_words: list[str], *, locale: str, include_internal: bool, limit: int
+) -> list[tuple[int, float]]:
+    """Articles whose title has a word like one of the query's (`<%`: word_similarity ≥ 0.6)."""
+    similar = " OR ".join("kb_unaccent(%s) <%% kb_unaccent(title)" for _ in query_words)
+    score = " + ".join("word_similarity(kb_unaccent(%s), kb_unaccent(title))" for _ in query_words)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, {score} AS score FROM kb_article"
+            f" WHERE ({similar}) AND {_visible(include_internal)}"
+            " ORDER BY score DESC, id LIMIT %s",
+            [*query_words, *query_words, locale, limit],
+        )
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
