@@ -15,6 +15,10 @@ article): no user text is ever parsed as tsquery syntax.
 
 from __future__ import annotations
 
+from django.db import transaction
+
+from kb.language import TYPO_SIMILARITY
+
 CONFIGURATIONS = {"en": "kb_en", "ro": "kb_ro", "ru": "kb_ru"}
 
 
@@ -38,8 +42,9 @@ def match_words(
     tsquery = joiner.join(f"plainto_tsquery('{config}', %s)" for _ in query_words)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, ts_rank(search_vector, q) AS score FROM kb_article, ({tsquery}) AS q(q)"
-            f" WHERE search_vector @@ q AND {_visible(include_internal)}"
+            f"SELECT id, ts_rank(search_vector, query.q) AS score"
+            f" FROM kb_article, (SELECT {tsquery} AS q) AS query"
+            f" WHERE search_vector @@ query.q AND {_visible(include_internal)}"
             " ORDER BY score DESC, id LIMIT %s",
             [*query_words, locale, limit],
         )
@@ -49,10 +54,16 @@ def match_words(
 def match_title_typos(
     connection, query_words: list[str], *, locale: str, include_internal: bool, limit: int
 ) -> list[tuple[int, float]]:
-    """Articles whose title has a word like one of the query's (`<%`: word_similarity ≥ 0.6)."""
+    """Articles whose title has a word like one of the query's (`<%`, GIN-indexed).
+
+    pg_trgm's default threshold for `<%` (0.6) misses one wrong letter in a
+    seven-letter word; SET LOCAL lowers it to the SQLite backend's for this
+    transaction only.
+    """
     similar = " OR ".join("kb_unaccent(%s) <%% kb_unaccent(title)" for _ in query_words)
     score = " + ".join("word_similarity(kb_unaccent(%s), kb_unaccent(title))" for _ in query_words)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TYPO_SIMILARITY:.2f}")
         cursor.execute(
             f"SELECT id, {score} AS score FROM kb_article"
             f" WHERE ({similar}) AND {_visible(include_internal)}"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from kb.language import fold, similarity, stems, words
+from kb.language import TYPO_SIMILARITY, similarity, stems, words
 
 TRIGGERS = ("kb_article_fts_insert", "kb_article_fts_update", "kb_article_fts_delete")
 
@@ -116,11 +116,6 @@ def match_stems(
             [expression, locale, limit],
         )
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
-
-
-# pg_trgm's default similarity threshold is 0.3 over whole strings; words are
-# shorter, and 0.45 keeps one wrong, missing or swapped letter in a word of six or more.
-TYPO_SIMILARITY = 0.45
 
 
 def match_title_typos(

@@ -96,6 +96,11 @@ def query_stems(query: str, locale: str, *, limit: int = 10) -> list[str]:
     return found[:limit]
 
 
+# How alike a query word and a title word must be to count as a typo (trigram
+# similarity, both backends): one wrong or missing letter in a word of six or more.
+TYPO_SIMILARITY = 0.45
+
+
 def trigrams(word: str) -> frozenset[str]:
     """pg_trgm's trigrams of one word: padded with two spaces before, one after."""
     padded = f"  {word} "
