@@ -20,11 +20,12 @@ matching words in <mark>.
 
 from __future__ import annotations
 
+import functools
 import re
+from html import escape
 from dataclasses import dataclass
 
 from django.db import connection
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from kb import fts_postgresql, fts_sqlite
@@ -139,32 +140,33 @@ def _typos(typo_words: list[str], **scope) -> list[tuple[int, float]]:
 _TOKENS = re.compile(r"(\w+)")
 
 
+@functools.lru_cache(maxsize=100_000)
+def _stem_of_text_word(word: str, locale: str) -> str:
+    return stem(fold(word), locale)
+
+
 def snippet(article: Article, stems: set[str], locale: str) -> SafeString:
     """About SNIPPET_CHARS of the body's text around its first match, matches in <mark>."""
-    text = plain_text(article.body)
-    pieces = _TOKENS.split(text)  # words at odd indexes
-    matches = [
-        index for index in range(1, len(pieces), 2) if stem(fold(pieces[index]), locale) in stems
-    ]
-    marked = set(matches)
-    start = 0
-    if matches:
-        offset = sum(len(piece) for piece in pieces[: matches[0]])
-        start = max(0, offset - SNIPPET_CHARS // 4)
-    # Cut at word boundaries: from the piece holding `start`, for SNIPPET_CHARS.
-    html: list[str] = ["…"] if start else []
-    position = 0
+    pieces = _TOKENS.split(plain_text(article.body))  # words at odd indexes
+    first = 0
+    for index in range(1, len(pieces), 2):
+        if _stem_of_text_word(pieces[index], locale) in stems:
+            first = index
+            break
+    # Start a little before the first match, at a piece boundary.
+    start, before = first, 0
+    while start > 0 and before + len(pieces[start - 1]) <= SNIPPET_CHARS // 4:
+        start -= 1
+        before += len(pieces[start])
+    html: list[str] = ["…"] if start > 0 else []
     used = 0
-    for index, piece in enumerate(pieces):
-        end = position + len(piece)
-        position = end
-        if end <= start:
-            continue
+    for index in range(start, len(pieces)):
         if used >= SNIPPET_CHARS:
             html.append("…")
             break
+        piece = pieces[index]
         used += len(piece)
-        if index in marked:
+        if index % 2 and _stem_of_text_word(piece, locale) in stems:
             html.append(f"<mark>{escape(piece)}</mark>")
         else:
             html.append(escape(piece))
