@@ -4,7 +4,8 @@ PostgreSQL (kb/fts_postgresql.py): the unaccent and pg_trgm extensions; the
 text search configurations kb_en, kb_ro and kb_ru — english, romanian and
 russian with `unaccent` before the Snowball stemmer, so "garantie",
 "garanţie" (cedilla) and "garanție" (comma) are one word; the generated
-column kb_article.search_vector (title A, body B) with a GIN index; and a
+column kb_article.search_vector (title A, body B) and kb_article.title_vector
+(the title alone: a small candidate set to rank first), GIN-indexed; and a
 trigram GIN index on the unaccented title for typos. `kb_unaccent()` is
 unaccent with its dictionary named, which makes it IMMUTABLE and indexable.
 
@@ -43,7 +44,12 @@ def create_postgresql(schema_editor):
         f" || setweight(to_tsvector({CONFIG_OF_LOCALE}, coalesce(body, '')), 'B')"
         ") STORED"
     )
+    execute(
+        "ALTER TABLE kb_article ADD COLUMN title_vector tsvector GENERATED ALWAYS AS ("
+        f" to_tsvector({CONFIG_OF_LOCALE}, coalesce(title, ''))) STORED"
+    )
     execute("CREATE INDEX kb_article_search_vector ON kb_article USING gin (search_vector)")
+    execute("CREATE INDEX kb_article_title_vector ON kb_article USING gin (title_vector)")
     execute(
         "CREATE INDEX kb_article_title_trgm ON kb_article"
         " USING gin (kb_unaccent(title) gin_trgm_ops)"
@@ -54,6 +60,7 @@ def drop_postgresql(schema_editor):
     execute = schema_editor.execute
     execute("DROP INDEX IF EXISTS kb_article_title_trgm")
     execute("ALTER TABLE kb_article DROP COLUMN IF EXISTS search_vector")
+    execute("ALTER TABLE kb_article DROP COLUMN IF EXISTS title_vector")
     for name in CONFIGURATIONS:
         execute(f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {name}")
     execute("DROP FUNCTION IF EXISTS kb_unaccent(text)")
