@@ -138,6 +138,7 @@ def _typos(typo_words: list[str], **scope) -> list[tuple[int, float]]:
 
 
 _TOKENS = re.compile(r"(\w+)")
+_BLOCKS = re.compile(r"\n[ \t]*\n")
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -146,8 +147,22 @@ def _stem_of_text_word(word: str, locale: str) -> str:
 
 
 def snippet(article: Article, stems: set[str], locale: str) -> SafeString:
-    """About SNIPPET_CHARS of the body's text around its first match, matches in <mark>."""
-    pieces = _TOKENS.split(plain_text(article.body))  # words at odd indexes
+    """About SNIPPET_CHARS of the body's text around its first match, matches in <mark>.
+
+    Only the Markdown block (paragraph, list, …) with the first match and the
+    next one are rendered to text: rendering a whole long article for three
+    lines of it was most of a search's time.
+    """
+    blocks = _BLOCKS.split(article.body or "")
+    found = next(
+        (
+            index
+            for index, block in enumerate(blocks)
+            if any(_stem_of_text_word(word, locale) in stems for word in _TOKENS.findall(block))
+        ),
+        0,
+    )
+    pieces = _TOKENS.split(plain_text("\n\n".join(blocks[found : found + 2])))
     first = 0
     for index in range(1, len(pieces), 2):
         if _stem_of_text_word(pieces[index], locale) in stems:
@@ -158,7 +173,7 @@ def snippet(article: Article, stems: set[str], locale: str) -> SafeString:
     while start > 0 and before + len(pieces[start - 1]) <= SNIPPET_CHARS // 4:
         start -= 1
         before += len(pieces[start])
-    html: list[str] = ["…"] if start > 0 else []
+    html: list[str] = ["…"] if start > 0 or found > 0 else []
     used = 0
     for index in range(start, len(pieces)):
         if used >= SNIPPET_CHARS:
