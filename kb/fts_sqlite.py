@@ -131,23 +131,19 @@ def match_title_typos(
             "SELECT a.id, t.title FROM kb_article_trigrams t"
             " JOIN kb_article a ON a.id = t.rowid"
             f" WHERE kb_article_trigrams MATCH %s AND {_visible(include_internal)}"
-            " ORDER BY bm25(kb_article_trigrams) LIMIT 200",
+            " ORDER BY bm25(kb_article_trigrams) LIMIT 100",
             [expression, locale],
         )
         rows = cursor.fetchall()
     scored = []
     for article_id, title in rows:
-        title_words = title.split()
-        score = sum(
+        title_words = set(title.split())
+        best_per_word = [
             max((similarity(word, candidate) for candidate in title_words), default=0.0)
             for word in query_words
-        )
-        best = max(
-            (similarity(word, candidate) for word in query_words for candidate in title_words),
-            default=0.0,
-        )
-        if best >= TYPO_SIMILARITY:
-            scored.append((article_id, score))
+        ]
+        if max(best_per_word) >= TYPO_SIMILARITY:
+            scored.append((article_id, sum(best_per_word)))
     scored.sort(key=lambda hit: -hit[1])
     return scored[:limit]
 

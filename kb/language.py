@@ -101,6 +101,7 @@ def query_stems(query: str, locale: str, *, limit: int = 10) -> list[str]:
 TYPO_SIMILARITY = 0.45
 
 
+@functools.lru_cache(maxsize=100_000)
 def trigrams(word: str) -> frozenset[str]:
     """pg_trgm's trigrams of one word: padded with two spaces before, one after."""
     padded = f"  {word} "
