@@ -15,7 +15,6 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from foundation.api_errors import error_response, error_responses
-from foundation.openapi_extra import BEARER
 from kb.search import search_articles
 from kb.throttle import anonymous_search_retry_after
 from queues.agent_scope import agent_scope
@@ -70,7 +69,8 @@ def _bearer(request: HttpRequest) -> str:
     description="Anonymous: published public articles, at most "
     "CHATPORTAL_KB_SEARCH_PER_MINUTE searches a minute per client (429 after). "
     "With an agent API token: internal articles too, not rate-limited.",
-    openapi_extra=BEARER,
+    # The token is optional: `{}` is "no authentication" in OpenAPI's list of alternatives.
+    openapi_extra={"security": [{"AgentTokenAuth": []}, {}]},
 )
 def search(request: HttpRequest, query: Query[KbSearchQuery]):
     token = _bearer(request)
