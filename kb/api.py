@@ -91,9 +91,7 @@ def search(request: HttpRequest, query: Query[KbSearchQuery]):
             return response
     if len(query.q.strip()) < MIN_QUERY_CHARS:
         raise HttpError(400, f"the query needs at least {MIN_QUERY_CHARS} characters")
-    hits = search_articles(
-        query.q, locale=query.locale, include_internal=agent, limit=query.limit
-    )
+    hits = search_articles(query.q, locale=query.locale, include_internal=agent, limit=query.limit)
     return {
         "results": [
             {

@@ -50,7 +50,7 @@ def match_words(
     visible = _visible(include_internal)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH query AS (SELECT {tsquery} AS q),"
+            f"WITH query AS (SELECT {tsquery} AS q),"  # noqa: S608 (only our own fragments; words are parameters)
             " in_title AS ("
             "  SELECT id, ts_rank(search_vector, query.q) + 1 AS score FROM kb_article, query"
             f"  WHERE title_vector @@ query.q AND {visible}"
@@ -83,7 +83,7 @@ def match_title_typos(
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TYPO_SIMILARITY:.2f}")
         cursor.execute(
-            f"SELECT id, {score} AS score FROM kb_article"
+            f"SELECT id, {score} AS score FROM kb_article"  # noqa: S608 (only our own fragments; words are parameters)
             f" WHERE ({similar}) AND {_visible(include_internal)}"
             " ORDER BY score DESC, id LIMIT %s",
             [*query_words, *query_words, locale, limit],

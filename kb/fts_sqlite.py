@@ -109,7 +109,7 @@ def match_stems(
     expression = (" OR " if any_term else " AND ").join(f'"{term}"' for term in terms)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.id, -bm25(kb_article_fts, 10.0, 1.0) FROM kb_article_fts"
+            "SELECT a.id, -bm25(kb_article_fts, 10.0, 1.0) FROM kb_article_fts"  # noqa: S608 (only our own fragments; words are parameters)
             " JOIN kb_article a ON a.id = kb_article_fts.rowid"
             f" WHERE kb_article_fts MATCH %s AND {_visible(include_internal)}"
             " ORDER BY bm25(kb_article_fts, 10.0, 1.0) LIMIT %s",
@@ -128,7 +128,7 @@ def match_title_typos(
     expression = " OR ".join(f'"{gram}"' for gram in grams)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.id, t.title FROM kb_article_trigrams t"
+            "SELECT a.id, t.title FROM kb_article_trigrams t"  # noqa: S608 (only our own fragments; words are parameters)
             " JOIN kb_article a ON a.id = t.rowid"
             f" WHERE kb_article_trigrams MATCH %s AND {_visible(include_internal)}"
             " ORDER BY bm25(kb_article_trigrams) LIMIT 100",

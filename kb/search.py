@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import functools
 import re
-from html import escape
 from dataclasses import dataclass
+from html import escape
 
 from django.db import connection
 from django.utils.safestring import SafeString, mark_safe
@@ -85,9 +85,7 @@ def search_articles(
     # A few more than asked, so that the department's articles can move up.
     window = limit * 2 if department_id else limit
     scope = {"locale": locale, "include_internal": include_internal, "limit": window}
-    backend_words = [
-        w.word if connection.vendor == "postgresql" else w.stem for w in wanted
-    ]
+    backend_words = [w.word if connection.vendor == "postgresql" else w.stem for w in wanted]
     stages = [
         lambda: _match(backend_words, any_term=False, **scope),
         lambda: _match(backend_words, any_term=True, **scope) if len(wanted) > 1 else [],

@@ -71,9 +71,7 @@ def test_an_agent_token_adds_the_internal_articles(agent_client, articles):
 
 
 def test_an_invalid_token_is_refused_not_treated_as_anonymous(client, articles):
-    response = client.get(
-        URL, {"q": "garantie", "locale": "ro"}, HTTP_AUTHORIZATION="Bearer nope"
-    )
+    response = client.get(URL, {"q": "garantie", "locale": "ro"}, HTTP_AUTHORIZATION="Bearer nope")
     assert_error(response, 401, "unauthorized")
 
 
