@@ -198,3 +198,23 @@ def test_query_syntax_is_never_interpreted():
 
 def test_query_words_drop_stop_words_and_duplicate_stems():
     assert [w.stem for w in query_words("The warranty and the warranties", "en")] == ["warranti"]
+
+
+def test_sqlite_index_comes_back_after_a_table_rebuild_dropped_its_triggers():
+    from django.db import connection
+
+    from kb.fts_sqlite import TRIGGERS, install
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps a generated column through any ALTER TABLE")
+    article("Warranty terms", "Two years.")
+    with connection.cursor() as cursor:  # what Django's table rebuild leaves behind
+        for trigger in TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {trigger}")
+        cursor.execute("DELETE FROM kb_article_fts")
+        cursor.execute("DELETE FROM kb_article_trigrams")
+    assert titles("warranty") == []
+    install(connection)  # post_migrate runs it after every migrate
+    assert titles("warranty") == ["Warranty terms"]
+    article("Renewing a contract", "Every year.")
+    assert titles("renewing") == ["Renewing a contract"]
