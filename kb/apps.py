@@ -1,5 +1,26 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _register_search_functions(sender, connection, **kwargs):
+    # The SQLite search index's triggers call Python (kb/fts_sqlite.py).
+    if connection.vendor == "sqlite":
+        from kb.fts_sqlite import register_functions
+
+        register_functions(connection.connection)
+
+
+def _reinstall_search_index(sender, using, **kwargs):
+    # A table rebuild by a later SQLite migration drops kb_article's triggers.
+    from django.db import connections
+
+    from kb.fts_sqlite import install
+
+    connection = connections[using]
+    if connection.vendor == "sqlite" and "kb_article" in connection.introspection.table_names():
+        install(connection)
 
 
 class KbConfig(AppConfig):
@@ -17,3 +38,6 @@ class KbConfig(AppConfig):
         # Suggestions in the widget, and the chats they solved.
         register_suggestion_source(suggest_for_chat)
         register_deflection_listener(count_deflection)
+        # The SQLite search index's functions and triggers (kb/fts_sqlite.py).
+        connection_created.connect(_register_search_functions, dispatch_uid="kb-search-functions")
+        post_migrate.connect(_reinstall_search_index, sender=self, dispatch_uid="kb-search-index")

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0006_external_ids'),
-        ('kb', '0001_initial'),
+        ('kb', '0003_search'),
     ]
 
     operations = [
