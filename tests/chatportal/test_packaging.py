@@ -19,6 +19,7 @@ SHIPPED_PACKAGES = (
     "chat",
     "tickets",
     "integrations",
+    "kb",
     "frontend",
 )
 # Dependencies that no module of ours imports by name, and why they are declared.
