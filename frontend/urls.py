@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views_console.console, name="console"),
     path("console/tickets/", include("tickets.console.urls")),
+    path("console/kb/", include("kb.console.urls")),
     path("console/panel/<str:conversation_id>/", views_console.console_panel, name="console_panel"),
     path("console/calls/", views_calls.console_calls, name="console_calls"),
     path("console/calls/<str:call_id>/", views_calls.console_call, name="console_call"),
