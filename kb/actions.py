@@ -10,6 +10,7 @@ published to the channel layer.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,7 @@ def create_article(
     products: Iterable[Product] = (),
     source_tickets: Iterable[Ticket] = (),
     translation_of: Article | None = None,
+    translation_group: uuid.UUID | None = None,
     note: str = "",
 ) -> Article:
     """A new article (a draft unless the caller, a publisher, says otherwise) and its revision 1."""
@@ -164,6 +166,11 @@ def create_article(
             ).exists():
                 raise KbConflict(_("this article already has a translation in that locale"))
             article.translation_group = translation_of.translation_group
+        elif translation_group is not None:
+            # A fixed group (the demo seed): the same check as for a translation.
+            if Article.objects.filter(translation_group=translation_group, locale=locale).exists():
+                raise KbConflict(_("this article already has a translation in that locale"))
+            article.translation_group = translation_group
         article.slug = _unique_slug(slug, title, locale, exclude_pk=None)
         try:
             with transaction.atomic():
