@@ -2,9 +2,9 @@
 
 Any agent reads every article and writes drafts; publishing, unpublishing,
 deleting and changing a published article need a publisher (a supervisor or
-the `kb.change_article` permission, see `kb.access`). A token whose user is no
-longer an agent reads published public articles only: an internal or draft
-article answers 404, like one that does not exist.
+the `kb.change_article` permission, see `kb.access`). `GET /kb/articles/{id}`
+is open: a call without a token reads published public articles only, and an
+internal or draft article answers it 404, like one that does not exist.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from kb.models import Article, Category
 from kb.rendering import render_markdown
 from queues.agent_scope import AgentScope, agent_scope
 from queues.models import Department
+from queues.tokens import authenticate_agent_token
 from tickets.access import access_ticket_for_agent
 from tickets.errors import TicketNotFound
 
@@ -295,13 +296,27 @@ def create(request: HttpRequest, payload: ArticleIn):
     return Status(201, article_data(article, for_agent=True))
 
 
+def _reader_scope(request: HttpRequest) -> AgentScope | None:
+    """An agent token's scope; no token at all reads as anyone (published public articles)."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _sep, token = header.partition(" ")
+    user = authenticate_agent_token(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise HttpError(401, "invalid or revoked token")
+    return agent_scope(user)
+
+
 @router.get(
     "/{article_id}",
-    response={200: ArticleOut, **error_responses(404)},
-    summary="One article (internal and draft ones for agents only)",
+    auth=None,
+    response={200: ArticleOut, **error_responses(401, 404)},
+    summary="One article: anyone reads a published public one, an agent token any",
 )
 def read(request: HttpRequest, article_id: ArticleId):
-    scope = agent_scope(request.user)
+    """Without a token, an internal or draft article answers 404 like a missing one."""
+    scope = _reader_scope(request)
     article = _load(article_id, scope)
     return article_data(article, for_agent=scope is not None)
 
