@@ -35,7 +35,7 @@ class ArticleForm(forms.Form):
         help_text=_("Left empty, it follows the title."),
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.none(), required=False
+        label=_("Category"), queryset=Category.objects.order_by("locale", "position"), required=False
     )
     departments = forms.ModelMultipleChoiceField(
         label=_("Departments"),
@@ -53,15 +53,20 @@ class ArticleForm(forms.Form):
         label=_("What changed (for the history)"), max_length=MAX_NOTE_CHARS, required=False
     )
 
-    def __init__(self, *args: Any, locale_fixed: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, locale_fixed: str | None = None, text_only: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if text_only:
+            # A translation: its audience and tags come from the original.
+            for name in ("audience", "slug", "category", "departments", "products"):
+                del self.fields[name]
         if locale_fixed:
             # An existing article (or a translation) keeps its language.
             self.fields["locale"].choices = [
                 (code, name) for code, name in Locale.choices if code == locale_fixed
             ]
             self.fields["locale"].initial = locale_fixed
-        self.fields["category"].queryset = Category.objects.all()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -129,9 +129,11 @@ def article_new(request: HttpRequest) -> HttpResponse:
                 initial["products"] = [ticket.asset.product]
         if original is not None:
             initial.update({"title": original.title, "body": original.body, "audience": original.audience})
-        context["form"] = ArticleForm(initial=initial, locale_fixed=locale_fixed)
+        context["form"] = ArticleForm(
+            initial=initial, locale_fixed=locale_fixed, text_only=original is not None
+        )
         return _form_page(request, context)
-    form = ArticleForm(request.POST, locale_fixed=locale_fixed)
+    form = ArticleForm(request.POST, locale_fixed=locale_fixed, text_only=original is not None)
     context["form"] = form
     if request.POST.get("action") == "preview" or not form.is_valid():
         return _form_page(request, context, status=200 if form.is_valid() else 400)
