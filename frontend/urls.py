@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.urls import include, path
 
 from frontend import views, views_calls, views_console, views_contacts
+from kb import images as kb_images
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views_console.console, name="console"),
     path("console/tickets/", include("tickets.console.urls")),
     path("console/kb/", include("kb.console.urls")),
+    path("kb/images/<str:public_id>/", kb_images.serve_image, name="kb_image"),
     path("console/panel/<str:conversation_id>/", views_console.console_panel, name="console_panel"),
     path("console/calls/", views_calls.console_calls, name="console_calls"),
     path("console/calls/<str:call_id>/", views_calls.console_call, name="console_call"),

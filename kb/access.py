@@ -39,9 +39,7 @@ def articles_for_agent(scope: AgentScope | None) -> QuerySet[Article]:
 
 
 def articles_for_reader() -> QuerySet[Article]:
-    return Article.objects.filter(
-        status=Article.Status.PUBLISHED, audience=Article.Audience.PUBLIC
-    )
+    return Article.objects.filter(status=Article.Status.PUBLISHED, audience=Article.Audience.PUBLIC)
 
 
 def _parse_public_id(raw: object) -> uuid.UUID:
@@ -84,4 +82,3 @@ def check_may_edit(article: Article, user: AbstractBaseUser, scope: AgentScope |
 def check_may_publish(user: AbstractBaseUser, scope: AgentScope | None) -> None:
     if not is_publisher(user, scope):
         raise KbForbidden(_("only a supervisor or a publisher publishes articles"))
-

@@ -23,8 +23,15 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from crm.models import Product
+from foundation.uploads import (
+    INLINE_TYPES,
+    CheckedUpload,
+    UploadRefused,
+    discard_stored,
+    store_upload,
+)
 from kb.errors import KbConflict, KbError
-from kb.models import Article, ArticleRevision, Category, Locale
+from kb.models import Article, ArticleImage, ArticleRevision, Category, Locale
 from queues.models import Department
 from tickets.models import Ticket, TicketEvent
 
@@ -192,7 +199,9 @@ def update_article(
     """Change what `changes` names; a new revision records it. Unchanged input adds nothing."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise KbError(_("these fields cannot be changed: %(names)s") % {"names": ", ".join(sorted(unknown))})
+        raise KbError(
+            _("these fields cannot be changed: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
     with transaction.atomic():
         locked = _locked(article)
         changed = False
@@ -257,7 +266,11 @@ def revert_article(article: Article, number: int, *, by: AbstractBaseUser | None
         raise KbError(_("no such revision"), code="not_found", status=404)
     with transaction.atomic():
         locked = _locked(article)
-        locked.title, locked.body, locked.audience = revision.title, revision.body, revision.audience
+        locked.title, locked.body, locked.audience = (
+            revision.title,
+            revision.body,
+            revision.audience,
+        )
         locked.updated_by, locked.updated_at = by, timezone.now()
         locked.save()
         _append_revision(locked, by=by, note=_("reverted to revision %(n)d") % {"n": number})
@@ -279,6 +292,29 @@ def add_translation(
         translation_of=original,
         note=_("translated from %(locale)s") % {"locale": original.locale},
     )
+
+
+def add_image(upload: CheckedUpload, *, by: AbstractBaseUser | None) -> ArticleImage:
+    """Store a checked picture for articles (raster images only: they render inline)."""
+    if upload.content_type not in INLINE_TYPES:
+        raise UploadRefused(
+            _("Articles take PNG, JPEG, GIF or WebP images."),
+            status=415,
+            code="unsupported_media_type",
+        )
+    name = store_upload(upload, area="kb")
+    try:
+        with transaction.atomic():
+            return ArticleImage.objects.create(
+                storage_name=name,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=upload.size,
+                uploaded_by=by,
+            )
+    except Exception:
+        discard_stored(name)
+        raise
 
 
 def delete_article(article: Article) -> None:

@@ -250,9 +250,11 @@ def list_articles(
     if q.strip():
         articles = articles.filter(Q(title__icontains=q.strip()) | Q(slug__icontains=q.strip()))
     total = articles.count()
-    page = articles.select_related("category").prefetch_related(
-        "departments", "products", "source_tickets"
-    ).order_by("-updated_at", "-pk")[offset : offset + limit]
+    page = (
+        articles.select_related("category")
+        .prefetch_related("departments", "products", "source_tickets")
+        .order_by("-updated_at", "-pk")[offset : offset + limit]
+    )
     return {"total": total, "items": [article_data(a, for_agent=True) for a in page]}
 
 

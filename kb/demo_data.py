@@ -165,9 +165,18 @@ def seed(demo: DemoData) -> None:
             locale=locale, slug=slug, defaults={"name": name, "position": position}
         )
     author = demo.agents.get("boris")
-    for group, locale, slug, category, audience, departments, products, subject, title, body in (
-        ARTICLES
-    ):
+    for (
+        group,
+        locale,
+        slug,
+        category,
+        audience,
+        departments,
+        products,
+        subject,
+        title,
+        body,
+    ) in ARTICLES:
         if Article.objects.filter(locale=locale, slug=slug).exists():
             continue
         tickets = Ticket.objects.filter(subject=subject) if subject else Ticket.objects.none()

@@ -35,7 +35,9 @@ class ArticleForm(forms.Form):
         help_text=_("Left empty, it follows the title."),
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.order_by("locale", "position"), required=False
+        label=_("Category"),
+        queryset=Category.objects.order_by("locale", "position"),
+        required=False,
     )
     departments = forms.ModelMultipleChoiceField(
         label=_("Departments"),

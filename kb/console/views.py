@@ -82,7 +82,12 @@ def article_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(articles, PAGE_SIZE).get_page(page_number)
     kept = request.GET.copy()
     kept.pop("page", None)
-    context = {"console_section": "kb", "filter_form": form, "page": page, "filters_query": kept.urlencode()}
+    context = {
+        "console_section": "kb",
+        "filter_form": form,
+        "page": page,
+        "filters_query": kept.urlencode(),
+    }
     return render(request, "kb/console/article_list.html", context, status=status)
 
 
@@ -102,7 +107,11 @@ def article_new(request: HttpRequest) -> HttpResponse:
     """A new article; `?ticket=T-1042` starts from a solved ticket, `?translation_of=<id>&locale=ro` translates."""
     params = request.POST if request.method == "POST" else request.GET
     ticket = _source_ticket(request, params.get("ticket", "")[:20])
-    original = _load(request, params.get("translation_of", "")[:36]) if params.get("translation_of") else None
+    original = (
+        _load(request, params.get("translation_of", "")[:36])
+        if params.get("translation_of")
+        else None
+    )
     if params.get("translation_of") and original is None:
         return _not_found(request)
     locale_fixed = None
@@ -114,7 +123,10 @@ def article_new(request: HttpRequest) -> HttpResponse:
             return redirect("console_kb_article", public_id=original.public_id)
     context: dict[str, Any] = {"ticket": ticket, "original": original, "is_new": True}
     if request.method == "GET":
-        initial: dict[str, Any] = {"locale": locale_fixed or Locale.EN, "audience": Article.Audience.PUBLIC}
+        initial: dict[str, Any] = {
+            "locale": locale_fixed or Locale.EN,
+            "audience": Article.Audience.PUBLIC,
+        }
         if ticket is not None:
             try:
                 draft: TicketDraft = draft_from_ticket(ticket)
@@ -122,13 +134,19 @@ def article_new(request: HttpRequest) -> HttpResponse:
                 messages.error(request, exc.detail)
                 return redirect("console_ticket", number=ticket.number)
             initial.update(
-                {"title": draft.title, "body": draft.body, "locale": draft.locale,
-                 "departments": [ticket.department]}
+                {
+                    "title": draft.title,
+                    "body": draft.body,
+                    "locale": draft.locale,
+                    "departments": [ticket.department],
+                }
             )
             if ticket.asset_id:
                 initial["products"] = [ticket.asset.product]
         if original is not None:
-            initial.update({"title": original.title, "body": original.body, "audience": original.audience})
+            initial.update(
+                {"title": original.title, "body": original.body, "audience": original.audience}
+            )
         context["form"] = ArticleForm(
             initial=initial, locale_fixed=locale_fixed, text_only=original is not None
         )
@@ -141,7 +159,11 @@ def article_new(request: HttpRequest) -> HttpResponse:
     try:
         if original is not None:
             article = add_translation(
-                original, locale=data["locale"], title=data["title"], body=data["body"], by=request.user
+                original,
+                locale=data["locale"],
+                title=data["title"],
+                body=data["body"],
+                by=request.user,
             )
         else:
             article = create_article(

@@ -42,8 +42,13 @@ def solved_ticket(customer, support, support_agent):
         author_role="customer",
         author_contact=customer,
     )
-    add_reply(ticket, body="Checking the logs.", internal=True, author_role="agent",
-              author_user=support_agent)
+    add_reply(
+        ticket,
+        body="Checking the logs.",
+        internal=True,
+        author_role="agent",
+        author_user=support_agent,
+    )
     add_reply(
         ticket,
         body="Reload the saved settings file and convert it to the new firmware; E99 clears.",

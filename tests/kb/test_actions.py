@@ -22,15 +22,22 @@ pytestmark = pytest.mark.django_db
 
 def test_it_creates_a_draft_with_its_first_revision(support_agent, support):
     article = create_article(
-        title="  Error   E42 after an update ", body="Reload the settings.\r\n", by=support_agent,
-        locale="ro", departments=[support],
+        title="  Error   E42 after an update ",
+        body="Reload the settings.\r\n",
+        by=support_agent,
+        locale="ro",
+        departments=[support],
     )
     assert article.status == Article.Status.DRAFT and article.published_at is None
     assert article.title == "Error E42 after an update"
     assert article.slug == "error-e42-after-an-update"
     assert list(article.departments.all()) == [support]
     (revision,) = article.revisions.all()
-    assert (revision.number, revision.author, revision.body) == (1, support_agent, "Reload the settings.")
+    assert (revision.number, revision.author, revision.body) == (
+        1,
+        support_agent,
+        "Reload the settings.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,7 +77,9 @@ def test_every_save_appends_a_revision_with_who_and_why(draft, support_agent, su
 
 
 def test_saving_the_same_text_adds_no_revision(draft, support_agent, support):
-    update_article(draft, by=support_agent, title=draft.title, body=draft.body, departments=[support])
+    update_article(
+        draft, by=support_agent, title=draft.title, body=draft.body, departments=[support]
+    )
     assert draft.revisions.count() == 1
 
 
@@ -82,7 +91,10 @@ def test_it_refuses_fields_it_does_not_edit(draft, support_agent):
 def test_revert_brings_back_the_old_text_as_a_new_revision(draft, support_agent):
     update_article(draft, by=support_agent, title="Wrong title", body="Wrong body")
     article = revert_article(draft, 1, by=support_agent)
-    assert (article.title, article.body) == ("Resetting a GW-4 gateway", "Hold **reset** for ten seconds.")
+    assert (article.title, article.body) == (
+        "Resetting a GW-4 gateway",
+        "Hold **reset** for ten seconds.",
+    )
     numbers = list(article.revisions.order_by("number").values_list("number", "note"))
     assert numbers[-1] == (3, "reverted to revision 1")
     assert len(numbers) == 3
@@ -105,7 +117,11 @@ def test_publish_and_unpublish_are_recorded(draft, supervisor):
 
 def test_translations_share_a_group_one_per_locale(draft, support_agent, support):
     romanian = add_translation(
-        draft, locale="ro", title="Resetarea gateway-ului GW-4", body="Țineți apăsat.", by=support_agent
+        draft,
+        locale="ro",
+        title="Resetarea gateway-ului GW-4",
+        body="Țineți apăsat.",
+        by=support_agent,
     )
     assert romanian.translation_group == draft.translation_group
     assert list(romanian.departments.all()) == [support]

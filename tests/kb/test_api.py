@@ -74,8 +74,12 @@ def test_invalid_articles_are_refused_with_the_error_shape(agent_api, payload):
 
 
 def test_unknown_references_are_refused(agent_api):
-    for extra in ({"departments": ["nowhere"]}, {"products": ["XYZ-1"]}, {"category": "nope"},
-                  {"source_tickets": ["T-999999"]}):
+    for extra in (
+        {"departments": ["nowhere"]},
+        {"products": ["XYZ-1"]},
+        {"category": "nope"},
+        {"source_tickets": ["T-999999"]},
+    ):
         response = agent_api.post(
             URL, {"title": "x", "body": "y", **extra}, content_type="application/json"
         )
@@ -128,8 +132,12 @@ def test_revisions_and_revert(agent_api, draft):
 
 
 def test_a_translation_joins_the_group_and_a_second_one_conflicts(agent_api, draft):
-    payload = {"title": "Resetare", "body": "Țineți apăsat.", "locale": "ro",
-               "translation_of": str(draft.public_id)}
+    payload = {
+        "title": "Resetare",
+        "body": "Țineți apăsat.",
+        "locale": "ro",
+        "translation_of": str(draft.public_id),
+    }
     created = agent_api.post(URL, payload, content_type="application/json")
     assert created.status_code == 201
     assert created.json()["translation_group"] == str(draft.translation_group)

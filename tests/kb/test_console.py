@@ -25,8 +25,14 @@ def edit_url(article: Article) -> str:
 
 
 def form_data(**changes) -> dict:
-    return {"title": "Title", "body": "Body", "locale": "en", "audience": "public",
-            "action": "save", **changes}
+    return {
+        "title": "Title",
+        "body": "Body",
+        "locale": "en",
+        "audience": "public",
+        "action": "save",
+        **changes,
+    }
 
 
 def test_anonymous_users_sign_in_and_customers_go_to_their_portal(client, customer):
@@ -52,7 +58,9 @@ def test_an_agent_creates_a_draft(support_agent, support):
     client = signed_in(support_agent)
     response = client.post(
         reverse("console_kb_new"),
-        form_data(title="Reset a GW-4", body="Hold **reset**.", departments=[support.pk], note="first"),
+        form_data(
+            title="Reset a GW-4", body="Hold **reset**.", departments=[support.pk], note="first"
+        ),
     )
     article = Article.objects.get()
     assert response.status_code == 302 and response["Location"] == edit_url(article)
@@ -76,7 +84,7 @@ def test_preview_renders_sanitized_markdown_and_saves_nothing(support_agent):
     assert response.status_code == 200
     assert "<strong>bold</strong>" in html
     assert "<script>alert" not in html and "<img src=x onerror" not in html
-    assert '<p>&lt;script&gt;alert(&quot;x&quot;)' in html or "<p>&lt;script&gt;alert(" in html
+    assert "<p>&lt;script&gt;alert(&quot;x&quot;)" in html or "<p>&lt;script&gt;alert(" in html
     assert 'href="javascript:' not in html
     assert not Article.objects.exists()
 
@@ -132,14 +140,22 @@ def test_translating_starts_from_the_original_and_joins_its_group(support_agent,
     assert f"translation_of={draft.public_id}&amp;locale=ro" in page
     new = client.get(reverse("console_kb_new"), {"translation_of": draft.public_id, "locale": "ro"})
     assert "Resetting a GW-4 gateway" in new.content.decode()
-    client.post(reverse("console_kb_new"), {
-        "translation_of": draft.public_id, "locale": "ro", "title": "Resetarea GW-4",
-        "body": "Țineți apăsat.", "action": "save",
-    })
+    client.post(
+        reverse("console_kb_new"),
+        {
+            "translation_of": draft.public_id,
+            "locale": "ro",
+            "title": "Resetarea GW-4",
+            "body": "Țineți apăsat.",
+            "action": "save",
+        },
+    )
     romanian = Article.objects.get(locale="ro")
     assert romanian.translation_group == draft.translation_group
     # Written in every locale already taken: back to the article with a message.
-    again = client.get(reverse("console_kb_new"), {"translation_of": draft.public_id, "locale": "ro"})
+    again = client.get(
+        reverse("console_kb_new"), {"translation_of": draft.public_id, "locale": "ro"}
+    )
     assert again.status_code == 302
 
 

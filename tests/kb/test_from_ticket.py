@@ -24,7 +24,7 @@ def test_a_solved_tickets_page_offers_to_create_an_article(support_agent, solved
     page = signed_in(support_agent).get(reverse("console_ticket", args=[solved_ticket.number]))
     html = page.content.decode()
     assert "Create article from this ticket" in html
-    assert f'{reverse("console_kb_new")}?ticket={solved_ticket.number}' in html
+    assert f"{reverse('console_kb_new')}?ticket={solved_ticket.number}" in html
 
 
 def test_an_open_tickets_page_does_not(support_agent, solved_ticket):
@@ -33,7 +33,9 @@ def test_an_open_tickets_page_does_not(support_agent, solved_ticket):
     assert "Create article from this ticket" not in page.content.decode()
 
 
-def test_the_form_is_prefilled_with_the_question_and_the_solving_reply(support_agent, solved_ticket):
+def test_the_form_is_prefilled_with_the_question_and_the_solving_reply(
+    support_agent, solved_ticket
+):
     page = signed_in(support_agent).get(reverse("console_kb_new"), {"ticket": solved_ticket.number})
     html = page.content.decode()
     assert page.status_code == 200
@@ -52,15 +54,23 @@ def test_saving_links_the_article_to_the_ticket_both_ways(support_agent, solved_
     client = signed_in(support_agent)
     client.post(
         reverse("console_kb_new"),
-        {"ticket": solved_ticket.number, "title": "Error E99 after a firmware update",
-         "body": "Reload the saved settings file and convert it.", "locale": "en",
-         "audience": "public", "departments": [support.pk], "action": "save"},
+        {
+            "ticket": solved_ticket.number,
+            "title": "Error E99 after a firmware update",
+            "body": "Reload the saved settings file and convert it.",
+            "locale": "en",
+            "audience": "public",
+            "departments": [support.pk],
+            "action": "save",
+        },
     )
     article = Article.objects.get()
     assert list(article.source_tickets.all()) == [solved_ticket]
     edit = client.get(reverse("console_kb_article", args=[article.public_id])).content.decode()
     assert reverse("console_ticket", args=[solved_ticket.number]) in edit
-    ticket_page = client.get(reverse("console_ticket", args=[solved_ticket.number])).content.decode()
+    ticket_page = client.get(
+        reverse("console_ticket", args=[solved_ticket.number])
+    ).content.decode()
     assert reverse("console_kb_article", args=[article.public_id]) in ticket_page
 
 
@@ -71,10 +81,16 @@ def test_an_article_from_a_solved_ticket_is_then_suggested_for_a_similar_questio
     assert search_articles(question, locale="en") == []
     signed_in(support_agent).post(
         reverse("console_kb_new"),
-        {"ticket": solved_ticket.number, "title": solved_ticket.subject,
-         "body": "After a firmware update the relay shows error E99.\n\n"
-                 "## Solution\n\nReload the saved settings file and convert it.",
-         "locale": "en", "audience": "public", "departments": [support.pk], "action": "save"},
+        {
+            "ticket": solved_ticket.number,
+            "title": solved_ticket.subject,
+            "body": "After a firmware update the relay shows error E99.\n\n"
+            "## Solution\n\nReload the saved settings file and convert it.",
+            "locale": "en",
+            "audience": "public",
+            "departments": [support.pk],
+            "action": "save",
+        },
     )
     article = Article.objects.get()
     # A draft is never suggested; once a publisher publishes it, it is.
