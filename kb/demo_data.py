@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from django.db.models import F
+
 from kb.actions import create_article
-from kb.models import Article, Category
+from kb.models import Article, ArticleVote, Category
 from tickets.models import Ticket
 
 if TYPE_CHECKING:
@@ -195,3 +197,16 @@ def seed(demo: DemoData) -> None:
             translation_group=uuid.uuid5(DEMO_NAMESPACE, group),
             note="demo",
         )
+    _seed_vote()
+
+
+def _seed_vote() -> None:
+    """One "this helped" on the E42 article, so the votes screen in /admin/ is not empty."""
+    article = Article.objects.filter(slug="rza-500-error-e42-after-firmware-update").first()
+    if article is None:
+        return
+    _vote, created = ArticleVote.objects.get_or_create(
+        article=article, voter="session:demo", defaults={"helpful": True}
+    )
+    if created:
+        Article.objects.filter(pk=article.pk).update(helpful_count=F("helpful_count") + 1)
