@@ -267,9 +267,9 @@ def new_download_token() -> str:
 def store_upload(upload: CheckedUpload, *, area: str) -> str:
     """Save the bytes under a random name; returns the storage name.
 
-    `area` (`chat`, `tickets`) is a fixed folder of ours, never client input.
+    `area` (`chat`, `tickets`, `kb`) is a fixed folder of ours, never client input.
     """
-    if area not in {"chat", "tickets"}:
+    if area not in {"chat", "tickets", "kb"}:
         raise ValueError(area)
     upload.file.seek(0)
     name = f"attachments/{area}/{secrets.token_hex(1)}/{secrets.token_hex(16)}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from frontend import views, views_calls, views_console, views_contacts
+from kb import images as kb_images
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +11,8 @@ urlpatterns = [
     path("console/tickets/", include("tickets.console.urls")),
     # The KB panel beside replies and "Most-used articles" (kb/panel).
     path("console/kb/", include("kb.panel.urls")),
+    path("console/kb/", include("kb.console.urls")),
+    path("kb/images/<str:public_id>/", kb_images.serve_image, name="kb_image"),
     path("console/panel/<str:conversation_id>/", views_console.console_panel, name="console_panel"),
     path("console/calls/", views_calls.console_calls, name="console_calls"),
     path("console/calls/<str:call_id>/", views_calls.console_call, name="console_call"),

@@ -1,8 +1,10 @@
-"""`GET /api/v1/kb/search`: the knowledge base for anyone, known solutions for agents.
+"""The knowledge base's part of the HTTP API (PROTOCOL §5), mounted by chatportal/api.py.
 
-Anonymous callers get published public articles and are rate-limited per
-client address (kb/throttle.py); an agent's bearer token adds the internal
-articles and is not counted. Mounted by chatportal/api.py (API_ROUTERS).
+- here: `GET /api/v1/kb/search`, the knowledge base for anyone, known solutions
+  for agents. Anonymous callers get published public articles and are
+  rate-limited per client address (kb/throttle.py); an agent's bearer token
+  adds the internal articles and is not counted.
+- `api_articles.py`: `/api/v1/kb/articles` — article CRUD for agents.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from foundation.api_errors import error_response, error_responses
+from kb.api_articles import router as articles_router
 from kb.search import search_articles
 from kb.throttle import anonymous_search_retry_after
 from queues.agent_scope import agent_scope
@@ -107,4 +110,4 @@ def search(request: HttpRequest, query: Query[KbSearchQuery]):
     }
 
 
-API_ROUTERS = [("/kb", router)]
+API_ROUTERS = [("/kb", router), ("/kb/articles", articles_router)]

@@ -31,6 +31,8 @@ class KbConfig(AppConfig):
     def ready(self) -> None:
         from chat.suggestions import register_deflection_listener, register_suggestion_source
         from kb.deflection import count_deflection, suggest_for_chat
+        from kb.ticket_links import article_links
+        from tickets.console.page_links import register_ticket_page_links
         from tickets.console.side_panels import register_side_panel
 
         # The KB search panel beside the reply on the console ticket page.
@@ -41,3 +43,5 @@ class KbConfig(AppConfig):
         # The SQLite search index's functions and triggers (kb/fts_sqlite.py).
         connection_created.connect(_register_search_functions, dispatch_uid="kb-search-functions")
         post_migrate.connect(_reinstall_search_index, sender=self, dispatch_uid="kb-search-index")
+        # "Create article from this ticket" and the articles that answer it, on the ticket's page.
+        register_ticket_page_links("kb", article_links)

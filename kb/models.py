@@ -186,3 +186,29 @@ class PortalArticleRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} read {self.article_id}"
+
+
+class ArticleImage(models.Model):
+    """A picture for articles, uploaded through the same checks as attachments.
+
+    Markdown links it as `/kb/images/<public_id>/`; raster images only (PNG,
+    JPEG, GIF, WebP), served inline with `nosniff` and a sandboxing CSP. The
+    id is unguessable, so an internal article's picture is not listed anywhere.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    storage_name = models.CharField(max_length=200)
+    filename = models.CharField(max_length=150)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.filename

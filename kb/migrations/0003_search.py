@@ -86,6 +86,6 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("kb", "0001_initial")]
+    dependencies = [("kb", "0002_authoring")]
 
     operations = [migrations.RunPython(create_index, drop_index, elidable=False)]

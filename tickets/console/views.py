@@ -35,6 +35,7 @@ from tickets.console.access import agent_required
 from tickets.console.changes import apply_bulk_changes, apply_ticket_changes
 from tickets.console.contacts import crm_card_context
 from tickets.console.forms import BulkActionForm, ReplyForm, TicketUpdateForm, selected_numbers
+from tickets.console.page_links import ticket_page_links
 from tickets.console.queries import PAGE_SIZE, TicketFilterForm, filtered_tickets
 from tickets.console.rendering import (
     render_ticket_sections,
@@ -182,6 +183,7 @@ def _page(
             "reply_form": reply_form or ReplyForm(),
             **reply_limits(),
             **crm_card_context(ticket),
+            "page_links": ticket_page_links(ticket, request.user),
             "socket_path": _socket_path(ticket),
             "side_panels": side_panels(),
             "error": error,
