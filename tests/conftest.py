@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.db import connections
+from django.utils import translation
 
 import foundation.realtime as realtime
 from tests.database_free import (  # noqa: F401  (hooks and fixtures are found by name)
@@ -99,6 +100,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _flush_by_delete_on_postgresql():
     with flush_by_delete():
         yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    # LocaleMiddleware activates a request's language in the calling thread and nothing
+    # deactivates it: a test that fetched a Russian page left Russian active for the next
+    # test in the same process (under xdist, whichever that was).
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -65,9 +65,10 @@ def local(url: str) -> str:
 
 
 def content_of(response) -> bytes:
-    data = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
-    return data
+    # The test client closes the response once its content has been read. Closing it
+    # again here would send request_finished, whose close_old_connections drops the
+    # test's PostgreSQL connection (in its test transaction) under the next query.
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def api_upload(ticket, user, *uploads, **fields):
