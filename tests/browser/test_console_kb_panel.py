@@ -92,7 +92,7 @@ def test_an_agent_sends_a_visitor_the_link_the_kb_panel_inserted_into_the_chat_r
         visitor_says(widget, "My RZA-500 shows error E42")
         take_chat(console, "Ion")
 
-        console.get_by_text("Knowledge base", exact=True).click()
+        console.locator("details.kb-panel > summary").click()
         console.get_by_role("searchbox", name="Search articles").fill("E42")
         console.get_by_role("button", name="Insert link: Error E42 after a firmware update").click()
         link = f"{embedded_server.url}/kb/en/error-e42/"

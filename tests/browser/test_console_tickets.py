@@ -64,7 +64,7 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         table.get_by_role("link", name=number).wait_for(state="detached")
         console.get_by_role("checkbox", name="urgent").uncheck()
         console.get_by_role("checkbox", name="new", exact=True).check()
-        console.get_by_label("Search").fill("declanșează")
+        console.get_by_label("Search", exact=True).fill("declanșează")
         console.wait_for_url(re.compile(r"q=declan"))
         link = table.get_by_role("link", name=number)
         link.wait_for()

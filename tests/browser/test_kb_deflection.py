@@ -23,8 +23,9 @@ CREATE_E42_ARTICLE = (
     "from kb.models import Article;"
     " from queues.models import Department;"
     " Department.objects.filter(slug='support').update(routing_mode='manual');"
-    " Article.objects.create(locale='en', slug='rza-500-error-e42',"
-    " title='RZA-500 shows error E42 after a firmware update',"
+    # Its own article, beside the demo data's E42 article (another title, another text).
+    " Article.objects.create(locale='en', slug='terminal-error-e42',"
+    " title='Terminal error E42: hold Reset to recalibrate',"
     " body='Error **E42** means the relay lost its calibration.\\n\\n"
     "Hold *Reset* for ten seconds, then restart the terminal.',"
     " status='published', audience='public')"
@@ -40,13 +41,11 @@ def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for
     send_message(page, "My terminal shows error E42")
 
     suggested = page.get_by_role("list", name="Suggested articles")
-    article = suggested.get_by_role(
-        "button", name="RZA-500 shows error E42 after a firmware update"
-    )
+    article = suggested.get_by_role("button", name="Terminal error E42: hold Reset to recalibrate")
     expect(article).to_be_visible()
     article.click()
-    reader = page.frame_locator("iframe[title='RZA-500 shows error E42 after a firmware update']")
-    expect(reader.get_by_role("heading", name="RZA-500 shows error E42")).to_be_visible()
+    reader = page.frame_locator("iframe[title='Terminal error E42: hold Reset to recalibrate']")
+    expect(reader.get_by_role("heading", name="Terminal error E42")).to_be_visible()
     expect(reader.get_by_text("Hold Reset for ten seconds")).to_be_visible()
 
     page.get_by_role("button", name="This solved my problem").click()
@@ -59,7 +58,7 @@ def test_a_visitor_asking_about_e42_is_helped_by_an_article_and_never_queued_for
         "from chat.models import Conversation as C;"
         " from kb.models import Article;"
         " c = C.objects.get();"
-        " a = Article.objects.get(slug='rza-500-error-e42');"
+        " a = Article.objects.get(slug='terminal-error-e42');"
         " print(c.state, c.deflected_article == a.public_id, c.assigned_agent_id,"
         " c.events.filter(kind='assigned').count(), c.events.get(kind='closed').payload['reason'],"
         " a.deflection_count, C.objects.filter(state='queued').count(), sep='|')",
@@ -87,8 +86,8 @@ def test_the_widget_offers_search_help_before_the_first_message_where_the_depart
     page = open_chat(browser_context, host_site, embedded_server)
     page.get_by_role("searchbox", name="Search help").fill("E42")
     found = page.get_by_role("list", name="Suggested articles")
-    found.get_by_role("button", name="RZA-500 shows error E42 after a firmware update").click()
-    reader = page.frame_locator("iframe[title='RZA-500 shows error E42 after a firmware update']")
+    found.get_by_role("button", name="Terminal error E42: hold Reset to recalibrate").click()
+    reader = page.frame_locator("iframe[title='Terminal error E42: hold Reset to recalibrate']")
     expect(reader.get_by_text("Hold Reset for ten seconds")).to_be_visible()
     # No chat yet: nothing to end as solved.
     expect(page.get_by_role("button", name="This solved my problem")).to_be_hidden()
@@ -110,7 +109,7 @@ def test_the_portal_suggests_articles_while_the_subject_is_typed_and_counts_a_re
     page.get_by_role("link", name="New ticket").first.click()
     page.get_by_label("Subject").press_sequentially("error E42", delay=30)
     suggested = page.get_by_role("list", name="Suggested articles")
-    link = suggested.get_by_role("link", name="RZA-500 shows error E42 after a firmware update")
+    link = suggested.get_by_role("link", name="Terminal error E42: hold Reset to recalibrate")
     expect(link).to_be_visible()
     with page.expect_popup() as opened:
         link.click()

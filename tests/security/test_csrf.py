@@ -52,6 +52,8 @@ def world(customer, support, support_agent):
         "uidb64": "MQ",
         # /kb/<locale>/…: only a real locale routes.
         "locale": "en",
+        # <uuid:public_id> routes only a UUID (any: the CSRF check comes before the lookup).
+        "public_id": "00000000-0000-0000-0000-000000000000",
     }
 
 
