@@ -18,6 +18,7 @@ from tests.database_free import (  # noqa: F401  (hooks and fixtures are found b
     _database_free_tests_stay_free,
     classify_and_deselect,
     pytest_addoption,
+    select_alone,
     uses_the_database,
 )
 from tests.factories import make_agent, make_department
@@ -36,6 +37,7 @@ def pytest_collection_modifyitems(config, items):
         ):
             names.append("_coalescer_settled")
     classify_and_deselect(config, items)
+    select_alone(config, items)
     # Embedded runs (no DATABASE_URL/REDIS_URL at all) leave the multi-process
     # tests out; the scale-out CI pass sets both, and there they must run and
     # fail loudly if the services do not answer.

@@ -92,6 +92,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="deselect tests that touch neither the database nor Redis"
         " (the PostgreSQL + Redis pass of CI; they ran in the SQLite pass)",
     )
+    parser.addoption(
+        ALONE_OPTION,
+        choices=("include", "skip", "only"),
+        default="include",
+        help="tests marked `alone` (latency bounds under a burst): run them with the rest"
+        " (include), leave them out (skip: the parallel run), or run only them (only:"
+        " `make test` runs them after the parallel run, with the machine to themselves)",
+    )
+
+
+ALONE_OPTION = "--alone"
+
+
+def select_alone(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode = config.getoption(ALONE_OPTION)
+    if mode == "include":
+        return
+    kept, dropped = [], []
+    for item in items:
+        alone = item.get_closest_marker("alone") is not None
+        (kept if alone == (mode == "only") else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @cache

@@ -26,10 +26,17 @@ def create_postgresql(schema_editor):
     execute = schema_editor.execute
     execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # Schema-qualified: pg_restore (chatportal restore) runs with an empty search_path
+    # when it rebuilds the index on kb_unaccent(title), and an unqualified name is not found.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'unaccent'"
+        )
+        schema = cursor.fetchone()[0]
     execute(
         "CREATE OR REPLACE FUNCTION kb_unaccent(text) RETURNS text"
         " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT"
-        " AS $$ SELECT unaccent('unaccent'::regdictionary, $1) $$"
+        f" AS $$ SELECT {schema}.unaccent('{schema}.unaccent'::regdictionary, $1) $$"
     )
     for name, language in CONFIGURATIONS.items():
         execute(f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {name} CASCADE")

@@ -56,7 +56,9 @@ from tests.multiprocess.routing_clients import (
     percentile,
 )
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
+# `alone`: its latency bounds (a queue frame within 3 s for each of 500 visitors at
+# once) hold on two cores, not with the other pytest-xdist process sharing them.
+pytestmark = [pytest.mark.services, pytest.mark.alone, pytest.mark.timeout(900)]
 
 # Overridable to bisect a failure at a smaller scale; the proof is the default.
 AGENTS = int(os.environ.get("CHATPORTAL_STRESS_AGENTS", "20"))
