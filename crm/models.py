@@ -68,9 +68,12 @@ class Contact(models.Model):
         related_name="contact",
     )
     is_organization_admin = models.BooleanField(
-        _("organization admin"),
+        _("Organization admin in the portal"),
         default=False,
-        help_text=_("Sees all tickets of the organization in the portal."),
+        help_text=_(
+            "Sees the tickets of every colleague in the organization, and all its units, "
+            "in the portal."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

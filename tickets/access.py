@@ -9,10 +9,12 @@ supervisors see all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from crm.models import Contact
+from crm.models import Asset, Contact, SupportContract
 from queues.agent_scope import AgentScope, agent_scope
 from tickets.errors import TicketNotFound
 from tickets.models import NUMBER_PREFIX, Ticket
@@ -59,6 +61,39 @@ def access_ticket_for_customer(user: AbstractBaseUser | None, number: object) ->
     if ticket is None:
         raise TicketNotFound("no such ticket")
     return ticket
+
+
+@dataclass(frozen=True)
+class Equipment:
+    assets: QuerySet[Asset]
+    contracts: QuerySet[SupportContract]
+
+
+def equipment_for_customer(user: AbstractBaseUser | None) -> Equipment:
+    """A customer's units and their organization's support contracts; nothing for anyone else.
+
+    A contact sees the units registered to them and the organization's units
+    registered to nobody in particular; an organization admin sees every unit
+    of the organization (as they see its tickets). Contracts are the
+    organization's: every contact of it is covered by them.
+    """
+    contact = customer_contact(user)
+    if contact is None:
+        return Equipment(assets=Asset.objects.none(), contracts=SupportContract.objects.none())
+    visible = Q(contact=contact)
+    org_id = contact.organization_id
+    if org_id is not None:
+        if contact.is_organization_admin:
+            visible |= Q(organization_id=org_id)
+        else:
+            visible |= Q(organization_id=org_id, contact__isnull=True)
+    assets = Asset.objects.filter(visible).select_related("product").order_by("serial_number")
+    contracts = (
+        SupportContract.objects.filter(organization_id=org_id).select_related("plan")
+        if org_id is not None
+        else SupportContract.objects.none()
+    )
+    return Equipment(assets=assets, contracts=contracts.order_by("-ends_on"))
 
 
 def tickets_for_agent(

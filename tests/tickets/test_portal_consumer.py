@@ -228,7 +228,7 @@ async def test_an_assignment_pushes_who_handles_the_ticket(world):
     socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
     await database_sync_to_async(assign_ticket)(ticket, world["agent"], by=world["agent"])
     fragment = await socket.receive_from(3)
-    assert "Handled by: Ana" in fragment
+    assert re.search(r"<dt>Handled by</dt><dd>Ana</dd>", fragment)
     assert "ana@" not in fragment
     await socket.disconnect()
 
@@ -310,4 +310,31 @@ async def test_a_portal_socket_outlives_a_layer_restart_and_catches_up(world, mo
         if frame != "<!-- heartbeat -->":
             break
     assert attrs(frame)["data-status"] == "pending"
+    await socket.disconnect()
+
+
+async def test_a_status_change_pushes_the_tracker_at_its_new_step(world):
+    ticket = world["ticket"]
+    socket = await portal_socket(world["maria"][0], f"/ws/portal/?ticket={ticket.number}")
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
+    fragment = await socket.receive_from(3)
+    assert attrs(fragment)["data-step"] == "waiting"
+    tracker = re.search(r'<ol class="progress" aria-label="Progress">(.*?)</ol>', fragment, re.S)
+    assert tracker, fragment
+    current = re.findall(r'data-step="(\w+)" aria-current="step"', tracker.group(1))
+    assert current == ["waiting"]
+    await database_sync_to_async(change_status)(ticket, "solved", by=world["agent"])
+    fragment = await socket.receive_from(3)
+    assert re.findall(r'data-step="(\w+)" aria-current="step"', fragment) == ["solved"]
+    await socket.disconnect()
+
+
+async def test_an_org_admin_list_push_names_who_asked(world):
+    admin = await database_sync_to_async(make_customer)(
+        "Elena Admin", "elena@example.com", organization=world["org"], org_admin=True
+    )
+    socket = await portal_socket(admin[0])
+    await database_sync_to_async(change_status)(world["ticket"], "pending", by=world["agent"])
+    fragment = await socket.receive_from(3)
+    assert "Asked by Maria Popescu" in fragment
     await socket.disconnect()

@@ -45,6 +45,7 @@ from foundation.sockets import (
 )
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.access import customer_contact as ticket_viewer
 from tickets.customers import customer_contact
 from tickets.errors import TicketNotFound
 from tickets.portal.rendering import render_ticket_fragment
@@ -76,7 +77,15 @@ def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
         ticket = access_ticket_for_customer(user, number)
     except TicketNotFound:
         return None
-    return ticket.last_seq, render_ticket_fragment(ticket, view=view)
+    return ticket.last_seq, render_ticket_fragment(
+        ticket, view=view, viewer_contact_id=_viewer_id(user)
+    )
+
+
+def _viewer_id(user: Any) -> int | None:
+    # The access rule's own lookup: `user.contact`, cached on the user once read.
+    contact = ticket_viewer(user)
+    return contact.pk if contact is not None else None
 
 
 def _catch_up(
@@ -86,8 +95,13 @@ def _catch_up(
     tickets = tickets_for_customer(user).filter(updated_at__gt=since)
     if view == "ticket":
         tickets = tickets.filter(number=watched)
+    viewer = _viewer_id(user)
     return [
-        (ticket.number, ticket.last_seq, render_ticket_fragment(ticket, view=view))
+        (
+            ticket.number,
+            ticket.last_seq,
+            render_ticket_fragment(ticket, view=view, viewer_contact_id=viewer),
+        )
         for ticket in tickets.order_by("updated_at")[:CATCH_UP_LIMIT]
     ]
 

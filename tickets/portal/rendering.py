@@ -13,6 +13,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from chat.models import ConversationEvent
 from tickets.attachments import attachments_of, refused_attachments_of, with_paths
 from tickets.models import (
     Ticket,
@@ -23,9 +24,53 @@ from tickets.models import (
 )
 
 TIMELINE_LIMIT = 500
+CHAT_LIMIT = 500
+
+# The progress tracker: four steps a customer understands, from the six statuses.
+PROGRESS_STEPS = (
+    ("received", _("Received")),
+    ("working", _("We're working on it")),
+    ("waiting", _("Waiting for you")),
+    ("solved", _("Solved")),
+)
+STEP_OF_STATUS = {
+    Ticket.Status.NEW: "received",
+    Ticket.Status.OPEN: "working",
+    Ticket.Status.ON_HOLD: "working",
+    Ticket.Status.PENDING: "waiting",
+    Ticket.Status.SOLVED: "solved",
+    Ticket.Status.CLOSED: "solved",
+}
+# What the list's status filter offers: the tracker's steps.
+STATUSES_OF_STEP = {
+    step: tuple(status for status, of in STEP_OF_STATUS.items() if of == step)
+    for step, _label in PROGRESS_STEPS
+}
+
+
+def progress_step(status: str) -> str:
+    return STEP_OF_STATUS.get(status, "received")
+
+
+def progress(status: str) -> list[dict[str, Any]]:
+    """The tracker's steps: done, current (exactly one) or still to come."""
+    current = progress_step(status)
+    index = [key for key, _label in PROGRESS_STEPS].index(current)
+    return [
+        {
+            "key": key,
+            "label": label,
+            "state": "done" if i < index else "current" if i == index else "todo",
+        }
+        for i, (key, label) in enumerate(PROGRESS_STEPS)
+    ]
+
+
 # What a customer's timeline shows: public replies, the opening message and
 # status changes. Notes, SLA clocks, assignments and the raw chat transcript
-# (which holds agents' internal notes) never reach the portal.
+# (which holds agents' internal notes) never reach the portal; the chat a
+# ticket came from is read from its own log instead, public messages only
+# (`chat_entries`).
 PUBLIC_KINDS = (TicketEvent.Kind.CREATED, TicketEvent.Kind.REPLY, TicketEvent.Kind.STATUS)
 
 
@@ -94,6 +139,68 @@ def timeline_entries(ticket: Ticket) -> list[dict[str, Any]]:
     return entries
 
 
+def chat_entries(ticket: Ticket) -> list[dict[str, Any]]:
+    """The visible part of the chat the ticket came from: visitor and agent messages.
+
+    Internal notes, system lines and every other event kind stay out (they
+    are the agents'); the query asks only for public messages of those two roles.
+    """
+    if ticket.conversation_id is None:
+        return []
+    rows = (
+        ConversationEvent.objects.filter(
+            conversation_id=ticket.conversation_id,
+            kind=ConversationEvent.Kind.MESSAGE,
+            internal=False,
+            author_role__in=(ConversationEvent.Role.VISITOR, ConversationEvent.Role.AGENT),
+        )
+        .order_by("seq")
+        .values_list("seq", "author_role", "payload", "created_at")[:CHAT_LIMIT]
+    )
+    support = str(_("Support"))
+    entries = []
+    for seq, role, payload, created_at in rows:
+        data = payload if isinstance(payload, dict) else {}
+        body = data.get("body")
+        if not isinstance(body, str) or not body:
+            continue
+        author = data.get("author")
+        name = author.get("name") if isinstance(author, dict) else None
+        name = name if isinstance(name, str) else ""
+        from_customer = role == ConversationEvent.Role.VISITOR
+        # Agents show by first name only, as everywhere in the portal.
+        shown = (name or str(_("You"))) if from_customer else (name.split() or [support])[0]
+        entries.append(
+            {
+                "seq": f"chat-{seq}",
+                "kind": "chat",
+                "author": shown,
+                "from_customer": from_customer,
+                "created_at": created_at,
+                "body": body,
+            }
+        )
+    return entries
+
+
+def thread_entries(ticket: Ticket) -> list[dict[str, Any]]:
+    """The whole conversation: the chat it came from, then the ticket's public timeline.
+
+    A chat's ticket opens with the visitor's first chat message, which the
+    chat lines already show: that entry keeps only what the chat lines lack
+    (files, the unit).
+    """
+    chat = chat_entries(ticket)
+    entries = timeline_entries(ticket)
+    if chat:
+        for entry in entries:
+            if entry["kind"] == TicketEvent.Kind.CREATED:
+                entry["body"] = ""
+                entry["from_chat"] = True
+                break
+    return chat + entries
+
+
 def _is_uuid(value: object) -> bool:
     try:
         uuid.UUID(str(value))
@@ -102,14 +209,24 @@ def _is_uuid(value: object) -> bool:
     return True
 
 
-def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
+def ticket_context(
+    ticket: Ticket, *, with_timeline: bool, viewer_contact_id: int | None = None
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "ticket": ticket,
+        # An organization admin's list names who asked; one's own tickets need no name.
+        "requester": (
+            ticket.contact.name
+            if ticket.contact_id is not None and ticket.contact_id != viewer_contact_id
+            else ""
+        ),
         "status_label": customer_status_label(ticket.status),
+        "step": progress_step(ticket.status),
         "updated_iso": ticket.updated_at.isoformat(),
     }
     if with_timeline:
-        context["timeline"] = timeline_entries(ticket)
+        context["progress"] = progress(ticket.status)
+        context["timeline"] = thread_entries(ticket)
         # The clock a customer cares about: the first answer, then the resolution.
         # Paused (pending on them) or done, there is no promise to show.
         if ticket.status in (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ON_HOLD):
@@ -119,12 +236,18 @@ def ticket_context(ticket: Ticket, *, with_timeline: bool) -> dict[str, Any]:
     return context
 
 
-def render_ticket_fragment(ticket: Ticket, *, view: str) -> str:
-    """The out-of-band fragment for one ticket: its row ("list") or its page section ("ticket")."""
+def render_ticket_fragment(
+    ticket: Ticket, *, view: str, viewer_contact_id: int | None = None
+) -> str:
+    """The out-of-band fragment for one ticket: its row ("list") or its page section ("ticket").
+
+    The page section holds the progress tracker, so a status change moves it.
+    """
     if view == "ticket":
         return render_to_string(
             "tickets/portal/ticket_detail.html#ticket", ticket_context(ticket, with_timeline=True)
         )
     return render_to_string(
-        "tickets/portal/ticket_list.html#row", ticket_context(ticket, with_timeline=False)
+        "tickets/portal/ticket_list.html#row",
+        ticket_context(ticket, with_timeline=False, viewer_contact_id=viewer_contact_id),
     )

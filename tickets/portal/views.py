@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.access import access_ticket_for_customer, tickets_for_customer
+from tickets.access import access_ticket_for_customer, equipment_for_customer, tickets_for_customer
 from tickets.actions.messages import add_reply, create_ticket
 from tickets.attachments import (
     check_request_files,
@@ -43,7 +43,12 @@ from tickets.portal.auth import (
     redirect_signed_in_customer,
 )
 from tickets.portal.forms import LinkRequestForm, NewTicketForm, PortalAuthenticationForm, ReplyForm
-from tickets.portal.rendering import render_ticket_fragment, ticket_context
+from tickets.portal.rendering import (
+    PROGRESS_STEPS,
+    STATUSES_OF_STEP,
+    render_ticket_fragment,
+    ticket_context,
+)
 
 LIST_LIMIT = 200
 
@@ -158,9 +163,17 @@ def _search(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
 def portal_home(request: HttpRequest) -> HttpResponse:
     read_at = timezone.now()
     query = request.GET.get("q", "")
+    contact = request.contact  # type: ignore[attr-defined]
     tickets = _search(tickets_for_customer(request.user), query).select_related("contact")
+    # The status filter offers the tracker's steps; anything else means all.
+    step = request.GET.get("status", "")
+    if step in STATUSES_OF_STEP:
+        tickets = tickets.filter(status__in=STATUSES_OF_STEP[step])
+    else:
+        step = ""
     rows = [
-        ticket_context(t, with_timeline=False) for t in tickets.order_by("-updated_at")[:LIST_LIMIT]
+        ticket_context(t, with_timeline=False, viewer_contact_id=contact.pk)
+        for t in tickets.order_by("-updated_at")[:LIST_LIMIT]
     ]
     return render(
         request,
@@ -168,8 +181,27 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "query": query.strip()[:100],
-            "contact": request.contact,  # type: ignore[attr-defined]
+            "step": step,
+            "steps": PROGRESS_STEPS,
+            "filtered": bool(query.strip() or step),
+            "contact": contact,
             "socket_path": _socket_path(since=read_at),
+        },
+    )
+
+
+@require_GET
+@never_cache
+@customer_required
+def portal_equipment(request: HttpRequest) -> HttpResponse:
+    equipment = equipment_for_customer(request.user)
+    return render(
+        request,
+        "tickets/portal/equipment.html",
+        {
+            "assets": equipment.assets,
+            "contracts": equipment.contracts,
+            "today": timezone.localdate(),
         },
     )
 
