@@ -1,10 +1,10 @@
-"""`make screenshots`: docs/screenshots/{widget,console,portal,contact}.png from a real server and browser.
+"""`make screenshots`: docs/screenshots/{widget,console,portal,ticket,contact}.png from a real server and browser.
 
 Starts the embedded demo server (fresh SQLite, seeded demo data) and a
 stranger's host page, then drives Debian's Chromium through one real chat:
 Maria (signed in on the host site) asks about her relay, Boris takes it in
 the console, sees her record, answers, and turns it into a ticket that she
-then follows in the portal; then Boris finds her by serial number (Ctrl+K)
+then follows in the portal (her list, then the ticket's page); then Boris finds her by serial number (Ctrl+K)
 and opens her contact page.
 
     python -m tests.browser.screenshots [--out docs/screenshots]
@@ -137,10 +137,17 @@ def capture(out_dir: Path) -> list[Path]:
                 portal.get_by_label("Password").fill(PASSWORD)
                 portal.get_by_role("button", name="Sign in").click()
                 portal.get_by_role("heading", name="My tickets").wait_for()
-                portal.goto(f"{worker.url}/portal/tickets/{number}/")
-                portal.locator(f"#ticket-{number}").wait_for()
+                portal.get_by_role("table", name="My tickets").get_by_role(
+                    "link", name=number
+                ).wait_for()
                 portal.wait_for_timeout(300)
                 portal.screenshot(path=str(paths[2]), full_page=True)
+                # Her ticket: the tracker, who handles it, the chat it came from.
+                portal.get_by_role("link", name=number).click()
+                portal.get_by_role("list", name="Progress").wait_for()
+                portal.wait_for_timeout(300)
+                ticket_shot = out_dir / "ticket.png"
+                portal.screenshot(path=str(ticket_shot), full_page=True)
 
                 # The agent's desk: Ctrl+K finds Maria by her serial; her page holds the
                 # whole record and one timeline (the chat and ticket just made included).
@@ -155,6 +162,7 @@ def capture(out_dir: Path) -> list[Path]:
                 console.wait_for_timeout(300)
                 paths.append(out_dir / "contact.png")
                 console.screenshot(path=str(paths[3]), full_page=True)
+                paths.append(ticket_shot)
                 browser.close()
         finally:
             worker.stop()
