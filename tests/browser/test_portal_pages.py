@@ -18,6 +18,20 @@ PASSWORD = "demo-pass-123"
 AGENT = "sofia"  # the supervisor sees every department's tickets
 
 
+def agent_reply(server, number: str, body: str) -> None:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/tickets/{number}/replies",
+        data=json.dumps({"body": body, "internal": False}).encode(),
+        headers={
+            "Authorization": f"Bearer {server.agent_token(AGENT)}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status in (200, 201)
+
+
 def set_status(server, number: str, status: str) -> None:
     request = urllib.request.Request(
         f"{server.url}/api/v1/tickets/{number}",
@@ -66,6 +80,13 @@ def test_the_progress_tracker_moves_live_when_the_agent_changes_the_status(
     tracker = page.get_by_role("list", name="Progress")
     tracker.locator('[aria-current="step"]', has_text="Waiting for you").wait_for(timeout=10_000)
     assert page.locator(f"#ticket-{number}").get_attribute("data-status") == "pending"
+
+    # A reply from support is read out by the page's status region.
+    agent_reply(embedded_server, number, "Please send the fault record.")
+    announcer = page.get_by_role("status").filter(has_text="Please send the fault record.")
+    announcer.wait_for(timeout=10_000)
+    assert announcer.get_attribute("aria-live") == "polite"
+    assert "New reply from" in announcer.inner_text()
 
     set_status(embedded_server, number, "solved")
     tracker.locator('[aria-current="step"]', has_text="Solved").wait_for(timeout=10_000)
