@@ -372,3 +372,17 @@ def test_the_org_admin_flag_is_labelled_and_editable_in_the_admin(admin_client, 
     page = admin_client.get(reverse("admin:crm_contact_change", args=[contact.pk]))
     assert page.status_code == 200
     assert 'name="is_organization_admin"' in page.content.decode()
+
+
+def test_an_erased_chat_message_reads_as_erased(signed_in_maria, maria):
+    from crm.gdpr import REDACTED
+
+    ticket = _chat_ticket(maria[1])
+    first = ConversationEvent.objects.filter(
+        conversation_id=ticket.conversation_id, author_role="visitor"
+    ).order_by("seq")[0]
+    first.payload = {**first.payload, "body": REDACTED}
+    first.save()
+    html = signed_in_maria.get(reverse("portal_ticket", args=[ticket.number])).content.decode()
+    assert "My relay shows E42." not in html
+    assert '<div class="body">[erased]</div>' in html

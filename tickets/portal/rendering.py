@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import ConversationEvent
+from crm.gdpr import REDACTED
 from tickets.attachments import attachments_of, refused_attachments_of, with_paths
 from tickets.models import (
     Ticket,
@@ -164,6 +165,8 @@ def chat_entries(ticket: Ticket) -> list[dict[str, Any]]:
         body = data.get("body")
         if not isinstance(body, str) or not body:
             continue
+        if body == REDACTED:
+            body = str(_("[erased]"))
         author = data.get("author")
         name = author.get("name") if isinstance(author, dict) else None
         name = name if isinstance(name, str) else ""
