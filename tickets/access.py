@@ -87,7 +87,9 @@ def equipment_for_customer(user: AbstractBaseUser | None) -> Equipment:
             visible |= Q(organization_id=org_id)
         else:
             visible |= Q(organization_id=org_id, contact__isnull=True)
-    assets = Asset.objects.filter(visible).select_related("product").order_by("serial_number")
+    assets = (
+        Asset.objects.filter(visible).select_related("product", "contact").order_by("serial_number")
+    )
     contracts = (
         SupportContract.objects.filter(organization_id=org_id).select_related("plan")
         if org_id is not None

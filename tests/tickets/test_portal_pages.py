@@ -314,7 +314,7 @@ def test_my_equipment_lists_my_units_with_warranty_badges_and_the_contract(
     serials = re.findall(r'data-serial="([^"]+)"', html)
     assert serials == ["MX-0002", "RZA-0001"]
     mine = re.search(r'data-serial="RZA-0001".*?</li>', html, re.S).group(0)
-    assert "RZA-500 relay" in mine and ">in warranty<" in mine
+    assert "RZA-500 relay" in mine and ">in warranty<" in mine and "owner" not in mine
     warranty_end = equipment["mine"].warranty_end.isoformat()
     assert f'<time datetime="{warranty_end}">' in mine
     assert ">expired<" in re.search(r'data-serial="MX-0002".*?</li>', html, re.S).group(0)
@@ -323,12 +323,16 @@ def test_my_equipment_lists_my_units_with_warranty_badges_and_the_contract(
     assert "Renewal date" in html and f'<time datetime="{renewal}">' in html
 
 
-def test_an_organization_admin_sees_every_unit_of_the_organization(org, equipment):
+def test_an_organization_admin_sees_every_unit_of_the_organization(client, org, equipment):
     admin_user, _admin = make_customer(
         "Elena Admin", "elena@example.com", organization=org, org_admin=True
     )
     serials = {a.serial_number for a in equipment_for_customer(admin_user).assets}
     assert serials == {"RZA-0001", "RZA-0003"}
+    client.force_login(admin_user)
+    html = client.get(reverse("portal_equipment")).content.decode()
+    colleagues = re.search(r'data-serial="RZA-0003".*?</li>', html, re.S).group(0)
+    assert '<dd class="owner">Radu</dd>' in colleagues
 
 
 def test_equipment_is_nothing_for_anyone_but_a_customer(equipment):

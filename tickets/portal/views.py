@@ -201,6 +201,7 @@ def portal_equipment(request: HttpRequest) -> HttpResponse:
         {
             "assets": equipment.assets,
             "contracts": equipment.contracts,
+            "contact": request.contact,  # type: ignore[attr-defined]
             "today": timezone.localdate(),
         },
     )
