@@ -87,18 +87,20 @@
     ]
   };
 
+  // The server sends one table (widget.js?lang=ro, or the browser's language);
+  // the readable source has them all.
   function pickLocale() {
     var wanted = [data.locale].concat(navigator.languages || [navigator.language]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i] || "").toLowerCase().split(/[-_]/)[0];
       if (STRINGS[code]) return code;
     }
-    return "en";
+    return STRINGS.en ? "en" : Object.keys(STRINGS)[0];
   }
   var LOCALE = pickLocale();
   function t(key, vars) {
     var i = KEYS.indexOf(key);
-    var text = STRINGS[LOCALE][i] || STRINGS.en[i] || key;
+    var text = STRINGS[LOCALE][i] || (STRINGS.en || [])[i] || key;
     return text.replace(/\{(\w+)\}/g, (_, name) => (vars && vars[name] != null ? String(vars[name]) : ""));
   }
 
