@@ -24,7 +24,10 @@ LOCALES = ("en", "ro", "ru")
 # 12.0 kB with self-service in issue 14).
 GZIPPED_BUDGET_BYTES = 12_500
 # The readable source stays small too; most of it is the three locales.
-RAW_BUDGET_BYTES = 50_000  # 45,000 until issue 14 (48.2 kB then)
+# 45,000 until issue 14 (48.2 kB then); 50,000 until issue 15 (54.2 kB then: the phone
+# layout, the host page's API and attributes, departments, previous conversations). Nobody
+# downloads this file as it is: what visitors get is held by the per-locale budgets above.
+RAW_BUDGET_BYTES = 56_000
 
 
 @pytest.fixture(scope="module")
