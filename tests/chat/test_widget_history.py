@@ -56,6 +56,9 @@ def an_ended_chat(sub: str, department, agent, *, said: str, note: str = "", rep
     return str(public_id)
 
 
+make_contact_async = database_sync_to_async(make_contact)
+
+
 async def history(socket: Socket) -> dict:
     """The answer to a `history` frame: the list, or an error."""
     await socket.send({"type": "history"})
@@ -180,3 +183,20 @@ async def test_a_malformed_department_list_is_invalid(support, bad):
     answer = await socket.expect("error")
     assert answer["code"] == "invalid"
     await socket.close()
+
+
+def test_the_history_costs_two_queries_however_many_conversations(
+    support, support_agent, django_assert_num_queries
+):
+    from asgiref.sync import async_to_sync
+
+    from chat.models import Visitor
+    from chat.queries import previous_conversations
+
+    async_to_sync(make_contact_async)("crm-1")
+    for said in ("first", "second", "third"):
+        async_to_sync(an_ended_chat)("crm-1", support, support_agent, said=said, reply="ok")
+    visitor = Visitor.objects.get(external_id="crm-1")
+    with django_assert_num_queries(2):
+        found = previous_conversations(visitor)
+    assert [c["messages"][0]["body"] for c in found] == ["third", "second", "first"]
