@@ -48,7 +48,7 @@ test: $(STAMP) browser-deps nginx-deps
 	@# themselves; pytest's 5 means "none selected here" (the SQLite pass has none).
 	$(BIN)/pytest --alone=only $(PYTEST_ARGS); status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
-# docs/screenshots/{widget,console,portal,ticket,contact}.png from the embedded demo server and Chromium.
+# docs/screenshots/{widget,console,portal,ticket,contact,widget-mobile}.png from the embedded demo server and Chromium.
 screenshots: $(STAMP) browser-deps
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m tests.browser.screenshots --out docs/screenshots
 

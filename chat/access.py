@@ -38,6 +38,17 @@ def access_conversation_for_visitor(visitor: Visitor, conversation_id: object) -
     return conversation
 
 
+def access_history_for_visitor(visitor: Visitor, *, identified: bool) -> Visitor:
+    """Earlier conversations are shown only to a visitor whose socket proved its identity.
+
+    A bare visitor token is not enough: it lives in a browser's storage, which
+    a shared computer hands to the next person at the keyboard.
+    """
+    if not identified or visitor.external_id is None:
+        raise Forbidden("previous conversations need a verified identity")
+    return visitor
+
+
 def access_conversation_for_agent(
     user: AbstractBaseUser,
     conversation_id: object,

@@ -103,6 +103,17 @@ def slug(value: Any, field: str) -> str:
 LOCALE_RE = re.compile(r"[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8}){0,2}")
 
 
+def slug_list(*, max_items: int) -> Validator:
+    """A list of distinct department slugs (the site's offer, in its order)."""
+
+    def check(value: Any, field: str) -> list[str]:
+        if not isinstance(value, list) or len(value) > max_items:
+            raise FrameInvalid(f"{field} must be a list of at most {max_items} department slugs")
+        return list(dict.fromkeys(slug(item, field) for item in value))
+
+    return check
+
+
 def locale(value: Any, field: str) -> str:
     if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
         raise FrameInvalid(f"{field} must be a language tag such as 'ro' or 'en-GB'")
@@ -178,6 +189,8 @@ WIDGET_FRAMES: dict[str, Schema] = {
     "hello": {
         "token": (optional(text(max_chars=128)), False),
         "department": (optional(slug), False),
+        # The departments the host page offers the visitor to choose from.
+        "departments": (optional(slug_list(max_items=10)), False),
         "profile": (optional(obj(HELLO_PROFILE)), False),
         "identity": (optional(obj(HELLO_IDENTITY)), False),
         "resume": (optional(seq_map(max_items=20)), False),
@@ -206,6 +219,8 @@ WIDGET_FRAMES: dict[str, Schema] = {
     },
     # "This solved my problem": an article suggested in this conversation.
     "deflected": {"conversation": CONVERSATION, "article": (uuid_string, True)},
+    # An identified visitor's earlier conversations.
+    "history": {},
     "ping": {},
 }
 

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+from django.db.models import Q
+
 from chat.log import event_frame
 from chat.models import Conversation, ConversationEvent, Visitor
 from chat.queue import queue_summary
@@ -126,3 +128,51 @@ def agent_ping_state(user, pks: Collection[int]):
     }
     rows = Conversation.objects.filter(pk__in=pks).values_list("pk", "last_seq", "state")
     return assigned, {pk: (seq, state) for pk, seq, state in rows}
+
+
+HISTORY_CONVERSATIONS = 20
+HISTORY_MESSAGES = 200
+
+
+def previous_conversations(visitor: Visitor) -> list[dict[str, Any]]:
+    """The `history` frame's list: the visitor's (and its contact's) ended
+    conversations, newest first, each with its messages as the visitor saw
+    them (internal notes never). Two queries whatever the count."""
+    scope = Q(visitor=visitor)
+    if visitor.contact_id is not None:
+        scope |= Q(contact_id=visitor.contact_id)
+    conversations = list(
+        Conversation.objects.filter(scope, state=Conversation.State.CLOSED)
+        .select_related("department")
+        .order_by("-created_at", "-pk")[:HISTORY_CONVERSATIONS]
+    )
+    messages: dict[int, list[dict[str, Any]]] = {c.pk: [] for c in conversations}
+    rows = (
+        ConversationEvent.objects.filter(
+            conversation_id__in=list(messages),
+            kind=ConversationEvent.Kind.MESSAGE,
+            internal=False,
+        )
+        .order_by("conversation_id", "seq")
+        .values_list("conversation_id", "seq", "payload", "created_at")
+    )
+    for conversation_pk, seq, payload, created_at in rows:
+        kept = messages[conversation_pk]
+        if len(kept) < HISTORY_MESSAGES:
+            kept.append(
+                {
+                    "seq": seq,
+                    "at": iso_timestamp(created_at),
+                    "author": payload.get("author") or {"role": "system", "name": None},
+                    "body": payload.get("body", ""),
+                }
+            )
+    return [
+        {
+            "id": str(c.public_id),
+            "department": c.department.name,
+            "started_at": iso_timestamp(c.created_at),
+            "messages": messages[c.pk],
+        }
+        for c in conversations
+    ]

@@ -221,6 +221,20 @@ def department_for_visitor(department: Department, *, now: datetime.datetime | N
     }
 
 
+def departments_for_visitor(slugs: list[str]) -> list[dict[str, Any]]:
+    """The departments a host page offers, in its order, as `{slug, name, online}`."""
+    found = {d.slug: d for d in Department.objects.filter(slug__in=slugs)}
+    return [
+        {
+            "slug": slug,
+            "name": found[slug].name,
+            "online": department_for_visitor(found[slug])["online"],
+        }
+        for slug in slugs
+        if slug in found
+    ]
+
+
 def department_hours(department: Department) -> str:
     return str(describe_hours(department))
 

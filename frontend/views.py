@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import etag, require_GET
 
@@ -28,27 +30,95 @@ def minify_widget(source: str) -> str:
     return rjsmin.jsmin(source, keep_bang_comments=True)
 
 
-@lru_cache(maxsize=1)
-def _widget_source_cached(path: str, mtime_ns: int) -> tuple[bytes, str]:
-    body = minify_widget(Path(path).read_text(encoding="utf-8")).encode("utf-8")
+# The widget's string tables (see widget.js, "Strings"): one positional list per locale.
+STRINGS_BLOCK_RE = re.compile(r"\n  var STRINGS = \{\n(.*?)\n  \};\n", re.S)
+LOCALE_TABLE_RE = re.compile(r"\n?    (\w+): \[(.*?)\n    \]", re.S)
+JS_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+WIDGET_FALLBACK_LOCALE = "en"
+
+
+def widget_string_tables(source: str) -> dict[str, list[str]]:
+    """Each locale's strings, as JavaScript string literals (quotes included)."""
+    block = STRINGS_BLOCK_RE.search(source)
+    if block is None:
+        raise ValueError("widget.js has no `var STRINGS = {…};` block")
+    return {
+        locale: [f'"{text}"' for text in JS_STRING_RE.findall(body)]
+        for locale, body in LOCALE_TABLE_RE.findall(block.group(1))
+    }
+
+
+def localize_widget(source: str, locale: str) -> str:
+    """The widget with one locale's strings only, English filling its blanks.
+
+    A visitor downloads one language, not all of them: the tables are most
+    of the script, and each new language would otherwise cost every visitor.
+    """
+    tables = widget_string_tables(source)
+    english = tables[WIDGET_FALLBACK_LOCALE]
+    own = tables.get(locale, english)
+    merged = [
+        text if text != '""' else fallback for text, fallback in zip(own, english, strict=True)
+    ]
+    block = "\n  var STRINGS = {" + locale + ": [" + ", ".join(merged) + "]};\n"
+    return STRINGS_BLOCK_RE.sub(lambda _match: block, source, count=1)
+
+
+@lru_cache(maxsize=16)
+def _widget_source_cached(path: str, mtime_ns: int, locale: str) -> tuple[bytes, str]:
+    source = localize_widget(Path(path).read_text(encoding="utf-8"), locale)
+    body = minify_widget(source).encode("utf-8")
     return body, hashlib.sha256(body).hexdigest()[:32]
 
 
-def widget_source() -> tuple[bytes, str]:
-    """The minified widget script and its ETag, redone only when the file changes."""
+def _widget_path() -> str:
     path = finders.find("frontend/widget.js")
     if not path:
         raise FileNotFoundError("frontend/widget.js is missing from the static files")
-    return _widget_source_cached(path, Path(path).stat().st_mtime_ns)
+    return path
+
+
+@lru_cache(maxsize=1)
+def _widget_locales(path: str, mtime_ns: int) -> frozenset[str]:
+    return frozenset(widget_string_tables(Path(path).read_text(encoding="utf-8")))
+
+
+def widget_locale(request) -> str:
+    """`?lang=ro` when the host page names one, else the browser's Accept-Language."""
+    path = _widget_path()
+    known = _widget_locales(path, Path(path).stat().st_mtime_ns)
+    asked = request.GET.get("lang", "")
+    wanted = (
+        [asked]
+        if asked
+        else [
+            code
+            for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", ""))
+        ]
+    )
+    for code in wanted:
+        base = code.lower().replace("_", "-").split("-")[0]
+        if base in known:
+            return base
+    return WIDGET_FALLBACK_LOCALE
+
+
+def widget_source(locale: str = WIDGET_FALLBACK_LOCALE) -> tuple[bytes, str]:
+    """The minified widget script in one locale and its ETag, redone only when the file changes."""
+    path = _widget_path()
+    return _widget_source_cached(path, Path(path).stat().st_mtime_ns, locale)
 
 
 @require_GET
 @gzip_page
-@etag(lambda request: widget_source()[1])
+@etag(lambda request: widget_source(widget_locale(request))[1])
 def widget_js(request):
-    body, _digest = widget_source()
+    body, _digest = widget_source(widget_locale(request))
     response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
     patch_cache_control(response, public=True, max_age=WIDGET_MAX_AGE_S)
+    if "lang" not in request.GET:
+        # Caches keep one copy per language the browsers ask for.
+        patch_vary_headers(response, ["Accept-Language"])
     # Host pages that isolate themselves (COEP require-corp) may still load it.
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

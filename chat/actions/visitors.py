@@ -138,6 +138,8 @@ class WidgetSession:
     department: Department | None
     conversation: Conversation | None
     identity_invalid: bool
+    # This hello proved who the visitor is (JWT or HMAC): earlier conversations may be shown.
+    identified: bool = False
 
 
 def check_widget_hello(
@@ -147,9 +149,15 @@ def check_widget_hello(
     profile: dict[str, str],
     identity: dict[str, str] | None,
     locale: str,
+    offered: list[str] | None = None,
 ) -> WidgetSession:
-    """Who this visitor is (token, verified identity), and what is open for them."""
+    """Who this visitor is (token, verified identity), and what is open for them.
+
+    `offered` is the host page's choice of departments: the one asked for must be among them.
+    """
     requested = None
+    if offered and department_slug and department_slug not in offered:
+        raise NotFound("the department is not among the offered ones")
     if department_slug:
         requested = Department.objects.filter(slug=department_slug).first()
         if requested is None:
@@ -168,7 +176,7 @@ def check_widget_hello(
         phone=profile.get("phone", ""),
         locale=locale,
     )
-    identity_invalid = False
+    identity_invalid = identified = False
     if identity:
         try:
             verified = verify_identity(identity)
@@ -178,6 +186,7 @@ def check_widget_hello(
         else:
             visitor, new_token = identify_visitor(visitor, verified)
             raw = new_token or raw
+            identified = True
     conversation = open_conversation_of(visitor)
     department = conversation.department if conversation else requested
-    return WidgetSession(visitor, raw, department, conversation, identity_invalid)
+    return WidgetSession(visitor, raw, department, conversation, identity_invalid, identified)

@@ -37,12 +37,15 @@ class WidgetConsumer(ChatSocket):
             "close": self.on_close,
             "rate": self.on_rate,
             "deflected": self.on_deflected,
+            "history": self.on_history,
             "ping": self.on_ping,
         }
 
     # The visitor's open conversation as this socket knows it: (pk, public id).
     open_conversation: tuple[int, uuid.UUID] | None = None
     department_online: bool = True
+    # The hello proved who the visitor is (a verified JWT or HMAC), on this socket.
+    identified: bool = False
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.ready:
@@ -56,8 +59,10 @@ class WidgetConsumer(ChatSocket):
             profile=frame.get("profile") or {},
             identity=frame.get("identity"),
             locale=self.locale,
+            offered=frame.get("departments"),
         )
         self.visitor = session.visitor
+        self.identified = session.identified
         self.department = session.department
         if session.identity_invalid:
             await self.send_error("identity_invalid", _("the identity could not be verified"))
@@ -82,18 +87,26 @@ class WidgetConsumer(ChatSocket):
         )
         # What the visitor is told; the message action turns a chat started offline into a ticket.
         self.department_online = bool(department_info and department_info["online"])
-        await self.send_json(
-            {
-                "type": "welcome",
-                "token": session.token,
-                "visitor": {"id": str(self.visitor.public_id), "name": self.visitor.display_name},
-                "department": department_info,
-                "conversation": queries.conversation_for_visitor(conversation)
-                if conversation
-                else None,
-                "suggestions": [],
-            }
-        )
+        welcome = {
+            "type": "welcome",
+            "token": session.token,
+            "visitor": {
+                "id": str(self.visitor.public_id),
+                "name": self.visitor.display_name,
+                "identified": self.identified,
+            },
+            "department": department_info,
+            "conversation": queries.conversation_for_visitor(conversation)
+            if conversation
+            else None,
+            "suggestions": [],
+        }
+        if frame.get("departments"):
+            # The site's choice, with names and whether each is online; unknown slugs left out.
+            welcome["departments"] = await database_sync_to_async(queue.departments_for_visitor)(
+                frame["departments"]
+            )
+        await self.send_json(welcome)
         await self.became_ready()
         for conversation_id, after_seq in (frame.get("resume") or {}).items():
             try:
@@ -162,6 +175,11 @@ class WidgetConsumer(ChatSocket):
             {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
         )
         await self.deliver_own(appended)
+
+    async def on_history(self, frame: dict[str, Any]) -> None:
+        access.access_history_for_visitor(self.visitor, identified=self.identified)
+        conversations = await database_sync_to_async(queries.previous_conversations)(self.visitor)
+        await self.send_json({"type": "history", "conversations": conversations})
 
     # --- honest waiting ---------------------------------------------------------------
 

@@ -53,7 +53,10 @@ HOSTILE_CSS = """
 def host_page_html(widget_src: str, attributes: Mapping[str, str]) -> str:
     attrs = "".join(f' data-{name}="{html.escape(value)}"' for name, value in attributes.items())
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Shop item 9</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        # As any mobile-ready site: phones lay it out at their own width.
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>Shop item 9</title>"
         f"<style>{HOSTILE_CSS}</style></head><body>"
         "<h1>Relay terminal RZA-500</h1><button id='buy'>Buy</button>"
         f"<script src='{html.escape(widget_src)}'{attrs} async></script>"

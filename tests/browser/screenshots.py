@@ -1,4 +1,4 @@
-"""`make screenshots`: docs/screenshots/{widget,console,portal,ticket,contact}.png from a real server and browser.
+"""`make screenshots`: docs/screenshots/{widget,console,portal,ticket,contact,widget-mobile}.png from a real server and browser.
 
 Starts the embedded demo server (fresh SQLite, seeded demo data) and a
 stranger's host page, then drives Debian's Chromium through one real chat:
@@ -7,13 +7,14 @@ the console, sees her record, answers, and turns it into a ticket that she
 then follows in the portal (her list, then the ticket's page); then Boris finds her by serial number (Ctrl+K)
 and opens her contact page.
 
-    python -m tests.browser.screenshots [--out docs/screenshots]
+    python -m tests.browser.screenshots [--out docs/screenshots] [--only widget-mobile …]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 IDENTITY_SECRET = "screenshots-identity-secret-0123456789abcdef"
 PASSWORD = "demo-pass-123"
 VIEWPORT = {"width": 1366, "height": 820}
+PHONE = {"width": 390, "height": 844}
 
 
 def capture(out_dir: Path) -> list[Path]:
@@ -122,6 +124,22 @@ def capture(out_dir: Path) -> list[Path]:
                 widget.wait_for_timeout(300)
                 widget.screenshot(path=str(paths[1]))
 
+                # The same chat on Maria's phone: full screen, 16 px fields.
+                phone = browser.new_context(
+                    locale="en-US",
+                    viewport=PHONE,
+                    is_mobile=True,
+                    has_touch=True,
+                    device_scale_factor=2,
+                )
+                on_phone = phone.new_page()
+                on_phone.goto(site.url)
+                on_phone.get_by_role("button", name="Open chat", exact=True).tap()
+                expect(on_phone.get_by_role("log")).to_contain_text("Which firmware version")
+                on_phone.wait_for_timeout(300)
+                on_phone.screenshot(path=str(out_dir / "widget-mobile.png"))
+                phone.close()
+
                 console.get_by_role("button", name="Convert to ticket").click()
                 console.get_by_label(re.compile(r"^Subject")).fill(
                     "E42 after the firmware 3.2 update"
@@ -172,8 +190,20 @@ def capture(out_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="write only these (e.g. widget-mobile)"
+    )
     args = parser.parse_args(argv)
-    for path in capture(args.out):
+    if args.only:
+        with tempfile.TemporaryDirectory(prefix="chatportal-shots-only-") as tmp:
+            capture(Path(tmp))
+            written = []
+            for name in args.only:
+                written.append(args.out / f"{name}.png")
+                shutil.copyfile(Path(tmp) / f"{name}.png", written[-1])
+    else:
+        written = [*capture(args.out), args.out / "widget-mobile.png"]
+    for path in written:
         print(f"wrote {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
     return 0
 

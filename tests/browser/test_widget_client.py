@@ -57,6 +57,9 @@ class FakeWidgetServer:
         self.state = "queued"
         self.agent: dict | None = None
         self.answered = False
+        # Whether the welcome says the hello proved an identity, and the `history` answer.
+        self.identified = False
+        self.history: list[dict] = []
 
     @property
     def is_open(self) -> bool:
@@ -164,7 +167,7 @@ class FakeWidgetServer:
                     {
                         "type": "welcome",
                         "token": self.token,
-                        "visitor": {"id": "v-1", "name": "Ana"},
+                        "visitor": {"id": "v-1", "name": "Ana", "identified": self.identified},
                         "department": {
                             "slug": "support",
                             "name": "Support",
@@ -185,6 +188,8 @@ class FakeWidgetServer:
                             self.push(event, ws)
         elif kind == "message" and self.auto_ack:
             self.ack(frame, ws)
+        elif kind == "history":
+            ws.send(json.dumps({"type": "history", "conversations": self.history}))
         elif kind == "resume" and frame.get("conversation") == self.conv:
             for event in self.events:
                 if event["seq"] > frame.get("after_seq", 0):

@@ -8,19 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from frontend.views import WIDGET_MAX_AGE_S, minify_widget
+from frontend.views import WIDGET_MAX_AGE_S, localize_widget, minify_widget
 
 WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend" / "widget.js"
 # As served: minified with its `/*!` header (what it is, which protocol) kept.
 # 30 KiB until image thumbnails and links in messages (issue 13) added 0.9 kB (30.1 kB then);
 # 31 KiB until self-service (issue 14: suggested articles opened in the widget, "This solved
 # my problem", "Search help") added 2.5 kB in three languages (33.4 kB then).
+# Since issue 15 the server sends each visitor one locale's strings (30.3-31.1 kB before
+# the phone layout, the JS API, departments and previous conversations), and the budget
+# holds for every served locale.
 MINIFIED_BUDGET_BYTES = 34 * 1024
+LOCALES = ("en", "ro", "ru")
 # What a first visit costs a visitor on the wire (measured 10.9 kB at introduction,
 # 12.0 kB with self-service in issue 14).
 GZIPPED_BUDGET_BYTES = 12_500
 # The readable source stays small too; most of it is the three locales.
-RAW_BUDGET_BYTES = 50_000  # 45,000 until issue 14 (48.2 kB then)
+# 45,000 until issue 14 (48.2 kB then); 50,000 until issue 15 (54.2 kB then: the phone
+# layout, the host page's API and attributes, departments, previous conversations). Nobody
+# downloads this file as it is: what visitors get is held by the per-locale budgets above.
+RAW_BUDGET_BYTES = 56_000
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +39,51 @@ def served_body(response) -> bytes:
     return b"".join(response.streaming_content if response.streaming else [response.content])
 
 
-def test_it_stays_under_thirty_kilobytes_minified(source):
-    minified = minify_widget(source).encode("utf-8")
-    assert len(minified) < MINIFIED_BUDGET_BYTES, f"widget.js minified is {len(minified)} bytes"
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_stays_under_its_budget_minified_in_every_locale(client, locale):
+    served = served_body(client.get("/widget.js", {"lang": locale}))
+    assert len(served) < MINIFIED_BUDGET_BYTES, f"widget.js?lang={locale} is {len(served)} bytes"
 
 
-def test_it_stays_under_twelve_kilobytes_as_served_gzipped(client):
-    response = client.get("/widget.js", HTTP_ACCEPT_ENCODING="gzip")
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_stays_under_twelve_kilobytes_as_served_gzipped(client, locale):
+    response = client.get("/widget.js", {"lang": locale}, HTTP_ACCEPT_ENCODING="gzip")
     assert response["Content-Encoding"] == "gzip"
     size = len(response.content)
-    assert size < GZIPPED_BUDGET_BYTES, f"widget.js is {size} bytes gzipped"
+    assert size < GZIPPED_BUDGET_BYTES, f"widget.js?lang={locale} is {size} bytes gzipped"
+
+
+def test_it_sends_only_the_asked_locales_strings(client):
+    romanian = served_body(client.get("/widget.js", {"lang": "ro"})).decode()
+    assert '"Deschideți chatul"' in romanian
+    assert '"Открыть чат"' not in romanian
+    # No English table either: the Romanian one has English only where it has no translation.
+    assert '"Open chat"' not in romanian
+    assert '"Chatportal"' in romanian  # the blank "system" name, filled from English
+    english = served_body(client.get("/widget.js", {"lang": "xx"})).decode()
+    assert '"Open chat"' in english and '"Deschideți chatul"' not in english
+
+
+def test_it_follows_the_browsers_language_and_varies_on_it(client):
+    response = client.get("/widget.js", HTTP_ACCEPT_LANGUAGE="de-DE,ru;q=0.8,en;q=0.5")
+    assert '"Открыть чат"' in served_body(response).decode()
+    assert "Accept-Language" in response["Vary"]
+    english = client.get("/widget.js", HTTP_ACCEPT_LANGUAGE="de-DE")
+    assert '"Open chat"' in served_body(english).decode()
+    assert english["ETag"] != response["ETag"]
+    # A page that names the language gets the same script whatever the browser says.
+    pinned = client.get("/widget.js", {"lang": "ro"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert '"Deschideți chatul"' in served_body(pinned).decode()
+
+
+def test_each_served_locale_has_every_key(source):
+    keys, _tables = string_table(source)
+    for locale in LOCALES:
+        localized = localize_widget(source, locale)
+        body = re.search(rf"\n  var STRINGS = \{{{locale}: \[(.*?)\]}};\n", localized, re.S)
+        assert body, locale
+        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', body.group(1))
+        assert len(strings) == len(keys) and all(strings), locale
 
 
 def test_it_keeps_the_readable_source_reasonably_small(source):
@@ -104,11 +146,11 @@ def test_it_uses_the_same_placeholders_in_every_locale(source):
 
 
 def test_it_is_served_at_the_root_as_minified_javascript(client, source):
-    response = client.get("/widget.js")
+    response = client.get("/widget.js", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     body = served_body(response)
-    assert body == minify_widget(source).encode("utf-8")
+    assert body == minify_widget(localize_widget(source, "en")).encode("utf-8")
     assert len(body) < len(source.encode("utf-8")) * 0.75
     # The header (what it is, which protocol) survives minification.
     assert body.startswith(b"/*! Chatportal visitor widget.")
@@ -145,7 +187,7 @@ def test_it_serves_a_demo_host_page_that_embeds_the_widget(client):
     response = client.get("/widget-demo/", {"department": "sales", "locale": "ro"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'src="/widget.js"' in html
+    assert 'src="/widget.js?lang=ro"' in html
     assert 'data-department="sales"' in html
     assert 'data-locale="ro"' in html
 

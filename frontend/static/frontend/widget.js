@@ -17,7 +17,9 @@
   }
 
   var script = findScript();
-  if (!script || window.Chatportal) return;
+  // window.Chatportal may be the host page's queue of early calls (an array), never a second copy of us.
+  var early = window.Chatportal;
+  if (!script || (early && !Array.isArray(early))) return;
   var SRC = new URL(script.src, location.href),
     ORIGIN = SRC.origin,
     WS_URL = (SRC.protocol === "https:" ? "wss:" : "ws:") + "//" + SRC.host + "/ws/widget/",
@@ -33,7 +35,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued attach suggested solved back search"
+    "unread leaveOffer leaveHint keep requeued attach suggested solved back search previous dept"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -51,7 +53,8 @@
       "Your place is kept until you send; the message becomes a ticket.",
       "Keep my place",
       "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
-      "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help"
+      "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help",
+      "Previous conversations", "Department"
     ],
     ro: [
       "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
@@ -68,7 +71,7 @@
       "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
       "Atașați un fișier", "Articole sugerate", "Asta mi-a rezolvat problema", "Înapoi la chat",
-      "Căutați în ajutor"
+      "Căutați în ajutor", "Conversații anterioare", "Departament"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -83,22 +86,24 @@
       "Место сохранится до отправки; сообщение станет обращением.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
       "Прикрепить файл", "Рекомендуемые статьи", "Это решило мою проблему", "Назад к чату",
-      "Поиск по справке"
+      "Поиск по справке", "Предыдущие разговоры", "Отдел"
     ]
   };
 
+  // The server sends one table (widget.js?lang=ro, or the browser's language);
+  // the readable source has them all.
   function pickLocale() {
     var wanted = [data.locale].concat(navigator.languages || [navigator.language]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i] || "").toLowerCase().split(/[-_]/)[0];
       if (STRINGS[code]) return code;
     }
-    return "en";
+    return STRINGS.en ? "en" : Object.keys(STRINGS)[0];
   }
   var LOCALE = pickLocale();
   function t(key, vars) {
     var i = KEYS.indexOf(key);
-    var text = STRINGS[LOCALE][i] || STRINGS.en[i] || key;
+    var text = STRINGS[LOCALE][i] || (STRINGS.en || [])[i] || key;
     return text.replace(/\{(\w+)\}/g, (_, name) => (vars && vars[name] != null ? String(vars[name]) : ""));
   }
 
@@ -211,7 +216,7 @@
 
   // ---- Styles: everything lives inside the shadow root ----------------------
   var CSS = [
-    ":host{all:initial!important;position:fixed!important;z-index:2147483000!important;right:20px!important;bottom:20px!important;display:block!important;",
+    ":host{all:initial!important;position:fixed!important;z-index:2147483000!important;right:20px!important;bottom:calc(20px + env(safe-area-inset-bottom))!important;display:block!important;",
     "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif!important;color:#1d2330!important;--accent:#2456d6}",
     "*{box-sizing:border-box;font:inherit}",
     "[hidden]{display:none!important}",
@@ -220,6 +225,8 @@
     ":focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}",
     ".launcher{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;display:grid;place-items:center;position:relative;margin-left:auto}",
     ".launcher svg{width:26px;height:26px;fill:#fff}",
+    ":host(.left){right:auto!important;left:20px!important}:host(.left) .launcher{margin-left:0}",
+    ".wide{width:auto;border-radius:28px;padding:0 18px;grid-auto-flow:column;gap:8px}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d62424;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
     ".panel{width:min(360px,calc(100vw - 40px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px #0004;",
     "display:flex;flex-direction:column;overflow:hidden;margin-bottom:12px}",
@@ -237,7 +244,11 @@
     ".thumb{display:block;max-width:100%;max-height:200px}",
     ".typing{padding:0 12px 2px;font-size:12px;color:#5b6577;min-height:18px;background:#f6f7fb}",
     ".form,.prechat,.ended{display:flex;flex-direction:column;gap:6px}.form,.ended{padding:8px 12px;border-top:1px solid #dfe3ec}",
-    ".form input,.form textarea{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
+    ".form input,.form textarea,.form select{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px;background:#fff;color:#1d2330}",
+    // 16 px or more: iOS Safari zooms into any smaller field it focuses.
+    "input,textarea,select{font-size:16px!important}",
+    ".link{background:none;color:var(--accent);text-decoration:underline}",
+    ".history{flex:1;overflow-y:auto;padding:0 12px}.history ul{padding:0;list-style:none}",
     ".form textarea{resize:none;height:56px}",
     ".row{display:flex;gap:6px;justify-content:flex-end}",
     ".end,.alt{background:#5b6577}.row .end{margin-right:auto}",
@@ -247,11 +258,19 @@
     ".reader{flex:1;display:flex;flex-direction:column}.reader iframe{flex:1;border:0;width:100%}.reader .row{padding:8px 12px}",
     ".help{padding:8px 12px 0;background:#f6f7fb}.help input{width:100%;border:1px solid #c5cbd8;border-radius:6px;padding:6px 8px}",
     ".kb{margin:4px 0;padding-left:18px}.kb button{background:none;color:var(--accent);padding:0;text-align:left;text-decoration:underline}.kb small{display:block;color:#5b6577}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}"
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}",
+    // A phone: the open chat takes the whole screen (dvh: the visible part, without the browser's bars).
+    "@media (max-width:480px){:host(.open){inset:0!important}",
+    ":host(.open) .launcher{display:none}",
+    ":host(.open) .panel{width:100%;height:100vh;height:100dvh;border-radius:0;margin:0;box-shadow:none;",
+    "padding:env(safe-area-inset-top) 0 env(safe-area-inset-bottom)}}"
   ].join("");
 
   // ---- Build the UI -----------------------------------------------------------
   var host = el("div", { "data-chatportal": "widget" });
+  // The host site's look: an accent colour (a CSS hex colour only) and a corner.
+  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.color || "")) host.style.setProperty("--accent", data.color);
+  if (data.position === "left") host.classList.add("left");
   var root = host.attachShadow({ mode: "open" });
   try {
     // A constructed sheet is not an inline <style>, so strict host CSPs allow it.
@@ -277,6 +296,16 @@
   ui.name = el("input", { autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
   ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
   ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
+  // The departments the site lets the visitor choose from (data-departments="sales,support").
+  var OFFERED = (data.departments || "").split(",").map((d) => d.trim()).filter((d) => /^[-\w]{1,50}$/.test(d)).slice(0, 10);
+  if (OFFERED.length < 2) OFFERED = [];
+  ui.deptSelect = el("select", { onchange: () => {
+    save("dept", ui.deptSelect.value);
+    // A new welcome for that department (online, wait), while no chat has started.
+    if (ws && !cid()) reconnectNow();
+  } }, OFFERED.map((d) => el("option", { value: d, text: d })));
+  ui.deptSelect.value = [load("dept"), data.department].find((d) => OFFERED.includes(d)) || OFFERED[0];
+  ui.dept = el("label", { hidden: true }, [t("dept"), ui.deptSelect]);
   ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), oninput: onInput, onkeydown: (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
   } });
@@ -291,8 +320,14 @@
   ui.offline = el("p", { class: "note", hidden: true }, [el("strong", { text: t("offlineSend") }), el("br"), ui.offlineText]);
   // Files go over HTTP with the visitor token; the socket brings the `attachment` event back.
   ui.file = el("input", { type: "file", hidden: true, onchange: upload });
-  ui.attach = el("button", { class: "alt", "aria-label": t("attach"), text: "📎", onclick: () => { ui.file.click(); } });
-  ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.prechat, ui.text, ui.file, el("div", { class: "row" }, [ui.end, ui.keep, ui.attach, ui.send])]);
+  var SVG = "http://www.w3.org/2000/svg";
+  // A paper clip drawn in SVG: an emoji shows as an empty box without an emoji font.
+  ui.attach = el("button", { class: "alt", "aria-label": t("attach"), onclick: () => { ui.file.click(); } }, [
+    el("svg", { viewBox: "0 0 24 24", width: 18, "aria-hidden": "true" }, [
+      el("path", { d: "M16 7v9a4 4 0 0 1-8 0V6a3 3 0 0 1 6 0v10a1 1 0 0 1-2 0V8", fill: "none", stroke: "currentColor", "stroke-width": "2" }, null, SVG)
+    ], SVG)
+  ]);
+  ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.dept, ui.prechat, ui.text, ui.file, el("div", { class: "row" }, [ui.end, ui.keep, ui.attach, ui.send])]);
   ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate"), onclick: rate });
   ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
   ui.newChat = el("button", { text: t("newChat"), onclick: newChat });
@@ -307,17 +342,22 @@
   ui.help = el("div", { class: "help", hidden: true }, [
     el("input", { type: "search", "aria-label": t("search"), placeholder: t("search"), maxlength: "200", oninput: searchHelp }), ui.found
   ]);
+  // An identified visitor's earlier conversations, read-only, in place of the log.
+  ui.histButton = el("button", { class: "link", text: t("previous"), hidden: true, onclick: () => { send({ type: "history" }); } });
+  ui.histList = el("ul", { "aria-label": t("previous") });
+  ui.histBack = el("button", { class: "alt", text: t("back"), onclick: () => { showHistory(false); } });
+  ui.history = el("div", { class: "history", hidden: true }, [ui.histList, el("div", { class: "row" }, [ui.histBack])]);
   ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("title"), hidden: true }, [
     el("header", { class: "head" }, [el("h2", { text: t("title") }), ui.minimize]),
-    ui.status, ui.wait, ui.help, ui.log, ui.reader, ui.typing, ui.form, ui.ended
+    ui.status, ui.wait, ui.histButton, ui.help, ui.log, ui.history, ui.reader, ui.typing, ui.form, ui.ended
   ]);
   ui.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   ui.unreadSr = el("span", { class: "sr" });
-  var SVG = "http://www.w3.org/2000/svg";
-  ui.launcher = el("button", { class: "launcher", "aria-label": t("open"), "aria-expanded": "false", onclick: () => { setOpen(!state.open); } }, [
+  ui.launcher = el("button", { class: data.launcherText ? "launcher wide" : "launcher", "aria-label": t("open"), "aria-expanded": "false", onclick: () => { setOpen(!state.open); } }, [
     el("svg", { viewBox: "0 0 24 24", "aria-hidden": "true" }, [
       el("path", { d: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z" }, null, SVG)
     ], SVG),
+    data.launcherText && el("span", { text: data.launcherText }),
     ui.badge, ui.unreadSr
   ]);
   root.append(ui.panel, ui.launcher);
@@ -482,6 +522,7 @@
     // Pre-chat fields only before the first message, unless the host page told us who it is;
     // leaving a message asks only for the e-mail, and only when we have none.
     ui.prechat.hidden = leaving ? !state.askEmail : hasConv || state.pending.length > 0 || !!(data.name && data.email);
+    ui.dept.hidden = !OFFERED.length || leaving || hasConv || state.pending.length > 0;
     ui.name.hidden = leaving;
     ui.offline.hidden = !leaving && (state.online || hasConv);
     ui.offlineText.textContent = leaving ? t("leaveHint") : t("offline") + (state.hours ? " " + t("hours", { hours: state.hours }) : "");
@@ -514,6 +555,8 @@
   function redrawAll() {
     ui.log.textContent = "";
     rendered = {};
+    // The site's greeting: text, never markup.
+    if (data.greeting) note([data.greeting]);
     if (state.conv) {
       state.conv.events.forEach((ev) => { renderEvent(Object.assign({ replayed: true }, ev)); });
     }
@@ -584,7 +627,12 @@
       setLeave(0);
     }
     if (ev.kind === "message" && ev.client_id) dropPending(ev.client_id);
-    if (ev.kind === "message" && ev.author && ev.author.role === "agent") showTyping(false);
+    if (ev.kind === "message" && ev.author && ev.author.role === "agent") {
+      showTyping(false);
+      // The host page's listeners get a plain copy, never our stored event.
+      // (each on its own turn, so a throwing listener costs us nothing).
+      onMessage.forEach((fn) => { setTimeout(fn, 0, { conversation: ev.conversation, seq: ev.seq, at: ev.at, body: ev.body, author: { name: ev.author.name } }); });
+    }
     persistConv();
     renderEvent(ev);
     drawState();
@@ -669,7 +717,8 @@
 
   // minimal: the server refused our hello's fields once (a mistyped
   // data-department, say); a bare hello still gets the visitor a chat.
-  var minimalHello = false;
+  var minimalHello = false,
+    identityJwt = data.identityJwt; // or later from Chatportal.identify()
   function sendHello(socket) {
     // Another tab of this site may have become a visitor (or started a chat)
     // since this one loaded: reuse that, never mint a second visitor.
@@ -680,10 +729,11 @@
     }
     var hello = { type: "hello", token: state.token || null, locale: LOCALE };
     if (!minimalHello) {
-      hello.department = data.department || undefined;
+      hello.department = (OFFERED.length ? ui.deptSelect.value : data.department) || undefined;
+      if (OFFERED.length) hello.departments = OFFERED;
       hello.profile = profile();
       // Who the host site says this is: a signed JWT, or an external id with its HMAC.
-      hello.identity = data.identityJwt ? { jwt: data.identityJwt }
+      hello.identity = identityJwt ? { jwt: identityJwt }
         : data.externalId && data.identityHmac ? { external_id: data.externalId, hmac: data.identityHmac } : undefined;
       hello.page = { url: location.href.slice(0, 2000), title: document.title.slice(0, 300) };
     }
@@ -778,11 +828,18 @@
         if (frame.role === "agent" && mine(frame) && isNum(frame.seq)) markRead(frame.seq);
         return;
       case "suggestions": return onSuggestions(frame);
+      case "history": return onHistory(frame);
     }
   }
 
   function onWelcome(frame) {
     welcomed = true;
+    ui.histButton.hidden = !(frame.visitor && frame.visitor.identified);
+    // The offered departments by name, in the site's order.
+    (frame.departments || []).forEach((d) => {
+      var i = OFFERED.indexOf(d.slug);
+      if (i >= 0) ui.deptSelect.options[i].textContent = state.depts[d.slug] = String(d.name);
+    });
     everConnected = true;
     attempt = 0;
     showStatus("");
@@ -932,6 +989,21 @@
     }, 300);
   }
 
+  // Each earlier conversation: when, where, and its messages as text.
+  function onHistory(frame) {
+    ui.histList.replaceChildren(...frame.conversations.map((c) => el("li", null, [
+      el("h3", { text: new Date(c.started_at).toLocaleDateString(LOCALE) + " · " + c.department }),
+      ...c.messages.map((m) => el("p", null, [el("b", { text: (m.author.role === "visitor" ? t("you") : m.author.name || t("agent")) + ": " }), String(m.body)]))
+    ])));
+    showHistory(true);
+  }
+
+  function showHistory(on) {
+    ui.history.hidden = !on;
+    ui.log.hidden = on;
+    (on ? ui.histBack : ui.histButton).focus();
+  }
+
   var typingHideTimer = null;
   function showTyping(active) {
     clearTimeout(typingHideTimer);
@@ -1009,7 +1081,10 @@
   }
 
   function setOpen(open) {
+    // Closing from inside the panel (Escape, minimize, the API) hands focus back to the launcher.
+    var hadFocus = !open && ui.panel.contains(root.activeElement);
     state.open = open;
+    host.classList.toggle("open", open);
     ui.panel.hidden = !open;
     ui.launcher.setAttribute("aria-expanded", String(open));
     save("open", open);
@@ -1020,6 +1095,8 @@
       scrollDown();
       (ui.form.hidden ? ui.newChat : ui.text).focus();
       scheduleRead();
+    } else if (hadFocus) {
+      ui.launcher.focus();
     }
   }
 
@@ -1073,11 +1150,26 @@
     else if (openId() || state.pending.length) connect();
   }
 
-  window.Chatportal = Object.freeze({
+  // ---- The host page's API ------------------------------------------------------
+  var onMessage = [];
+  var api = {
+    // A JWT of the host's signed-in user (see identity in docs/protocol.md): says hello again with it.
+    identify: (jwt) => {
+      if (isStr(jwt) && jwt !== identityJwt) {
+        identityJwt = jwt;
+        minimalHello = false;
+        if (ws) reconnectNow();
+      }
+    },
     open: () => { setOpen(true); },
     close: () => { setOpen(false); },
+    on: (name, fn) => { if (name === "message" && typeof fn === "function") onMessage.push(fn); },
+    // Chatportal.push(["open"]) works before and after the script loaded.
+    push: (call) => { if (call && api[call[0]]) api[call[0]](...[].slice.call(call, 1)); },
     version: 1
-  });
+  };
+  window.Chatportal = Object.freeze(api);
+  (early || []).forEach(api.push);
 
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
