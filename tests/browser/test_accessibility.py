@@ -8,11 +8,16 @@ fail: a page with an unlabeled field and an image without `alt` is refused.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import time
+import urllib.request
 from collections.abc import Iterator
 
+import jwt
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.accessibility import (
     assert_no_serious_violations,
@@ -28,6 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 PASSWORD = "demo-pass-123"
 AGENT = "boris"
 CUSTOMER = "customer1@example.com"
+IDENTITY_SECRET = "axe-identity-secret-0123456789abcdef0123"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 820}
 
@@ -96,7 +102,10 @@ def server(tmp_path_factory, embedded_template, live_secret_key, host_site) -> I
     env = embedded_env(
         data_dir,
         secret_key=live_secret_key,
-        extra={"CHATPORTAL_WIDGET_ORIGINS": host_site.origin},
+        extra={
+            "CHATPORTAL_WIDGET_ORIGINS": host_site.origin,
+            "CHATPORTAL_IDENTITY_SECRET": IDENTITY_SECRET,
+        },
     )
     worker = DaphneWorker(env, work / "worker.log", name="axe")
     worker.start()
@@ -261,6 +270,16 @@ def test_the_console_with_a_chat_open_has_no_serious_violation(
 ):
     visitor_ctx, visitor = new_page(chromium_browser)
     context, page = new_page(chromium_browser, agent_state)
+    # Maria, signed in on the host site: the customer panel holds her whole record.
+    token = jwt.encode(
+        {"sub": "crm-1", "exp": int(time.time()) + 600, "email": CUSTOMER},
+        IDENTITY_SECRET,
+        algorithm="HS256",
+    )
+    anonymous_page = host_site.page_html
+    host_site.page_html = host_page_html(
+        f"{server.url}/widget.js", {"department": "support", "identity-jwt": token}
+    )
     try:
         page.goto(f"{server.url}/console/")
         page.locator("#connection[data-state='connected']").wait_for()
@@ -273,6 +292,7 @@ def test_the_console_with_a_chat_open_has_no_serious_violation(
         item.get_by_role("button", name="Accept").first.click()
         page.get_by_role("textbox", name="Reply").wait_for()
         page.get_by_text("Is my contract active?").first.wait_for()
+        expect(page.get_by_role("complementary", name="Customer")).to_contain_text("RZA-2024-0001")
         check(page, "the console with a chat open")
         # The composer's canned responses and the header's search, open.
         page.get_by_role("textbox", name="Reply").press_sequentially("/")
@@ -283,9 +303,39 @@ def test_the_console_with_a_chat_open_has_no_serious_violation(
         found = page.get_by_role("listbox", name="Contacts and tickets found")
         found.get_by_role("option").first.wait_for()
         check(page, "the console with search results open")
+        page.keyboard.press("Escape")
+        # A call rings the support line: the pop with the caller's record.
+        ring(server)
+        page.get_by_role("region", name="Incoming call").get_by_text(
+            "Maria Popescu"
+        ).first.wait_for()
+        check(page, "the console with an incoming call")
     finally:
+        host_site.page_html = anonymous_page
         context.close()
         visitor_ctx.close()
+
+
+def ring(server) -> None:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/calls",
+        data=json.dumps(
+            {
+                "call_id": "axe-1",
+                "phone": "0721 234 567",
+                "direction": "inbound",
+                "state": "ringing",
+                "department": "support",
+            }
+        ).encode(),
+        headers={
+            "Authorization": f"Bearer {server.agent_token('sofia')}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 201
 
 
 @pytest.mark.parametrize(
