@@ -227,6 +227,9 @@ def test_the_widget_closed_open_and_in_a_conversation_on_a_phone(
         page.get_by_role("button", name="Send", exact=True).click()
         page.get_by_role("log").get_by_text("Hello, my relay shows error E42.").wait_for()
         check_widget("the widget in a conversation")
+        page.get_by_role("button", name="End chat", exact=True).click()
+        page.get_by_text("Chat ended").first.wait_for()
+        check_widget("the widget after the chat ended")
     finally:
         context.close()
 
