@@ -227,6 +227,20 @@ def test_the_search_fragment_lists_hits_as_options(client, boris, maria):
     assert "<html" not in text
 
 
+def test_the_search_options_hold_no_link_but_the_search_page_is_a_list_of_links(
+    client, boris, maria
+):
+    # A link inside a listbox option is a control inside a control (axe: nested-interactive).
+    signed_in(client, boris)
+    fragment = client.get(reverse("console_search"), {"q": "maria"}, HTTP_HX_REQUEST="true")
+    text = fragment.content.decode()
+    assert f'data-href="{page_url(maria)}"' in text and "<a " not in text
+    page = client.get(reverse("console_search"), {"q": "maria"}).content.decode()
+    results = page[page.index("console-search-list") :]
+    assert 'role="option"' not in results and 'role="listbox"' not in results
+    assert f'<a class="console-search-link" href="{page_url(maria)}">' in results
+
+
 def test_the_search_page_works_without_javascript(client, boris, maria):
     signed_in(client, boris)
     text = client.get(reverse("console_search"), {"q": "rza-2024"}).content.decode()

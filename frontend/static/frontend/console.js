@@ -169,8 +169,8 @@
   function ensureChat(summary) {
     var chat = state.chats.get(summary.id);
     if (!chat) {
+      // A list of events that is also a polite live region (role="log" would hide the list).
       var log = el("ol", "transcript");
-      log.setAttribute("role", "log");
       log.setAttribute("aria-live", "polite");
       log.setAttribute("aria-label", summary.visitor && summary.visitor.name ? summary.visitor.name : S.anonymousVisitor);
       log.hidden = true;
@@ -1167,6 +1167,21 @@
   });
   $("internal").addEventListener("change", applyNoteMode);
 
+  // The listbox also answers the keyboard when it has the focus itself.
+  $("canned-list").addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      moveCanned(ev.key === "ArrowDown" ? 1 : -1);
+    } else if (ev.key === "Enter" && canned.items.length) {
+      ev.preventDefault();
+      insertCanned(canned.active);
+    } else if (ev.key === "Escape") {
+      ev.preventDefault();
+      closeCanned();
+      $("reply").focus();
+    }
+  });
+
   $("reply").addEventListener("keydown", function (ev) {
     if (cannedOpen()) {
       if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
@@ -1226,8 +1241,8 @@
 
   function closeCanned() {
     $("canned").hidden = true;
-    $("reply").setAttribute("aria-expanded", "false");
     $("reply").removeAttribute("aria-activedescendant");
+    $("canned-list").removeAttribute("aria-activedescendant");
     canned.items = [];
     canned.query = null;
   }
@@ -1283,7 +1298,6 @@
       list.appendChild(li);
     });
     $("canned").hidden = false;
-    $("reply").setAttribute("aria-expanded", "true");
     highlightCanned();
   }
 
@@ -1300,6 +1314,7 @@
     });
     if (options[canned.active]) {
       $("reply").setAttribute("aria-activedescendant", options[canned.active].id);
+      $("canned-list").setAttribute("aria-activedescendant", options[canned.active].id);
       options[canned.active].scrollIntoView({ block: "nearest" });
     }
   }

@@ -55,10 +55,9 @@
         highlight(active <= 0 ? items.length - 1 : active - 1);
       } else if (event.key === "Enter") {
         const item = items[active];
-        const link = item && item.querySelector("a[href]");
-        if (link && input.getAttribute("aria-expanded") === "true") {
+        if (item && item.dataset.href && input.getAttribute("aria-expanded") === "true") {
           event.preventDefault();
-          window.location.assign(link.href);
+          window.location.assign(item.dataset.href);
         }
       } else if (event.key === "Escape") {
         // First Escape closes the list and keeps the query; a second one
@@ -68,6 +67,12 @@
         highlight(-1);
         input.blur();
       }
+    });
+
+    // Options hold no link (a control inside a control); a click opens the option's page.
+    results.addEventListener("click", function (event) {
+      const item = event.target.closest("[role='option'][data-href]");
+      if (item) window.location.assign(item.dataset.href);
     });
 
     results.addEventListener("mousemove", function (event) {
