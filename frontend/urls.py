@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from frontend import views, views_calls, views_console, views_contacts, views_floor
 from kb import images as kb_images
+from tickets.portal import rating_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -64,6 +65,8 @@ urlpatterns = [
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),
     path("portal/", include("tickets.portal.urls")),
+    # The one-click rating of a solved ticket (public: the signed token is the key).
+    path("rate/<str:token>/", rating_views.rate_ticket, name="rate_ticket"),
     path("widget.js", views.widget_js, name="widget_js"),
     path("widget-demo/", views.widget_demo, name="widget_demo"),
 ]
