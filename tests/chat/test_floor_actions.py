@@ -99,3 +99,18 @@ def test_an_agent_cannot_take_over_or_reassign(chat, support, support_agent):
 def test_a_supervisor_sets_an_agents_presence_as_supervisor(support_agent, supervisor):
     presence = check_set_presence(supervisor, "away", agent_username="boris")
     assert (presence.chosen_status, presence.set_by) == ("away", AgentPresence.SetBy.SUPERVISOR)
+
+
+def test_the_chat_rating_and_its_comment_are_on_the_crm_timeline(support, support_agent):
+    from chat.timeline import chat_entries
+    from crm.timeline import TimelineScope
+    from tests.factories import make_contact
+
+    maria = make_contact("Maria")
+    visitor = visitors.create_visitor(name="Maria")[0]
+    conversation, _ = conversations.start_conversation(visitor, support)
+    Conversation.objects.filter(pk=conversation.pk).update(contact=maria)
+    conversations.close_conversation(conversation, by="visitor")
+    conversations.rate_conversation(conversation, visitor, score=4, comment="Quick")
+    [entry] = chat_entries(TimelineScope(contact=maria), 10)
+    assert "rated 4 of 5 “Quick”" in entry.summary

@@ -145,3 +145,19 @@ def test_the_action_validates_and_wants_a_solved_ticket(ticket, agent):
     assert event.kind == "rated" and event.internal
     ticket.refresh_from_db()
     assert (ticket.rating_score, ticket.rating_comment) == (5, "Great")
+
+
+def test_the_agent_sees_the_rating_on_the_ticket_page_and_the_crm_timeline(ticket, agent):
+    solved(ticket, agent)
+    check_rate_ticket(ticket, 3, "Took <i>two</i> days")
+    client = Client()
+    client.force_login(agent)
+    page = client.get(f"/console/tickets/{ticket.number}/").content.decode()
+    assert 'data-rating="3"' in page and "Customer rating: 3 of 5" in page
+    assert "Took &lt;i&gt;two&lt;/i&gt; days" in page
+    assert 'data-kind="rated"' in page
+    from crm.timeline import TimelineScope
+    from tickets.crm_sources import timeline_entries
+
+    [entry] = timeline_entries(TimelineScope(contact=ticket.contact), 10)
+    assert "rated 3 of 5" in entry.summary and "Took <i>two</i> days" in entry.summary
