@@ -107,3 +107,10 @@ def test_the_watch_page_is_read_only(client, supervisor, chat):
     assert 'id="floor-config"' in page and "floor.js" in page
     assert "Whisper" in page and 'id="reply' not in page
     assert client.get("/console/floor/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_the_console_links_the_floor_for_supervisors_only(client, support_agent, supervisor):
+    client.force_login(support_agent)
+    assert 'href="/console/floor/"' not in client.get("/console/tickets/").content.decode()
+    client.force_login(supervisor)
+    assert 'href="/console/floor/"' in client.get("/console/tickets/").content.decode()
