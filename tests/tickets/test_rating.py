@@ -161,3 +161,20 @@ def test_the_agent_sees_the_rating_on_the_ticket_page_and_the_crm_timeline(ticke
 
     [entry] = timeline_entries(TimelineScope(contact=ticket.contact), 10)
     assert "rated 3 of 5" in entry.summary and "Took <i>two</i> days" in entry.summary
+
+
+def test_the_rating_is_in_the_gdpr_export_and_its_comment_is_erased(ticket, agent):
+    from tickets.gdpr import erase_tickets, export_tickets
+
+    solved(ticket, agent)
+    check_rate_ticket(ticket, 4, "Call me on +40 721 000 000")
+    [exported] = export_tickets(ticket.contact)
+    assert (exported["rating_score"], exported["rating_comment"]) == (
+        4,
+        "Call me on +40 721 000 000",
+    )
+    erase_tickets(ticket.contact)
+    ticket.refresh_from_db()
+    assert (ticket.rating_score, ticket.rating_comment) == (4, "")
+    event = ticket.events.get(kind=TicketEvent.Kind.RATED)
+    assert "+40" not in str(event.payload) and event.payload["score"] == 4
