@@ -114,3 +114,23 @@ def test_the_console_links_the_floor_for_supervisors_only(client, support_agent,
     assert 'href="/console/floor/"' not in client.get("/console/tickets/").content.decode()
     client.force_login(supervisor)
     assert 'href="/console/floor/"' in client.get("/console/tickets/").content.decode()
+
+
+def test_the_polled_list_costs_the_same_queries_for_one_chat_or_many(
+    client, supervisor, support, chat
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(supervisor)
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/console/floor/list/").status_code == 200
+        return len(queries)
+
+    one = cost()
+    for name in ("Ion", "Dan", "Eva", "Ana2"):
+        conversations.start_conversation(visitors.create_visitor(name=name)[0], support)
+    make_agent("chen", [support])
+    assert cost() == one
