@@ -55,6 +55,19 @@ def text(*, max_chars: int, allow_empty: bool = True, strip: bool = False) -> Va
     return check
 
 
+def plain_text(*, max_chars: int) -> Validator:
+    """Text a person typed: no control characters but line breaks and tabs; trimmed."""
+    within = text(max_chars=max_chars)
+
+    def check(value: Any, field: str) -> str:
+        value = within(value, field)
+        if any((ord(c) < 32 and c not in "\n\r\t") or 0x7F <= ord(c) < 0xA0 for c in value):
+            raise FrameInvalid(f"{field} must be plain text")
+        return value.strip()
+
+    return check
+
+
 def optional(validator: Validator) -> Validator:
     """Also accepts JSON null (returned as None)."""
 
@@ -215,7 +228,8 @@ WIDGET_FRAMES: dict[str, Schema] = {
     "rate": {
         "conversation": CONVERSATION,
         "score": (integer(minimum=1, maximum=5), True),
-        "comment": (optional(text(max_chars=2000)), False),
+        # Plain text, at most 2,000 characters; stored on the conversation, shown to agents.
+        "comment": (optional(plain_text(max_chars=2000)), False),
     },
     # "This solved my problem": an article suggested in this conversation.
     "deflected": {"conversation": CONVERSATION, "article": (uuid_string, True)},
@@ -252,6 +266,11 @@ AGENT_FRAMES: dict[str, Schema] = {
         "agent": (text(max_chars=150, allow_empty=False), False),
     },
     "close": {"conversation": CONVERSATION, "reason": (optional(text(max_chars=500)), False)},
+    # A supervisor's note to the assigned agent (chat.actions.floor); never to the visitor.
+    "whisper": {
+        "conversation": CONVERSATION,
+        "body": (text(max_chars=2000, allow_empty=False), True),
+    },
     "to_ticket": {
         "conversation": CONVERSATION,
         "subject": (optional(text(max_chars=200)), False),

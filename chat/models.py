@@ -140,6 +140,9 @@ class ConversationEvent(models.Model):
         ATTACHMENT = "attachment", _("attachment")
         # Internal: an agent linked the chat to a CRM contact: {"contact": {"id", "name"}}.
         CONTACT = "contact", _("linked to contact")
+        # Internal, always: a supervisor's note to the assigned agent: {"author", "body"}.
+        # Never sent to the visitor, never in a transcript (chat.actions.floor).
+        WHISPER = "whisper", _("whisper")
 
     class Role(models.TextChoices):
         VISITOR = "visitor", _("visitor")

@@ -176,3 +176,38 @@ def previous_conversations(visitor: Visitor) -> list[dict[str, Any]]:
         }
         for c in conversations
     ]
+# --- the supervisor's floor (/console/floor/) ----------------------------------------
+
+
+def floor_conversations(now) -> list[dict[str, Any]]:
+    """Every open conversation, waiting ones first (longest wait first), then active ones
+    (longest running first): department, visitor, agent, state, wait or duration in seconds."""
+    rows = (
+        Conversation.objects.select_related("department", "visitor", "assigned_agent")
+        .filter(state__in=Conversation.OPEN_STATES)
+        # "queued" sorts after "active": descending puts the waiting ones first.
+        .order_by("-state", "queued_at", "assigned_at", "created_at")
+    )
+    chats = []
+    for conversation in rows:
+        agent = conversation.assigned_agent
+        waiting = conversation.state == Conversation.State.QUEUED
+        since = (
+            (conversation.queued_at or conversation.created_at)
+            if waiting
+            else (conversation.assigned_at or conversation.created_at)
+        )
+        chats.append(
+            {
+                "id": str(conversation.public_id),
+                "state": conversation.state,
+                "offered": conversation.offered_at is not None,
+                "department": conversation.department,
+                "visitor": conversation.visitor.display_name,
+                "agent": agent_display_name(agent) if agent else None,
+                "agent_username": agent.get_username() if agent else None,
+                "seconds": max(0, int((now - since).total_seconds())),
+                "last_seq": conversation.last_seq,
+            }
+        )
+    return chats

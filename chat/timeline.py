@@ -33,6 +33,11 @@ def chat_entries(scope: TimelineScope, limit: int) -> list[TimelineEntry]:
         agent = conversation.assigned_agent
         if agent is not None:
             parts.append(agent.get_full_name() or agent.get_username())
+        if conversation.rating_score is not None:
+            rated = _("rated %(score)s of 5") % {"score": conversation.rating_score}
+            if conversation.rating_comment:
+                rated += f" “{conversation.rating_comment[:SUMMARY_CHARS]}”"
+            parts.append(rated)
         opening = conversation.opening
         if isinstance(opening, dict) and isinstance(opening.get("body"), str):
             parts.append(opening["body"][:SUMMARY_CHARS])

@@ -56,6 +56,10 @@ CHATPORTAL_PRESENCE_TTL_S = int(os.environ.get("CHATPORTAL_PRESENCE_TTL_S", "30"
 # After an agent's last socket is gone (closed, or silent past the TTL), how
 # long before its chats are requeued: a reload or a network blip costs nothing.
 CHATPORTAL_PRESENCE_GRACE_S = int(os.environ.get("CHATPORTAL_PRESENCE_GRACE_S", "15"))
+# How long the rating links of a solved ticket's mail work (tickets.rating).
+CHATPORTAL_RATING_LINK_MAX_AGE_S = int(
+    os.environ.get("CHATPORTAL_RATING_LINK_MAX_AGE_S", str(30 * 24 * 3600))
+)
 # Every worker runs the periodic sweep (presence, offers, automatic tickets,
 # SLA warnings and breaches) from start-up; 0 = a third of the TTL, 1-5 s.
 CHATPORTAL_SWEEP_INTERVAL_S = float(os.environ.get("CHATPORTAL_SWEEP_INTERVAL_S", "0"))

@@ -26,6 +26,7 @@ def console_strings() -> dict[str, str]:
         "closedEvent": _("Chat closed by %(by)s"),
         "closedWithReason": _("Chat closed by %(by)s: %(reason)s"),
         "ratedEvent": _("Rated %(score)s of 5"),
+        "whisperBadge": _("Whisper from %(name)s"),
         "ticketEvent": _("Converted to ticket %(number)s"),
         "openTicket": _("Open ticket"),
         "contactLinkedEvent": _("Linked to contact %(name)s by %(by)s"),

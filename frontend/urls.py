@@ -2,13 +2,33 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views, views_calls, views_console, views_contacts
+from frontend import views, views_calls, views_console, views_contacts, views_floor
 from kb import images as kb_images
+from tickets.portal import rating_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views_console.console, name="console"),
     path("console/tickets/", include("tickets.console.urls")),
+    # The supervisor's floor: every open chat, watch, whisper, take over, presence.
+    path("console/floor/", views_floor.floor_page, name="console_floor"),
+    path("console/floor/list/", views_floor.floor_list, name="console_floor_list"),
+    path(
+        "console/floor/agents/<str:username>/presence/",
+        views_floor.floor_presence,
+        name="console_floor_presence",
+    ),
+    path("console/floor/<str:conversation_id>/", views_floor.floor_chat, name="console_floor_chat"),
+    path(
+        "console/floor/<str:conversation_id>/take-over/",
+        views_floor.floor_take_over,
+        name="console_floor_take_over",
+    ),
+    path(
+        "console/floor/<str:conversation_id>/reassign/",
+        views_floor.floor_reassign,
+        name="console_floor_reassign",
+    ),
     # The KB panel beside replies and "Most-used articles" (kb/panel).
     path("console/kb/", include("kb.panel.urls")),
     path("console/kb/", include("kb.console.urls")),
@@ -45,6 +65,8 @@ urlpatterns = [
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),
     path("portal/", include("tickets.portal.urls")),
+    # The one-click rating of a solved ticket (public: the signed token is the key).
+    path("rate/<str:token>/", rating_views.rate_ticket, name="rate_ticket"),
     path("widget.js", views.widget_js, name="widget_js"),
     path("widget-demo/", views.widget_demo, name="widget_demo"),
 ]

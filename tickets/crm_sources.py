@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from crm.lookup import OpenTicketSummary
 from crm.models import Contact
@@ -36,20 +37,37 @@ def timeline_entries(scope: TimelineScope, limit: int) -> list[TimelineEntry]:
             scope.rows("contact", at="created_at", organization_field="organization")
         )
         .order_by("-created_at")
-        .values_list("number", "subject", "status", "channel", "requester_name", "created_at")[
-            :limit
-        ]
+        .values_list(
+            "number",
+            "subject",
+            "status",
+            "channel",
+            "requester_name",
+            "created_at",
+            "rating_score",
+            "rating_comment",
+        )[:limit]
     )
     return [
         TimelineEntry(
             kind="ticket",
             at=created_at,
             title=f"{number} {subject_for_display(subject, channel=channel, requester_name=name)}",
-            summary=f"{internal_status_label(status)} · {channel}",
+            summary=" · ".join(
+                [internal_status_label(status), channel, *_rating_parts(score, comment)]
+            ),
             ref=number,
         )
-        for number, subject, status, channel, name, created_at in rows
+        for number, subject, status, channel, name, created_at, score, comment in rows
     ]
+
+
+def _rating_parts(score: int | None, comment: str) -> list[str]:
+    """The customer's rating on the CRM timeline: "rated 4 of 5 “comment”"."""
+    if score is None:
+        return []
+    rated = _("rated %(score)s of 5") % {"score": score}
+    return [f"{rated} “{comment[:200]}”" if comment else rated]
 
 
 # `T-1042`, `t1042`, or bare digits short of a phone number (which has nine or more).

@@ -1,7 +1,8 @@
 """tickets' part of a contact's GDPR export and erasure (registered in TicketsConfig.ready).
 
 Export: the contact's tickets with their events (notes marked internal) and
-attachments' metadata. Erase: subjects, requester name and address, every
+attachments' metadata and the customer's rating. Erase: subjects, requester name
+and address, the rating's comment (the score stays, like other figures), every
 body and transcript line redacted, attachment files deleted. Numbers,
 statuses, priorities, departments, SLA times and events' kinds and times
 stay, so ticket KPIs do not change.
@@ -41,6 +42,9 @@ def export_tickets(contact: Contact) -> list[dict[str, Any]]:
             "requester_email": t.requester_email,
             "created_at": iso(t.created_at),
             "solved_at": iso(t.solved_at),
+            "rating_score": t.rating_score,
+            "rating_comment": t.rating_comment,
+            "rated_at": iso(t.rated_at),
             "events": events.get(t.pk, []),
             "attachments": attachments.get(t.pk, []),
         }
@@ -52,8 +56,8 @@ def erase_tickets(contact: Contact) -> dict[str, int]:
     ids = list(Ticket.objects.filter(contact=contact).values_list("pk", flat=True))
     cleared = (
         Ticket.objects.filter(pk__in=ids)
-        .exclude(subject=REDACTED, requester_name="", requester_email="")
-        .update(subject=REDACTED, requester_name="", requester_email="")
+        .exclude(subject=REDACTED, requester_name="", requester_email="", rating_comment="")
+        .update(subject=REDACTED, requester_name="", requester_email="", rating_comment="")
     )
     redacted_events = 0
     for event in TicketEvent.objects.filter(ticket_id__in=ids).only(

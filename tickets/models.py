@@ -137,6 +137,11 @@ class Ticket(models.Model):
     resolution_warned_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
+    # The customer's satisfaction, from the link in the "solved" mail (tickets.rating);
+    # a second rating replaces the first.
+    rating_score = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.TextField(_("rating comment"), blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     reply_token = models.CharField(
         max_length=40, unique=True, default=new_reply_token, editable=False
     )
@@ -296,6 +301,8 @@ class TicketEvent(models.Model):
         CONTACT = "contact", _("linked to contact")
         # Internal: the account owner does not serve the department and was told by mail.
         OWNER_NOTIFIED = "owner_notified", _("account owner notified")
+        # Internal: the customer rated the solved ticket: {"score", "comment", "previous"}.
+        RATED = "rated", _("rated")
 
     class Role(models.TextChoices):
         AGENT = "agent", _("agent")

@@ -113,31 +113,40 @@ def transfer_to_department(conversation: Conversation, target: Department, *, by
     return appended
 
 
-def transfer_to_agent(conversation: Conversation, target, *, by) -> Appended:
+def transfer_to_agent(
+    conversation: Conversation, target, *, by, take_over: bool = False
+) -> Appended:
+    """`take_over`: a supervisor takes the chat themselves (chat.actions.floor): no
+    availability or `max_chats` check, and no offer to answer (they chose it)."""
     if conversation.assigned_agent_id == target.pk:
         raise Conflict("the conversation is already with that agent")
     previous = conversation.assigned_agent_id
     now = timezone.now()
     with transaction.atomic():
         profile = AgentProfile.objects.select_for_update().get(user=target)
-        states = agent_states(active_chats=active_chat_counts([target.pk]), now=now)
-        state = next((s for s in states if s.agent_id == target.pk), None)
-        if state is None or not state.online or not state.accepting:
-            raise Conflict("that agent is not available")
-        if state.active_chats >= profile.max_chats:
-            raise Conflict("that agent has no room for another chat")
+        if not take_over:
+            states = agent_states(active_chats=active_chat_counts([target.pk]), now=now)
+            state = next((s for s in states if s.agent_id == target.pk), None)
+            if state is None or not state.online or not state.accepting:
+                raise Conflict("that agent is not available")
+            if state.active_chats >= profile.max_chats:
+                raise Conflict("that agent has no room for another chat")
+        # Compare-and-set on the assignee read above: two supervisors (or a
+        # supervisor and routing) moving the chat at once give it one assignee.
         moved = Conversation.objects.filter(
-            pk=conversation.pk, state__in=Conversation.OPEN_STATES
+            pk=conversation.pk,
+            state__in=Conversation.OPEN_STATES,
+            assigned_agent_id=previous,
         ).update(
             state=State.ACTIVE,
             assigned_agent=target,
             assigned_at=now,
-            offered_at=now,
+            offered_at=None if take_over else now,
             queued_at=conversation.queued_at or now,
             updated_at=now,
         )
         if not moved:
-            raise Conflict("the conversation is closed")
+            raise Conflict("the conversation is closed or was moved meanwhile")
         appended = append_event(
             conversation,
             kind=Kind.TRANSFERRED,

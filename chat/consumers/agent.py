@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import access, conversion, frames, queries
-from chat.actions import conversations, participants, presence, transfer
+from chat.actions import conversations, floor, participants, presence, transfer
 from chat.consumers.agent_groups import AgentGroupMessages
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
@@ -53,6 +53,7 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
             "transfer": self.on_transfer,
             "close": self.on_close,
             "to_ticket": self.on_to_ticket,
+            "whisper": self.on_whisper,
             "ping": self.on_ping,
         }
 
@@ -328,6 +329,18 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
         await self.follow(
             str(appended.conversation), appended.conversation_pk, last_sent=appended.seq - 1
         )
+        await self.deliver_own(appended)
+
+    async def on_whisper(self, frame: dict[str, Any]) -> None:
+        appended = await database_sync_to_async(floor.check_whisper)(
+            self.user, frame["conversation"], frame["body"], scope=self.agent_scope
+        )
+        await self.send_json(
+            {"type": "ack", "conversation": str(appended.conversation), "seq": appended.seq}
+        )
+        public_id = str(appended.conversation)
+        if public_id not in self.followed:
+            await self.follow(public_id, appended.conversation_pk, last_sent=appended.seq - 1)
         await self.deliver_own(appended)
 
     async def on_to_ticket(self, frame: dict[str, Any]) -> None:

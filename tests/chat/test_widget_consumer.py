@@ -352,3 +352,33 @@ async def test_a_second_hello_is_invalid(support):
     await socket.send({"type": "hello"})
     assert (await socket.expect("error"))["code"] == "invalid"
     await socket.close()
+
+
+async def test_a_rating_comment_is_plain_text_within_2000_characters_and_stored(support):
+    from channels.db import database_sync_to_async
+
+    from chat.models import Conversation
+
+    socket, _ = await open_widget()
+    ack = await say(socket, "bye")
+    conversation = ack["conversation"]
+    await socket.send({"type": "close", "conversation": conversation})
+    await socket.expect("event", kind="closed")
+    for bad in ("x" * 2001, "bell\x07", 42):
+        await socket.send(
+            {"type": "rate", "conversation": conversation, "score": 3, "comment": bad}
+        )
+        assert (await socket.expect("error"))["code"] == "invalid"
+    await socket.send(
+        {
+            "type": "rate",
+            "conversation": conversation,
+            "score": 2,
+            "comment": "  Slow.\nBut kind.  ",
+        }
+    )
+    rated = await socket.expect("event", kind="rated")
+    assert (rated["score"], rated["comment"]) == (2, "Slow.\nBut kind.")
+    stored = await database_sync_to_async(Conversation.objects.get)(public_id=conversation)
+    assert (stored.rating_score, stored.rating_comment) == (2, "Slow.\nBut kind.")
+    await socket.close()

@@ -202,6 +202,13 @@ def _summary(event: TicketEvent, payload: dict[str, Any], departments: dict[str,
             "agent": payload.get("owner") or "—",
             "department": _department_name(payload.get("department"), departments),
         }
+    if kind == Kind.RATED:
+        text = _("Customer rating: %(score)s of 5") % {"score": payload.get("score", "?")}
+        if payload.get("previous"):
+            text += " " + _("(was %(score)s)") % {"score": payload["previous"]}
+        if payload.get("comment"):
+            text += " — " + str(payload["comment"])
+        return text
     if kind == Kind.CREATED:
         return _("Opened the ticket (%(channel)s)") % {
             "channel": _channel_label(payload.get("channel")),

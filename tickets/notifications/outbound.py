@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
-from tickets import customers
+from tickets import customers, rating
 from tickets.models import (
     Ticket,
     TicketEvent,
@@ -142,6 +142,20 @@ def _language(locale: str) -> str:
     return locale if locale in supported else settings.LANGUAGE_CODE
 
 
+def asks_for_rating(event: TicketEvent) -> bool:
+    """The mail that says a ticket is solved carries the one-click rating links."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return event.kind == TicketEvent.Kind.STATUS and payload.get("new") == Ticket.Status.SOLVED
+
+
+def rating_links(ticket: Ticket) -> list[dict[str, object]]:
+    """One link per score (1–5), each landing on the rating page with that score chosen."""
+    return [
+        {"score": score, "url": portal_url(rating.rating_path(ticket, score))}
+        for score in rating.SCORES
+    ]
+
+
 def compose_notification(ticket: Ticket, event: TicketEvent) -> ComposedEmail | None:
     """The customer's mail for one event, in their language, or None if nobody hears."""
     if not should_notify(event):
@@ -161,6 +175,7 @@ def compose_notification(ticket: Ticket, event: TicketEvent) -> ComposedEmail | 
             "status_label": customer_status_label(status),
             "ticket_url": ticket_url(ticket),
             "name": ticket.contact.first_name if ticket.contact else ticket.requester_name,
+            "rating_links": rating_links(ticket) if asks_for_rating(event) else [],
         }
         text = render_to_string("tickets/email/notification.txt", context)
         html = render_to_string("tickets/email/notification.html", context)

@@ -585,6 +585,12 @@
         break;
       }
       case "attachment": li = renderAttachment(frame); break;
+      case "whisper":
+        // A supervisor's note to this agent: internal, never the visitor's (chat.actions.floor).
+        li = renderMessage({ author: frame.author, body: frame.body, internal: true });
+        li.classList.add("msg-whisper");
+        li.insertBefore(el("span", "badge badge-whisper", fmt(S.whisperBadge, { name: frame.author && frame.author.name })), li.firstChild);
+        break;
       case "contact":
         li = systemLine(fmt(S.contactLinkedEvent, {
           name: frame.contact && frame.contact.name,

@@ -35,7 +35,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued attach suggested solved back search previous dept"
+    "unread leaveOffer leaveHint keep requeued attach suggested solved back search previous dept comment"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -54,7 +54,7 @@
       "Keep my place",
       "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
       "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help",
-      "Previous conversations", "Department"
+      "Previous conversations", "Department", "Comment (optional)"
     ],
     ro: [
       "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
@@ -71,7 +71,7 @@
       "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
       "Atașați un fișier", "Articole sugerate", "Asta mi-a rezolvat problema", "Înapoi la chat",
-      "Căutați în ajutor", "Conversații anterioare", "Departament"
+      "Căutați în ajutor", "Conversații anterioare", "Departament", "Comentariu (opțional)"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -86,7 +86,7 @@
       "Место сохранится до отправки; сообщение станет обращением.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
       "Прикрепить файл", "Рекомендуемые статьи", "Это решило мою проблему", "Назад к чату",
-      "Поиск по справке", "Предыдущие разговоры", "Отдел"
+      "Поиск по справке", "Предыдущие разговоры", "Отдел", "Комментарий (необязательно)"
     ]
   };
 
@@ -329,7 +329,9 @@
   ]);
   ui.form = el("form", { class: "form", novalidate: true, onsubmit: submit }, [ui.offline, ui.dept, ui.prechat, ui.text, ui.file, el("div", { class: "row" }, [ui.end, ui.keep, ui.attach, ui.send])]);
   ui.stars = el("div", { class: "stars", role: "group", "aria-label": t("rate"), onclick: rate });
-  ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.stars]);
+  // The rating's optional comment goes with the score (plain text, at most 2,000 characters).
+  ui.comment = el("textarea", { class: "comment", rows: "2", maxlength: "2000", "aria-label": t("comment"), placeholder: t("comment") });
+  ui.rate = el("div", { class: "rating" }, [el("p", { class: "note", text: t("rate") }), ui.comment, ui.stars]);
   ui.newChat = el("button", { text: t("newChat"), onclick: newChat });
   ui.ended = el("div", { class: "ended", hidden: true }, [el("strong", { text: t("closed") }), ui.rate, ui.newChat]);
   ui.minimize = el("button", { "aria-label": t("minimize"), text: "–", onclick: minimize });
@@ -462,6 +464,10 @@
         note(safeUrl(ev.portal_url) ? [label, " — ", link(ev.portal_url, t("ticketLink"))] : [label]);
         return;
       }
+      case "rated":
+        // The visitor's own rating, as sent (text nodes: the comment is never HTML).
+        note(ev.comment ? [t("rateN", { n: ev.score }), " — ", String(ev.comment)] : [t("rateN", { n: ev.score })]);
+        return;
       // Kinds added by later protocol versions are skipped, not shown raw.
     }
   }
@@ -1126,8 +1132,10 @@
   function rate(e) {
     var target = e.target.closest("button[data-score]");
     if (!target || !cid()) return;
-    if (send({ type: "rate", conversation: state.conv.id, score: +target.dataset.score, comment: "" })) {
+    var comment = ui.comment.value.trim().slice(0, 2000);
+    if (send({ type: "rate", conversation: state.conv.id, score: +target.dataset.score, comment: comment })) {
       state.rated = true;
+      ui.comment.value = "";
       ui.rate.hidden = true;
       note([t("thanks")]);
     }
