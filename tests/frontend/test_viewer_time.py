@@ -397,3 +397,18 @@ def test_the_settings_are_for_agents_only():
     user, _contact = make_customer()
     answer = signed_in(user).get(reverse("console_settings"))
     assert answer.status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_the_console_transcript_clocks_get_the_agents_zone(support):
+    agent = make_agent("boris", [support])
+    client = signed_in(agent)
+
+    def config():
+        page = client.get(reverse("console")).content.decode()
+        raw = re.search(r'<script id="console-config" type="application/json">(.*?)</script>', page)
+        return json.loads(raw.group(1))
+
+    assert config()["timeZone"] is None  # the browser's own
+    set_agent_preferences(AgentProfile.objects.get(user=agent), time_zone="Asia/Vladivostok")
+    assert config()["timeZone"] == "Asia/Vladivostok"
