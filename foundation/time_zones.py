@@ -10,7 +10,6 @@ use it (the middleware, the sockets, the template tags).
 
 from __future__ import annotations
 
-import datetime
 import functools
 import zoneinfo
 
@@ -64,7 +63,3 @@ def supported_language(code: str | None) -> str:
         return code
     base = code.split("-", 1)[0]
     return base if base in offered else ""
-
-
-def now_in(name: str | None) -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC).astimezone(zone_or_utc(name))

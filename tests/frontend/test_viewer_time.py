@@ -412,3 +412,14 @@ def test_the_console_transcript_clocks_get_the_agents_zone(support):
     assert config()["timeZone"] is None  # the browser's own
     set_agent_preferences(AgentProfile.objects.get(user=agent), time_zone="Asia/Vladivostok")
     assert config()["timeZone"] == "Asia/Vladivostok"
+
+
+def test_zone_names_read_as_cities_and_languages_fall_back_to_their_base():
+    from foundation.time_zones import city_of_zone, is_valid_zone, supported_language
+
+    assert city_of_zone("Asia/Vladivostok") == "Vladivostok"
+    assert city_of_zone("America/Argentina/Buenos_Aires") == "Buenos Aires"
+    assert supported_language("ro-RO") == "ro"
+    assert supported_language("RU") == "ru"
+    assert supported_language("de") == ""
+    assert is_valid_zone("Europe/Bucharest") and not is_valid_zone("EEST")
