@@ -134,6 +134,8 @@ MIDDLEWARE = [
     "chatportal.input_guard.reject_unparseable_multipart_middleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The viewer's zone and stored language (after auth: it reads the user).
+    "chatportal.viewer_middleware.viewer_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from chatportal import health
 from foundation import metrics
+from frontend import views_viewer
 from tickets.email.hooks import provider_webhook_urls
 
 urlpatterns = [
@@ -16,6 +17,10 @@ urlpatterns = [
     # Providers' inbound mail webhooks (django-anymail), 404 until configured.
     path("anymail/", include((provider_webhook_urls(), "anymail"))),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The language switch: Django's set_language (reversed by its name), in
+    # front of it ours, which also keeps the choice on the agent or contact.
+    path("i18n/setlang/", views_viewer.set_language),
+    path("i18n/", include("django.conf.urls.i18n")),
     # Self-service: articles in the widget, help search, portal suggestions.
     path("", include("kb.self_service_urls")),
     # The public knowledge base (help centre) and its sitemap.

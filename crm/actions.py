@@ -14,6 +14,7 @@ from crm.lookup import InvalidEmail, match_phone, normalize_email
 from crm.models import CallRecord, Contact, ContactEmail, ContactPhone
 from crm.phones import InvalidPhoneNumber
 from crm.record import call_webhook_data, contact_reference
+from foundation.time_zones import UNKNOWN_ZONES, is_valid_zone, supported_language
 from foundation.webhooks import enqueue_webhook
 
 MAX_NOTE_LENGTH = 10_000
@@ -332,3 +333,35 @@ def _contact_with(email: str, number: str) -> Contact | None:
     if number:
         return match_phone(number).contact
     return None
+
+
+# --- the customer's own zone and language ------------------------------------------
+
+
+def set_contact_time_zone(contact: Contact, name: str, *, only_if_unknown: bool = False) -> bool:
+    """Store the contact's IANA zone; True if it changed.
+
+    `only_if_unknown`: the browser's report on a visit fills in a zone nobody
+    knew (blank or the "UTC" default) and never overrides one that was set.
+    The compare-and-set `UPDATE` makes two tabs reporting at once harmless.
+    """
+    if not is_valid_zone(name):
+        raise ValueError("not a time zone known here")
+    rows = Contact.objects.filter(pk=contact.pk).exclude(time_zone=name)
+    if only_if_unknown:
+        rows = rows.filter(time_zone__in=UNKNOWN_ZONES)
+    changed = rows.update(time_zone=name) == 1
+    if changed:
+        contact.time_zone = name
+    return changed
+
+
+def set_contact_locale(contact: Contact, language: str) -> bool:
+    """Store the language the contact chose (one the site offers); True if it changed."""
+    code = supported_language(language)
+    if not code:
+        raise ValueError("not a language offered here")
+    changed = Contact.objects.filter(pk=contact.pk).exclude(locale=code).update(locale=code) == 1
+    if changed:
+        contact.locale = code
+    return changed

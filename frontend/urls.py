@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views, views_calls, views_console, views_contacts, views_floor
+from frontend import views, views_calls, views_console, views_contacts, views_floor, views_viewer
 from kb import images as kb_images
 from tickets.portal import rating_views
 
@@ -61,6 +61,8 @@ urlpatterns = [
         views_console.console_contact_lookup,
         name="console_contact_lookup",
     ),
+    path("console/settings/", views_viewer.console_settings, name="console_settings"),
+    path("viewer/time-zone/", views_viewer.report_time_zone, name="report_time_zone"),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),

@@ -84,6 +84,9 @@ def console(request: HttpRequest) -> HttpResponse:
         "maxUploadBytes": max_upload_bytes(),
         "username": request.user.get_username(),
         "strings": console_strings(),
+        # The agent's own zone for the transcript's clocks (None: the browser's,
+        # which is what a blank setting means).
+        "timeZone": getattr(getattr(request, "viewer", None), "time_zone", "") or None,
     }
     return render(
         request,

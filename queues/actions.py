@@ -16,8 +16,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from foundation.realtime import publish_on_commit
+from foundation.time_zones import is_valid_zone, supported_language
 from queues import events
-from queues.models import AgentConnection, AgentPresence
+from queues.models import AgentConnection, AgentPresence, AgentProfile
 from queues.presence import live_cutoff, presence_ttl, reconnect_grace
 
 Status = AgentPresence.Status
@@ -170,3 +171,27 @@ def sweep_presence(*, now: datetime.datetime | None = None) -> list[int]:
                 gone.append(user_id)
             _publish_transition(presence, now)
     return gone
+
+
+# --- the agent's own zone and language --------------------------------------------
+
+
+def set_agent_preferences(
+    profile: AgentProfile, *, time_zone: str | None = None, language: str | None = None
+) -> None:
+    """Store the agent's zone and console language ("" = follow the browser); None leaves one as is."""
+    changes: dict[str, str] = {}
+    if time_zone is not None:
+        if time_zone and not is_valid_zone(time_zone):
+            raise ValueError("not a time zone known here")
+        changes["time_zone"] = time_zone
+    if language is not None:
+        code = supported_language(language) if language else ""
+        if language and not code:
+            raise ValueError("not a language offered here")
+        changes["language"] = code
+    if not changes:
+        return
+    AgentProfile.objects.filter(pk=profile.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(profile, field, value)

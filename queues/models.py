@@ -120,6 +120,22 @@ class AgentProfile(models.Model):
     skills = models.CharField(
         _("skills"), max_length=200, blank=True, help_text=_("Comma-separated: relay,billing")
     )
+    # The agent's own zone and console language; blank follows the browser
+    # (the zone it reports, the language it asks for).
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("IANA name (Europe/Bucharest); blank: the browser's"),
+    )
+    language = models.CharField(
+        _("console language"),
+        max_length=10,
+        blank=True,
+        default="",
+        help_text=_("en, ro or ru; blank: the browser's"),
+    )
 
     def __str__(self) -> str:
         return self.user.get_username()

@@ -82,9 +82,33 @@ def chromium_browser() -> Iterator[object]:
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
-            yield browser
+            yield choosing_english(browser)
         finally:
             browser.close()
+
+
+# A signed-in customer's pages follow their contact's language (the demo's
+# Maria reads Romanian) unless the language switch was used: these browsers
+# chose English, as the switch would (tests find controls by English names).
+# A choice made by the switch during a test is kept.
+CHOOSE_ENGLISH = (
+    "if (location.protocol.startsWith('http') && !document.cookie.includes('django_language='))"
+    " { document.cookie = 'django_language=en; path=/; SameSite=Lax'; }"
+)
+
+
+def choosing_english(browser: object) -> object:
+    """`browser` whose new contexts carry CHOOSE_ENGLISH (`new_context_as_is` does not)."""
+    as_is = browser.new_context
+
+    def new_context(*args: object, **kwargs: object) -> object:
+        context = as_is(*args, **kwargs)
+        context.add_init_script(CHOOSE_ENGLISH)
+        return context
+
+    browser.new_context_as_is = as_is
+    browser.new_context = new_context
+    return browser
 
 
 @pytest.fixture

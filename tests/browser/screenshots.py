@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jwt
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, host_page_html
+from tests.browser.conftest import CHOOSE_ENGLISH, CHROMIUM, CHROMIUM_ARGS, host_page_html
 from tests.browser.test_widget_live import HostSite
 from tests.live_server import DaphneWorker, embedded_env, prepare_database
 
@@ -71,6 +71,7 @@ def capture(out_dir: Path) -> list[Path]:
                 customer = browser.new_context(locale="en-US", viewport=VIEWPORT)
                 for context in (agent, visitor, customer):
                     context.set_default_timeout(20_000)
+                customer.add_init_script(CHOOSE_ENGLISH)  # Maria's contact reads Romanian
 
                 console = agent.new_page()
                 console.goto(f"{worker.url}/console/")

@@ -589,7 +589,8 @@ def test_the_ticket_page_costs_the_same_queries_however_long_its_timeline(
         )
     long = _count_queries(client, url)
     assert long == short
-    assert long <= 18, long
+    # 19: one of them is the viewer's zone and language (chatportal.viewer_middleware).
+    assert long <= 19, long
 
 
 def test_the_list_follows_exactly_its_visible_rows(many, support_agent):

@@ -121,6 +121,7 @@ class ConsoleTicketConsumer(PortalConsumer):
             await self.accept()
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        await self.adopt_viewer_settings()
         watch = await database_sync_to_async(_watch)(self.user, list(seen))
         # A ticket page for a ticket the agent may not see is refused; a list
         # simply does not follow such rows (they were never on it).

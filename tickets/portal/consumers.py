@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from foundation import metrics
 from foundation.session_sockets import SESSION_ENDED, session_alive, session_group_of
-from foundation.socket_language import language_of_scope, rendering_in
+from foundation.socket_language import has_language_cookie, language_of_scope, rendering_in
 from foundation.sockets import (
     CLOSE_RATE_LIMITED,
     CLOSE_TOO_BIG,
@@ -43,6 +43,7 @@ from foundation.sockets import (
     SocketLifecycle,
     spread_ticks,
 )
+from queues.viewer import viewer_of, zone_of
 from tickets import events
 from tickets.access import access_ticket_for_customer, tickets_for_customer
 from tickets.access import customer_contact as ticket_viewer
@@ -70,6 +71,16 @@ def _groups(user: Any) -> list[str] | None:
     if contact.is_organization_admin and contact.organization is not None:
         groups.append(events.organization_group(contact.organization))
     return groups
+
+
+def viewer_settings(
+    user: Any, session: SessionBase | None, language: str, chosen: bool
+) -> tuple[str, str]:
+    """(language, zone) to render in, as the viewer's pages are (chatportal.viewer_middleware)."""
+    viewer = viewer_of(user)
+    if viewer.language and not chosen:
+        language = viewer.language
+    return language, zone_of(viewer, session)
 
 
 def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
@@ -160,6 +171,7 @@ class PortalConsumer(SocketLifecycle, AsyncWebsocketConsumer):
             await self.accept()
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        await self.adopt_viewer_settings()
         # Join before accepting: once the page sees the socket open, no change
         # can slip by unheard. Signing out rings the session's group.
         for group in [*groups, session_group_of(self.scope)]:
@@ -183,9 +195,15 @@ class PortalConsumer(SocketLifecycle, AsyncWebsocketConsumer):
                 await self.send(text_data=html)
         self.tasks.append(asyncio.create_task(self._maintenance()))
 
+    async def adopt_viewer_settings(self) -> None:
+        """The viewer's language and time zone, as their pages have them."""
+        self.language, self.zone = await database_sync_to_async(viewer_settings)(
+            self.user, self.scope.get("session"), self.language, has_language_cookie(self.scope)
+        )
+
     def rendering(self, fn: Callable[..., T]) -> Callable[..., T]:
-        """`fn` rendering in the page's language, not LANGUAGE_CODE."""
-        return rendering_in(self.language, fn)
+        """`fn` rendering in the page's language and the viewer's zone, not LANGUAGE_CODE and UTC."""
+        return rendering_in(self.language, fn, getattr(self, "zone", ""))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Groups may carry message types added later; an unknown one must not

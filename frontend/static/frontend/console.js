@@ -109,7 +109,10 @@
 
   var timeFormat;
   try {
-    timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+    // In the agent's own zone (their settings), else the browser's.
+    var timeOptions = { hour: "2-digit", minute: "2-digit" };
+    if (config.timeZone) timeOptions.timeZone = config.timeZone;
+    timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, timeOptions);
   } catch (e) {
     timeFormat = null;
   }
