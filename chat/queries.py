@@ -176,6 +176,8 @@ def previous_conversations(visitor: Visitor) -> list[dict[str, Any]]:
         }
         for c in conversations
     ]
+
+
 # --- the supervisor's floor (/console/floor/) ----------------------------------------
 
 
