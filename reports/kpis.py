@@ -36,10 +36,9 @@ from django.db.models import (
     F,
     FloatField,
     Func,
-    OuterRef,
+    Min,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -237,21 +236,22 @@ def tickets_solved_in(filters: KpiFilters) -> QuerySet[Ticket]:
     return tickets_matching(filters).filter(solved_at__gte=filters.start, solved_at__lt=filters.end)
 
 
-def _first_event_at(**conditions: Any) -> Subquery:
-    return Subquery(
-        ConversationEvent.objects.filter(conversation=OuterRef("pk"), **conditions)
-        .order_by("seq")
-        .values("created_at")[:1]
-    )
-
-
 def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Each conversation with its first assignment and first agent reply, from its events.
+
+    One join of the events grouped by conversation (not a subquery per row
+    and per use): the percentiles over them run in an outer query.
+    """
+    Kind = ConversationEvent.Kind
     return rows.annotate(
-        first_assigned_at=_first_event_at(kind=ConversationEvent.Kind.ASSIGNED),
-        first_reply_at=_first_event_at(
-            kind__in=(ConversationEvent.Kind.MESSAGE, ConversationEvent.Kind.ATTACHMENT),
-            author_role=ConversationEvent.Role.AGENT,
-            internal=False,
+        first_assigned_at=Min("events__created_at", filter=Q(events__kind=Kind.ASSIGNED)),
+        first_reply_at=Min(
+            "events__created_at",
+            filter=Q(
+                events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
+                events__author_role=ConversationEvent.Role.AGENT,
+                events__internal=False,
+            ),
         ),
     )
 
