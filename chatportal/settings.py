@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "tickets",
     "integrations",
     "kb",
+    "reports",
     "frontend",
 ]
 

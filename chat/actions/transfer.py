@@ -89,6 +89,7 @@ def transfer_to_department(conversation: Conversation, target: Department, *, by
             assigned_at=None,
             offered_at=None,
             queued_at=conversation.queued_at or now,
+            outcome=Conversation.Outcome.TRANSFERRED,
             updated_at=now,
         )
         if not moved:
@@ -143,6 +144,7 @@ def transfer_to_agent(
             assigned_at=now,
             offered_at=None if take_over else now,
             queued_at=conversation.queued_at or now,
+            outcome=Conversation.Outcome.TRANSFERRED,
             updated_at=now,
         )
         if not moved:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('queues', '0005_kb_search_box'),
+        ('queues', '0006_presence_interval'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_attachment_thumbnail'),
+        ('tickets', '0012_kpis_indexes'),
     ]
 
     operations = [
