@@ -58,6 +58,12 @@ class Conversation(models.Model):
         ACTIVE = "active", _("active")
         CLOSED = "closed", _("closed")
 
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", _("resolved")
+        DEFLECTED = "deflected", _("deflected")
+        TRANSFERRED = "transferred", _("transferred")
+        MISSED = "missed", _("missed")
+
     OPEN_STATES = (State.QUEUED, State.ACTIVE)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -98,6 +104,11 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # How it ended, for the KPIs (chat.actions.conversations.outcome_at_close);
+    # "transferred" is set by a transfer already, while the chat is open.
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=Outcome.choices, blank=True, default=""
+    )
     # Self-service: the KB articles (public ids) suggested after the first
     # message, and the one the visitor said solved it (closed as `deflected`).
     suggested_articles = models.JSONField(default=list, blank=True)
@@ -116,6 +127,8 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["department", "state", "queued_at"], name="chat_conv_queue_idx"),
             models.Index(fields=["assigned_agent", "state"], name="chat_conv_agent_idx"),
+            # The KPIs read conversations by the day they started.
+            models.Index(fields=["created_at"], name="chat_conv_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -207,7 +207,7 @@ def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error_response(404, "no such endpoint", code="not_found")
 
 
-ROUTER_APPS = ("queues", "chat", "tickets", "kb", "frontend")
+ROUTER_APPS = ("queues", "chat", "tickets", "kb", "reports", "frontend")
 
 
 def mount_app_routers(target: NinjaAPI, apps: tuple[str, ...] = ROUTER_APPS) -> None:

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "tickets",
     "integrations",
     "kb",
+    "reports",
     "frontend",
 ]
 

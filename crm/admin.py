@@ -22,6 +22,7 @@ from crm.models import (
     ContactPhone,
     Organization,
     Product,
+    ServiceLine,
     SlaPlan,
     SupportContract,
 )
@@ -159,7 +160,8 @@ class ContactOfOrganizationInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "default_region", "created_at"]
+    list_display = ["name", "category", "default_region", "created_at"]
+    list_filter = ["category"]
     search_fields = ["name", "contacts__name", "assets__serial_number"]
     readonly_fields = ["public_id", "created_at"]
     inlines = [ContractInline, ContactOfOrganizationInline]
@@ -253,12 +255,22 @@ class SupportContractAdmin(admin.ModelAdmin):
     list_filter = ["plan", "currency"]
     list_select_related = ["organization", "plan"]
     search_fields = ["name", "organization__name", "plan__name"]
-    autocomplete_fields = ["organization"]
+    autocomplete_fields = ["organization", "renews"]
     date_hierarchy = "ends_on"
 
     @admin.display(boolean=True, description=_("active"))
     def active_now(self, contract: SupportContract) -> bool:
         return contract.is_active()
+
+
+@admin.register(ServiceLine)
+class ServiceLineAdmin(admin.ModelAdmin):
+    list_display = ["date", "kind", "organization", "product", "amount", "currency", "description"]
+    list_filter = ["kind", "currency"]
+    list_select_related = ["organization", "product"]
+    search_fields = ["description", "organization__name", "asset__serial_number"]
+    autocomplete_fields = ["organization", "contact", "contract", "asset", "product"]
+    date_hierarchy = "date"
 
 
 class CallRecordForm(forms.ModelForm):

@@ -25,6 +25,8 @@ class Organization(models.Model):
     )
     # ISO 3166 region used to read local phone numbers ("0721 234 567").
     default_region = models.CharField(_("phone region"), max_length=2, blank=True)
+    # The customer category the KPIs group by ("key account", "reseller", …): free text.
+    category = models.CharField(_("customer category"), max_length=50, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -203,9 +205,19 @@ class SupportContract(models.Model):
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    # The contract this one continues: the renewal rate counts contracts that have one.
+    renews = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="renewals",
+        verbose_name=_("renews"),
+    )
 
     class Meta:
         ordering = ["-ends_on"]
+        indexes = [models.Index(fields=["ends_on"], name="crm_contract_ends_idx")]
 
     def __str__(self) -> str:
         return self.name or f"{self.plan} — {self.organization}"
@@ -213,6 +225,85 @@ class SupportContract(models.Model):
     def is_active(self, on: datetime.date | None = None) -> bool:
         on = on or timezone.localdate()
         return self.starts_on <= on <= self.ends_on
+
+
+class ServiceLine(models.Model):
+    """One line of support revenue: a contract's price or a billed after-sales service."""
+
+    class Kind(models.TextChoices):
+        CONTRACT = "contract", _("support contract")
+        PARTS = "parts", _("parts")
+        REPAIR = "repair", _("repair")
+        MAINTENANCE = "maintenance", _("maintenance")
+        TRAINING = "training", _("training")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="service_lines",
+        verbose_name=_("organization"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="service_lines",
+        verbose_name=_("contact"),
+    )
+    contract = models.ForeignKey(
+        SupportContract,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="service_lines",
+        verbose_name=_("contract"),
+    )
+    asset = models.ForeignKey(
+        Asset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="service_lines",
+        verbose_name=_("unit"),
+    )
+    product = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="service_lines",
+        verbose_name=_("product"),
+        help_text=_("Empty: the unit's product, if a unit is named."),
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = _("service line")
+        verbose_name_plural = _("service lines")
+        indexes = [models.Index(fields=["date"], name="crm_service_line_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        if self.product_id is None and self.asset_id is not None:
+            self.product_id = self.asset.product_id
+        if self.organization_id is None:
+            if self.contract_id is not None:
+                self.organization_id = self.contract.organization_id
+            elif self.contact_id is not None:
+                self.organization_id = self.contact.organization_id
+        self.currency = self.currency.upper()
+        super().save(*args, **kwargs)
 
 
 class CallRecord(models.Model):

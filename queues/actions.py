@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from foundation.realtime import publish_on_commit
 from queues import events
-from queues.models import AgentConnection, AgentPresence
+from queues.models import AgentConnection, AgentPresence, PresenceInterval
 from queues.presence import live_cutoff, presence_ttl, reconnect_grace
 
 Status = AgentPresence.Status
@@ -46,6 +46,7 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
         return None
     presence.published_status = status
     presence.save(update_fields=["published_status", "changed_at"])
+    _record_interval(presence.user_id, status, now)
     event = events.presence_changed(
         username=presence.user.get_username(),
         user_id=presence.user_id,
@@ -60,6 +61,13 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
         # department they still need to hear their own status.
         publish_on_commit(events.agent_group(presence.user_id), event)
     return status
+
+
+def _record_interval(user_id: int, status: str, now: datetime.datetime) -> None:
+    """Presence history: close the open stretch, open the next (none while offline)."""
+    PresenceInterval.objects.filter(user_id=user_id, ended_at__isnull=True).update(ended_at=now)
+    if status != Status.OFFLINE:
+        PresenceInterval.objects.create(user_id=user_id, status=status, started_at=now)
 
 
 def do_register_connection(

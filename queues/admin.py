@@ -15,6 +15,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from foundation.view_only_admin import ViewOnlyAdminMixin
 from queues.hours import describe_hours
 from queues.models import (
     AgentApiToken,
@@ -22,6 +23,7 @@ from queues.models import (
     AgentProfile,
     Department,
     Holiday,
+    PresenceInterval,
     ProductRoute,
     WeeklyHours,
 )
@@ -163,6 +165,17 @@ class AgentPresenceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(PresenceInterval)
+class PresenceIntervalAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Presence history, written by queues.actions with each transition."""
+
+    list_display = ["user", "status", "started_at", "ended_at"]
+    list_filter = ["status"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    date_hierarchy = "started_at"
 
 
 @admin.register(ProductRoute)

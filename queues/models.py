@@ -196,6 +196,40 @@ class AgentPresence(models.Model):
         return f"{self.user} {self.chosen_status}"
 
 
+class PresenceInterval(models.Model):
+    """One stretch of an agent's visible status (`online` or `away`): presence history.
+
+    Written with every published transition (queues/actions.py): the open
+    row (`ended_at` null) is closed and the next one opened at the same
+    moment. Offline is the absence of a row. Logged-in time and occupancy
+    (docs/kpis.md) are measured from these.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_intervals"
+    )
+    status = models.CharField(max_length=8, choices=AgentPresence.Status.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "started_at"]
+        indexes = [
+            models.Index(fields=["started_at"], name="queues_presence_iv_start_idx"),
+            models.Index(fields=["user", "started_at"], name="queues_presence_iv_user_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(ended_at__isnull=True),
+                name="queues_presence_one_open_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+
+
 class AgentConnection(models.Model):
     """One open agent socket (tab or device), kept alive by heartbeats."""
 

@@ -30,6 +30,7 @@ PACKAGES = (
     "tickets",
     "integrations",
     "kb",
+    "reports",
     "frontend",
     "chatportal",
 )

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, Value, When
 from django.utils import timezone
 
 from chat import conversion, events, limits
@@ -255,6 +256,35 @@ def check_visitor_message(
     )
 
 
+# The close reason of "This solved my problem" (chat.actions.deflection).
+DEFLECTED_REASON = "deflected"
+
+
+def outcome_at_close(conversation_pk: int, reason: str) -> Case:
+    """The outcome a close writes, computed by the UPDATE itself (no extra query).
+
+    Deflected when the visitor said an article solved it; missed when no
+    agent ever wrote to the visitor (internal notes do not count); else
+    transferred if a transfer marked it so; else resolved (docs/kpis.md).
+    """
+    Outcome = Conversation.Outcome
+    if reason == DEFLECTED_REASON:
+        return Value(Outcome.DEFLECTED)
+    agent_replied = Exists(
+        ConversationEvent.objects.filter(
+            conversation_id=conversation_pk,
+            kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
+            author_role=Role.AGENT,
+            internal=False,
+        )
+    )
+    return Case(
+        When(~agent_replied, then=Value(Outcome.MISSED)),
+        When(outcome=Outcome.TRANSFERRED, then=Value(Outcome.TRANSFERRED)),
+        default=Value(Outcome.RESOLVED),
+    )
+
+
 def close_in_transaction(
     conversation: Conversation, *, by: str, reason: str, author: Author
 ) -> Appended:
@@ -262,7 +292,12 @@ def close_in_transaction(
     now = timezone.now()
     claimed = Conversation.objects.filter(
         pk=conversation.pk, state__in=Conversation.OPEN_STATES
-    ).update(state=State.CLOSED, closed_at=now, updated_at=now)
+    ).update(
+        state=State.CLOSED,
+        closed_at=now,
+        updated_at=now,
+        outcome=outcome_at_close(conversation.pk, reason),
+    )
     if not claimed:
         raise Conflict("the conversation is already closed")
     appended = append_event(

@@ -19,12 +19,12 @@ from django.db import transaction
 
 from chat import suggestions
 from chat.access import access_conversation_for_visitor
-from chat.actions.conversations import close_in_transaction
+from chat.actions.conversations import DEFLECTED_REASON, close_in_transaction
 from chat.errors import Conflict, NotFound
 from chat.log import Appended, visitor_author
 from chat.models import Conversation, ConversationEvent, Visitor
 
-DEFLECTED = "deflected"
+DEFLECTED = DEFLECTED_REASON
 
 
 def agent_has_written(conversation_pk: int) -> bool:

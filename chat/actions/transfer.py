@@ -89,6 +89,7 @@ def transfer_to_department(conversation: Conversation, target: Department, *, by
             assigned_at=None,
             offered_at=None,
             queued_at=conversation.queued_at or now,
+            outcome=Conversation.Outcome.TRANSFERRED,
             updated_at=now,
         )
         if not moved:
@@ -134,6 +135,7 @@ def transfer_to_agent(conversation: Conversation, target, *, by) -> Appended:
             assigned_at=now,
             offered_at=now,
             queued_at=conversation.queued_at or now,
+            outcome=Conversation.Outcome.TRANSFERRED,
             updated_at=now,
         )
         if not moved:

@@ -36,6 +36,7 @@ PACKAGES = [
     "tickets",
     "integrations",
     "kb",
+    "reports",
     "frontend",
 ]
 

@@ -20,6 +20,7 @@ SHIPPED_PACKAGES = (
     "tickets",
     "integrations",
     "kb",
+    "reports",
     "frontend",
 )
 # Dependencies that no module of ours imports by name, and why they are declared.

@@ -1,0 +1,659 @@
+"""The KPIs, computed from the event logs and the timestamps actions write.
+
+The public API other modules build on (the console's reports page, the
+wall-board, `reports.api`), kept stable:
+
+- `KpiFilters`: the period (local dates, inclusive, in `tz`) and the filters;
+- `compute_kpis(filters) -> dict`: every field of PROTOCOL §5 plus
+  deflection, occupancy, logged-in time and the daily resolution rate;
+- `compute_series(filters, bucket="day") -> list[dict]`: the same per day;
+- `drilldown(filters, metric) -> QuerySet`: the conversations or tickets
+  behind a number.
+
+Never a counter: every number is recounted from rows (conversations and
+their events, tickets and their status events, presence intervals,
+expenses, service lines). Medians and percentiles are computed in Python
+over `values_list` of only the columns needed. No data gives `None`.
+Definitions, formulas and edge cases: docs/kpis.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from chat.models import Conversation, ConversationEvent
+from crm.models import ServiceLine, SupportContract
+from queues.hours import schedule_of
+from queues.models import AgentPresence, Department, PresenceInterval
+from reports.clock import BusinessClock
+from reports.models import SupportExpense
+from tickets.models import Ticket, TicketEvent
+
+UTC = datetime.UTC
+CHAT_CHANNEL = "chat"
+
+# The fields of compute_kpis, in the order the CSV writes them.
+KPI_FIELDS: tuple[str, ...] = (
+    "chats_total",
+    "chats_missed",
+    "chats_deflected",
+    "deflection_rate_pct",
+    "wait_s_median",
+    "first_response_s_median",
+    "first_response_s_p90",
+    "handle_s_median",
+    "tickets_opened",
+    "tickets_solved",
+    "resolution_s_median",
+    "daily_resolution_rate_pct",
+    "sla_first_response_met_pct",
+    "sla_resolution_met_pct",
+    "csat_avg",
+    "cost_per_ticket",
+    "support_revenue",
+    "contract_renewal_rate_pct",
+    "occupancy_pct",
+    "logged_in_s",
+)
+
+# What compute_series gives per bucket (the trend charts).
+SERIES_FIELDS: tuple[str, ...] = (
+    "chats_total",
+    "chats_missed",
+    "chats_deflected",
+    "wait_s_median",
+    "first_response_s_median",
+    "handle_s_median",
+    "tickets_opened",
+    "tickets_solved",
+    "resolution_s_median",
+    "sla_first_response_met_pct",
+    "sla_resolution_met_pct",
+    "csat_avg",
+)
+
+# drilldown(metric): the rows behind each number.
+CONVERSATION_METRICS = frozenset(
+    {
+        "chats_total",
+        "chats_missed",
+        "chats_deflected",
+        "deflection_rate_pct",
+        "wait_s_median",
+        "first_response_s_median",
+        "first_response_s_p90",
+        "handle_s_median",
+        "csat_avg",
+    }
+)
+TICKET_METRICS = frozenset(
+    {
+        "tickets_opened",
+        "tickets_solved",
+        "resolution_s_median",
+        "daily_resolution_rate_pct",
+        "sla_first_response_met_pct",
+        "sla_resolution_met_pct",
+        "cost_per_ticket",
+    }
+)
+DRILLDOWN_METRICS = CONVERSATION_METRICS | TICKET_METRICS
+
+
+class UnknownMetric(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    """A period of local days (both inclusive) in `tz`, and filters (empty: all).
+
+    Ids are primary keys, except `product_line_ids` (the `crm.Product.line`
+    names) and `customer_categories` (`crm.Organization.category` values).
+    """
+
+    date_from: datetime.date
+    date_to: datetime.date
+    tz: str = "UTC"
+    department_ids: tuple[int, ...] = ()
+    agent_ids: tuple[int, ...] = ()
+    channels: tuple[str, ...] = ()
+    organization_ids: tuple[int, ...] = ()
+    product_line_ids: tuple[str, ...] = ()
+    customer_categories: tuple[str, ...] = ()
+    # Only for tests and the bench: "now" for open clocks (default timezone.now()).
+    now: datetime.datetime | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.date_to < self.date_from:
+            raise ValueError("date_to is before date_from")
+        ZoneInfo(self.tz)  # raises for an unknown zone
+        for name in (
+            "department_ids",
+            "agent_ids",
+            "channels",
+            "organization_ids",
+            "product_line_ids",
+            "customer_categories",
+        ):
+            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def start(self) -> datetime.datetime:
+        """The first moment of `date_from`, local midnight in `tz`."""
+        return _local_midnight(self.date_from, self.zone)
+
+    @property
+    def end(self) -> datetime.datetime:
+        """The first moment after `date_to` (exclusive)."""
+        return _local_midnight(self.date_to + datetime.timedelta(days=1), self.zone)
+
+    @property
+    def includes_chats(self) -> bool:
+        return not self.channels or CHAT_CHANNEL in self.channels
+
+    def days(self) -> list[datetime.date]:
+        count = (self.date_to - self.date_from).days + 1
+        return [self.date_from + datetime.timedelta(days=n) for n in range(count)]
+
+
+def _local_midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+# --- the rows each number counts ---------------------------------------------------------
+
+
+def conversations_in(filters: KpiFilters) -> QuerySet[Conversation]:
+    """Conversations started in the period that match the filters."""
+    if not filters.includes_chats:
+        return Conversation.objects.none()
+    rows = Conversation.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+    if filters.department_ids:
+        rows = rows.filter(department_id__in=filters.department_ids)
+    if filters.agent_ids:
+        rows = rows.filter(assigned_agent_id__in=filters.agent_ids)
+    if filters.organization_ids:
+        rows = rows.filter(contact__organization_id__in=filters.organization_ids)
+    if filters.customer_categories:
+        rows = rows.filter(contact__organization__category__in=filters.customer_categories)
+    if filters.product_line_ids:
+        rows = rows.filter(asset__product__line__in=filters.product_line_ids)
+    return rows
+
+
+def tickets_matching(filters: KpiFilters) -> QuerySet[Ticket]:
+    """Tickets matching the filters, whatever their dates."""
+    rows = Ticket.objects.all()
+    if filters.department_ids:
+        rows = rows.filter(department_id__in=filters.department_ids)
+    if filters.agent_ids:
+        rows = rows.filter(assignee_id__in=filters.agent_ids)
+    if filters.channels:
+        rows = rows.filter(channel__in=filters.channels)
+    if filters.organization_ids:
+        rows = rows.filter(organization_id__in=filters.organization_ids)
+    if filters.customer_categories:
+        rows = rows.filter(organization__category__in=filters.customer_categories)
+    if filters.product_line_ids:
+        rows = rows.filter(asset__product__line__in=filters.product_line_ids)
+    return rows
+
+
+def tickets_opened_in(filters: KpiFilters) -> QuerySet[Ticket]:
+    return tickets_matching(filters).filter(
+        created_at__gte=filters.start, created_at__lt=filters.end
+    )
+
+
+def tickets_solved_in(filters: KpiFilters) -> QuerySet[Ticket]:
+    return tickets_matching(filters).filter(solved_at__gte=filters.start, solved_at__lt=filters.end)
+
+
+def _first_event_at(**conditions: Any) -> Subquery:
+    return Subquery(
+        ConversationEvent.objects.filter(conversation=OuterRef("pk"), **conditions)
+        .order_by("seq")
+        .values("created_at")[:1]
+    )
+
+
+def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    return rows.annotate(
+        first_assigned_at=_first_event_at(kind=ConversationEvent.Kind.ASSIGNED),
+        first_reply_at=_first_event_at(
+            kind__in=(ConversationEvent.Kind.MESSAGE, ConversationEvent.Kind.ATTACHMENT),
+            author_role=ConversationEvent.Role.AGENT,
+            internal=False,
+        ),
+    )
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = math.ceil(position)
+    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return round(value, 1)
+
+
+def median(values: Sequence[float]) -> float | None:
+    return percentile(values, 0.5)
+
+
+def pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def money(totals: dict[str, Decimal]) -> float | dict[str, float] | None:
+    """One currency: the amount; several: {currency: amount}; none: None."""
+    rounded = {cur: float(amount.quantize(Decimal("0.01"))) for cur, amount in totals.items()}
+    if not rounded:
+        return None
+    if len(rounded) == 1:
+        return next(iter(rounded.values()))
+    return dict(sorted(rounded.items()))
+
+
+# --- the numbers ---------------------------------------------------------------------------
+
+
+def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
+    rows = _with_chat_moments(conversations_in(filters)).values_list(
+        "created_at", "closed_at", "outcome", "first_assigned_at", "first_reply_at", "rating_score"
+    )
+    total = missed = deflected = 0
+    waits: list[float] = []
+    replies: list[float] = []
+    handles: list[float] = []
+    ratings: list[int] = []
+    for created, closed, outcome, assigned, replied, rating in rows:
+        total += 1
+        if outcome == Conversation.Outcome.MISSED:
+            missed += 1
+        elif outcome == Conversation.Outcome.DEFLECTED:
+            deflected += 1
+        if assigned is not None:
+            waits.append((assigned - created).total_seconds())
+            if closed is not None:
+                handles.append((closed - assigned).total_seconds())
+        if replied is not None:
+            replies.append((replied - created).total_seconds())
+        if rating is not None:
+            ratings.append(rating)
+    return {
+        "chats_total": total,
+        "chats_missed": missed,
+        "chats_deflected": deflected,
+        "deflection_rate_pct": pct(deflected, total),
+        "wait_s_median": median(waits),
+        "first_response_s_median": median(replies),
+        "first_response_s_p90": percentile(replies, 0.9),
+        "handle_s_median": median(handles),
+        "csat_avg": round(sum(ratings) / len(ratings), 2) if ratings else None,
+    }
+
+
+class _Clocks:
+    """One BusinessClock per (department, 24x7 plan) over the span needed."""
+
+    def __init__(self, lo: datetime.datetime, hi: datetime.datetime) -> None:
+        self.lo, self.hi = lo, hi
+        self.cache: dict[tuple[int, bool], BusinessClock] = {}
+        self.departments: dict[int, Department] = {}
+
+    def clock(self, department_id: int, plan_24x7: bool) -> BusinessClock:
+        key = (department_id, plan_24x7)
+        if key not in self.cache:
+            if department_id not in self.departments:
+                self.departments[department_id] = Department.objects.prefetch_related(
+                    "hours", "holidays"
+                ).get(pk=department_id)
+            department = self.departments[department_id]
+            schedule = schedule_of(department)
+            if plan_24x7:
+                schedule = replace(schedule, is_24x7=True)
+            self.cache[key] = BusinessClock(schedule, self.lo, self.hi)
+        return self.cache[key]
+
+
+def _paused_spans(
+    ticket_ids: Iterable[int],
+) -> dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]]:
+    """Per ticket, the spans its resolution clock stood still (pending, solved)."""
+    paused_statuses = {str(s) for s in Ticket.PAUSED_STATUSES}
+    spans: dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]] = defaultdict(list)
+    open_since: dict[int, datetime.datetime] = {}
+    events = (
+        TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind=TicketEvent.Kind.STATUS)
+        .order_by("ticket_id", "seq")
+        .values_list("ticket_id", "created_at", "payload__new")
+    )
+    for ticket_id, at, new in events:
+        if new in paused_statuses:
+            open_since.setdefault(ticket_id, at)
+        elif ticket_id in open_since:
+            spans[ticket_id].append((open_since.pop(ticket_id), at))
+    for ticket_id, since in open_since.items():
+        spans[ticket_id].append((since, None))
+    return spans
+
+
+def _resolution_seconds(filters: KpiFilters) -> list[float]:
+    """Business seconds from opening to (last) solving, pauses taken out."""
+    solved = list(
+        tickets_solved_in(filters).values_list(
+            "pk", "created_at", "solved_at", "department_id", "sla_plan__is_24x7"
+        )
+    )
+    if not solved:
+        return []
+    # Only tickets that ever paused before being solved have status events worth reading.
+    paused = _paused_spans(
+        tickets_solved_in(filters)
+        .filter(
+            events__kind=TicketEvent.Kind.STATUS,
+            events__payload__new=Ticket.Status.PENDING,
+        )
+        .values("pk")
+    )
+    clocks = _Clocks(min(row[1] for row in solved), filters.end)
+    seconds = []
+    for pk, created, solved_at, department_id, plan_24x7 in solved:
+        clock = clocks.clock(department_id, bool(plan_24x7))
+        total = clock.between(created, solved_at)
+        for since, until in paused.get(pk, ()):
+            until = min(until or solved_at, solved_at)
+            if since < solved_at:
+                total -= clock.between(max(since, created), until)
+        seconds.append(max(total, 0.0))
+    return seconds
+
+
+def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
+    zone = filters.zone
+    opened = 0
+    same_day = 0
+    fr_met = fr_decided = 0
+    for created, solved_at, fr_at, fr_due in tickets_opened_in(filters).values_list(
+        "created_at", "solved_at", "first_responded_at", "first_response_due"
+    ):
+        opened += 1
+        if solved_at is not None and solved_at.astimezone(zone).date() == (
+            created.astimezone(zone).date()
+        ):
+            same_day += 1
+        if fr_due is not None:
+            if fr_at is not None:
+                fr_decided += 1
+                fr_met += fr_at <= fr_due
+            elif fr_due < now:
+                fr_decided += 1
+    res_met = res_decided = 0
+    for solved_at, due in (
+        tickets_opened_in(filters)
+        .filter(resolution_due__isnull=False)
+        .values_list("solved_at", "resolution_due")
+    ):
+        if solved_at is not None:
+            res_decided += 1
+            res_met += solved_at <= due
+        elif due < now:
+            res_decided += 1
+    resolutions = _resolution_seconds(filters)
+    return {
+        "tickets_opened": opened,
+        "tickets_solved": tickets_solved_in(filters).count(),
+        "resolution_s_median": median(resolutions),
+        "daily_resolution_rate_pct": pct(same_day, opened),
+        "sla_first_response_met_pct": pct(fr_met, fr_decided),
+        "sla_resolution_met_pct": pct(res_met, res_decided),
+    }
+
+
+def _expenses(filters: KpiFilters) -> dict[str, Decimal]:
+    """Expenses spread evenly over their days; the period's share, per currency."""
+    rows = SupportExpense.objects.filter(
+        period_start__lte=filters.date_to, period_end__gte=filters.date_from
+    )
+    if filters.department_ids:
+        rows = rows.filter(department_id__in=filters.department_ids)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for start, end, amount, currency in rows.values_list(
+        "period_start", "period_end", "amount", "currency"
+    ):
+        days = (end - start).days + 1
+        overlap = (min(end, filters.date_to) - max(start, filters.date_from)).days + 1
+        totals[currency] += amount * overlap / days
+    return totals
+
+
+def cost_per_ticket(filters: KpiFilters) -> float | dict[str, float] | None:
+    """The period's expenses (of the departments asked for) over the tickets they opened.
+
+    Only the department filter applies to both sides: expenses are not
+    kept per agent, channel or customer (docs/kpis.md).
+    """
+    scope = KpiFilters(
+        filters.date_from, filters.date_to, filters.tz, department_ids=filters.department_ids
+    )
+    opened = tickets_opened_in(scope).count()
+    if not opened:
+        return None
+    expenses = _expenses(scope)
+    return money({cur: amount / opened for cur, amount in expenses.items()})
+
+
+def _revenue(filters: KpiFilters) -> dict[str, Decimal]:
+    rows = ServiceLine.objects.filter(date__gte=filters.date_from, date__lte=filters.date_to)
+    if filters.organization_ids:
+        rows = rows.filter(organization_id__in=filters.organization_ids)
+    if filters.customer_categories:
+        rows = rows.filter(organization__category__in=filters.customer_categories)
+    if filters.product_line_ids:
+        rows = rows.filter(product__line__in=filters.product_line_ids)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for currency, amount in rows.values_list("currency", "amount"):
+        totals[currency] += amount
+    return totals
+
+
+def renewal_rate(filters: KpiFilters) -> float | None:
+    """Of the contracts that ended in the period, the share some contract renews."""
+    ending = SupportContract.objects.filter(
+        ends_on__gte=filters.date_from, ends_on__lte=filters.date_to
+    )
+    if filters.organization_ids:
+        ending = ending.filter(organization_id__in=filters.organization_ids)
+    if filters.customer_categories:
+        ending = ending.filter(organization__category__in=filters.customer_categories)
+    total = ending.count()
+    renewed = ending.filter(renewals__isnull=False).distinct().count() if total else 0
+    return pct(renewed, total)
+
+
+def _clip(
+    start: datetime.datetime, end: datetime.datetime | None, lo: datetime.datetime,
+    hi: datetime.datetime,
+) -> tuple[datetime.datetime, datetime.datetime] | None:  # fmt: skip
+    start = max(start, lo)
+    end = min(end or hi, hi)
+    return (start, end) if end > start else None
+
+
+def _union(spans: list[tuple[datetime.datetime, datetime.datetime]]):
+    merged: list[list[datetime.datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _overlap(a, b) -> float:
+    """Seconds in both of two sorted lists of disjoint spans."""
+    total = 0.0
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if end > start:
+            total += (end - start).total_seconds()
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def presence_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
+    """Logged-in time and occupancy from presence history and chat assignments."""
+    hi = min(filters.end, now)
+    lo = filters.start
+    intervals = PresenceInterval.objects.filter(started_at__lt=hi).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=lo)
+    )
+    if filters.agent_ids:
+        intervals = intervals.filter(user_id__in=filters.agent_ids)
+    if filters.department_ids:
+        intervals = intervals.filter(
+            user__agent_profile__departments__in=filters.department_ids
+        ).distinct()
+    logged_in = 0.0
+    online: dict[int, list] = defaultdict(list)
+    for user_id, status, started, ended in intervals.values_list(
+        "user_id", "status", "started_at", "ended_at"
+    ):
+        span = _clip(started, ended, lo, hi)
+        if span is None:
+            continue
+        logged_in += (span[1] - span[0]).total_seconds()
+        if status == AgentPresence.Status.ONLINE:
+            online[user_id].append(span)
+    if not online and not logged_in:
+        return {"occupancy_pct": None, "logged_in_s": None}
+    busy_total = online_total = 0.0
+    chats = (
+        Conversation.objects.filter(assigned_agent_id__in=list(online), assigned_at__lt=hi)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=lo))
+        .values_list("assigned_agent_id", "assigned_at", "closed_at")
+    )
+    busy: dict[int, list] = defaultdict(list)
+    for agent_id, assigned, closed in chats:
+        span = _clip(assigned, closed, lo, hi)
+        if span is not None:
+            busy[agent_id].append(span)
+    for user_id, spans in online.items():
+        merged_online = _union(spans)
+        online_total += sum((e - s).total_seconds() for s, e in merged_online)
+        busy_total += _overlap(merged_online, _union(busy.get(user_id, [])))
+    return {
+        "occupancy_pct": pct_float(busy_total, online_total),
+        "logged_in_s": round(logged_in, 1),
+    }
+
+
+def pct_float(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def compute_kpis(filters: KpiFilters) -> dict[str, Any]:
+    """Every KPI of the period and filters (see docs/kpis.md), keys as in KPI_FIELDS."""
+    now = filters.now or timezone.now()
+    result: dict[str, Any] = {}
+    result.update(_chat_figures(filters))
+    result.update(_ticket_figures(filters, now))
+    result["cost_per_ticket"] = cost_per_ticket(filters)
+    result["support_revenue"] = money(_revenue(filters))
+    result["contract_renewal_rate_pct"] = renewal_rate(filters)
+    result.update(presence_figures(filters, now))
+    return {name: result[name] for name in KPI_FIELDS}
+
+
+def compute_series(filters: KpiFilters, bucket: str = "day") -> list[dict[str, Any]]:
+    """Per local day of the period: {"date": "YYYY-MM-DD", <SERIES_FIELDS>}."""
+    if bucket != "day":
+        raise ValueError("only daily buckets are supported")
+    now = filters.now or timezone.now()
+    series = []
+    for day in filters.days():
+        one_day = replace(filters, date_from=day, date_to=day)
+        figures = {**_chat_figures(one_day), **_ticket_figures(one_day, now)}
+        series.append({"date": day.isoformat(), **{k: figures[k] for k in SERIES_FIELDS}})
+    return series
+
+
+def drilldown(filters: KpiFilters, metric: str) -> QuerySet:
+    """The conversations or tickets a number was computed from.
+
+    Conversation metrics give `Conversation` rows, ticket metrics `Ticket`
+    rows; for a rate, the rows of its denominator (the chats counted, the
+    tickets decided), for a median the rows that have the duration.
+    """
+    if metric not in DRILLDOWN_METRICS:
+        raise UnknownMetric(metric)
+    now = filters.now or timezone.now()
+    if metric in CONVERSATION_METRICS:
+        rows = conversations_in(filters)
+        Outcome = Conversation.Outcome
+        if metric == "chats_missed":
+            return rows.filter(outcome=Outcome.MISSED)
+        if metric == "chats_deflected":
+            return rows.filter(outcome=Outcome.DEFLECTED)
+        if metric == "csat_avg":
+            return rows.filter(rating_score__isnull=False)
+        if metric in ("wait_s_median", "handle_s_median", "first_response_s_median",
+                      "first_response_s_p90"):  # fmt: skip
+            moments = _with_chat_moments(rows)
+            if metric == "wait_s_median":
+                return moments.filter(first_assigned_at__isnull=False)
+            if metric == "handle_s_median":
+                return moments.filter(first_assigned_at__isnull=False, closed_at__isnull=False)
+            return moments.filter(first_reply_at__isnull=False)
+        return rows
+    if metric in ("tickets_solved", "resolution_s_median"):
+        return tickets_solved_in(filters)
+    opened = tickets_opened_in(filters)
+    if metric == "sla_first_response_met_pct":
+        return opened.filter(first_response_due__isnull=False).filter(
+            Q(first_responded_at__isnull=False) | Q(first_response_due__lt=now)
+        )
+    if metric == "sla_resolution_met_pct":
+        return opened.filter(resolution_due__isnull=False).filter(
+            Q(solved_at__isnull=False) | Q(resolution_due__lt=now)
+        )
+    return opened
+
+
+__all__ = [
+    "DRILLDOWN_METRICS",
+    "KPI_FIELDS",
+    "SERIES_FIELDS",
+    "KpiFilters",
+    "UnknownMetric",
+    "compute_kpis",
+    "compute_series",
+    "drilldown",
+]
