@@ -6,7 +6,7 @@ from django.urls import path
 
 from chat.consumers.agent import AgentConsumer
 from chat.consumers.widget import WidgetConsumer
-from frontend.consumers import WallboardConsumer
+from reports.consumers import WallboardConsumer
 from tickets.console.consumers import ConsoleTicketConsumer
 from tickets.portal.consumers import PortalConsumer
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views, views_calls, views_console, views_contacts, views_wallboard
+from frontend import views, views_calls, views_console, views_contacts
 from kb import images as kb_images
 
 urlpatterns = [
@@ -41,7 +41,8 @@ urlpatterns = [
         views_console.console_contact_lookup,
         name="console_contact_lookup",
     ),
-    path("console/wallboard/", views_wallboard.wallboard_page, name="console_wallboard"),
+    # The supervisors' wall-board and the managers' reports page (reports/).
+    path("console/", include("reports.urls")),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),

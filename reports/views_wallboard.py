@@ -2,7 +2,7 @@
 
 The page renders the board once (it works without JavaScript: a refresh
 shows the truth); with htmx its socket (`/ws/console/wallboard/`,
-`frontend.consumers.WallboardConsumer`) swaps in the board re-rendered from
+`reports.consumers.WallboardConsumer`) swaps in the board re-rendered from
 the database whenever the floor changes. Supervisors only: any other agent
 gets a 403 page, strangers go to sign in.
 """
@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from frontend.wallboard import wallboard
+from reports.wallboard import wallboard
 from tickets.console.access import agent_required
 
 SOCKET_PATH = "/ws/console/wallboard/"
@@ -31,7 +31,7 @@ def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.agent_scope.is_supervisor:  # type: ignore[attr-defined]
-            return render(request, "frontend/not_supervisor.html", status=403)
+            return render(request, "reports/not_supervisor.html", status=403)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -43,6 +43,6 @@ def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
 def wallboard_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "frontend/wallboard.html",
+        "reports/wallboard.html",
         {"board": wallboard(), "socket_path": SOCKET_PATH},
     )

@@ -12,8 +12,8 @@ from chat.actions import conversations
 from chat.actions.visitors import create_visitor
 from chat.models import Conversation
 from crm.models import SlaPlan
-from frontend.wallboard import duration, wallboard
 from queues.models import AgentConnection, AgentPresence
+from reports.wallboard import duration, wallboard
 from tests.factories import make_agent, make_department
 from tickets.actions.messages import create_ticket
 from tickets.models import Ticket

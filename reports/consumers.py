@@ -5,7 +5,7 @@ Listens only. It joins every department's agent group (`dept.<slug>`: the
 `agent.presence_changed`) and its tickets group (`tickets.dept.<slug>`:
 every `ticket.changed`). A doorbell only marks the board dirty; a pusher
 task waits `debounce_s` (a burst of doorbells costs one render), re-reads the
-board from the database (`frontend.wallboard`) and sends the page's own
+board from the database (`reports.wallboard`) and sends the page's own
 `board` partial as an htmx out-of-band swap. A timer marks it dirty every `refresh_interval_s` as well: waits grow
 and SLA clocks cross their thresholds with no event at all, a rating rings
 no department, and a lost doorbell costs at most one period. The same timer
@@ -35,8 +35,8 @@ from foundation.sockets import (
     CLOSE_UNAUTHENTICATED,
     SocketLifecycle,
 )
-from frontend.wallboard import wallboard, wallboard_groups
 from queues.agent_scope import agent_scope
+from reports.wallboard import wallboard, wallboard_groups
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _access(user: Any) -> int | None:
 
 
 def render_board() -> str:
-    return render_to_string("frontend/wallboard.html#board", {"board": wallboard(), "oob": True})
+    return render_to_string("reports/wallboard.html#board", {"board": wallboard(), "oob": True})
 
 
 class WallboardConsumer(SocketLifecycle, AsyncWebsocketConsumer):

@@ -14,7 +14,7 @@ from django.test import Client
 from chat.actions import conversations
 from chat.actions.visitors import create_visitor
 from chatportal.asgi import application
-from frontend.consumers import WallboardConsumer
+from reports.consumers import WallboardConsumer
 from tests.factories import make_agent, make_department
 from tickets.actions.messages import create_ticket
 
