@@ -5,12 +5,14 @@ Listens only. It joins every department's agent group (`dept.<slug>`: the
 `agent.presence_changed`) and its tickets group (`tickets.dept.<slug>`:
 every `ticket.changed`). A doorbell only marks the board dirty; a pusher
 task waits `debounce_s` (a burst of doorbells costs one render), re-reads the
-board from the database (`reports.wallboard`) and sends the page's own
-`board` partial as an htmx out-of-band swap. A timer marks it dirty every `refresh_interval_s` as well: waits grow
-and SLA clocks cross their thresholds with no event at all, a rating rings
-no department, and a lost doorbell costs at most one period. The same timer
-re-joins the groups (a Redis restart forgets them) and checks the session;
-its push (the board carries its time) doubles as the heartbeat idle proxies need.
+board from the database (`reports.wallboard`) and, if any figure differs
+from the board last sent, sends the page's own `board` partial as an htmx
+out-of-band swap. A timer marks it dirty every `refresh_interval_s` as
+well: waits grow and SLA clocks cross their thresholds with no event at
+all, a rating rings no department, and a lost doorbell costs at most one
+period. The same timer re-joins the groups (a Redis restart forgets them),
+checks the session, and sends a comment as a heartbeat that idle proxies
+see as traffic (htmx swaps nothing for it).
 
 Supervisors only: anyone else is accepted, then closed with 4003 (4001 when
 not signed in), so that browsers see a close code rather than a 1006.
@@ -36,7 +38,7 @@ from foundation.sockets import (
     SocketLifecycle,
 )
 from queues.agent_scope import agent_scope
-from reports.wallboard import wallboard, wallboard_groups
+from reports.wallboard import Board, wallboard, wallboard_groups
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,12 @@ def _access(user: Any) -> int | None:
     return None
 
 
-def render_board() -> str:
-    return render_to_string("reports/wallboard.html#board", {"board": wallboard(), "oob": True})
+def render_board(last: Board | None) -> tuple[Board, str | None]:
+    """The board, and its fragment unless its figures equal `last`'s."""
+    board = wallboard()
+    if last is not None and board.figures() == last.figures():
+        return board, None
+    return board, render_to_string("reports/wallboard.html#board", {"board": board, "oob": True})
 
 
 class WallboardConsumer(SocketLifecycle, AsyncWebsocketConsumer):
@@ -70,6 +76,7 @@ class WallboardConsumer(SocketLifecycle, AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.inbound = 0
         self.dirty = asyncio.Event()
+        self.last: Board | None = None
         self.user = self.scope.get("user")
         self.language = language_of_scope(self.scope)
         refused = await database_sync_to_async(_access)(self.user)
@@ -142,6 +149,7 @@ class WallboardConsumer(SocketLifecycle, AsyncWebsocketConsumer):
                     return
                 # New departments join the board; a Redis restart forgot the old ones.
                 await self._join()
+                await self.send(text_data="<!-- heartbeat -->")
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -150,11 +158,14 @@ class WallboardConsumer(SocketLifecycle, AsyncWebsocketConsumer):
 
     async def _push(self) -> None:
         try:
-            html = await database_sync_to_async(rendering_in(self.language, render_board))()
+            board, html = await database_sync_to_async(rendering_in(self.language, render_board))(
+                self.last
+            )
         except Exception:
             # One failed render must not kill the socket; the next doorbell retries.
             logger.exception("wall-board render failed")
             return
-        if self.closing:
+        if self.closing or html is None:
             return
+        self.last = board
         await self.send(text_data=html)

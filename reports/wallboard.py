@@ -19,7 +19,7 @@ groups whose doorbells mean the board may have changed.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Avg, Count, Min, Q
 from django.utils import timezone
@@ -89,6 +89,10 @@ class Board:
     @property
     def longest_wait(self) -> str:
         return duration(self.longest_wait_s)
+
+    def figures(self) -> Board:
+        """The board without its time: equal figures mean nothing to show."""
+        return replace(self, now=datetime.datetime.min.replace(tzinfo=datetime.UTC))
 
 
 def wallboard_groups() -> list[str]:

@@ -8,15 +8,19 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chat.actions import conversations
 from chat.actions.visitors import create_visitor
+from chat.events import department_group, queue_changed
 from chatportal.asgi import application
+from reports import consumers
 from reports.consumers import WallboardConsumer
 from tests.factories import make_agent, make_department
 from tickets.actions.messages import create_ticket
+from tickets.events import department_tickets_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,20 +77,30 @@ async def test_a_new_waiting_chat_reaches_the_board_within_a_second(floor, slow_
     await socket.disconnect()
 
 
-async def test_a_burst_of_changes_costs_one_push(floor, slow_timer):
+async def test_a_burst_of_doorbells_costs_one_render(floor, slow_timer, monkeypatch):
     support, victor, _boris = floor
+    renders = []
+    original = consumers.render_board
+
+    def counted(last):
+        renders.append(last)
+        return original(last)
+
+    monkeypatch.setattr(consumers, "render_board", counted)
     socket = await board_socket(victor)
     await socket.receive_from(timeout=5)
-
-    def burst():
-        for name in ("Ana", "Bob", "Cid"):
-            conversations.start_conversation(create_visitor(name=name)[0], support)
-
-    await database_sync_to_async(burst)()
-    pushed = await socket.receive_from(timeout=1)
-    assert metric(pushed, "waiting") == "3"
-    await asyncio.sleep(0.5)
-    assert await socket.receive_nothing(timeout=0.3)
+    assert len(renders) == 1
+    layer = get_channel_layer()
+    for _ in range(20):
+        await layer.group_send(department_group(support.slug), queue_changed(support.slug))
+    await layer.group_send(
+        department_tickets_group(support.slug),
+        {"type": "ticket.changed", "ticket": "T-1", "seq": 1},
+    )
+    await asyncio.sleep(0.8)
+    assert len(renders) == 2
+    # Nothing changed on the floor: the second render sends nothing.
+    assert await socket.receive_nothing(timeout=0.1)
     await socket.disconnect()
 
 
@@ -115,7 +129,18 @@ async def test_the_timer_refreshes_what_no_doorbell_announces(floor, monkeypatch
     # Written behind the actions' back: no doorbell rings.
     await database_sync_to_async(make_department)("sales", name="Sales")
     pushed = await socket.receive_from(timeout=2)
+    while pushed == "<!-- heartbeat -->":
+        pushed = await socket.receive_from(timeout=2)
     assert 'data-department="sales"' in pushed
+    await socket.disconnect()
+
+
+async def test_an_unchanged_board_is_not_sent_again_only_a_heartbeat(floor, monkeypatch):
+    monkeypatch.setattr(WallboardConsumer, "refresh_interval_s", 0.2)
+    socket = await board_socket(floor[1])
+    await socket.receive_from(timeout=5)
+    frames = [await socket.receive_from(timeout=2) for _ in range(3)]
+    assert frames == ["<!-- heartbeat -->"] * 3
     await socket.disconnect()
 
 
