@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,17 @@ from tickets.models import Ticket
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 92
+
+
+def with_default_period(query: QueryDict) -> QueryDict:
+    """`query` with the default period (the last DEFAULT_DAYS days) where it names none,
+    so that the form shows the dates it reports on."""
+    data = query.copy()
+    if not data.get("date_from") and not data.get("date_to"):
+        today = timezone.localdate()
+        data["date_from"] = (today - datetime.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        data["date_to"] = today.isoformat()
+    return data
 
 
 class ReportFilterForm(forms.Form):

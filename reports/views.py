@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET
 
 from chat.models import Conversation
 from reports import charts
-from reports.forms import ReportFilterForm
+from reports.forms import ReportFilterForm, with_default_period
 from reports.kpis import (
     CONVERSATION_METRICS,
     DRILLDOWN_METRICS,
@@ -261,17 +261,14 @@ def _target_rows(form: ReportFilterForm) -> list[TargetRow]:
 @never_cache
 @agent_required
 def reports_page(request: HttpRequest) -> HttpResponse:
-    form = ReportFilterForm(request.GET or None, scope=request.agent_scope)  # type: ignore[attr-defined]
-    if request.GET and not form.is_valid():
+    form = ReportFilterForm(with_default_period(request.GET), scope=request.agent_scope)  # type: ignore[attr-defined]
+    if not form.is_valid():
         return render(
             request,
             "reports/reports.html",
             {"form": form, "console_section": "reports"},
             status=400,
         )
-    if not request.GET:
-        form = ReportFilterForm({}, scope=request.agent_scope)  # type: ignore[attr-defined]
-        form.is_valid()
     filters = form.kpi_filters()
     kpis = compute_kpis(filters)
     series = compute_series(filters)

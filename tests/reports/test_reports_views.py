@@ -193,3 +193,11 @@ def test_first_responses_fall_into_bins():
     bins = first_response_bins([5, 29.9, 30, 61, 4000])
     assert [count for _label, count in bins] == [2, 1, 1, 0, 0, 0, 1]
     assert bins[0][0] == "0:00–0:30" and bins[-1][0] == "≥ 1:00:00"
+
+
+def test_without_dates_the_form_shows_the_last_thirty_days(client, world, supervisor):
+    client.force_login(supervisor)
+    html = client.get("/console/reports/").content.decode()
+    today = timezone.localdate()
+    assert f'name="date_to" value="{today.isoformat()}"' in html
+    assert f'name="date_from" value="{(today - datetime.timedelta(days=29)).isoformat()}"' in html
