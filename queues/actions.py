@@ -12,7 +12,8 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from foundation.realtime import publish_on_commit
@@ -46,7 +47,9 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
         return None
     presence.published_status = status
     presence.save(update_fields=["published_status", "changed_at"])
-    _record_interval(presence.user_id, status, now)
+    # Gone after a disconnect: offline since the last connection went away.
+    since = presence.disconnected_since if status == Status.OFFLINE else None
+    _record_interval(presence.user_id, status, min(since, now) if since else now)
     event = events.presence_changed(
         username=presence.user.get_username(),
         user_id=presence.user_id,
@@ -65,7 +68,9 @@ def _publish_transition(presence: AgentPresence, now: datetime.datetime) -> str 
 
 def _record_interval(user_id: int, status: str, now: datetime.datetime) -> None:
     """Presence history: close the open stretch, open the next (none while offline)."""
-    PresenceInterval.objects.filter(user_id=user_id, ended_at__isnull=True).update(ended_at=now)
+    PresenceInterval.objects.filter(user_id=user_id, ended_at__isnull=True).update(
+        ended_at=Greatest(F("started_at"), Value(now))
+    )
     if status != Status.OFFLINE:
         PresenceInterval.objects.create(user_id=user_id, status=status, started_at=now)
 

@@ -28,7 +28,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from chat.models import Conversation, ConversationEvent
@@ -279,39 +292,84 @@ def money(totals: dict[str, Decimal]) -> float | dict[str, float] | None:
 # --- the numbers ---------------------------------------------------------------------------
 
 
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)` (nulls are skipped)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+class EpochSeconds(Func):
+    """Seconds between two timestamps, on PostgreSQL: `EXTRACT(EPOCH FROM (a - b))`."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+def _use_sql_percentiles() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
-    rows = _with_chat_moments(conversations_in(filters)).values_list(
-        "created_at", "closed_at", "outcome", "first_assigned_at", "first_reply_at", "rating_score"
-    )
-    total = missed = deflected = 0
-    waits: list[float] = []
-    replies: list[float] = []
-    handles: list[float] = []
-    ratings: list[int] = []
-    for created, closed, outcome, assigned, replied, rating in rows:
-        total += 1
-        if outcome == Conversation.Outcome.MISSED:
-            missed += 1
-        elif outcome == Conversation.Outcome.DEFLECTED:
-            deflected += 1
-        if assigned is not None:
-            waits.append((assigned - created).total_seconds())
-            if closed is not None:
-                handles.append((closed - assigned).total_seconds())
-        if replied is not None:
-            replies.append((replied - created).total_seconds())
-        if rating is not None:
-            ratings.append(rating)
+    Outcome = Conversation.Outcome
+    rows = _with_chat_moments(conversations_in(filters))
+    aggregates: dict[str, Any] = {
+        "total": Count("pk"),
+        "missed": Count("pk", filter=Q(outcome=Outcome.MISSED)),
+        "deflected": Count("pk", filter=Q(outcome=Outcome.DEFLECTED)),
+        "csat": Avg("rating_score"),
+    }
+    if _use_sql_percentiles():
+        wait = EpochSeconds(F("first_assigned_at"), F("created_at"))
+        reply = EpochSeconds(F("first_reply_at"), F("created_at"))
+        handle = EpochSeconds(F("closed_at"), F("first_assigned_at"))
+        aggregates.update(
+            wait=PercentileCont(wait, 0.5),
+            reply=PercentileCont(reply, 0.5),
+            reply_p90=PercentileCont(reply, 0.9),
+            handle=PercentileCont(handle, 0.5),
+        )
+        figures = rows.aggregate(**aggregates)
+        durations = {
+            name: None if figures[name] is None else round(figures[name], 1)
+            for name in ("wait", "reply", "reply_p90", "handle")
+        }
+    else:
+        figures = rows.aggregate(**aggregates)
+        waits: list[float] = []
+        replies: list[float] = []
+        handles: list[float] = []
+        for created, closed, assigned, replied in rows.filter(
+            Q(first_assigned_at__isnull=False) | Q(first_reply_at__isnull=False)
+        ).values_list("created_at", "closed_at", "first_assigned_at", "first_reply_at"):
+            if assigned is not None:
+                waits.append((assigned - created).total_seconds())
+                if closed is not None:
+                    handles.append((closed - assigned).total_seconds())
+            if replied is not None:
+                replies.append((replied - created).total_seconds())
+        durations = {
+            "wait": median(waits),
+            "reply": median(replies),
+            "reply_p90": percentile(replies, 0.9),
+            "handle": median(handles),
+        }
+    total = figures["total"]
     return {
         "chats_total": total,
-        "chats_missed": missed,
-        "chats_deflected": deflected,
-        "deflection_rate_pct": pct(deflected, total),
-        "wait_s_median": median(waits),
-        "first_response_s_median": median(replies),
-        "first_response_s_p90": percentile(replies, 0.9),
-        "handle_s_median": median(handles),
-        "csat_avg": round(sum(ratings) / len(ratings), 2) if ratings else None,
+        "chats_missed": figures["missed"],
+        "chats_deflected": figures["deflected"],
+        "deflection_rate_pct": pct(figures["deflected"], total),
+        "wait_s_median": durations["wait"],
+        "first_response_s_median": durations["reply"],
+        "first_response_s_p90": durations["reply_p90"],
+        "handle_s_median": durations["handle"],
+        "csat_avg": None if figures["csat"] is None else round(float(figures["csat"]), 2),
     }
 
 
@@ -393,42 +451,36 @@ def _resolution_seconds(filters: KpiFilters) -> list[float]:
 
 def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
     zone = filters.zone
-    opened = 0
-    same_day = 0
-    fr_met = fr_decided = 0
-    for created, solved_at, fr_at, fr_due in tickets_opened_in(filters).values_list(
-        "created_at", "solved_at", "first_responded_at", "first_response_due"
-    ):
-        opened += 1
-        if solved_at is not None and solved_at.astimezone(zone).date() == (
-            created.astimezone(zone).date()
-        ):
-            same_day += 1
-        if fr_due is not None:
-            if fr_at is not None:
-                fr_decided += 1
-                fr_met += fr_at <= fr_due
-            elif fr_due < now:
-                fr_decided += 1
-    res_met = res_decided = 0
-    for solved_at, due in (
+    fr_due, res_due = F("first_response_due"), F("resolution_due")
+    fr_decided = Q(first_response_due__isnull=False) & (
+        Q(first_responded_at__isnull=False) | Q(first_response_due__lt=now)
+    )
+    res_decided = Q(resolution_due__isnull=False) & (
+        Q(solved_at__isnull=False) | Q(resolution_due__lt=now)
+    )
+    figures = (
         tickets_opened_in(filters)
-        .filter(resolution_due__isnull=False)
-        .values_list("solved_at", "resolution_due")
-    ):
-        if solved_at is not None:
-            res_decided += 1
-            res_met += solved_at <= due
-        elif due < now:
-            res_decided += 1
+        .annotate(
+            opened_day=TruncDate("created_at", tzinfo=zone),
+            solved_day=TruncDate("solved_at", tzinfo=zone),
+        )
+        .aggregate(
+            opened=Count("pk"),
+            same_day=Count("pk", filter=Q(solved_day=F("opened_day"))),
+            fr_decided=Count("pk", filter=fr_decided),
+            fr_met=Count("pk", filter=fr_decided & Q(first_responded_at__lte=fr_due)),
+            res_decided=Count("pk", filter=res_decided),
+            res_met=Count("pk", filter=res_decided & Q(solved_at__lte=res_due)),
+        )
+    )
     resolutions = _resolution_seconds(filters)
     return {
-        "tickets_opened": opened,
-        "tickets_solved": tickets_solved_in(filters).count(),
+        "tickets_opened": figures["opened"],
+        "tickets_solved": len(resolutions),
         "resolution_s_median": median(resolutions),
-        "daily_resolution_rate_pct": pct(same_day, opened),
-        "sla_first_response_met_pct": pct(fr_met, fr_decided),
-        "sla_resolution_met_pct": pct(res_met, res_decided),
+        "daily_resolution_rate_pct": pct(figures["same_day"], figures["opened"]),
+        "sla_first_response_met_pct": pct(figures["fr_met"], figures["fr_decided"]),
+        "sla_resolution_met_pct": pct(figures["res_met"], figures["res_decided"]),
     }
 
 

@@ -150,6 +150,9 @@ class Ticket(models.Model):
             models.Index(fields=["contact", "status"], name="tickets_contact_status_idx"),
             models.Index(fields=["organization", "status"], name="tickets_org_status_idx"),
             models.Index(fields=["assignee", "status"], name="tickets_assignee_status_idx"),
+            # The KPIs read tickets by the day they were opened and the day they were solved.
+            models.Index(fields=["created_at"], name="tickets_created_idx"),
+            models.Index(fields=["solved_at"], name="tickets_solved_idx"),
             # The SLA sweep reads only running clocks.
             models.Index(
                 fields=["resolution_due"],
