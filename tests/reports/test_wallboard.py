@@ -188,3 +188,22 @@ def test_department_names_are_escaped(client, floor, supervisor):
     html = client.get("/console/wallboard/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_board_costs_the_same_queries_however_big_the_floor(
+    floor, django_assert_max_num_queries
+):
+    support, sales, *_ = floor
+    _queued(support, queued_at=NOW)
+    _ticket(support, status="open", resolution_due=NOW)
+    with django_assert_max_num_queries(10) as small:
+        wallboard(NOW)
+    for n in range(6):
+        department = make_department(f"d{n}")
+        agent = make_agent(f"agent{n}", [department, support])
+        _online(agent)
+        _queued(department, queued_at=NOW)
+        _ticket(department, status="open", resolution_due=NOW)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        board = wallboard(NOW)
+    assert board.waiting == 7 and board.sla_breached == 7
