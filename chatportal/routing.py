@@ -6,6 +6,7 @@ from django.urls import path
 
 from chat.consumers.agent import AgentConsumer
 from chat.consumers.widget import WidgetConsumer
+from reports.consumers import WallboardConsumer
 from tickets.console.consumers import ConsoleTicketConsumer
 from tickets.portal.consumers import PortalConsumer
 
@@ -14,4 +15,5 @@ websocket_urlpatterns: list = [
     path("ws/agent/", AgentConsumer.as_asgi()),
     path("ws/portal/", PortalConsumer.as_asgi()),
     path("ws/console/tickets/", ConsoleTicketConsumer.as_asgi()),
+    path("ws/console/wallboard/", WallboardConsumer.as_asgi()),
 ]

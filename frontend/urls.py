@@ -63,6 +63,8 @@ urlpatterns = [
     ),
     path("console/settings/", views_viewer.console_settings, name="console_settings"),
     path("viewer/time-zone/", views_viewer.report_time_zone, name="report_time_zone"),
+    # The supervisors' wall-board and the managers' reports page (reports/).
+    path("console/", include("reports.urls")),
     path("console/canned/", views_console.console_canned, name="console_canned"),
     path("console/search/", views_contacts.console_search, name="console_search"),
     path("console/contacts/<str:public_id>/", views_contacts.contact_page, name="console_contact"),

@@ -25,6 +25,11 @@ def organization_group(organization: Organization) -> str:
     return f"org.{uuid.UUID(str(organization.public_id)).hex}"
 
 
+def department_tickets_group(slug: str) -> str:
+    """Everyone watching a department's tickets as a whole (the supervisors' wall-board)."""
+    return f"tickets.dept.{slug}"
+
+
 def ticket_group(public_id: uuid.UUID | str) -> str:
     """Agents (console) watching one ticket."""
     return f"ticket.{uuid.UUID(str(public_id)).hex}"

@@ -1,11 +1,12 @@
-"""`make screenshots`: docs/screenshots/{widget,console,portal,ticket,contact,widget-mobile}.png from a real server and browser.
+"""`make screenshots`: docs/screenshots/{widget,console,portal,ticket,contact,widget-mobile,wallboard,reports}.png from a real server and browser.
 
 Starts the embedded demo server (fresh SQLite, seeded demo data) and a
 stranger's host page, then drives Debian's Chromium through one real chat:
 Maria (signed in on the host site) asks about her relay, Boris takes it in
 the console, sees her record, answers, and turns it into a ticket that she
 then follows in the portal (her list, then the ticket's page); then Boris finds her by serial number (Ctrl+K)
-and opens her contact page.
+and opens her contact page. Last, Sofia (the supervisor) looks at the
+wall-board on a 1920x1080 screen and at the reports page.
 
     python -m tests.browser.screenshots [--out docs/screenshots] [--only widget-mobile …]
 """
@@ -182,6 +183,26 @@ def capture(out_dir: Path) -> list[Path]:
                 paths.append(out_dir / "contact.png")
                 console.screenshot(path=str(paths[3]), full_page=True)
                 paths.append(ticket_shot)
+
+                # The supervisor: the floor on a TV, then the numbers behind it.
+                tv = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+                tv.set_default_timeout(20_000)
+                board = tv.new_page()
+                board.goto(f"{worker.url}/console/wallboard/")
+                board.get_by_label("Username").fill("sofia")
+                board.get_by_label("Password").fill(PASSWORD)
+                board.get_by_role("button", name="Sign in").click()
+                board.wait_for_url(re.compile(r"/console/wallboard/$"))
+                expect(board.get_by_role("status")).to_have_text("Live")
+                board.wait_for_timeout(300)
+                paths.append(out_dir / "wallboard.png")
+                board.screenshot(path=str(paths[-1]))
+                board.set_viewport_size(VIEWPORT)
+                board.goto(f"{worker.url}/console/reports/")
+                board.get_by_role("img", name=re.compile("^Chats per day")).wait_for()
+                board.wait_for_timeout(300)
+                paths.append(out_dir / "reports.png")
+                board.screenshot(path=str(paths[-1]), full_page=True)
                 browser.close()
         finally:
             worker.stop()

@@ -99,6 +99,15 @@ async def test_signing_out_of_the_console_closes_that_sessions_sockets(
         await socket.disconnect()
 
 
+async def test_signing_out_closes_the_supervisors_wall_board(supervisor):
+    session = await database_sync_to_async(sign_in)(supervisor)
+    board = await open_socket("/ws/console/wallboard/", session)
+    assert await still_open(board)
+    assert await database_sync_to_async(sign_out)(session, "/accounts/logout/") in {200, 302}
+    assert await close_code(board) == 4001
+    await board.disconnect()
+
+
 async def test_signing_out_of_the_portal_closes_its_sockets(customer, sockets_of):
     session = await database_sync_to_async(sign_in)(customer[0])
     other_session = await database_sync_to_async(sign_in)(customer[0])

@@ -20,7 +20,13 @@ pytestmark = [
     pytest.mark.usefixtures("_origin_settings"),
 ]
 
-SOCKET_PATHS = ("/ws/widget/", "/ws/agent/", "/ws/portal/", "/ws/console/tickets/")
+SOCKET_PATHS = (
+    "/ws/widget/",
+    "/ws/agent/",
+    "/ws/portal/",
+    "/ws/console/tickets/",
+    "/ws/console/wallboard/",
+)
 OWN_ORIGIN = b"http://127.0.0.1:8000"
 WIDGET_SITE = b"https://shop.example.com"
 REFUSED_ORIGINS = {
@@ -47,13 +53,14 @@ def _origin_settings(settings):
 
 
 @pytest.fixture
-def victims(support_agent, customer):
+def victims(support_agent, customer, supervisor):
     """Who the socket's cookie belongs to, per path: the attack rides a real session."""
     return {
         "/ws/widget/": None,
         "/ws/agent/": support_agent,
         "/ws/portal/": customer[0],
         "/ws/console/tickets/": support_agent,
+        "/ws/console/wallboard/": supervisor,
     }
 
 
@@ -84,7 +91,9 @@ async def test_a_handshake_without_an_origin_is_refused(victims, path):
     await socket.disconnect()
 
 
-@pytest.mark.parametrize("path", ("/ws/agent/", "/ws/portal/", "/ws/console/tickets/"))
+@pytest.mark.parametrize(
+    "path", ("/ws/agent/", "/ws/portal/", "/ws/console/tickets/", "/ws/console/wallboard/")
+)
 async def test_the_widget_site_may_not_open_agent_or_portal_sockets(victims, path):
     # A customer's own shop embeds the widget; a script there must still not
     # reach an agent's console socket or a customer's portal socket.

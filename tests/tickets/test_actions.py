@@ -56,6 +56,7 @@ def test_it_rings_the_customer_organization_and_agent_groups(customer, support, 
         events.customer_group(customer),
         events.organization_group(customer.organization),
         events.ticket_group(ticket.public_id),
+        events.department_tickets_group(support.slug),
     }
     assert events.customer_group(customer) == f"customer.{customer.public_id.hex}"
 

@@ -48,6 +48,7 @@ def test_linking_makes_the_ticket_the_contacts_with_an_internal_event(
         events.ticket_group(ticket.public_id),
         events.customer_group(customer),
         events.organization_group(customer.organization),
+        events.department_tickets_group(ticket.department.slug),
     }
     assert access_ticket_for_customer(customer.portal_user, ticket.number) == ticket
 

@@ -112,6 +112,7 @@ def ticket_webhook_data(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
 def _ring(ticket: Ticket, seq: int) -> None:
     doorbell = events.ticket_changed(ticket.number, seq)
     publish_on_commit(events.ticket_group(ticket.public_id), doorbell)
+    publish_on_commit(events.department_tickets_group(ticket.department.slug), doorbell)
     if ticket.contact_id is not None:
         publish_on_commit(events.customer_group(ticket.contact), doorbell)
     if ticket.organization_id is not None:
