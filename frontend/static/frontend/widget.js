@@ -419,7 +419,9 @@
         return;
       case "ticket": {
         var label = t("ticket", { number: ev.number || "", status: ev.status || "" });
-        note(safeUrl(ev.portal_url) ? [label, " — ", link(ev.portal_url, t("ticketLink"))] : [label]);
+        // An identified visitor's frame carries a short-lived signed link that signs them in.
+        var portal = safeUrl(ev.portal_login_url) ? ev.portal_login_url : ev.portal_url;
+        note(safeUrl(portal) ? [label, " — ", link(portal, t("ticketLink"))] : [label]);
         return;
       }
       // Kinds added by later protocol versions are skipped, not shown raw.
