@@ -48,7 +48,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests that count a ticket's mails count the ones they are about; the
 # acknowledgement's own tests (tests/tickets/test_acknowledgement.py) turn it on.
-CHATPORTAL_TICKET_ACKNOWLEDGEMENTS = False
+# A live server's test turns it on through its environment.
+CHATPORTAL_TICKET_ACKNOWLEDGEMENTS = os.environ.get("CHATPORTAL_TICKET_ACKNOWLEDGEMENTS") == "true"
 
 # The test runner process itself runs without the PostgreSQL connection pool
 # (the workers it starts keep the production default, pool on). Every async

@@ -21,7 +21,7 @@ import logging
 import zoneinfo
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -253,6 +253,73 @@ def compose_acknowledgement(ticket: Ticket) -> ComposedEmail | None:
         html=html,
         reply_to=[reply_address(ticket)],
         headers={**AUTOMATIC_HEADERS, "X-Chatportal-Ticket": ticket.number},
+    )
+
+
+def compose_transcript(conversation: Any) -> ComposedEmail | None:
+    """A chat's visible messages for its visitor, in their language; None with no address.
+
+    Only what the visitor saw: public messages, never internal notes. Times
+    in the contact's zone when there is one. A chat that became a ticket
+    threads with the ticket's mails.
+    """
+    from chat.models import ConversationEvent  # a lower layer: tickets may read chat
+
+    visitor = conversation.visitor
+    contact = conversation.contact or (visitor.contact if visitor.contact_id else None)
+    to = (visitor.email or "").strip() or contact_address(contact)
+    if not to:
+        return None
+    messages = ConversationEvent.objects.filter(
+        conversation=conversation, kind=ConversationEvent.Kind.MESSAGE, internal=False
+    ).order_by("seq")
+    zone = _zone(contact.time_zone if contact is not None else "")
+    locale = conversation.locale or visitor.locale or (contact.locale if contact else "")
+    ticket = Ticket.objects.filter(conversation=conversation).first()
+    with translation.override(_language(locale)):
+        lines = []
+        for message in messages:
+            author = message.payload.get("author") if isinstance(message.payload, dict) else None
+            name = author.get("name") if isinstance(author, dict) else None
+            if message.author_role == "visitor":
+                name = _("You")
+            lines.append(
+                {
+                    "name": name or _("Agent"),
+                    "at": formats.date_format(message.created_at.astimezone(zone), "H:i"),
+                    "body": str(message.payload.get("body", "")),
+                }
+            )
+        context = {
+            "name": contact.first_name if contact is not None else visitor.name,
+            "lines": lines,
+            "date": formats.date_format(conversation.created_at.astimezone(zone), "DATE_FORMAT"),
+            "zone": zone.key,
+            "ticket": ticket,
+        }
+        subject = (
+            thread_subject(ticket)
+            if ticket is not None
+            else _("Your chat with us on %(date)s") % {"date": context["date"]}
+        )
+        text = render_to_string("tickets/email/transcript.txt", context)
+        html = render_to_string("tickets/email/transcript.html", context)
+    headers = {**AUTOMATIC_HEADERS}
+    if ticket is not None:
+        headers.update(
+            {
+                "References": thread_message_id(ticket),
+                "In-Reply-To": thread_message_id(ticket),
+                "X-Chatportal-Ticket": ticket.number,
+            }
+        )
+    return ComposedEmail(
+        to=[to],
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        reply_to=[reply_address(ticket) if ticket is not None else support_address()],
+        headers=headers,
     )
 
 

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import datetime
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from tickets.notifications.outbound import (
     ComposedEmail,
     compose_acknowledgement,
     compose_notification,
+    compose_transcript,
     new_message_id,
     thread_message_id,
 )
@@ -121,6 +123,15 @@ def notify_customer_on_commit(ticket: Ticket, event: TicketEvent) -> None:
     if composed is None:
         return
     enqueue_email(OutboundEmail.Kind.NOTIFICATION, composed, ticket=ticket, event=event)
+
+
+def send_transcript(conversation: Any) -> None:
+    """For chat (`chat.transcripts`): queue the ended chat's transcript, in its transaction."""
+    composed = compose_transcript(conversation)
+    if composed is None:
+        return
+    ticket = Ticket.objects.filter(conversation=conversation).first()
+    enqueue_email(OutboundEmail.Kind.TRANSCRIPT, composed, ticket=ticket)
 
 
 def request_sign_in_link(address: str) -> None:

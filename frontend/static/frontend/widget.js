@@ -33,7 +33,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued attach suggested solved back search"
+    "unread leaveOffer leaveHint keep requeued attach suggested solved back search transcript"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -51,7 +51,8 @@
       "Your place is kept until you send; the message becomes a ticket.",
       "Keep my place",
       "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
-      "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help"
+      "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help",
+      "Email me a transcript"
     ],
     ro: [
       "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
@@ -276,7 +277,9 @@
   ui.typing = el("div", { class: "typing", "aria-live": "polite" });
   ui.name = el("input", { autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
   ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
-  ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
+  // "Email me a transcript": travels in the hello's profile, like the e-mail it goes to.
+  ui.transcript = el("input", { type: "checkbox" });
+  ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email, el("label", {}, [ui.transcript, " ", t("transcript")])]);
   ui.text = el("textarea", { "aria-label": t("message"), placeholder: t("placeholder"), maxlength: String(MAX_BODY), oninput: onInput, onkeydown: (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
   } });
@@ -327,6 +330,7 @@
   }
   ui.name.value = data.name || state.profile.name || "";
   ui.email.value = data.email || state.profile.email || "";
+  ui.transcript.checked = !!state.profile.transcript;
 
   // ---- Rendering -------------------------------------------------------------
   var rendered = {}; // client_id -> bubble, for own messages (pending or confirmed)
@@ -636,6 +640,7 @@
     if (name) result.name = name.slice(0, 200);
     // The server refuses a hello with a malformed e-mail; a typo must not cost the chat.
     if (email && email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) result.email = email;
+    result.transcript = ui.transcript.checked;
     return result;
   }
 
