@@ -220,3 +220,30 @@ def test_it_is_marked_automatic(support, maria):
     _ticket(support, maria)
     [sent] = _sent()
     assert sent.extra_headers["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_ticket_opened_through_the_api_is_acknowledged_once(support, maria):
+    import json
+
+    from queues.tokens import issue_agent_token
+
+    agent = make_agent("boris", [support], first_name="Boris")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_agent_token(agent)}")
+    response = client.post(
+        "/api/v1/tickets",
+        data=json.dumps(
+            {
+                "subject": "Relay trips",
+                "body": "Trips on inrush.",
+                "department": "support",
+                "contact": str(maria.public_id),
+                "assignee": "boris",
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.get(number=response.json()["number"])
+    # Created, then assigned: still one mail.
+    assert _acks(ticket) == 1
+    assert OutboundEmail.objects.filter(ticket=ticket).count() == 1
