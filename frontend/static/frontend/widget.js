@@ -69,7 +69,7 @@
       "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
       "Atașați un fișier", "Articole sugerate", "Asta mi-a rezolvat problema", "Înapoi la chat",
-      "Căutați în ajutor"
+      "Căutați în ajutor", "Trimiteți-mi conversația pe e-mail"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -84,7 +84,7 @@
       "Место сохранится до отправки; сообщение станет обращением.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
       "Прикрепить файл", "Рекомендуемые статьи", "Это решило мою проблему", "Назад к чату",
-      "Поиск по справке"
+      "Поиск по справке", "Прислать копию переписки на e-mail"
     ]
   };
 
