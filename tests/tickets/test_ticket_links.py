@@ -111,6 +111,7 @@ def test_a_link_for_one_ticket_opens_no_other(support, maria):
     client = Client()
     response = client.get(f"/portal/t/{other.number}/{token}/")
     assert response.status_code == 400
+    assert b"only for the ticket they were sent for" in response.content
     assert "_auth_user_id" not in client.session
 
 

@@ -145,6 +145,10 @@ def portal_link_confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "tickets/portal/link_confirm.html", {"token": token})
 
 
+def _link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/portal/link_invalid.html", {"ticket_link": True}, status=400)
+
+
 @never_cache
 @require_GET
 def portal_ticket_link(request: HttpRequest, number: str, token: str) -> HttpResponse:
@@ -158,18 +162,18 @@ def portal_ticket_link(request: HttpRequest, number: str, token: str) -> HttpRes
     link = links.read_token(token, number)
     ticket = Ticket.objects.filter(number=link.number).first() if link is not None else None
     if link is None or ticket is None:
-        return render(request, "tickets/portal/link_invalid.html", status=400)
+        return _link_invalid(request)
     if link.purpose == links.CONFIRM:
         contact = confirm_requester(ticket, link.email)
     else:
         contact = Contact.objects.filter(pk=link.contact_id).first()
     user = portal_user_for(contact) if contact is not None else None
     if user is None:
-        return render(request, "tickets/portal/link_invalid.html", status=400)
+        return _link_invalid(request)
     try:
         access_ticket_for_customer(user, link.number)
     except TicketNotFound:
-        return render(request, "tickets/portal/link_invalid.html", status=400)
+        return _link_invalid(request)
     if request.user.is_authenticated and request.user.pk != user.pk:
         logout(request)
     if not request.user.is_authenticated:
