@@ -176,3 +176,11 @@ def test_a_confirm_link_for_another_address_opens_nothing(support, maria):
     assert client.get(path).status_code == 400
     ticket.refresh_from_db()
     assert ticket.contact is None
+
+
+def test_a_confirm_link_for_a_ticket_an_agent_gave_to_someone_else_opens_nothing(support, ivan):
+    ticket = _ticket(support, None, email="dan@example.com")
+    Ticket.objects.filter(pk=ticket.pk).update(contact=ivan)
+    path = _link(ticket, links.CONFIRM, email="dan@example.com", contact_id=0)
+    assert Client().get(path).status_code == 400
+    assert not ContactEmail.objects.filter(email="dan@example.com").exists()

@@ -139,13 +139,15 @@ def confirm_requester(ticket: Ticket, email: str) -> Contact | None:
         locked = locked_ticket(ticket)
         if (locked.requester_email or "").strip().lower() != email:
             return None
+        if locked.contact_id is not None:
+            # Already someone's (an agent linked it): theirs only if the address is.
+            owner = locked.contact
+            return owner if owner.emails.filter(email=email).exists() else None
         try:
             made = create_contact_from_prefill(
                 name=locked.requester_name, email=email, locale=_requester_locale(locked)
             )
         except InvalidPrefill:
-            return None
-        if locked.contact_id is not None and locked.contact_id != made.contact.pk:
             return None
         link_ticket_to_contact(ticket, made.contact, by=None)
     return made.contact
