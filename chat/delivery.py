@@ -45,7 +45,7 @@ class Followed:
 
 
 # Our own links in event frames, re-based onto the server this socket reached.
-LINKS_BY_EVENT_KIND = {"attachment": ATTACHMENT_LINKS, "ticket": ("portal_url",)}
+LINKS_BY_EVENT_KIND = {"attachment": ATTACHMENT_LINKS, "ticket": ("portal_url", "portal_login_url")}
 
 
 class ChatSocket(JsonFrameSocket):

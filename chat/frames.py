@@ -191,6 +191,8 @@ HELLO_PROFILE: Schema = {
     "name": (text(max_chars=200, strip=True), False),
     "email": (email, False),
     "phone": (text(max_chars=40, strip=True), False),
+    # "Email me a transcript": the chat's visible messages by e-mail when it ends.
+    "transcript": (boolean, False),
 }
 HELLO_IDENTITY: Schema = {
     "jwt": (text(max_chars=4096), False),

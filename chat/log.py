@@ -75,6 +75,11 @@ class NotOpen(Exception):
     """No seq was taken: the conversation is closed (or not assigned to the writer)."""
 
 
+# Payload keys for the visitor alone: a `ticket` event's sign-in link for an
+# identified visitor (tickets.links) would let an agent into the customer's portal.
+VISITOR_ONLY_KEYS = frozenset({"portal_login_url"})
+
+
 def event_frame(
     conversation: uuid.UUID | str,
     *,
@@ -95,6 +100,8 @@ def event_frame(
     }
     frame.update(payload)
     if for_agent:
+        for key in VISITOR_ONLY_KEYS.intersection(frame):
+            del frame[key]
         frame["internal"] = internal
     return frame
 

@@ -41,6 +41,8 @@ class Visitor(models.Model):
     email = models.CharField(_("e-mail (unverified)"), max_length=254, blank=True)
     phone = models.CharField(_("phone (unverified)"), max_length=40, blank=True)
     locale = models.CharField(max_length=10, blank=True)
+    # The widget's "Email me a transcript" (the hello's profile): mail each chat when it ends.
+    transcript_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 

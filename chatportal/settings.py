@@ -89,6 +89,15 @@ CHATPORTAL_SUPPORT_ADDRESS = os.environ.get("CHATPORTAL_SUPPORT_ADDRESS", "")
 # at once (true) or waits for an agent until the department's auto_ticket_after_s
 # (false). Outside business hours it always becomes a ticket at once.
 CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE = env_bool("CHATPORTAL_TICKET_WHEN_NOBODY_ONLINE", False)
+# The requester hears that their ticket was opened, whatever opened it
+# (tickets/notifications/outbound.py: compose_acknowledgement).
+CHATPORTAL_TICKET_ACKNOWLEDGEMENTS = env_bool("CHATPORTAL_TICKET_ACKNOWLEDGEMENTS", True)
+# Signed portal links in mails (a ticket's page, confirming an address) and in
+# the widget for identified visitors: how long they work (tickets/links.py).
+CHATPORTAL_TICKET_LINK_MAX_AGE_S = int(
+    os.environ.get("CHATPORTAL_TICKET_LINK_MAX_AGE_S", str(7 * 24 * 3600))
+)
+CHATPORTAL_WIDGET_LINK_MAX_AGE_S = int(os.environ.get("CHATPORTAL_WIDGET_LINK_MAX_AGE_S", "900"))
 # SLA: the plan for contacts without an active contract, and the warning lead time.
 CHATPORTAL_DEFAULT_SLA = os.environ.get("CHATPORTAL_DEFAULT_SLA", "Standard")
 CHATPORTAL_SLA_WARN_BEFORE_S = int(os.environ.get("CHATPORTAL_SLA_WARN_BEFORE_S", "1800"))

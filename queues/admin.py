@@ -47,6 +47,7 @@ class DepartmentForm(forms.ModelForm):
             "long_wait_s",
             "auto_ticket_after_s",
             "kb_search_box",
+            "send_transcripts",
             "lead",
         ]
 

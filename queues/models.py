@@ -46,6 +46,14 @@ class Department(models.Model):
         default=False,
         help_text=_('Offer a "Search help" box in the widget before the first message.'),
     )
+    send_transcripts = models.BooleanField(
+        _("always e-mail chat transcripts"),
+        default=False,
+        help_text=_(
+            "Every visitor who left an e-mail address gets the chat's transcript when it ends,"
+            " whether or not they asked for it."
+        ),
+    )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -11,6 +11,7 @@ class TicketsConfig(AppConfig):
 
         from chat.conversion import register_ticket_converter
         from chat.sweeper import register_sweep
+        from chat.transcripts import register_transcript_sender
         from crm.gdpr import register_gdpr_part
         from crm.lookup import register_open_tickets_source
         from crm.search import register_search_source
@@ -24,6 +25,7 @@ class TicketsConfig(AppConfig):
         from tickets.notifications import outbox
 
         register_ticket_converter(convert_for_chat)
+        register_transcript_sender(outbox.send_transcript)
         # The tickets part of chat's sweep loop: unanswered chats, SLA clocks, mail due.
         register_sweep(sweep_unanswered)
         register_sweep(sweep_sla)

@@ -434,6 +434,8 @@ class OutboundEmail(models.Model):
         NOTIFICATION = "notification", _("ticket notification")
         SIGN_IN_LINK = "sign_in_link", _("sign-in link")
         AGENT_ALERT = "agent_alert", _("agent alert")
+        ACKNOWLEDGEMENT = "acknowledgement", _("ticket acknowledgement")
+        TRANSCRIPT = "transcript", _("chat transcript")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")

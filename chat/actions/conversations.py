@@ -52,6 +52,7 @@ from chat.log import (
 from chat.models import Conversation, ConversationEvent, Visitor
 from chat.queries import open_conversation_of
 from chat.queue import department_for_visitor
+from chat.transcripts import transcript_on_close
 from crm.record import contact_reference, organization_reference
 from foundation.realtime import publish_on_commit
 from foundation.webhooks import enqueue_webhook
@@ -311,6 +312,7 @@ def close_in_transaction(
         "conversation.closed",
         lambda: conversation_closed_data(conversation.pk, by=by, reason=reason),
     )
+    transcript_on_close(conversation.pk, reason=reason)
     if conversation.state == State.QUEUED:
         publish_queue_changed(conversation.department)
     elif conversation.state == State.ACTIVE and conversation.assigned_agent_id:

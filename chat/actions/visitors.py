@@ -48,6 +48,13 @@ def update_visitor_profile(visitor: Visitor, **fields: str) -> None:
         visitor.save(update_fields=[*changed, "last_seen_at"])
 
 
+def request_transcript(visitor: Visitor, wanted: bool) -> None:
+    """The widget's "Email me a transcript" checkbox, as the visitor left it."""
+    if visitor.transcript_requested != wanted:
+        visitor.transcript_requested = wanted
+        visitor.save(update_fields=["transcript_requested", "last_seen_at"])
+
+
 def identify_visitor(visitor: Visitor, identity: VerifiedIdentity) -> tuple[Visitor, str | None]:
     """Attach a verified identity; returns the acting visitor and a new token if one was issued.
 
@@ -176,6 +183,8 @@ def check_widget_hello(
         phone=profile.get("phone", ""),
         locale=locale,
     )
+    if "transcript" in profile:
+        request_transcript(visitor, bool(profile["transcript"]))
     identity_invalid = identified = False
     if identity:
         try:

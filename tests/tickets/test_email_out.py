@@ -114,7 +114,7 @@ def test_an_agent_reply_mails_the_customer_in_their_language_with_the_portal_lin
     assert sent.to == ["maria@electrica.example"]
     assert sent.reply_to == [f"support+{ticket.reply_token}@chatportal.example"]
     assert sent.subject == f"[{ticket.number}] Contorul nu pornește"
-    assert f"https://help.example.com/portal/tickets/{ticket.number}/" in sent.body
+    assert f"https://help.example.com/portal/t/{ticket.number}/" in sent.body
     assert "Am înlocuit releul <b>acum</b>." in sent.body  # plain text stays as written
     assert "Există un răspuns nou" in sent.body  # the event goes in the body, in Romanian
     html = sent.alternatives[0][0]

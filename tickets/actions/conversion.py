@@ -46,6 +46,7 @@ from chat.models import ChatAttachment, Conversation, ConversationEvent
 from foundation.timestamps import iso_timestamp
 from queues.hours import is_open
 from queues.models import Department
+from tickets import links
 from tickets.actions.attachments import link_attachments, new_attachments
 from tickets.actions.log import append_event, department_with_hours, role_of
 from tickets.actions.messages import create_ticket
@@ -186,19 +187,31 @@ def convert_conversation(
                 author_user=by,
             )
             link_attachments(carried, transcript)
+        ticket_payload = {
+            "number": ticket.number,
+            "status": ticket.status,
+            "portal_url": ticket.portal_url,
+        }
+        if _identified_as(visitor, ticket.contact_id):
+            # Signed in on the host site (JWT/HMAC): "Follow it in the portal" goes
+            # straight in. Visitors alone see it (chat.log.VISITOR_ONLY_KEYS).
+            ticket_payload["portal_login_url"] = links.link_url(
+                links.WIDGET, ticket.number, contact_id=ticket.contact_id
+            )
         appended = chat_log.append_event(
             conversation,
             kind=ConversationEvent.Kind.TICKET,
-            payload={
-                "number": ticket.number,
-                "status": ticket.status,
-                "portal_url": ticket.portal_url,
-            },
+            payload=ticket_payload,
             author=chat_log.agent_author(by) if by is not None else chat_log.SYSTEM,
             require_open=False,
         )
         ticket.chat_event = appended.frame  # type: ignore[attr-defined]
     return ticket
+
+
+def _identified_as(visitor: Any, contact_id: int | None) -> bool:
+    """A verified identity (never the pre-chat form) made this visitor that contact."""
+    return bool(visitor.external_id) and contact_id is not None and visitor.contact_id == contact_id
 
 
 def _first_line(body: str) -> str:

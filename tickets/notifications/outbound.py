@@ -16,20 +16,22 @@ reads. Every mail is marked automatic so vacation responders stay quiet.
 
 from __future__ import annotations
 
+import datetime
 import logging
+import zoneinfo
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from foundation.public_url import offline_base
-from tickets import customers, rating
+from tickets import customers, links, rating
 from tickets.models import (
     Ticket,
     TicketEvent,
@@ -72,6 +74,21 @@ def portal_url(path: str = "/portal/") -> str:
 
 def ticket_url(ticket: Ticket) -> str:
     return portal_url(f"/portal/tickets/{ticket.number}/")
+
+
+def customer_link(ticket: Ticket) -> str:
+    """The link a mail about `ticket` carries: it signs its reader in on that ticket.
+
+    A contact's ticket: a `ticket` link for that contact. An anonymous
+    requester's: a `confirm` link for the address they typed (following it
+    proves the address, `tickets.links`). Nobody's: the plain page.
+    """
+    if ticket.contact_id is not None:
+        return links.link_url(links.TICKET, ticket.number, contact_id=ticket.contact_id)
+    address = (ticket.requester_email or "").strip().lower()
+    if address and "@" in address:
+        return links.link_url(links.CONFIRM, ticket.number, email=address)
+    return ticket_url(ticket)
 
 
 def mail_domain() -> str:
@@ -173,7 +190,7 @@ def compose_notification(ticket: Ticket, event: TicketEvent) -> ComposedEmail | 
             "event": event,
             "body": message_text_for_display(payload, kind=event.kind, channel=ticket.channel),
             "status_label": customer_status_label(status),
-            "ticket_url": ticket_url(ticket),
+            "ticket_url": customer_link(ticket),
             "name": ticket.contact.first_name if ticket.contact else ticket.requester_name,
             "rating_links": rating_links(ticket) if asks_for_rating(event) else [],
         }
@@ -193,6 +210,131 @@ def compose_notification(ticket: Ticket, event: TicketEvent) -> ComposedEmail | 
             **AUTOMATIC_HEADERS,
             "X-Chatportal-Ticket": ticket.number,
         },
+    )
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def local_time_text(moment: datetime.datetime | None, zone_name: str) -> str:
+    """`moment` in the reader's zone and (active) language, the zone named: for mails."""
+    if moment is None:
+        return ""
+    zone = _zone(zone_name)
+    local = moment.astimezone(zone)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({zone.key})"
+
+
+def requester_locale(ticket: Ticket) -> str:
+    if ticket.contact is not None and ticket.contact.locale:
+        return ticket.contact.locale
+    conversation = ticket.conversation if ticket.conversation_id else None
+    if conversation is not None:
+        return conversation.locale or conversation.visitor.locale
+    return ""
+
+
+def compose_acknowledgement(ticket: Ticket) -> ComposedEmail | None:
+    """The mail that tells a requester their ticket was opened, or None with no address.
+
+    One per ticket, whatever opened it. It is the root of the ticket's mail
+    thread: it goes out with `thread_message_id(ticket)` as its Message-ID,
+    which every later notification names in In-Reply-To and References.
+    """
+    to = recipient_for(ticket)
+    if not to:
+        return None
+    contact = ticket.contact
+    zone_name = contact.time_zone if contact is not None else ""
+    with translation.override(_language(requester_locale(ticket))):
+        context = {
+            "ticket": ticket,
+            "name": contact.first_name if contact else ticket.requester_name,
+            "link": customer_link(ticket),
+            "confirm": contact is None,
+            "due": local_time_text(ticket.first_response_due, zone_name),
+        }
+        text = render_to_string("tickets/email/acknowledgement.txt", context)
+        html = render_to_string("tickets/email/acknowledgement.html", context)
+        subject = thread_subject(ticket)
+    return ComposedEmail(
+        to=[to],
+        subject=subject,
+        text=text,
+        html=html,
+        reply_to=[reply_address(ticket)],
+        headers={**AUTOMATIC_HEADERS, "X-Chatportal-Ticket": ticket.number},
+    )
+
+
+def compose_transcript(conversation: Any) -> ComposedEmail | None:
+    """A chat's visible messages for its visitor, in their language; None with no address.
+
+    Only what the visitor saw: public messages, never internal notes. Times
+    in the contact's zone when there is one. A chat that became a ticket
+    threads with the ticket's mails.
+    """
+    from chat.models import ConversationEvent  # a lower layer: tickets may read chat
+
+    visitor = conversation.visitor
+    contact = conversation.contact or (visitor.contact if visitor.contact_id else None)
+    to = (visitor.email or "").strip() or contact_address(contact)
+    if not to:
+        return None
+    messages = ConversationEvent.objects.filter(
+        conversation=conversation, kind=ConversationEvent.Kind.MESSAGE, internal=False
+    ).order_by("seq")
+    zone = _zone(contact.time_zone if contact is not None else "")
+    locale = conversation.locale or visitor.locale or (contact.locale if contact else "")
+    ticket = Ticket.objects.filter(conversation=conversation).first()
+    with translation.override(_language(locale)):
+        lines = []
+        for message in messages:
+            author = message.payload.get("author") if isinstance(message.payload, dict) else None
+            name = author.get("name") if isinstance(author, dict) else None
+            if message.author_role == "visitor":
+                name = _("You")
+            lines.append(
+                {
+                    "name": name or _("Agent"),
+                    "at": formats.date_format(message.created_at.astimezone(zone), "H:i"),
+                    "body": str(message.payload.get("body", "")),
+                }
+            )
+        context = {
+            "name": contact.first_name if contact is not None else visitor.name,
+            "lines": lines,
+            "date": formats.date_format(conversation.created_at.astimezone(zone), "DATE_FORMAT"),
+            "zone": zone.key,
+            "ticket": ticket,
+        }
+        subject = (
+            thread_subject(ticket)
+            if ticket is not None
+            else _("Your chat with us on %(date)s") % {"date": context["date"]}
+        )
+        text = render_to_string("tickets/email/transcript.txt", context)
+        html = render_to_string("tickets/email/transcript.html", context)
+    headers = {**AUTOMATIC_HEADERS}
+    if ticket is not None:
+        headers.update(
+            {
+                "References": thread_message_id(ticket),
+                "In-Reply-To": thread_message_id(ticket),
+                "X-Chatportal-Ticket": ticket.number,
+            }
+        )
+    return ComposedEmail(
+        to=[to],
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        reply_to=[reply_address(ticket) if ticket is not None else support_address()],
+        headers=headers,
     )
 
 

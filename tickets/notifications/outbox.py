@@ -19,13 +19,22 @@ import contextlib
 import contextvars
 import datetime
 from collections.abc import Callable, Iterator
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from tickets import customers
 from tickets.models import OutboundEmail, Ticket, TicketEvent
-from tickets.notifications.outbound import ComposedEmail, compose_notification, new_message_id
+from tickets.notifications.outbound import (
+    ComposedEmail,
+    compose_acknowledgement,
+    compose_notification,
+    compose_transcript,
+    new_message_id,
+    thread_message_id,
+)
 
 # The demo's mail goes to the console whatever the deployment's backend is
 # (`outbox_backend` below); rows remember it, so whichever worker sends them.
@@ -65,6 +74,7 @@ def enqueue_email(
     ticket: Ticket | None = None,
     event: TicketEvent | None = None,
     expires_in_s: float | None = None,
+    message_id: str = "",
 ) -> OutboundEmail:
     """Write the mail into the outbox in the caller's transaction; send it after the commit."""
     now = timezone.now()
@@ -80,7 +90,7 @@ def enqueue_email(
         text_body=composed.text,
         html_body=composed.html,
         headers=headers,
-        message_id=new_message_id(),
+        message_id=message_id or new_message_id(),
         backend=_backend_for_new_rows.get(),
         next_attempt_at=now,
         expires_at=now + datetime.timedelta(seconds=expires_in_s) if expires_in_s else None,
@@ -93,12 +103,35 @@ def notify_customer_on_commit(ticket: Ticket, event: TicketEvent) -> None:
     """For actions: put the customer's mail for `event` in the outbox, in this transaction.
 
     The outbox sends it once the transaction commits (and retries it); a
-    rollback takes the mail with it.
+    rollback takes the mail with it. A ticket's `created` event brings the
+    requester's acknowledgement, whatever channel opened it.
     """
+    if event.kind == TicketEvent.Kind.CREATED:
+        if not getattr(settings, "CHATPORTAL_TICKET_ACKNOWLEDGEMENTS", True):
+            return
+        acknowledgement = compose_acknowledgement(ticket)
+        if acknowledgement is not None:
+            enqueue_email(
+                OutboundEmail.Kind.ACKNOWLEDGEMENT,
+                acknowledgement,
+                ticket=ticket,
+                event=event,
+                message_id=thread_message_id(ticket),
+            )
+        return
     composed = compose_notification(ticket, event)
     if composed is None:
         return
     enqueue_email(OutboundEmail.Kind.NOTIFICATION, composed, ticket=ticket, event=event)
+
+
+def send_transcript(conversation: Any) -> None:
+    """For chat (`chat.transcripts`): queue the ended chat's transcript, in its transaction."""
+    composed = compose_transcript(conversation)
+    if composed is None:
+        return
+    ticket = Ticket.objects.filter(conversation=conversation).first()
+    enqueue_email(OutboundEmail.Kind.TRANSCRIPT, composed, ticket=ticket)
 
 
 def request_sign_in_link(address: str) -> None:

@@ -25,7 +25,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.models import Contact
+from tickets import links
 from tickets.access import access_ticket_for_customer, equipment_for_customer, tickets_for_customer
+from tickets.actions.contacts import confirm_requester, portal_user_for
 from tickets.actions.messages import add_reply, create_ticket
 from tickets.attachments import (
     check_request_files,
@@ -145,6 +148,42 @@ def portal_link_confirm(request: HttpRequest, token: str) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("portal")
     return render(request, "tickets/portal/link_confirm.html", {"token": token})
+
+
+def _link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/portal/link_invalid.html", {"ticket_link": True}, status=400)
+
+
+@never_cache
+@require_GET
+def portal_ticket_link(request: HttpRequest, number: str, token: str) -> HttpResponse:
+    """A signed ticket link (`tickets.links`): sign in as its contact, open its ticket.
+
+    Someone else signed in on this browser is signed out first: the link is
+    proof of the mailbox (or the host site's sign-in) it was handed to, and
+    its ticket is what its follower wants to see. Not one-time, so a mail
+    scanner fetching it spends nothing.
+    """
+    link = links.read_token(token, number)
+    ticket = Ticket.objects.filter(number=link.number).first() if link is not None else None
+    if link is None or ticket is None:
+        return _link_invalid(request)
+    if link.purpose == links.CONFIRM:
+        contact = confirm_requester(ticket, link.email)
+    else:
+        contact = Contact.objects.filter(pk=link.contact_id).first()
+    user = portal_user_for(contact) if contact is not None else None
+    if user is None:
+        return _link_invalid(request)
+    try:
+        access_ticket_for_customer(user, link.number)
+    except TicketNotFound:
+        return _link_invalid(request)
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        logout(request)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("portal_ticket", number=link.number)
 
 
 # --- tickets ---------------------------------------------------------------------------

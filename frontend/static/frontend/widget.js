@@ -35,7 +35,7 @@
     "open minimize title log message send end name email placeholder typing agent you system queued " +
     "assigned transferredDept transferredAgent closed newChat position wait offline offlineSend " +
     "reconnecting sending sent read failed ticket ticketLink rate rateN thanks hours articles left " +
-    "unread leaveOffer leaveHint keep requeued attach suggested solved back search previous dept comment"
+    "unread leaveOffer leaveHint keep requeued attach suggested solved back search previous dept comment transcript"
   ).split(" ");
   var STRINGS = {
     en: [
@@ -54,7 +54,7 @@
       "Keep my place",
       "Your agent was disconnected — you are back in the queue, nobody else will take your place.",
       "Attach file", "Suggested articles", "This solved my problem", "Back to chat", "Search help",
-      "Previous conversations", "Department", "Comment (optional)"
+      "Previous conversations", "Department", "Comment (optional)", "Email me a transcript"
     ],
     ro: [
       "Deschideți chatul", "Minimizați chatul", "Discutați cu noi", "Conversație", "Mesaj", "Trimiteți",
@@ -71,7 +71,7 @@
       "Lăsați un mesaj în loc", "Locul vă rămâne până trimiteți; mesajul devine un tichet.",
       "Rămân la coadă", "Operatorul s-a deconectat — sunteți din nou la coadă, nimeni nu vă ia locul.",
       "Atașați un fișier", "Articole sugerate", "Asta mi-a rezolvat problema", "Înapoi la chat",
-      "Căutați în ajutor", "Conversații anterioare", "Departament", "Comentariu (opțional)"
+      "Căutați în ajutor", "Conversații anterioare", "Departament", "Comentariu (opțional)", "Trimiteți-mi conversația pe e-mail"
     ],
     ru: [
       "Открыть чат", "Свернуть чат", "Напишите нам", "Переписка", "Сообщение", "Отправить", "Завершить чат",
@@ -86,7 +86,7 @@
       "Место сохранится до отправки; сообщение станет обращением.",
       "Остаться в очереди", "Оператор отключился — вы снова в очереди, ваше место никто не займёт.",
       "Прикрепить файл", "Рекомендуемые статьи", "Это решило мою проблему", "Назад к чату",
-      "Поиск по справке", "Предыдущие разговоры", "Отдел", "Комментарий (необязательно)"
+      "Поиск по справке", "Предыдущие разговоры", "Отдел", "Комментарий (необязательно)", "Прислать копию переписки на e-mail"
     ]
   };
 
@@ -295,7 +295,10 @@
   ui.typing = el("div", { class: "typing", "aria-live": "polite" });
   ui.name = el("input", { autocomplete: "name", maxlength: "200", "aria-label": t("name"), placeholder: t("name") });
   ui.email = el("input", { type: "email", autocomplete: "email", maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
-  ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email]);
+  // "Email me a transcript": travels in the hello's profile, like the e-mail it goes to.
+  ui.transcript = el("input", { type: "checkbox" });
+  
+  ui.prechat = el("div", { class: "prechat" }, [ui.name, ui.email, el("label", {}, [ui.transcript, " ", t("transcript")])]);
   // The departments the site lets the visitor choose from (data-departments="sales,support").
   var OFFERED = (data.departments || "").split(",").map((d) => d.trim()).filter((d) => /^[-\w]{1,50}$/.test(d)).slice(0, 10);
   if (OFFERED.length < 2) OFFERED = [];
@@ -369,6 +372,7 @@
   }
   ui.name.value = data.name || state.profile.name || "";
   ui.email.value = data.email || state.profile.email || "";
+  ui.transcript.checked = !!state.profile.transcript;
 
   // ---- Rendering -------------------------------------------------------------
   var rendered = {}; // client_id -> bubble, for own messages (pending or confirmed)
@@ -461,7 +465,9 @@
         return;
       case "ticket": {
         var label = t("ticket", { number: ev.number || "", status: ev.status || "" });
-        note(safeUrl(ev.portal_url) ? [label, " — ", link(ev.portal_url, t("ticketLink"))] : [label]);
+        // An identified visitor's frame carries a short-lived signed link that signs them in.
+        var portal = safeUrl(ev.portal_login_url) ? ev.portal_login_url : ev.portal_url;
+        note(safeUrl(portal) ? [label, " — ", link(portal, t("ticketLink"))] : [label]);
         return;
       }
       case "rated":
@@ -688,6 +694,7 @@
     if (name) result.name = name.slice(0, 200);
     // The server refuses a hello with a malformed e-mail; a typo must not cost the chat.
     if (email && email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) result.email = email;
+    result.transcript = ui.transcript.checked;
     return result;
   }
 
