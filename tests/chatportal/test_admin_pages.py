@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -19,12 +21,13 @@ from chat.log import visitor_author
 from chat.models import ChatAttachment, Conversation
 from chatportal.demo_data import seed_demo
 from crm.gdpr import erase_contact
-from crm.models import Contact, ContactErasure, Product
+from crm.models import Contact, ContactErasure, Organization, Product, ServiceLine
 from foundation.uploads import check_upload
 from integrations.models import WebhookEndpoint
 from queues.actions import do_set_presence
-from queues.models import AgentProfile, Department, ProductRoute
+from queues.models import AgentProfile, Department, PresenceInterval, ProductRoute
 from queues.tokens import issue_agent_token
+from reports.models import SupportExpense
 from tests import attachment_files as files
 from tickets.actions.messages import add_reply
 from tickets.models import Ticket, TicketAttachment
@@ -47,6 +50,20 @@ def every_kind_of_row(db, settings, tmp_path):
     do_set_presence(boris, "online")
     ProductRoute.objects.create(
         product=Product.objects.first(), department=Department.objects.first()
+    )
+    # The KPIs' inputs (reports/, crm.ServiceLine, queues.PresenceInterval).
+    ServiceLine.objects.create(
+        kind="repair", date=datetime.date(2026, 3, 2), amount=Decimal("300"), currency="EUR",
+        organization=Organization.objects.first(), description="Relay repair",
+    )  # fmt: skip
+    SupportExpense.objects.create(
+        period_start=datetime.date(2026, 3, 1), period_end=datetime.date(2026, 3, 31),
+        department=Department.objects.first(), amount=Decimal("3100"), currency="EUR",
+    )  # fmt: skip
+    PresenceInterval.objects.create(
+        user=boris,
+        status="online",
+        started_at=datetime.datetime(2026, 3, 2, 9, tzinfo=datetime.UTC),
     )
     visitor, _token = create_visitor(name="Ana")
     conversation, _ = start_conversation(visitor, Department.objects.get(slug="support"))
