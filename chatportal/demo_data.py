@@ -44,7 +44,7 @@ DEMO_PASSWORD = "demo-pass-123"
 # Fixed ids for demo rows that have no natural key of their own (calls).
 DEMO_NAMESPACE = uuid.UUID("4f0f6a8e-6f1c-4d53-9d7e-2b1d3c5a7e01")
 # Apps that may contribute demo rows, in import-direction order.
-EXTRA_SEED_APPS = ("chat", "tickets", "kb", "frontend")
+EXTRA_SEED_APPS = ("chat", "tickets", "kb", "reports", "frontend")
 
 MON_FRI = range(5)
 
