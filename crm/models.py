@@ -52,7 +52,9 @@ class Contact(models.Model):
         blank=True,
         help_text=_("The id of this person in the host site or the company's CRM."),
     )
-    locale = models.CharField(_("locale"), max_length=10, blank=True, default="en")
+    # Blank: not known yet. Pages then follow the reader's browser, e-mails the site's
+    # LANGUAGE_CODE; a set locale is the contact's own choice and wins over both.
+    locale = models.CharField(_("locale"), max_length=10, blank=True, default="")
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="UTC")
     account_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

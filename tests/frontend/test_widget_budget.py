@@ -17,8 +17,9 @@ WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "fro
 # my problem", "Search help") added 2.5 kB in three languages (33.4 kB then).
 # Since issue 15 the server sends each visitor one locale's strings (30.3-31.1 kB before
 # the phone layout, the JS API, departments and previous conversations), and the budget
-# holds for every served locale.
-MINIFIED_BUDGET_BYTES = 34 * 1024
+# holds for every served locale. 34 KiB until the rating's comment box and the "Email me a
+# transcript" checkbox (issues 15 and 16) took the Russian copy to 35.4 kB.
+MINIFIED_BUDGET_BYTES = 36 * 1024
 LOCALES = ("en", "ro", "ru")
 # What a first visit costs a visitor on the wire (measured 10.9 kB at introduction,
 # 12.0 kB with self-service in issue 14).

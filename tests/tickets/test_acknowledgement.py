@@ -13,6 +13,8 @@ import zoneinfo
 import pytest
 from django.core import mail
 from django.test import Client, TestCase
+from django.utils import translation
+from django.utils.translation import gettext
 
 from chat.actions.conversations import post_message, start_conversation
 from chat.actions.visitors import create_visitor
@@ -148,7 +150,11 @@ def test_a_chat_that_becomes_a_ticket_is_acknowledged_once_to_the_address_the_vi
     assert sent.to == ["dan@example.com"]
     # Nobody's contact yet: the link asks to confirm the address first.
     assert f"https://help.example.com/portal/t/{ticket.number}/" in sent.body
-    assert "Confirm your e-mail address" in sent.body
+    # In the visitor's language (the widget's hello said ru).
+    with translation.override("ru"):
+        assert (
+            gettext("Confirm your e-mail address to follow your ticket in the portal:") in sent.body
+        )
 
 
 def test_no_address_no_acknowledgement(support):

@@ -17,6 +17,7 @@ from chat.actions.visitors import create_visitor
 from chat.log import agent_author, visitor_author
 from chat.models import Conversation, ConversationEvent
 from crm.models import Asset, Contact, Organization, Product, SlaPlan, SupportContract
+from foundation.timestamps import iso_timestamp
 from tests.factories import make_agent, make_contact, make_department
 from tickets.access import equipment_for_customer
 from tickets.actions.conversion import convert_conversation
@@ -124,7 +125,7 @@ def test_each_row_carries_a_status_badge_and_its_last_update(signed_in_maria, ma
     row = re.search(rf'<tr id="ticket-{ticket.number}".*?</tr>', html, re.S).group(0)
     assert 'data-status="pending"' in row
     assert '<span class="badge badge-waiting">Waiting for your reply</span>' in row
-    assert f'<time datetime="{ticket.updated_at.isoformat()}">' in row
+    assert f'<time datetime="{iso_timestamp(ticket.updated_at)}">' in row
     assert "Asked by" not in row  # her own ticket needs no name
 
 
@@ -184,7 +185,7 @@ def test_the_ticket_page_names_who_handles_it_by_first_name_and_the_promised_tim
     assert "<dt>Handled by</dt><dd>Ana</dd>" in html
     assert "ana.ionescu" not in html
     assert "We aim to answer by" in html
-    assert f'<time datetime="{due.isoformat()}">' in html
+    assert f'<time datetime="{iso_timestamp(due)}">' in html
 
 
 def test_the_thread_is_a_live_region_not_a_numbered_list(signed_in_maria, maria):
