@@ -1,11 +1,10 @@
 """Demo rows for the reports: what the KPIs need beyond chats and tickets.
 
-Customer categories, a contract that renews an earlier one, the billable
-after-sales services (parts, repairs, maintenance, training), support
-expenses per department and month, and a few targets, so the reports page
-and `GET /api/v1/reports/kpis` show cost per ticket, support revenue,
-renewal rate and targets on a fresh demo. Keyed by natural keys: seeding
-twice changes nothing.
+Customer categories, the billable after-sales services (parts, repairs,
+maintenance, training), support expenses per department and month, and a
+few targets, so the reports page and `GET /api/v1/reports/kpis` show cost
+per ticket, support revenue and targets on a fresh demo. Keyed by natural
+keys: seeding twice changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from crm.models import Asset, Organization, ServiceLine, SupportContract
+from crm.models import Asset, Organization, ServiceLine
 from queues.demo_records import DemoData
 from reports.models import KpiTarget, SupportExpense
 
@@ -25,18 +24,6 @@ CATEGORIES = {
     "Sibenergo AO": "utility",
     "Dalenergo OOO": "service partner",
 }
-
-# organization, plan, name, starts, ends, price: the contract the current one renews
-EARLIER_CONTRACTS = [
-    (
-        "Electrica Nord SRL",
-        "Silver",
-        "Electrica Nord — Silver (previous term)",
-        datetime.date(2022, 7, 1),
-        datetime.date(2024, 6, 30),
-        Decimal("6000.00"),
-    ),
-]
 
 # kind, unit serial or None, organization, days ago, amount, description
 SERVICES = [
@@ -81,31 +68,9 @@ TARGETS = [
 def seed(demo: DemoData) -> None:
     for name, category in CATEGORIES.items():
         Organization.objects.filter(name=name).update(category=category)
-    _seed_renewals(demo)
     _seed_services(demo)
     _seed_expenses(demo)
     _seed_targets(demo)
-
-
-def _seed_renewals(demo: DemoData) -> None:
-    for org_name, plan_name, name, starts, ends, price in EARLIER_CONTRACTS:
-        organization = demo.organizations[org_name]
-        earlier, _ = SupportContract.objects.update_or_create(
-            organization=organization,
-            plan=demo.plans[plan_name],
-            starts_on=starts,
-            defaults={
-                "name": name,
-                "ends_on": ends,
-                "renewal_date": ends,
-                "price": price,
-                "currency": "EUR",
-            },
-        )
-        # The term that followed it: the next contract of the organization.
-        SupportContract.objects.filter(
-            organization=organization, starts_on=ends + datetime.timedelta(days=1)
-        ).update(renews=earlier)
 
 
 def _seed_services(demo: DemoData) -> None:
