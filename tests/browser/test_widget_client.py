@@ -267,7 +267,7 @@ def test_it_says_hello_to_the_server_that_served_it_not_to_the_host_page(browser
     assert server.ws.url == SOCKET_URL
     assert hello["department"] == "support"
     assert hello["token"] is None
-    assert hello["profile"] == {"name": "Ana", "email": "ana@example.com"}
+    assert hello["profile"] == {"name": "Ana", "email": "ana@example.com", "transcript": False}
     assert hello["page"] == {"url": HOST_PAGE_URL, "title": "Shop item 9"}
     assert hello["locale"] == "en"
     assert "resume" not in hello
@@ -476,7 +476,7 @@ def test_it_offers_an_offline_form_when_nobody_is_online(browser_context, server
     wait_until(page, lambda: server.sent("message"), what="offline message")
     assert server.sent("message")[0]["body"] == "Please call me back"
     # The profile typed into the form travels in a fresh hello before the message.
-    assert server.sent("hello")[-1]["profile"] == {"name": "Ana", "email": "ana@example.com"}
+    assert server.sent("hello")[-1]["profile"] == {"name": "Ana", "email": "ana@example.com", "transcript": False}
     expect(page.get_by_role("log")).to_contain_text("Your message is kept")
 
 
@@ -811,7 +811,7 @@ def test_it_sends_the_message_then_closes_and_shows_the_ticket_it_became(browser
     # The e-mail only travels in hello: a fresh hello (same token, same chat), then the message.
     wait_until(page, lambda: len(server.sent("hello")) == 2, what="the hello with the e-mail")
     hello = server.sent("hello")[1]
-    assert hello["profile"] == {"email": "ana@example.com"}
+    assert hello["profile"] == {"email": "ana@example.com", "transcript": False}
     assert hello["token"] == server.token
     assert hello["resume"] == {CONV: server.last_seq}
     wait_until(page, lambda: len(server.sent("message")) == 2, what="the message left")
