@@ -40,6 +40,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -396,19 +397,18 @@ class _Clocks:
         return self.cache[key]
 
 
-def _paused_spans(
-    ticket_ids: Iterable[int],
-) -> dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]]:
-    """Per ticket, the spans its resolution clock stood still (pending, solved)."""
+def _paused_spans(ticket_ids: Iterable[int]) -> dict[int, list[tuple[float, float | None]]]:
+    """Per ticket, the spans (Unix seconds) its resolution clock stood still (pending, solved)."""
     paused_statuses = {str(s) for s in Ticket.PAUSED_STATUSES}
-    spans: dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]] = defaultdict(list)
-    open_since: dict[int, datetime.datetime] = {}
+    spans: dict[int, list[tuple[float, float | None]]] = defaultdict(list)
+    open_since: dict[int, float] = {}
+    # The new status as text (KT), not the decoded JSON payload: one string per row.
     events = (
         TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind=TicketEvent.Kind.STATUS)
+        .annotate(new_status=KT("payload__new"))
         .order_by("ticket_id", "seq")
-        .values_list("ticket_id", "created_at", "payload__new")
     )
-    for ticket_id, at, new in events:
+    for ticket_id, new, at in _moments(events, "ticket_id", "new_status", "created_at"):
         if new in paused_statuses:
             open_since.setdefault(ticket_id, at)
         elif ticket_id in open_since:
@@ -419,10 +419,19 @@ def _paused_spans(
 
 
 def _resolution_seconds(filters: KpiFilters) -> list[float]:
-    """Business seconds from opening to (last) solving, pauses taken out."""
+    """Business seconds from opening to (last) solving, pauses taken out.
+
+    Timestamps are read as Unix seconds (PostgreSQL converts them; turning
+    tens of thousands of them into datetimes was most of the report's time).
+    """
     solved = list(
-        tickets_solved_in(filters).values_list(
-            "pk", "created_at", "solved_at", "department_id", "sla_plan__is_24x7"
+        _moments(
+            tickets_solved_in(filters),
+            "pk",
+            "department_id",
+            "sla_plan__is_24x7",
+            "created_at",
+            "solved_at",
         )
     )
     if not solved:
@@ -436,15 +445,16 @@ def _resolution_seconds(filters: KpiFilters) -> list[float]:
         )
         .values("pk")
     )
-    clocks = _Clocks(min(row[1] for row in solved), filters.end)
+    lo = datetime.datetime.fromtimestamp(min(row[3] for row in solved), UTC)
+    clocks = _Clocks(lo, filters.end)
     seconds = []
-    for pk, created, solved_at, department_id, plan_24x7 in solved:
+    for pk, department_id, plan_24x7, created, solved_at in solved:
         clock = clocks.clock(department_id, bool(plan_24x7))
-        total = clock.between(created, solved_at)
+        total = clock.seconds(created, solved_at)
         for since, until in paused.get(pk, ()):
             until = min(until or solved_at, solved_at)
             if since < solved_at:
-                total -= clock.between(max(since, created), until)
+                total -= clock.seconds(max(since, created), until)
         seconds.append(max(total, 0.0))
     return seconds
 
