@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
     F,
     FloatField,
@@ -39,6 +38,7 @@ from django.db.models import (
     Min,
     Q,
     QuerySet,
+    Sum,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
@@ -323,7 +323,8 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
         "total": Count("pk"),
         "missed": Count("pk", filter=Q(outcome=Outcome.MISSED)),
         "deflected": Count("pk", filter=Q(outcome=Outcome.DEFLECTED)),
-        "csat": Avg("rating_score"),
+        "csat_n": Count("rating_score"),
+        "csat_sum": Sum("rating_score"),
     }
     if _use_sql_percentiles():
         wait = EpochSeconds(F("first_assigned_at"), F("created_at"))
@@ -370,7 +371,8 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
         "first_response_s_median": durations["reply"],
         "first_response_s_p90": durations["reply_p90"],
         "handle_s_median": durations["handle"],
-        "csat_avg": None if figures["csat"] is None else round(float(figures["csat"]), 2),
+        "csat_n": figures["csat_n"],
+        "csat_sum": figures["csat_sum"] or 0,
     }
 
 
@@ -457,6 +459,22 @@ def _resolution_seconds(filters: KpiFilters) -> list[float]:
                 total -= clock.seconds(max(since, created), until)
         seconds.append(max(total, 0.0))
     return seconds
+
+
+def tickets_rated_in(filters: KpiFilters) -> QuerySet[Ticket]:
+    """Tickets matching the filters whose (latest) rating was given in the period."""
+    return tickets_matching(filters).filter(
+        rated_at__gte=filters.start, rated_at__lt=filters.end, rating_score__isnull=False
+    )
+
+
+def _csat(filters: KpiFilters, chats: dict[str, Any]) -> float | None:
+    """The mean of every rating: the period's rated chats and the tickets rated in it."""
+    tickets = tickets_rated_in(filters).aggregate(n=Count("pk"), total=Sum("rating_score"))
+    count = chats["csat_n"] + tickets["n"]
+    if not count:
+        return None
+    return round((chats["csat_sum"] + (tickets["total"] or 0)) / count, 2)
 
 
 def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
@@ -663,7 +681,9 @@ def compute_kpis(filters: KpiFilters) -> dict[str, Any]:
     """Every KPI of the period and filters (see docs/kpis.md), keys as in KPI_FIELDS."""
     now = filters.now or timezone.now()
     result: dict[str, Any] = {}
-    result.update(_chat_figures(filters))
+    chats = _chat_figures(filters)
+    result.update(chats)
+    result["csat_avg"] = _csat(filters, chats)
     result.update(_ticket_figures(filters, now))
     result["cost_per_ticket"] = cost_per_ticket(filters)
     result["support_revenue"] = money(_revenue(filters))
@@ -680,7 +700,8 @@ def compute_series(filters: KpiFilters, bucket: str = "day") -> list[dict[str, A
     series = []
     for day in filters.days():
         one_day = replace(filters, date_from=day, date_to=day)
-        figures = {**_chat_figures(one_day), **_ticket_figures(one_day, now)}
+        chats = _chat_figures(one_day)
+        figures = {**chats, **_ticket_figures(one_day, now), "csat_avg": _csat(one_day, chats)}
         series.append({"date": day.isoformat(), **{k: figures[k] for k in SERIES_FIELDS}})
     return series
 
