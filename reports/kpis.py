@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -574,19 +575,36 @@ def renewal_rate(filters: KpiFilters) -> float | None:
 
 
 class Epoch(Func):
-    """A timestamp as Unix seconds on PostgreSQL (a float is cheaper to read than a datetime)."""
+    """A timestamp as Unix seconds on PostgreSQL, as a double (cheaper to read than a datetime,
+    and than the `numeric` EXTRACT gives since PostgreSQL 14)."""
 
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
     output_field = FloatField()
 
 
 def _moments(rows: QuerySet, *fields: str) -> Iterable[tuple]:
-    """`values_list` of the fields, the timestamps as Unix seconds (None stays None)."""
+    """`values_list` of the fields, the timestamps as Unix seconds (None stays None).
+
+    On PostgreSQL the query runs on the cursor directly: the rows are plain
+    ints, strings and floats already, and Django's per-value converters were
+    a third of the time of reading tens of thousands of them.
+    """
     names = [name for name in fields if not name.endswith("_at")]
     stamps = [name for name in fields if name.endswith("_at")]
     if connection.vendor == "postgresql":
         rows = rows.annotate(**{f"{name}_epoch": Epoch(F(name)) for name in stamps})
-        return rows.values_list(*names, *(f"{name}_epoch" for name in stamps))
+        query = rows.values_list(*names, *(f"{name}_epoch" for name in stamps)).query
+        try:
+            sql, params = query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # e.g. `pk__in=[]`
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        # DISTINCT with an ordering appends the ordering's columns: cut them off.
+        if found and len(found[0]) > len(fields):
+            return [row[: len(fields)] for row in found]
+        return found
     return (
         (*row[: len(names)], *(None if v is None else v.timestamp() for v in row[len(names) :]))
         for row in rows.values_list(*names, *stamps)
