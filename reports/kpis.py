@@ -34,6 +34,7 @@ from django.db.models import (
     Aggregate,
     Count,
     F,
+    FilteredRelation,
     FloatField,
     Func,
     Min,
@@ -238,6 +239,14 @@ def tickets_solved_in(filters: KpiFilters) -> QuerySet[Ticket]:
     return tickets_matching(filters).filter(solved_at__gte=filters.start, solved_at__lt=filters.end)
 
 
+# The events the chat moments come from (chat_event_moments_idx covers exactly these).
+MOMENT_KINDS = (
+    ConversationEvent.Kind.ASSIGNED,
+    ConversationEvent.Kind.MESSAGE,
+    ConversationEvent.Kind.ATTACHMENT,
+)
+
+
 def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Each conversation with its first assignment and first agent reply, from its events.
 
@@ -245,14 +254,20 @@ def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
     and per use): the percentiles over them run in an outer query.
     """
     Kind = ConversationEvent.Kind
+    # The kinds are in the JOIN's ON clause (not only in the FILTERs), so PostgreSQL
+    # reads just those events, from the partial index chat_event_moments_idx.
     return rows.annotate(
-        first_assigned_at=Min("events__created_at", filter=Q(events__kind=Kind.ASSIGNED)),
+        moment_events=FilteredRelation("events", condition=Q(events__kind__in=MOMENT_KINDS)),
+    ).annotate(
+        first_assigned_at=Min(
+            "moment_events__created_at", filter=Q(moment_events__kind=Kind.ASSIGNED)
+        ),
         first_reply_at=Min(
-            "events__created_at",
+            "moment_events__created_at",
             filter=Q(
-                events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
-                events__author_role=ConversationEvent.Role.AGENT,
-                events__internal=False,
+                moment_events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
+                moment_events__author_role=ConversationEvent.Role.AGENT,
+                moment_events__internal=False,
             ),
         ),
     )
