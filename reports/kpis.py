@@ -12,8 +12,11 @@ wall-board, `reports.api`), kept stable:
 
 Never a counter: every number is recounted from rows (conversations and
 their events, tickets and their status events, presence intervals,
-expenses, service lines). Medians and percentiles are computed in Python
-over `values_list` of only the columns needed. No data gives `None`.
+expenses, service lines). On PostgreSQL the chat percentiles are
+`percentile_cont`, occupancy is multirange arithmetic, and the rows Python
+must read (resolution times) come as Unix seconds straight off the cursor;
+SQLite computes the same numbers in Python. No data gives `None`.
+Measurements: docs/benchmarks.md (KPI section).
 Definitions, formulas and edge cases: docs/kpis.md.
 """
 
