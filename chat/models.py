@@ -192,6 +192,16 @@ class ConversationEvent(models.Model):
                 name="chat_event_client_id_unique",
             ),
         ]
+        indexes = [
+            # The KPI report's first assignment and first agent reply of each chat
+            # (reports.kpis): only these kinds, read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["conversation", "created_at"],
+                include=["kind", "author_role", "internal"],
+                condition=Q(kind__in=["assigned", "message", "attachment"]),
+                name="chat_event_moments_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.seq} {self.kind}"

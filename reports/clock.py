@@ -58,7 +58,10 @@ class BusinessClock:
 
     def between(self, start: datetime.datetime, end: datetime.datetime) -> float:
         """Open seconds in `[start, end)`; 0 when `end` is not after `start`."""
-        a, b = start.timestamp(), end.timestamp()
+        return self.seconds(start.timestamp(), end.timestamp())
+
+    def seconds(self, a: float, b: float) -> float:
+        """Open seconds in `[a, b)`, both Unix seconds; 0 when `b` is not after `a`."""
         if b <= a:
             return 0.0
         if self.calendar:

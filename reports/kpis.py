@@ -12,8 +12,11 @@ wall-board, `reports.api`), kept stable:
 
 Never a counter: every number is recounted from rows (conversations and
 their events, tickets and their status events, presence intervals,
-expenses, service lines). Medians and percentiles are computed in Python
-over `values_list` of only the columns needed. No data gives `None`.
+expenses, service lines). On PostgreSQL the chat percentiles are
+`percentile_cont`, occupancy is multirange arithmetic, and the rows Python
+must read (resolution times) come as Unix seconds straight off the cursor;
+SQLite computes the same numbers in Python. No data gives `None`.
+Measurements: docs/benchmarks.md (KPI section).
 Definitions, formulas and edge cases: docs/kpis.md.
 """
 
@@ -28,18 +31,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
     F,
+    FilteredRelation,
     FloatField,
     Func,
     Min,
     Q,
     QuerySet,
+    Sum,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -236,6 +242,14 @@ def tickets_solved_in(filters: KpiFilters) -> QuerySet[Ticket]:
     return tickets_matching(filters).filter(solved_at__gte=filters.start, solved_at__lt=filters.end)
 
 
+# The events the chat moments come from (chat_event_moments_idx covers exactly these).
+MOMENT_KINDS = (
+    ConversationEvent.Kind.ASSIGNED,
+    ConversationEvent.Kind.MESSAGE,
+    ConversationEvent.Kind.ATTACHMENT,
+)
+
+
 def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Each conversation with its first assignment and first agent reply, from its events.
 
@@ -243,14 +257,20 @@ def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
     and per use): the percentiles over them run in an outer query.
     """
     Kind = ConversationEvent.Kind
+    # The kinds are in the JOIN's ON clause (not only in the FILTERs), so PostgreSQL
+    # reads just those events, from the partial index chat_event_moments_idx.
     return rows.annotate(
-        first_assigned_at=Min("events__created_at", filter=Q(events__kind=Kind.ASSIGNED)),
+        moment_events=FilteredRelation("events", condition=Q(events__kind__in=MOMENT_KINDS)),
+    ).annotate(
+        first_assigned_at=Min(
+            "moment_events__created_at", filter=Q(moment_events__kind=Kind.ASSIGNED)
+        ),
         first_reply_at=Min(
-            "events__created_at",
+            "moment_events__created_at",
             filter=Q(
-                events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
-                events__author_role=ConversationEvent.Role.AGENT,
-                events__internal=False,
+                moment_events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
+                moment_events__author_role=ConversationEvent.Role.AGENT,
+                moment_events__internal=False,
             ),
         ),
     )
@@ -322,7 +342,8 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
         "total": Count("pk"),
         "missed": Count("pk", filter=Q(outcome=Outcome.MISSED)),
         "deflected": Count("pk", filter=Q(outcome=Outcome.DEFLECTED)),
-        "csat": Avg("rating_score"),
+        "csat_n": Count("rating_score"),
+        "csat_sum": Sum("rating_score"),
     }
     if _use_sql_percentiles():
         wait = EpochSeconds(F("first_assigned_at"), F("created_at"))
@@ -369,7 +390,8 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
         "first_response_s_median": durations["reply"],
         "first_response_s_p90": durations["reply_p90"],
         "handle_s_median": durations["handle"],
-        "csat_avg": None if figures["csat"] is None else round(float(figures["csat"]), 2),
+        "csat_n": figures["csat_n"],
+        "csat_sum": figures["csat_sum"] or 0,
     }
 
 
@@ -396,19 +418,18 @@ class _Clocks:
         return self.cache[key]
 
 
-def _paused_spans(
-    ticket_ids: Iterable[int],
-) -> dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]]:
-    """Per ticket, the spans its resolution clock stood still (pending, solved)."""
+def _paused_spans(ticket_ids: Iterable[int]) -> dict[int, list[tuple[float, float | None]]]:
+    """Per ticket, the spans (Unix seconds) its resolution clock stood still (pending, solved)."""
     paused_statuses = {str(s) for s in Ticket.PAUSED_STATUSES}
-    spans: dict[int, list[tuple[datetime.datetime, datetime.datetime | None]]] = defaultdict(list)
-    open_since: dict[int, datetime.datetime] = {}
+    spans: dict[int, list[tuple[float, float | None]]] = defaultdict(list)
+    open_since: dict[int, float] = {}
+    # The new status as text (KT), not the decoded JSON payload: one string per row.
     events = (
         TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind=TicketEvent.Kind.STATUS)
+        .annotate(new_status=KT("payload__new"))
         .order_by("ticket_id", "seq")
-        .values_list("ticket_id", "created_at", "payload__new")
     )
-    for ticket_id, at, new in events:
+    for ticket_id, new, at in _moments(events, "ticket_id", "new_status", "created_at"):
         if new in paused_statuses:
             open_since.setdefault(ticket_id, at)
         elif ticket_id in open_since:
@@ -419,10 +440,19 @@ def _paused_spans(
 
 
 def _resolution_seconds(filters: KpiFilters) -> list[float]:
-    """Business seconds from opening to (last) solving, pauses taken out."""
+    """Business seconds from opening to (last) solving, pauses taken out.
+
+    Timestamps are read as Unix seconds (PostgreSQL converts them; turning
+    tens of thousands of them into datetimes was most of the report's time).
+    """
     solved = list(
-        tickets_solved_in(filters).values_list(
-            "pk", "created_at", "solved_at", "department_id", "sla_plan__is_24x7"
+        _moments(
+            tickets_solved_in(filters),
+            "pk",
+            "department_id",
+            "sla_plan__is_24x7",
+            "created_at",
+            "solved_at",
         )
     )
     if not solved:
@@ -436,17 +466,34 @@ def _resolution_seconds(filters: KpiFilters) -> list[float]:
         )
         .values("pk")
     )
-    clocks = _Clocks(min(row[1] for row in solved), filters.end)
+    lo = datetime.datetime.fromtimestamp(min(row[3] for row in solved), UTC)
+    clocks = _Clocks(lo, filters.end)
     seconds = []
-    for pk, created, solved_at, department_id, plan_24x7 in solved:
+    for pk, department_id, plan_24x7, created, solved_at in solved:
         clock = clocks.clock(department_id, bool(plan_24x7))
-        total = clock.between(created, solved_at)
+        total = clock.seconds(created, solved_at)
         for since, until in paused.get(pk, ()):
             until = min(until or solved_at, solved_at)
             if since < solved_at:
-                total -= clock.between(max(since, created), until)
+                total -= clock.seconds(max(since, created), until)
         seconds.append(max(total, 0.0))
     return seconds
+
+
+def tickets_rated_in(filters: KpiFilters) -> QuerySet[Ticket]:
+    """Tickets matching the filters whose (latest) rating was given in the period."""
+    return tickets_matching(filters).filter(
+        rated_at__gte=filters.start, rated_at__lt=filters.end, rating_score__isnull=False
+    )
+
+
+def _csat(filters: KpiFilters, chats: dict[str, Any]) -> float | None:
+    """The mean of every rating: the period's rated chats and the tickets rated in it."""
+    tickets = tickets_rated_in(filters).aggregate(n=Count("pk"), total=Sum("rating_score"))
+    count = chats["csat_n"] + tickets["n"]
+    if not count:
+        return None
+    return round((chats["csat_sum"] + (tickets["total"] or 0)) / count, 2)
 
 
 def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
@@ -546,19 +593,36 @@ def renewal_rate(filters: KpiFilters) -> float | None:
 
 
 class Epoch(Func):
-    """A timestamp as Unix seconds on PostgreSQL (a float is cheaper to read than a datetime)."""
+    """A timestamp as Unix seconds on PostgreSQL, as a double (cheaper to read than a datetime,
+    and than the `numeric` EXTRACT gives since PostgreSQL 14)."""
 
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
     output_field = FloatField()
 
 
 def _moments(rows: QuerySet, *fields: str) -> Iterable[tuple]:
-    """`values_list` of the fields, the timestamps as Unix seconds (None stays None)."""
+    """`values_list` of the fields, the timestamps as Unix seconds (None stays None).
+
+    On PostgreSQL the query runs on the cursor directly: the rows are plain
+    ints, strings and floats already, and Django's per-value converters were
+    a third of the time of reading tens of thousands of them.
+    """
     names = [name for name in fields if not name.endswith("_at")]
     stamps = [name for name in fields if name.endswith("_at")]
     if connection.vendor == "postgresql":
         rows = rows.annotate(**{f"{name}_epoch": Epoch(F(name)) for name in stamps})
-        return rows.values_list(*names, *(f"{name}_epoch" for name in stamps))
+        query = rows.values_list(*names, *(f"{name}_epoch" for name in stamps)).query
+        try:
+            sql, params = query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # e.g. `pk__in=[]`
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        # DISTINCT with an ordering appends the ordering's columns: cut them off.
+        if found and len(found[0]) > len(fields):
+            return [row[: len(fields)] for row in found]
+        return found
     return (
         (*row[: len(names)], *(None if v is None else v.timestamp() for v in row[len(names) :]))
         for row in rows.values_list(*names, *stamps)
@@ -611,6 +675,8 @@ def presence_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, A
         intervals = intervals.filter(
             user__agent_profile__departments__in=filters.department_ids
         ).distinct()
+    if connection.vendor == "postgresql":
+        return _presence_in_sql(intervals, lo_at, hi_at)
     logged_in = 0.0
     online: dict[int, list] = defaultdict(list)
     for user_id, status, started, ended in _moments(
@@ -645,6 +711,66 @@ def presence_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, A
     }
 
 
+# Logged-in time, and occupancy as the overlap of each agent's online time with the
+# time they held a chat, all in one statement: `range_agg` merges an agent's spans into
+# a multirange, `*` intersects two of them (PostgreSQL 14+). The spans are clipped to
+# the period [lo, hi) first; `x` is the presence intervals of the filters.
+_PRESENCE_SQL = """
+WITH x AS ({intervals}),
+clipped AS (
+    SELECT user_id, status, GREATEST(started_at, %s) AS s, LEAST(COALESCE(ended_at, %s), %s) AS e
+    FROM x
+),
+spans AS (SELECT * FROM clipped WHERE e > s),
+online AS (
+    SELECT user_id, range_agg(tstzrange(s, e)) AS m FROM spans WHERE status = %s GROUP BY user_id
+),
+busy AS (
+    SELECT assigned_agent_id AS user_id,
+           range_agg(tstzrange(GREATEST(assigned_at, %s), LEAST(COALESCE(closed_at, %s), %s))) AS m
+    FROM chat_conversation
+    WHERE assigned_agent_id IN (SELECT user_id FROM online)
+      AND assigned_at < %s AND (closed_at IS NULL OR closed_at > %s)
+      AND GREATEST(assigned_at, %s) < LEAST(COALESCE(closed_at, %s), %s)
+    GROUP BY assigned_agent_id
+)
+SELECT
+    (SELECT SUM(EXTRACT(EPOCH FROM e - s)) FROM spans)::double precision,
+    (SELECT SUM(EXTRACT(EPOCH FROM upper(r) - lower(r))) FROM online, unnest(online.m) r)
+        ::double precision,
+    (SELECT SUM(EXTRACT(EPOCH FROM upper(r) - lower(r)))
+     FROM online JOIN busy USING (user_id), unnest(online.m * busy.m) r)::double precision
+"""
+
+
+def _presence_in_sql(
+    intervals: QuerySet, lo: datetime.datetime, hi: datetime.datetime
+) -> dict[str, Any]:
+    """presence_figures on PostgreSQL: the same numbers, without reading the rows."""
+    query = intervals.order_by().values("user_id", "status", "started_at", "ended_at").query
+    try:
+        inner, inner_params = query.get_compiler(using=intervals.db).as_sql()
+    except EmptyResultSet:
+        return {"occupancy_pct": None, "logged_in_s": None}
+    params = [
+        *inner_params,
+        lo, hi, hi,  # clipped
+        str(AgentPresence.Status.ONLINE),
+        lo, hi, hi,  # busy spans
+        hi, lo,
+        lo, hi, hi,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_PRESENCE_SQL.format(intervals=inner), params)
+        logged_in, online_total, busy_total = cursor.fetchone()
+    if not logged_in:
+        return {"occupancy_pct": None, "logged_in_s": None}
+    return {
+        "occupancy_pct": pct_float(busy_total or 0.0, online_total or 0.0),
+        "logged_in_s": round(logged_in, 1),
+    }
+
+
 def pct_float(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -653,7 +779,9 @@ def compute_kpis(filters: KpiFilters) -> dict[str, Any]:
     """Every KPI of the period and filters (see docs/kpis.md), keys as in KPI_FIELDS."""
     now = filters.now or timezone.now()
     result: dict[str, Any] = {}
-    result.update(_chat_figures(filters))
+    chats = _chat_figures(filters)
+    result.update(chats)
+    result["csat_avg"] = _csat(filters, chats)
     result.update(_ticket_figures(filters, now))
     result["cost_per_ticket"] = cost_per_ticket(filters)
     result["support_revenue"] = money(_revenue(filters))
@@ -670,7 +798,8 @@ def compute_series(filters: KpiFilters, bucket: str = "day") -> list[dict[str, A
     series = []
     for day in filters.days():
         one_day = replace(filters, date_from=day, date_to=day)
-        figures = {**_chat_figures(one_day), **_ticket_figures(one_day, now)}
+        chats = _chat_figures(one_day)
+        figures = {**chats, **_ticket_figures(one_day, now), "csat_avg": _csat(one_day, chats)}
         series.append({"date": day.isoformat(), **{k: figures[k] for k in SERIES_FIELDS}})
     return series
 

@@ -158,6 +158,7 @@ class Ticket(models.Model):
             # The KPIs read tickets by the day they were opened and the day they were solved.
             models.Index(fields=["created_at"], name="tickets_created_idx"),
             models.Index(fields=["solved_at"], name="tickets_solved_idx"),
+            models.Index(fields=["rated_at"], name="tickets_rated_idx"),
             # The SLA sweep reads only running clocks.
             models.Index(
                 fields=["resolution_due"],
@@ -332,6 +333,14 @@ class TicketEvent(models.Model):
         ordering = ["ticket", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["ticket", "seq"], name="tickets_event_seq_unique"),
+        ]
+        indexes = [
+            # The KPI report looks up the tickets that were ever pending (reports.kpis).
+            models.Index(
+                fields=["ticket"],
+                condition=Q(kind="status", payload__new="pending"),
+                name="tickets_event_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

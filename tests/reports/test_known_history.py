@@ -36,7 +36,7 @@ from queues.models import PresenceInterval, WeeklyHours
 from reports.kpis import KpiFilters, compute_kpis, compute_series, drilldown
 from reports.models import SupportExpense
 from tests.factories import make_agent, make_contact, make_department
-from tickets.actions import lifecycle, messages
+from tickets.actions import lifecycle, messages, rating
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +188,33 @@ def test_the_ticket_figures_of_the_week_count_business_hours_without_pauses(tick
     assert figures["sla_first_response_met_pct"] == 66.7  # T2 breached
     assert figures["sla_resolution_met_pct"] == 66.7
     assert compute_kpis(KpiFilters(**WEEK))["tickets_opened"] == 4
+
+
+def test_csat_averages_the_chat_and_the_ticket_ratings_of_the_period(chats, tickets, office, clock):
+    t1, _t2, t3, t4 = tickets
+    clock.at(2026, 3, 3, 12, 0)
+    rating.check_rate_ticket(Ticket.objects.get(pk=t1.pk), 5)
+    clock.at(2026, 3, 4, 13, 0)
+    rating.check_rate_ticket(Ticket.objects.get(pk=t3.pk), 1)
+    clock.at(2026, 3, 5, 9, 0)
+    rating.check_rate_ticket(Ticket.objects.get(pk=t3.pk), 3)  # replaces the 1, on Thursday
+    lifecycle.change_status(Ticket.objects.get(pk=t4.pk), "solved", by=None)
+    rating.check_rate_ticket(Ticket.objects.get(pk=t4.pk), 1)  # sales
+    clock.at(2026, 3, 9, 9, 0)
+    rating.check_rate_ticket(Ticket.objects.get(pk=t4.pk), 2)  # the next week: not this one
+
+    support = (office.pk,)
+    # Chats 4 and 2 (started Monday), tickets 5 (T1, Tuesday) and 3 (T3, Thursday).
+    assert compute_kpis(KpiFilters(**WEEK, department_ids=support))["csat_avg"] == 3.5
+    # Every department: T4's rating of the next week replaced its 1, so it is not in this week.
+    assert compute_kpis(KpiFilters(**WEEK))["csat_avg"] == 3.5
+    assert compute_kpis(KpiFilters(MON, datetime.date(2026, 3, 9)))["csat_avg"] == 3.2
+    # A ticket counts on the day it was rated, whatever the day it was opened or solved.
+    assert compute_kpis(KpiFilters(TUE, TUE, department_ids=support))["csat_avg"] == 5.0
+    assert compute_kpis(KpiFilters(**WEEK, channels=("email",)))["csat_avg"] == 4.0
+    assert compute_kpis(KpiFilters(**WEEK, channels=("chat",)))["csat_avg"] == 3.0
+    series = compute_series(KpiFilters(**WEEK, department_ids=support))
+    assert [row["csat_avg"] for row in series] == [3.0, 5.0, None, 3.0, None]
 
 
 def test_a_pause_alone_gives_the_business_time_outside_it(tickets, office):
