@@ -118,7 +118,9 @@ def test_an_agent_filters_opens_replies_and_changes_status_and_everyone_sees_it_
         console.locator("#ticket-summary").wait_for()
         assert console.get_by_label("Status").input_value() == "pending"
 
-        portal.get_by_text("Am găsit cauza: firmware-ul vechi.", exact=True).wait_for(timeout=10_000)
+        portal.get_by_text("Am găsit cauza: firmware-ul vechi.", exact=True).wait_for(
+            timeout=10_000
+        )
         portal.locator(f"#ticket-{number}[data-status='pending']").wait_for(timeout=10_000)
         assert portal.get_by_text("Verific firmware-ul intern.").count() == 0
         assert portal.evaluate("window.__notReloaded") is True

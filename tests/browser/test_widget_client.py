@@ -476,7 +476,11 @@ def test_it_offers_an_offline_form_when_nobody_is_online(browser_context, server
     wait_until(page, lambda: server.sent("message"), what="offline message")
     assert server.sent("message")[0]["body"] == "Please call me back"
     # The profile typed into the form travels in a fresh hello before the message.
-    assert server.sent("hello")[-1]["profile"] == {"name": "Ana", "email": "ana@example.com", "transcript": False}
+    assert server.sent("hello")[-1]["profile"] == {
+        "name": "Ana",
+        "email": "ana@example.com",
+        "transcript": False,
+    }
     expect(page.get_by_role("log")).to_contain_text("Your message is kept")
 
 
