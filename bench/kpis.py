@@ -162,6 +162,8 @@ def seed(conversations: int, tickets: int) -> None:
                     conv.outcome = "resolved"
                 conv.assigned_agent = agent
                 conv.assigned_at = assigned
+                conv.first_assigned_at = assigned
+                conv.first_reply_at = reply
                 if rng.random() < 0.4:
                     conv.rating_score = rng.randint(1, 5)
                     conv.rated_at = end

@@ -154,6 +154,30 @@ def _publish_appended(
     return Appended(conversation_pk=conversation_pk, conversation=public_id, seq=seq, frame=frame)
 
 
+# The stored first moments of a conversation (Conversation.first_assigned_at and
+# first_reply_at, read by the KPIs): which events set which, written with the
+# event in the same transaction, only while still empty.
+REPLY_KINDS = (Kind.MESSAGE, Kind.ATTACHMENT)
+
+
+def _first_moment_field(kind: str, author: Author, internal: bool) -> str | None:
+    if kind == Kind.ASSIGNED:
+        return "first_assigned_at"
+    if kind in REPLY_KINDS and author.role == Role.AGENT and not internal:
+        return "first_reply_at"
+    return None
+
+
+def _note_first_moment(
+    conversation_pk: int, kind: str, author: Author, internal: bool, at: datetime.datetime
+) -> None:
+    name = _first_moment_field(kind, author, internal)
+    if name is not None:
+        Conversation.objects.filter(pk=conversation_pk, **{f"{name}__isnull": True}).update(
+            **{name: at}
+        )
+
+
 def write_event(
     conversation_pk: int,
     public_id: uuid.UUID,
@@ -179,6 +203,7 @@ def write_event(
         internal=internal,
     )
     event.save(force_insert=True)
+    _note_first_moment(conversation_pk, kind, author, internal, event.created_at)
     frame = event_frame(
         public_id,
         seq=seq,
@@ -303,9 +328,12 @@ def _insert_message_postgresql(
     from the UPDATE (closed, or not assigned to `assigned_to`) inserts
     nothing and returns None.
     """
+    first = _first_moment_field(Kind.MESSAGE, author, internal)
     update_sql, params = event_seq.next_seq_sql(
         Conversation,
         conversation_pk,
+        # The first agent reply's moment in the same UPDATE (the event's created_at is `now`).
+        set_if_null={first: now} if first else None,
         **_seq_statement_args(now=now, require_open=True, assigned_to=assigned_to),
     )
     table = ConversationEvent._meta.db_table

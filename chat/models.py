@@ -96,6 +96,11 @@ class Conversation(models.Model):
     # When it (last) entered the queue: the queue is served in this order.
     queued_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The moments of its first `assigned` event and first public agent message
+    # or attachment, for the KPIs (reports.kpis): written by chat.log with the
+    # event, never changed after (docs/kpis.md).
+    first_assigned_at = models.DateTimeField(null=True, blank=True)
+    first_reply_at = models.DateTimeField(null=True, blank=True)
     # Set when routing offers the chat to an agent; cleared when the agent
     # answers (accepts or writes). Past the department's offer timeout the
     # chat goes to the next agent (chat.actions.presence.expire_offers).

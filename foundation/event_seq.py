@@ -30,11 +30,13 @@ def next_seq_sql(
     *,
     updates: Mapping[str, Any] | None = None,
     only_if: Mapping[str, Any] | None = None,
+    set_if_null: Mapping[str, Any] | None = None,
 ) -> tuple[str, list[Any]]:
     """The `UPDATE … RETURNING last_seq` statement and its parameters.
 
     Field names (or attnames such as `assigned_agent_id`) map to columns; a
-    None in `updates` sets NULL; a collection in `only_if` is an IN list.
+    None in `updates` sets NULL; a collection in `only_if` is an IN list;
+    `set_if_null` columns take their value only while they are NULL.
     Callers that need more in the same round trip embed it (a CTE).
     """
     meta = model._meta
@@ -49,6 +51,10 @@ def next_seq_sql(
         else:
             assignments.append(f"{quote(field.column)} = %s")
             params.append(field.get_db_prep_save(value, connection))
+    for name, value in (set_if_null or {}).items():
+        column = quote(meta.get_field(name).column)
+        assignments.append(f"{column} = COALESCE({column}, %s)")
+        params.append(meta.get_field(name).get_db_prep_save(value, connection))
     conditions = [f"{quote(meta.pk.column)} = %s"]
     params.append(meta.pk.get_db_prep_value(pk, connection))
     for name, value in (only_if or {}).items():

@@ -37,10 +37,8 @@ from django.db.models import (
     Aggregate,
     Count,
     F,
-    FilteredRelation,
     FloatField,
     Func,
-    Min,
     Q,
     QuerySet,
     Sum,
@@ -49,7 +47,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from chat.models import Conversation, ConversationEvent
+from chat.models import Conversation
 from crm.models import ServiceLine, SupportContract
 from queues.hours import schedule_of
 from queues.models import AgentPresence, Department, PresenceInterval
@@ -242,38 +240,14 @@ def tickets_solved_in(filters: KpiFilters) -> QuerySet[Ticket]:
     return tickets_matching(filters).filter(solved_at__gte=filters.start, solved_at__lt=filters.end)
 
 
-# The events the chat moments come from (chat_event_moments_idx covers exactly these).
-MOMENT_KINDS = (
-    ConversationEvent.Kind.ASSIGNED,
-    ConversationEvent.Kind.MESSAGE,
-    ConversationEvent.Kind.ATTACHMENT,
-)
-
-
 def _with_chat_moments(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Each conversation with its first assignment and first agent reply, from its events.
+    """Each conversation with its first assignment and first agent reply.
 
-    One join of the events grouped by conversation (not a subquery per row
-    and per use): the percentiles over them run in an outer query.
+    Both are columns of the conversation, written by chat.log with the
+    event that sets them (`Conversation.first_assigned_at`, `first_reply_at`):
+    a plain column read, no join of the events.
     """
-    Kind = ConversationEvent.Kind
-    # The kinds are in the JOIN's ON clause (not only in the FILTERs), so PostgreSQL
-    # reads just those events, from the partial index chat_event_moments_idx.
-    return rows.annotate(
-        moment_events=FilteredRelation("events", condition=Q(events__kind__in=MOMENT_KINDS)),
-    ).annotate(
-        first_assigned_at=Min(
-            "moment_events__created_at", filter=Q(moment_events__kind=Kind.ASSIGNED)
-        ),
-        first_reply_at=Min(
-            "moment_events__created_at",
-            filter=Q(
-                moment_events__kind__in=(Kind.MESSAGE, Kind.ATTACHMENT),
-                moment_events__author_role=ConversationEvent.Role.AGENT,
-                moment_events__internal=False,
-            ),
-        ),
-    )
+    return rows
 
 
 # --- statistics ----------------------------------------------------------------------------
