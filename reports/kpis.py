@@ -309,7 +309,35 @@ def _use_sql_percentiles() -> bool:
     return connection.vendor == "postgresql"
 
 
+# The key of a figure computed for the whole period (the per-day ones have their date).
+WHOLE = None
+
+
+def _grouped(rows: QuerySet, by_day: str | None, zone: ZoneInfo, **aggregates: Any) -> dict:
+    """The aggregates over `rows`: {WHOLE: figures}, or per local day of `by_day`
+    (a timestamp field) {date: figures}, in one statement (GROUP BY the date in `zone`)."""
+    if by_day is None:
+        return {WHOLE: rows.aggregate(**aggregates)}
+    grouped = (
+        rows.annotate(day=TruncDate(by_day, tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(**aggregates)
+    )
+    return {row.pop("day"): row for row in grouped}
+
+
+def _local_day(zone: ZoneInfo) -> Any:
+    """Unix seconds to the local date in `zone`."""
+    return lambda seconds: datetime.datetime.fromtimestamp(seconds, zone).date()
+
+
 def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
+    return _chat_figures_by(filters, by_day=False).get(WHOLE) or _chat_result({}, {})
+
+
+def _chat_figures_by(filters: KpiFilters, *, by_day: bool) -> dict[Any, dict[str, Any]]:
+    """The chat figures of the period ({WHOLE: ...}) or per local day of the chats' start."""
     Outcome = Conversation.Outcome
     rows = _with_chat_moments(conversations_in(filters))
     aggregates: dict[str, Any] = {
@@ -319,6 +347,8 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
         "csat_n": Count("rating_score"),
         "csat_sum": Sum("rating_score"),
     }
+    day_field = "created_at" if by_day else None
+    durations: dict[Any, dict[str, float | None]] = {}
     if _use_sql_percentiles():
         wait = EpochSeconds(F("first_assigned_at"), F("created_at"))
         reply = EpochSeconds(F("first_reply_at"), F("created_at"))
@@ -329,43 +359,56 @@ def _chat_figures(filters: KpiFilters) -> dict[str, Any]:
             reply_p90=PercentileCont(reply, 0.9),
             handle=PercentileCont(handle, 0.5),
         )
-        figures = rows.aggregate(**aggregates)
-        durations = {
-            name: None if figures[name] is None else round(figures[name], 1)
-            for name in ("wait", "reply", "reply_p90", "handle")
-        }
+        found = _grouped(rows, day_field, filters.zone, **aggregates)
+        for key, figures in found.items():
+            durations[key] = {
+                name: None if figures[name] is None else round(figures[name], 1)
+                for name in ("wait", "reply", "reply_p90", "handle")
+            }
     else:
-        figures = rows.aggregate(**aggregates)
-        waits: list[float] = []
-        replies: list[float] = []
-        handles: list[float] = []
-        for created, closed, assigned, replied in rows.filter(
-            Q(first_assigned_at__isnull=False) | Q(first_reply_at__isnull=False)
-        ).values_list("created_at", "closed_at", "first_assigned_at", "first_reply_at"):
+        found = _grouped(rows, day_field, filters.zone, **aggregates)
+        day_of = _local_day(filters.zone)
+        waits: dict[Any, list[float]] = defaultdict(list)
+        replies: dict[Any, list[float]] = defaultdict(list)
+        handles: dict[Any, list[float]] = defaultdict(list)
+        for created, closed, assigned, replied in _moments(
+            rows.filter(Q(first_assigned_at__isnull=False) | Q(first_reply_at__isnull=False)),
+            "created_at",
+            "closed_at",
+            "first_assigned_at",
+            "first_reply_at",
+        ):
+            key = day_of(created) if by_day else WHOLE
             if assigned is not None:
-                waits.append((assigned - created).total_seconds())
+                waits[key].append(assigned - created)
                 if closed is not None:
-                    handles.append((closed - assigned).total_seconds())
+                    handles[key].append(closed - assigned)
             if replied is not None:
-                replies.append((replied - created).total_seconds())
-        durations = {
-            "wait": median(waits),
-            "reply": median(replies),
-            "reply_p90": percentile(replies, 0.9),
-            "handle": median(handles),
-        }
-    total = figures["total"]
+                replies[key].append(replied - created)
+        for key in found:
+            durations[key] = {
+                "wait": median(waits[key]),
+                "reply": median(replies[key]),
+                "reply_p90": percentile(replies[key], 0.9),
+                "handle": median(handles[key]),
+            }
+    return {key: _chat_result(found[key], durations[key]) for key in found}
+
+
+def _chat_result(figures: dict[str, Any], durations: dict[str, float | None]) -> dict[str, Any]:
+    total = figures.get("total", 0)
+    deflected = figures.get("deflected", 0)
     return {
         "chats_total": total,
-        "chats_missed": figures["missed"],
-        "chats_deflected": figures["deflected"],
-        "deflection_rate_pct": pct(figures["deflected"], total),
-        "wait_s_median": durations["wait"],
-        "first_response_s_median": durations["reply"],
-        "first_response_s_p90": durations["reply_p90"],
-        "handle_s_median": durations["handle"],
-        "csat_n": figures["csat_n"],
-        "csat_sum": figures["csat_sum"] or 0,
+        "chats_missed": figures.get("missed", 0),
+        "chats_deflected": deflected,
+        "deflection_rate_pct": pct(deflected, total),
+        "wait_s_median": durations.get("wait"),
+        "first_response_s_median": durations.get("reply"),
+        "first_response_s_p90": durations.get("reply_p90"),
+        "handle_s_median": durations.get("handle"),
+        "csat_n": figures.get("csat_n", 0),
+        "csat_sum": figures.get("csat_sum") or 0,
     }
 
 
@@ -413,11 +456,12 @@ def _paused_spans(ticket_ids: Iterable[int]) -> dict[int, list[tuple[float, floa
     return spans
 
 
-def _resolution_seconds(filters: KpiFilters) -> list[float]:
+def _resolution_seconds(filters: KpiFilters) -> list[tuple[float, float]]:
     """Business seconds from opening to (last) solving, pauses taken out.
 
     Timestamps are read as Unix seconds (PostgreSQL converts them; turning
     tens of thousands of them into datetimes was most of the report's time).
+    Per solved ticket: (when it was solved, in Unix seconds; the duration).
     """
     solved = list(
         _moments(
@@ -450,7 +494,7 @@ def _resolution_seconds(filters: KpiFilters) -> list[float]:
             until = min(until or solved_at, solved_at)
             if since < solved_at:
                 total -= clock.seconds(max(since, created), until)
-        seconds.append(max(total, 0.0))
+        seconds.append((solved_at, max(total, 0.0)))
     return seconds
 
 
@@ -464,13 +508,25 @@ def tickets_rated_in(filters: KpiFilters) -> QuerySet[Ticket]:
 def _csat(filters: KpiFilters, chats: dict[str, Any]) -> float | None:
     """The mean of every rating: the period's rated chats and the tickets rated in it."""
     tickets = tickets_rated_in(filters).aggregate(n=Count("pk"), total=Sum("rating_score"))
-    count = chats["csat_n"] + tickets["n"]
+    return _csat_mean(chats, tickets["n"], tickets["total"])
+
+
+def _csat_mean(chats: dict[str, Any], ticket_n: int, ticket_sum: int | None) -> float | None:
+    count = chats["csat_n"] + ticket_n
     if not count:
         return None
-    return round((chats["csat_sum"] + (tickets["total"] or 0)) / count, 2)
+    return round((chats["csat_sum"] + (ticket_sum or 0)) / count, 2)
 
 
 def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, Any]:
+    return _ticket_figures_by(filters, now, by_day=False)[WHOLE]
+
+
+def _ticket_figures_by(
+    filters: KpiFilters, now: datetime.datetime, *, by_day: bool
+) -> dict[Any, dict[str, Any]]:
+    """The ticket figures of the period ({WHOLE: ...}), or per local day: opened
+    tickets and their SLAs by the day they were opened, resolutions by the day solved."""
     zone = filters.zone
     fr_due, res_due = F("first_response_due"), F("resolution_due")
     fr_decided = Q(first_response_due__isnull=False) & (
@@ -479,29 +535,41 @@ def _ticket_figures(filters: KpiFilters, now: datetime.datetime) -> dict[str, An
     res_decided = Q(resolution_due__isnull=False) & (
         Q(solved_at__isnull=False) | Q(resolution_due__lt=now)
     )
-    figures = (
-        tickets_opened_in(filters)
-        .annotate(
+    opened = _grouped(
+        tickets_opened_in(filters).annotate(
             opened_day=TruncDate("created_at", tzinfo=zone),
             solved_day=TruncDate("solved_at", tzinfo=zone),
-        )
-        .aggregate(
-            opened=Count("pk"),
-            same_day=Count("pk", filter=Q(solved_day=F("opened_day"))),
-            fr_decided=Count("pk", filter=fr_decided),
-            fr_met=Count("pk", filter=fr_decided & Q(first_responded_at__lte=fr_due)),
-            res_decided=Count("pk", filter=res_decided),
-            res_met=Count("pk", filter=res_decided & Q(solved_at__lte=res_due)),
-        )
+        ),
+        "created_at" if by_day else None,
+        zone,
+        opened=Count("pk"),
+        same_day=Count("pk", filter=Q(solved_day=F("opened_day"))),
+        fr_decided=Count("pk", filter=fr_decided),
+        fr_met=Count("pk", filter=fr_decided & Q(first_responded_at__lte=fr_due)),
+        res_decided=Count("pk", filter=res_decided),
+        res_met=Count("pk", filter=res_decided & Q(solved_at__lte=res_due)),
     )
-    resolutions = _resolution_seconds(filters)
+    resolutions: dict[Any, list[float]] = defaultdict(list)
+    day_of = _local_day(zone)
+    for solved_at, seconds in _resolution_seconds(filters):
+        resolutions[day_of(solved_at) if by_day else WHOLE].append(seconds)
     return {
-        "tickets_opened": figures["opened"],
+        key: _ticket_result(opened.get(key, {}), resolutions[key])
+        for key in set(opened) | set(resolutions)
+    }
+
+
+def _ticket_result(figures: dict[str, Any], resolutions: list[float]) -> dict[str, Any]:
+    def n(name: str) -> int:
+        return figures.get(name) or 0
+
+    return {
+        "tickets_opened": n("opened"),
         "tickets_solved": len(resolutions),
         "resolution_s_median": median(resolutions),
-        "daily_resolution_rate_pct": pct(figures["same_day"], figures["opened"]),
-        "sla_first_response_met_pct": pct(figures["fr_met"], figures["fr_decided"]),
-        "sla_resolution_met_pct": pct(figures["res_met"], figures["res_decided"]),
+        "daily_resolution_rate_pct": pct(n("same_day"), n("opened")),
+        "sla_first_response_met_pct": pct(n("fr_met"), n("fr_decided")),
+        "sla_resolution_met_pct": pct(n("res_met"), n("res_decided")),
     }
 
 
@@ -765,15 +833,35 @@ def compute_kpis(filters: KpiFilters) -> dict[str, Any]:
 
 
 def compute_series(filters: KpiFilters, bucket: str = "day") -> list[dict[str, Any]]:
-    """Per local day of the period: {"date": "YYYY-MM-DD", <SERIES_FIELDS>}."""
+    """Per local day of the period: {"date": "YYYY-MM-DD", <SERIES_FIELDS>}.
+
+    One pass per kind of figure grouped by local day (not a report per day):
+    chats by the day they started, opened tickets and SLAs by the day they
+    were opened, resolutions by the day solved, ticket ratings by the day given.
+    """
     if bucket != "day":
         raise ValueError("only daily buckets are supported")
     now = filters.now or timezone.now()
+    chats = _chat_figures_by(filters, by_day=True)
+    tickets = _ticket_figures_by(filters, now, by_day=True)
+    rated = _grouped(
+        tickets_rated_in(filters),
+        "rated_at",
+        filters.zone,
+        n=Count("pk"),
+        total=Sum("rating_score"),
+    )
+    no_chats = _chat_result({}, {})
+    no_tickets = _ticket_result({}, [])
     series = []
     for day in filters.days():
-        one_day = replace(filters, date_from=day, date_to=day)
-        chats = _chat_figures(one_day)
-        figures = {**chats, **_ticket_figures(one_day, now), "csat_avg": _csat(one_day, chats)}
+        day_chats = chats.get(day, no_chats)
+        day_rated = rated.get(day, {"n": 0, "total": None})
+        figures = {
+            **day_chats,
+            **tickets.get(day, no_tickets),
+            "csat_avg": _csat_mean(day_chats, day_rated["n"], day_rated["total"]),
+        }
         series.append({"date": day.isoformat(), **{k: figures[k] for k in SERIES_FIELDS}})
     return series
 

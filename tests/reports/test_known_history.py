@@ -342,3 +342,18 @@ def test_an_open_interval_counts_until_now(clock, office, team):
     figures = compute_kpis(KpiFilters(MON, MON))
     assert figures["logged_in_s"] == 20.0
     assert figures["occupancy_pct"] == 0.0
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_the_series_is_the_report_of_each_day(chats, tickets, tz):
+    # compute_series groups by local day in one pass per figure: each of its rows is
+    # exactly what compute_kpis gives for that one day, whatever the zone.
+    week = KpiFilters(datetime.date(2026, 3, 1), datetime.date(2026, 3, 7), tz=tz)
+    series = compute_series(week)
+    assert [row["date"] for row in series] == [day.isoformat() for day in week.days()]
+    for row in series:
+        day = datetime.date.fromisoformat(row["date"])
+        one_day = compute_kpis(KpiFilters(day, day, tz=tz))
+        assert row == {"date": row["date"], **{k: one_day[k] for k in row if k != "date"}}
+    assert sum(row["chats_total"] for row in series) == 4
+    assert sum(row["tickets_solved"] for row in series) == 2
