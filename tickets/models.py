@@ -128,6 +128,10 @@ class Ticket(models.Model):
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    # Business seconds from opening to solving, paused time taken out, fixed when
+    # the ticket is solved (tickets.sla.resolution_seconds), cleared when it
+    # reopens: the KPI resolution time (docs/kpis.md).
+    resolution_s = models.FloatField(null=True, blank=True)
     # When the resolution clock last stopped (`pending` on the customer, or
     # `solved`); reopening moves the resolution due later by the pause.
     paused_since = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -188,3 +188,34 @@ def resume_after_pending(
 
 def warn_before() -> datetime.timedelta:
     return datetime.timedelta(seconds=getattr(settings, "CHATPORTAL_SLA_WARN_BEFORE_S", 1800))
+
+
+def resolution_seconds(ticket: Any, schedule: Schedule, solved_at: datetime.datetime) -> float:
+    """Business seconds from the ticket's opening to `solved_at`, paused time taken out.
+
+    Paused: from a `pending` or `solved` status to the next status change,
+    read from the `status` events, for tickets that were ever pending (the
+    KPI definition, docs/kpis.md). Called when the ticket is solved.
+    """
+    from tickets.models import Ticket, TicketEvent
+
+    total = business_seconds_between(schedule, ticket.created_at, solved_at)
+    events = TicketEvent.objects.filter(ticket_id=ticket.pk, kind=TicketEvent.Kind.STATUS)
+    if not events.filter(payload__new=Ticket.Status.PENDING).exists():
+        return max(total, 0.0)
+    paused_statuses = {str(status) for status in Ticket.PAUSED_STATUSES}
+    spans: list[tuple[datetime.datetime, datetime.datetime | None]] = []
+    since: datetime.datetime | None = None
+    for payload, at in events.order_by("seq").values_list("payload", "created_at"):
+        if payload.get("new") in paused_statuses:
+            since = since or at
+        elif since is not None:
+            spans.append((since, at))
+            since = None
+    if since is not None:
+        spans.append((since, None))
+    for start, until in spans:
+        if start < solved_at:
+            end = min(until or solved_at, solved_at)
+            total -= business_seconds_between(schedule, max(start, ticket.created_at), end)
+    return max(total, 0.0)

@@ -26,6 +26,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from chat import log
 from chat.actions import conversations, transfer, visitors
@@ -33,13 +34,14 @@ from chat.models import Conversation
 from crm.models import Organization, ServiceLine, SlaPlan, SupportContract
 from queues import actions as presence
 from queues.models import PresenceInterval, WeeklyHours
-from reports.kpis import KpiFilters, compute_kpis, compute_series, drilldown
+from reports.kpis import KpiFilters, _resolution_seconds, compute_kpis, compute_series, drilldown
 from reports.models import SupportExpense
 from tests.factories import make_agent, make_contact, make_department
 from tickets.actions import lifecycle, messages, rating
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 MON, TUE, WED = (datetime.date(2026, 3, d) for d in (2, 3, 4))
 WEEK = {"date_from": MON, "date_to": datetime.date(2026, 3, 6)}
@@ -357,3 +359,38 @@ def test_the_series_is_the_report_of_each_day(chats, tickets, tz):
         assert row == {"date": row["date"], **{k: one_day[k] for k in row if k != "date"}}
     assert sum(row["chats_total"] for row in series) == 4
     assert sum(row["tickets_solved"] for row in series) == 2
+
+
+def test_solving_stores_the_resolution_time_the_recount_gives(tickets, office, clock):
+    # Ticket.resolution_s is fixed by the solve action; it equals the recount from
+    # the status events and the hours (reports.kpis._resolution_seconds).
+    t1, t2, t3, _t4 = (Ticket.objects.get(pk=t.pk) for t in tickets)
+    assert (t1.resolution_s, t2.resolution_s, t3.resolution_s) == (6300.0, None, 7200.0)
+    recount = sorted(s for _, s in _resolution_seconds(KpiFilters(**WEEK)))
+    assert recount == [6300.0, 7200.0]
+
+
+def test_reopening_clears_the_resolution_time_and_solving_again_sets_it(tickets, office, clock):
+    boris = User.objects.get(username="boris")
+    t3 = Ticket.objects.get(pk=tickets[2].pk)
+    clock.at(2026, 3, 4, 13, 0)
+    lifecycle.change_status(t3, "open", by=boris)
+    assert Ticket.objects.get(pk=t3.pk).resolution_s is None
+    clock.at(2026, 3, 4, 15, 0)
+    lifecycle.change_status(Ticket.objects.get(pk=t3.pk), "solved", by=boris)
+    # 10:00-15:00: the recount only reads the pauses of tickets that were ever
+    # pending, so the solved stretch 12:00-13:00 of this one counts (as before).
+    t3 = Ticket.objects.get(pk=t3.pk)
+    assert t3.resolution_s == 5 * 3600.0
+    assert [s for _, s in _resolution_seconds(KpiFilters(WED, WED))] == [5 * 3600.0]
+
+
+def test_a_customer_reply_reopening_a_solved_ticket_clears_it(tickets, office, clock):
+    t3 = Ticket.objects.get(pk=tickets[2].pk)
+    clock.at(2026, 3, 4, 13, 0)
+    messages.add_reply(
+        t3, body="Again", author_role="customer", author_contact=make_contact("Maria")
+    )
+    t3 = Ticket.objects.get(pk=t3.pk)
+    assert t3.status != "solved"
+    assert t3.resolution_s is None

@@ -10,6 +10,7 @@ it too.
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from queues.hours import schedule_of
 from tickets import sla
 from tickets.actions.log import (
     append_event,
@@ -64,9 +66,20 @@ def status_fields(ticket: Ticket, status: str, now: datetime.datetime) -> dict[s
         fields["paused_since"] = now
     if status == Status.SOLVED:
         fields["solved_at"] = now
+        fields["resolution_s"] = sla.resolution_seconds(ticket, resolution_schedule(ticket), now)
     elif status != Status.CLOSED and old in Ticket.DONE_STATUSES:
         fields["solved_at"] = None
+        fields["resolution_s"] = None
     return fields
+
+
+def resolution_schedule(ticket: Ticket) -> sla.Schedule:
+    """The schedule the KPI resolution time runs on: the department's, all hours
+    if the ticket's SLA plan is 24x7."""
+    schedule = schedule_of(department_with_hours(ticket.department))
+    if ticket.sla_plan_id is not None and ticket.sla_plan.is_24x7:
+        return replace(schedule, is_24x7=True)
+    return schedule
 
 
 def change_status(
