@@ -228,6 +228,16 @@ def seed(conversations: int, tickets: int) -> None:
         ]
         TicketEvent.objects.bulk_create(ticket_events, batch_size=BATCH)
         print(f"  {len(ticket_rows)} tickets, {len(ticket_events)} events", flush=True)
+        # bulk_create skips the solve action: fix the resolution times the way the
+        # migration that added them does (tickets.sla.resolution_seconds).
+        from importlib import import_module
+        from types import SimpleNamespace
+
+        from django.apps import apps
+        from django.db import connection
+
+        backfill = import_module("tickets.migrations.0016_kperf2_resolution_s").backfill
+        backfill(apps, SimpleNamespace(connection=connection))
         intervals = []
         for day in range(DAYS):
             base = first_day + datetime.timedelta(days=day)
