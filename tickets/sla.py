@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from queues.hours import ONE_DAY, Schedule, local_moment, schedule_of
+from tickets.models import Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from crm.models import Contact, SlaPlan
@@ -197,8 +198,6 @@ def resolution_seconds(ticket: Any, schedule: Schedule, solved_at: datetime.date
     read from the `status` events, for tickets that were ever pending (the
     KPI definition, docs/kpis.md). Called when the ticket is solved.
     """
-    from tickets.models import Ticket, TicketEvent
-
     total = business_seconds_between(schedule, ticket.created_at, solved_at)
     events = TicketEvent.objects.filter(ticket_id=ticket.pk, kind=TicketEvent.Kind.STATUS)
     if not events.filter(payload__new=Ticket.Status.PENDING).exists():
