@@ -22,8 +22,9 @@ WIDGET_PATH = Path(__file__).resolve().parents[2] / "frontend" / "static" / "fro
 MINIFIED_BUDGET_BYTES = 36 * 1024
 LOCALES = ("en", "ro", "ru")
 # What a first visit costs a visitor on the wire (measured 10.9 kB at introduction,
-# 12.0 kB with self-service in issue 14).
-GZIPPED_BUDGET_BYTES = 12_500
+# 12.0 kB with self-service in issue 14; the Russian copy reached 12.5 kB with the rating's
+# comment and the transcript checkbox of issues 15 and 16).
+GZIPPED_BUDGET_BYTES = 13_000
 # The readable source stays small too; most of it is the three locales.
 # 45,000 until issue 14 (48.2 kB then); 50,000 until issue 15 (54.2 kB then: the phone
 # layout, the host page's API and attributes, departments, previous conversations). Nobody
