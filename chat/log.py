@@ -22,6 +22,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from chat import events
@@ -178,6 +179,23 @@ def _note_first_moment(
         )
 
 
+def _note_first_moments_of_claims(claims: list[Claim], author: Author) -> None:
+    """One UPDATE per first-moment field for all claims: the moment is the
+    `created_at` of the event just written, at the row's `last_seq`."""
+    by_field: dict[str, list[int]] = {}
+    for claim in claims:
+        name = _first_moment_field(claim.kind, author, False)
+        if name is not None:
+            by_field.setdefault(name, []).append(claim.conversation_pk)
+    for name, pks in by_field.items():
+        just_written = ConversationEvent.objects.filter(
+            conversation=OuterRef("pk"), seq=OuterRef("last_seq")
+        ).values("created_at")[:1]
+        Conversation.objects.filter(pk__in=pks, **{f"{name}__isnull": True}).update(
+            **{name: Subquery(just_written)}
+        )
+
+
 def write_event(
     conversation_pk: int,
     public_id: uuid.UUID,
@@ -242,6 +260,77 @@ def append_event(
         client_id=client_id,
         internal=internal,
     )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A conversation's change and the event that records it (`append_claims`)."""
+
+    conversation_pk: int
+    public_id: uuid.UUID
+    kind: str
+    payload: dict[str, Any]
+    # Applied by the seq statement itself, only while `only_if` holds.
+    updates: dict[str, Any]
+    only_if: dict[str, Any]
+
+
+def append_claims(claims: list[Claim], *, author: Author = SYSTEM) -> list[Appended | None]:
+    """Change several conversations and log each change; call inside the caller's transaction.
+
+    Each claim is one statement (the seq UPDATE applies the change and the
+    first moment too), then all the events are one INSERT: a routing pass
+    that assigns dozens of chats in a burst makes N + 1 round trips, not 5N,
+    and so holds the agents' locks for less time. A claim whose condition no
+    longer holds gets None and writes nothing.
+    """
+    now = timezone.now()
+    taken = [
+        event_seq.next_seq(
+            Conversation,
+            claim.conversation_pk,
+            updates={"updated_at": now, **claim.updates},
+            only_if=claim.only_if,
+        )
+        for claim in claims
+    ]
+    rows = ConversationEvent.objects.bulk_create(
+        [
+            ConversationEvent(
+                conversation_id=claim.conversation_pk,
+                seq=seq,
+                kind=claim.kind,
+                payload=claim.payload,
+                author_role=author.role,
+                author_user_id=author.user_id,
+                author_visitor_id=author.visitor_id,
+                internal=False,
+            )
+            for claim, seq in zip(claims, taken, strict=True)
+            if seq is not None
+        ]
+    )
+    _note_first_moments_of_claims(
+        [c for c, seq in zip(claims, taken, strict=True) if seq is not None], author
+    )
+    created = iter(rows)
+    appended: list[Appended | None] = []
+    for claim, seq in zip(claims, taken, strict=True):
+        if seq is None:
+            appended.append(None)
+            continue
+        event = next(created)
+        frame = event_frame(
+            claim.public_id,
+            seq=seq,
+            kind=claim.kind,
+            payload=claim.payload,
+            created_at=event.created_at or now,
+            internal=False,
+            for_agent=True,
+        )
+        appended.append(_publish_appended(claim.conversation_pk, claim.public_id, seq, frame))
+    return appended
 
 
 def append_message(

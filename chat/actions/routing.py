@@ -37,7 +37,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from chat import events
-from chat.log import SYSTEM, Kind, agent_author, append_event
+from chat.log import SYSTEM, Claim, Kind, agent_author, append_claims, append_event
 from chat.models import Conversation
 from chat.queue import active_chat_counts, waiting_queue
 from foundation.metrics import ROUTING_SECONDS
@@ -155,28 +155,43 @@ def _drop_unservable_skills(
     ]
 
 
-def _assign(conversation: Conversation, agent_id: int, *, now: datetime.datetime) -> bool:
-    claimed = Conversation.objects.filter(pk=conversation.pk, state=State.QUEUED).update(
-        state=State.ACTIVE,
-        assigned_agent_id=agent_id,
-        assigned_at=now,
-        offered_at=now,
-        updated_at=now,
+def _assign(plan: list[tuple[routing.WaitingChat, routing.AgentState]], *, now: datetime.datetime):
+    """The plan's assignments, each claimed only while its chat still waits."""
+    public_ids = dict(
+        Conversation.objects.filter(pk__in=[chat.conversation_id for chat, _ in plan]).values_list(
+            "pk", "public_id"
+        )
     )
-    if not claimed:
-        return False
-    agent = get_user_model().objects.get(pk=agent_id)
-    append_event(
-        conversation,
-        kind=Kind.ASSIGNED,
-        payload={"agent": {"name": agent_author(agent).name}},
-        require_open=False,
-    )
-    AgentPresence.objects.filter(user_id=agent_id).update(last_assigned_at=now)
-    publish_on_commit(
-        events.agent_group(agent_id), events.conversation_assigned(conversation.public_id)
-    )
-    return True
+    agents = get_user_model().objects.in_bulk({agent.agent_id for _, agent in plan})
+    claims = [
+        Claim(
+            chat.conversation_id,
+            public_ids[chat.conversation_id],
+            Kind.ASSIGNED,
+            {"agent": {"name": agent_author(agents[agent.agent_id]).name}},
+            updates={
+                "state": State.ACTIVE,
+                "assigned_agent_id": agent.agent_id,
+                "assigned_at": now,
+                "offered_at": now,
+            },
+            only_if={"state": State.QUEUED},
+        )
+        for chat, agent in plan
+    ]
+    made: list[tuple[uuid.UUID, int]] = []
+    for claim, (_, agent), appended in zip(claims, plan, append_claims(claims), strict=True):
+        if appended is None:
+            continue
+        made.append((claim.public_id, agent.agent_id))
+        publish_on_commit(
+            events.agent_group(agent.agent_id), events.conversation_assigned(claim.public_id)
+        )
+    if made:
+        AgentPresence.objects.filter(user_id__in={agent_id for _, agent_id in made}).update(
+            last_assigned_at=now
+        )
+    return made
 
 
 @ROUTING_SECONDS.time()
@@ -201,11 +216,10 @@ def route_department(
         plan = routing.plan_assignments(_drop_unservable_skills(chats, agents), agents, now=now)
         if not plan:
             return []
-        by_pk = Conversation.objects.in_bulk([chat.conversation_id for chat, _ in plan])
-        for chat, agent in plan:
-            conversation = by_pk[chat.conversation_id]
-            if _assign(conversation, agent.agent_id, now=now):
-                made.append(Assignment(conversation.public_id, agent.agent_id, department.pk))
+        made = [
+            Assignment(public_id, agent_id, department.pk)
+            for public_id, agent_id in _assign(plan, now=now)
+        ]
         if made:
             # The waiting visitors' new places: whoever asked for this pass
             # sends them after it (chat.actions.scheduling).

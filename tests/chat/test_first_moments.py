@@ -13,10 +13,12 @@ import uuid
 import pytest
 
 from chat import log
-from chat.actions import conversations, routing, visitors
+from chat.actions import conversations, visitors
 from chat.actions.attachments import post_attachment
+from chat.actions.routing import route_waiting
 from chat.models import Conversation, ConversationEvent
 from foundation.uploads import check_upload
+from queues import actions as presence
 from tests import attachment_files as files
 from tests.factories import make_agent, make_department
 
@@ -79,12 +81,20 @@ def test_accept_sets_first_assigned_once(setup):
     )
 
 
-def test_routing_sets_first_assigned(setup):
+def test_a_routing_pass_sets_first_assigned_of_every_chat_it_assigns(setup):
     conversation, _, agent = setup
-    assert routing._assign(conversation, agent.pk, now=conversation.created_at)
-    conversation.refresh_from_db()
-    assert conversation.first_assigned_at == event_at(conversation, Kind.ASSIGNED)
-    assert conversation.first_reply_at is None
+    second = conversations.start_conversation(
+        visitors.create_visitor(name="Bo")[0], conversation.department
+    )[0]
+    presence.do_set_presence(agent, "online", accepting=True)
+    presence.do_register_connection(agent, connection_id=uuid.uuid4(), channel_name="test.a")
+    made = route_waiting([conversation.department_id])
+    assert {m.conversation for m in made} == {conversation.public_id, second.public_id}
+    for assigned in (conversation, second):
+        assigned.refresh_from_db()
+        assert assigned.state == Conversation.State.ACTIVE
+        assert assigned.first_assigned_at == event_at(assigned, Kind.ASSIGNED)
+        assert assigned.first_reply_at is None
 
 
 def test_only_an_agents_public_message_is_the_first_reply(setup):
