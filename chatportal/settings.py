@@ -180,7 +180,15 @@ DATABASES = {
 # On by default: without a pool every database hop of a worker opens a new
 # connection, and one worker at 400 messages/s falls seconds behind where the
 # same worker with a pool keeps up. 0 turns it off (e.g. behind PgBouncer).
-DB_POOL_MAX_SIZE = int(os.environ.get("CHATPORTAL_DB_POOL_MAX_SIZE") or "20")
+# Sized from what can hold a connection at once in a worker: the per-message
+# hops run on asyncio's default executor (min(32, cpus + 4) threads, the
+# formula of concurrent.futures.ThreadPoolExecutor) plus the one shared sync
+# thread; every HTTP view runs on a thread of its own, and a pool smaller than
+# the requests in flight starved the sockets' thread in the portal benchmark
+# (PoolTimeout with 10), so twice as many again is left for requests: 21 on
+# 2 cores, 39 on 8.
+DB_HOP_THREADS = min(32, (os.cpu_count() or 1) + 4) + 1
+DB_POOL_MAX_SIZE = int(os.environ.get("CHATPORTAL_DB_POOL_MAX_SIZE") or 3 * DB_HOP_THREADS)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
     # Under ASGI every HTTP request runs its view in a thread of its own, so a
     # persistent connection (CONN_MAX_AGE > 0) stays open with a finished
@@ -188,10 +196,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL
     # PATCHes). A pool hands connections back when a request or hop ends.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        # Open up front what a burst needs at once: the per-message hops' threads
-        # (asyncio's default executor, cpu + 4) and the shared sync thread; the
-        # pool only grows one connection at a time while callers wait.
-        "min_size": min(DB_POOL_MAX_SIZE, (os.cpu_count() or 1) + 5),
+        # Open up front what a burst of messages needs at once (every hop
+        # thread); the pool only grows one connection at a time while callers wait.
+        "min_size": min(DB_POOL_MAX_SIZE, DB_HOP_THREADS),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": 10,
     }

@@ -71,20 +71,25 @@ def test_a_pool_size_turns_persistent_connections_into_a_pool(tmp_path):
     assert shown["pool"]["max_size"] == 7
 
 
+def hop_threads() -> int:
+    # asyncio's default executor (where the hot path's hops run) plus the shared sync thread.
+    return min(32, (os.cpu_count() or 1) + 4) + 1
+
+
 def test_on_postgresql_the_pool_is_on_unless_turned_off(tmp_path):
     env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "CHATPORTAL_DATA_DIR": str(tmp_path)}
     shown = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": None})
     assert shown["conn_max_age"] == 0
-    assert shown["pool"]["max_size"] == 20
+    # Sized from the worker's threads: the hops', and twice as many for HTTP views.
+    assert shown["pool"]["max_size"] == 3 * hop_threads()
 
 
 def test_the_pool_opens_a_connection_per_hop_thread_before_the_first_burst(tmp_path):
     # The hot path's hops run in asyncio's default executor (cpu + 4 threads),
     # the rest on the one sync thread; the pool only grows one connection at a time.
     env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "CHATPORTAL_DATA_DIR": str(tmp_path)}
-    hop_threads = min(32, (os.cpu_count() or 1) + 4) + 1
     shown = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": None})
-    assert shown["pool"]["min_size"] >= min(hop_threads, 20)
+    assert shown["pool"]["min_size"] == hop_threads()
     small = run_python(SHOW_DATABASE, {**env, "CHATPORTAL_DB_POOL_MAX_SIZE": "3"})
     assert small["pool"]["min_size"] == small["pool"]["max_size"] == 3
 
