@@ -1,0 +1,201 @@
+"""Idle capacity of one worker: memory and CPU per open, quiet widget socket.
+
+Starts one `chatportal serve` worker on a throw-away PostgreSQL database and
+a private Redis key prefix (tests/live_server.py, as bench/run_chat_bench.py
+does), then, `--cycles` times: opens `--sockets` visitor sockets (hello,
+`welcome` awaited, `--in-flight` handshakes at a time), lets them sit idle
+for `--idle` seconds, and closes them all. It reports, as one JSON object:
+
+- the worker's RSS before the first cycle (after a warm-up of 50 sockets),
+  with every socket open, and after each cycle's close; RSS per socket is
+  (open − before) / sockets of the first cycle;
+- the worker's CPU while the sockets idle, as a share of one core;
+- the connect rate of each cycle (sockets welcomed per second).
+
+The client speaks the widget protocol's `hello` only; it answers the
+server's WebSocket pings (the websockets library does) and sends no frames,
+like a browser tab left open on a page with the widget.
+
+    .venv/bin/python bench/idle_sockets.py --sockets 10000 --cycles 3 --idle 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.run_chat_bench import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    cpu_seconds,
+)
+from tests.live_server import (  # noqa: E402
+    DaphneWorker,
+    PostgresServer,
+    RedisNamespace,
+    base_env,
+    prepare_database,
+)
+
+WARM_UP_SOCKETS = 50
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set of a live process, from /proc/<pid>/statm."""
+    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return pages * PAGE_SIZE // 1024
+
+
+async def open_visitor(url: str, origin: str, index: int, wait_s: float) -> ClientConnection:
+    conn = await connect(
+        url, origin=origin, open_timeout=wait_s, compression=None, ping_interval=None
+    )
+    hello = {
+        "type": "hello",
+        "token": None,
+        "department": "support",
+        "profile": {"name": f"Idle {index}"},
+        "locale": "en",
+    }
+    await conn.send(json.dumps(hello))
+    async with asyncio.timeout(wait_s):
+        while True:
+            frame = json.loads(await conn.recv())
+            if frame.get("type") == "welcome":
+                return conn
+            if frame.get("type") == "error":
+                raise RuntimeError(f"hello refused: {frame}")
+
+
+async def open_many(
+    worker: DaphneWorker, count: int, in_flight: int, wait_s: float
+) -> tuple[list[ClientConnection], float, int]:
+    """`count` welcomed sockets, at most `in_flight` handshakes at a time; (sockets, seconds, failures)."""
+    gate = asyncio.Semaphore(in_flight)
+    url = worker.ws_url("/ws/widget/")
+
+    async def one(index: int) -> ClientConnection | None:
+        async with gate:
+            try:
+                return await open_visitor(url, worker.origin, index, wait_s)
+            except (OSError, TimeoutError, RuntimeError, Exception):  # noqa: BLE001 (counted)
+                return None
+
+    started = time.monotonic()
+    opened = await asyncio.gather(*(one(i) for i in range(count)))
+    elapsed = time.monotonic() - started
+    sockets = [s for s in opened if s is not None]
+    return sockets, elapsed, count - len(sockets)
+
+
+async def close_all(sockets: list[ClientConnection]) -> None:
+    for first in range(0, len(sockets), 500):
+        await asyncio.gather(*(s.close() for s in sockets[first : first + 500]))
+
+
+async def measure(worker: DaphneWorker, args: argparse.Namespace) -> dict:
+    pid = worker.pid
+    assert pid is not None
+    warm, _, _ = await open_many(worker, WARM_UP_SOCKETS, WARM_UP_SOCKETS, args.connect_timeout)
+    await close_all(warm)
+    await asyncio.sleep(2)
+    report: dict = {"sockets": args.sockets, "rss_before_kib": rss_kib(pid), "cycles": []}
+    for cycle in range(args.cycles):
+        sockets, seconds, failed = await open_many(
+            worker, args.sockets, args.in_flight, args.connect_timeout
+        )
+        await asyncio.sleep(3)  # the last welcomes' follow-ups settle
+        rss_open = rss_kib(pid)
+        cpu_start, idle_start = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(args.idle)
+        idle_cpu = (cpu_seconds(pid) - cpu_start) / (time.monotonic() - idle_start)
+        await close_all(sockets)
+        await asyncio.sleep(args.settle)
+        report["cycles"].append(
+            {
+                "opened": len(sockets),
+                "failed": failed,
+                "connect_s": round(seconds, 2),
+                "welcomed_per_s": round(len(sockets) / seconds, 1) if seconds else None,
+                "rss_open_kib": rss_open,
+                "idle_cpu_share_of_a_core": round(idle_cpu, 4),
+                "rss_after_close_kib": rss_kib(pid),
+            }
+        )
+        print(f"cycle {cycle + 1}: {report['cycles'][-1]}", file=sys.stderr)
+    first = report["cycles"][0]
+    report["rss_per_socket_kib"] = round(
+        (first["rss_open_kib"] - report["rss_before_kib"]) / max(1, first["opened"]), 1
+    )
+    after = [c["rss_after_close_kib"] for c in report["cycles"]]
+    report["rss_growth_after_cycles_pct"] = round(100 * (after[-1] - after[0]) / after[0], 1)
+    report["rss_open_growth_pct"] = round(
+        100
+        * (report["cycles"][-1]["rss_open_kib"] - first["rss_open_kib"])
+        / first["rss_open_kib"],
+        1,
+    )
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sockets", type=int, default=10_000)
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds the sockets sit idle")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after closing")
+    parser.add_argument("--in-flight", type=int, default=200)
+    parser.add_argument("--connect-timeout", type=float, default=60.0)
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if not 1 <= args.sockets <= 15_000 or not 1 <= args.cycles <= 10:
+        parser.error("sockets 1..15000, cycles 1..10")
+
+    pg = PostgresServer(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    pg.check()
+    redis_ns = RedisNamespace(
+        os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL, f"bench{uuid.uuid4().hex[:8]}:"
+    )
+    redis_ns.check()
+    db_name = f"chatportal_bench_{uuid.uuid4().hex[:10]}"
+    out_dir = REPO_ROOT / "bench" / "results" / f"idle-{uuid.uuid4().hex[:6]}"
+    worker: DaphneWorker | None = None
+    try:
+        env = base_env(out_dir / "data")
+        env.update(
+            {
+                "DATABASE_URL": pg.create_database(db_name),
+                "REDIS_URL": redis_ns.redis_url,
+                "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
+                "CHATPORTAL_LOG_LEVEL": "WARNING",
+            }
+        )
+        prepare_database(env)
+        worker = DaphneWorker(env, out_dir / "worker.log", name="worker").start()
+        report = asyncio.run(measure(worker, args))
+    finally:
+        if worker is not None:
+            worker.stop()
+        redis_ns.delete_keys()
+        pg.drop_database(db_name)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
