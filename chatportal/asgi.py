@@ -1,8 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-Every socket path sits behind an Origin check (foundation.origins) and the
-session middleware, so agents and customers are authenticated by their
-Django session cookie.
+Every socket path sits behind an Origin check (foundation.origins); the
+routes of agents and customers also behind the session middleware, so they
+are authenticated by their Django session cookie (chatportal.routing).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatportal.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatportal.input_guard import SocketQueryGuard  # noqa: E402
@@ -26,9 +25,7 @@ application = RequestIdMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SocketQueryGuard(
-                SocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-            ),
+            "websocket": SocketQueryGuard(SocketOriginValidator(URLRouter(websocket_urlpatterns))),
         }
     )
 )
