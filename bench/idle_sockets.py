@@ -12,9 +12,10 @@ for `--idle` seconds, and closes them all. It reports, as one JSON object:
 - the worker's CPU while the sockets idle, as a share of one core;
 - the connect rate of each cycle (sockets welcomed per second).
 
-The client speaks the widget protocol's `hello` only; it answers the
-server's WebSocket pings (the websockets library does) and sends no frames,
-like a browser tab left open on a page with the widget.
+The client speaks the widget protocol's `hello`; it answers the server's
+WebSocket pings (the websockets library does). With `--ping-every 20` each
+socket also sends the widget's own `ping` frame every 20 s, as widget.js
+does in an open tab (spread over the period); without it, it sends nothing.
 
     .venv/bin/python bench/idle_sockets.py --sockets 10000 --cycles 3 --idle 30
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -100,6 +102,18 @@ async def open_many(
     return sockets, elapsed, count - len(sockets)
 
 
+async def ping_like_the_widget(sockets: list[ClientConnection], every_s: float) -> None:
+    """Each socket sends `{"type": "ping"}` every `every_s`, the sockets spread over the period."""
+    if not sockets:
+        return
+    gap = every_s / len(sockets)
+    while True:
+        for sock in sockets:
+            with contextlib.suppress(Exception):
+                await sock.send('{"type":"ping"}')
+            await asyncio.sleep(gap)
+
+
 async def close_all(sockets: list[ClientConnection]) -> None:
     for first in range(0, len(sockets), 500):
         await asyncio.gather(*(s.close() for s in sockets[first : first + 500]))
@@ -111,16 +125,28 @@ async def measure(worker: DaphneWorker, args: argparse.Namespace) -> dict:
     warm, _, _ = await open_many(worker, WARM_UP_SOCKETS, WARM_UP_SOCKETS, args.connect_timeout)
     await close_all(warm)
     await asyncio.sleep(2)
-    report: dict = {"sockets": args.sockets, "rss_before_kib": rss_kib(pid), "cycles": []}
+    report: dict = {
+        "sockets": args.sockets,
+        "ping_every_s": args.ping_every or None,
+        "rss_before_kib": rss_kib(pid),
+        "cycles": [],
+    }
     for cycle in range(args.cycles):
         sockets, seconds, failed = await open_many(
             worker, args.sockets, args.in_flight, args.connect_timeout
         )
         await asyncio.sleep(3)  # the last welcomes' follow-ups settle
+        pinging = (
+            asyncio.create_task(ping_like_the_widget(sockets, args.ping_every))
+            if args.ping_every
+            else None
+        )
         rss_open = rss_kib(pid)
         cpu_start, idle_start = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(args.idle)
         idle_cpu = (cpu_seconds(pid) - cpu_start) / (time.monotonic() - idle_start)
+        if pinging is not None:
+            pinging.cancel()
         await close_all(sockets)
         await asyncio.sleep(args.settle)
         report["cycles"].append(
@@ -156,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds the sockets sit idle")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after closing")
+    parser.add_argument(
+        "--ping-every", type=float, default=0.0, help="seconds between a socket's pings (0: none)"
+    )
     parser.add_argument("--in-flight", type=int, default=200)
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--output", type=Path, default=None)
