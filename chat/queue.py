@@ -20,8 +20,18 @@ import datetime
 from collections.abc import Collection
 from typing import Any, Literal, TypedDict
 
-from django.db.models import Count, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chat.models import Conversation
@@ -30,7 +40,7 @@ from foundation.timestamps import iso_timestamp
 from queues import routing
 from queues.hours import describe_hours, is_open
 from queues.models import Department
-from queues.presence import agent_states
+from queues.presence import agent_states, available_agents
 
 State = Conversation.State
 SNAPSHOT_LIMIT = 500
@@ -170,16 +180,66 @@ def position_frame(
     }
 
 
+def waiting_count(department: Department) -> int:
+    return Conversation.objects.filter(department=department, state=State.QUEUED).count()
+
+
+def serving_capacity(department: Department, now: datetime.datetime) -> tuple[int, int]:
+    """(chat slots, free slots) of the agents who could take a chat now: one aggregate query.
+
+    The figures `queue_snapshot` computes from rows, without a row per agent:
+    a hello must not cost more as a department grows.
+    """
+    if not is_open(department, now):
+        return 0, 0
+    load = (
+        Conversation.objects.filter(state=State.ACTIVE, assigned_agent=OuterRef("user_id"))
+        .values("assigned_agent")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    figures = (
+        available_agents(department.slug, now=now)
+        .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), Value(0)))
+        .aggregate(
+            capacity=Coalesce(Sum("max_chats"), Value(0)),
+            free=Coalesce(Sum(Greatest(F("max_chats") - F("load"), Value(0))), Value(0)),
+        )
+    )
+    return figures["capacity"], figures["free"]
+
+
+def department_online(department: Department, *, now: datetime.datetime | None = None) -> bool:
+    """Open now, and an agent of it online and accepting could take a chat."""
+    return serving_capacity(department, now or timezone.now())[0] > 0
+
+
 def department_estimate(
     department: Department, *, now: datetime.datetime | None = None
 ) -> dict[str, Any]:
-    """For `welcome.department`: could someone answer now, and how long would a new chat wait."""
-    snapshot = queue_snapshot(department, now=now)
-    online = snapshot["capacity"] > 0
-    position = len(snapshot["order"]) + 1
+    """For `welcome.department`: could someone answer now, and how long would a new chat wait.
+
+    From a count of the waiting chats and the agents' capacity (aggregates),
+    not from the queue's order: every hello asks, so the cost must not grow
+    with the queue or the number of agents. A new chat joins at the end of
+    its tier; counting every waiting chat places it last, the honest bound.
+    """
+    now = now or timezone.now()
+    capacity, free = serving_capacity(department, now)
+    if capacity <= 0:
+        return {"online": False, "estimated_wait_s": None, "long_wait_s": department.long_wait_s}
+    position = waiting_count(department) + 1
+    # A free slot for it: served at once, no need for recent durations.
+    handle, wait = _recent_durations(department, now) if position > free else ([], [])
     return {
-        "online": online,
-        "estimated_wait_s": estimate_for_position(snapshot, position) if online else None,
+        "online": True,
+        "estimated_wait_s": routing.estimate_wait_s(
+            position,
+            recent_waits_s=wait,
+            recent_handle_s=handle,
+            capacity=capacity,
+            free_slots=free,
+        ),
         "long_wait_s": department.long_wait_s,
     }
 
@@ -228,7 +288,7 @@ def departments_for_visitor(slugs: list[str]) -> list[dict[str, Any]]:
         {
             "slug": slug,
             "name": found[slug].name,
-            "online": department_for_visitor(found[slug])["online"],
+            "online": department_online(found[slug]),
         }
         for slug in slugs
         if slug in found
