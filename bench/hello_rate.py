@@ -176,6 +176,16 @@ def hellos_for(variant: str, data: dict[str, Any], sockets: int, department: str
     ]
 
 
+def settle(worker: DaphneWorker, *, limit_s: float = 60.0) -> None:
+    """Wait until the worker is idle (the previous variant's closes are done)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(worker.pid)
+        time.sleep(1.0)
+        if cpu_seconds(worker.pid) - before < 0.05:
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sockets", type=int, default=2000, help="sockets of the new variant")
@@ -252,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_1m_before": round(os.getloadavg()[0], 2),
         }
         for variant in variants:
+            settle(worker)
             path, hellos = hellos_for(variant, data, args.sockets, args.department)
             cpu = os.times()
             worker_cpu = cpu_seconds(worker.pid)

@@ -26,6 +26,7 @@ from django.db.models import (
     IntegerField,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -244,21 +245,60 @@ def department_estimate(
     }
 
 
+def position_in_queue(conversation: Conversation) -> int:
+    """The waiting conversation's place in its department's serving order, by counting.
+
+    The same order as `waiting_queue` (SLA tier, then arrival, then pk), asked
+    as "how many are ahead": one number back, however long the queue.
+    """
+    queue = waiting_queue(conversation.department)
+    priority = queue.filter(pk=conversation.pk).values_list("priority", flat=True).first() or 0
+    ahead = queue.filter(
+        Q(priority__gt=priority)
+        | Q(priority=priority, queued_at__lt=conversation.queued_at)
+        | Q(priority=priority, queued_at=conversation.queued_at, pk__lt=conversation.pk)
+    ).count()
+    return ahead + 1
+
+
 def visitor_queue_frame(conversation_pk: int) -> tuple[str | None, dict[str, Any] | None]:
-    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits."""
+    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits.
+
+    A returning visitor asks at its hello: its place is counted and the
+    estimate comes from the agents' capacity (aggregates), not from a queue
+    snapshot, so a reconnect storm does not read the whole queue per socket.
+    """
     conversation = (
         Conversation.objects.select_related("department")
         .filter(pk=conversation_pk)
-        .only("public_id", "state", "department")
+        .only("public_id", "state", "queued_at", "department")
         .first()
     )
     if conversation is None or conversation.state != State.QUEUED:
         return (conversation.department.slug if conversation else None), None
-    department = Department.objects.prefetch_related("hours", "holidays").get(
-        pk=conversation.department_id
+    department = conversation.department
+    if conversation.queued_at is None:
+        # Not in the serving order by arrival (never expected): ask the snapshot.
+        snapshot = queue_snapshot(department)
+        return department.slug, position_frame(snapshot, str(conversation.public_id))
+    now = timezone.now()
+    position = position_in_queue(conversation)
+    capacity, free = serving_capacity(department, now)
+    handle, wait = (
+        _recent_durations(department, now) if capacity > 0 and position > free else ([], [])
     )
-    snapshot = queue_snapshot(department)
-    return department.slug, position_frame(snapshot, str(conversation.public_id))
+    return department.slug, {
+        "type": "queue",
+        "conversation": str(conversation.public_id),
+        "position": position,
+        "estimated_wait_s": routing.estimate_wait_s(
+            position,
+            recent_waits_s=wait,
+            recent_handle_s=handle,
+            capacity=capacity,
+            free_slots=free,
+        ),
+    }
 
 
 # --- what each side is told ----------------------------------------------------------

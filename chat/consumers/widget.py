@@ -88,7 +88,7 @@ class WidgetConsumer(ChatSocket):
             await self.send_queue_place()
 
     async def replay(self, conversation_id: str, after_seq: int) -> None:
-        conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+        conversation = await hot_path(access.access_conversation_for_visitor)(
             self.visitor, conversation_id
         )
         public_id = str(conversation.public_id)
@@ -158,9 +158,7 @@ class WidgetConsumer(ChatSocket):
         """Join the department's waiting visitors and say where this one stands."""
         if self.open_conversation is None:
             return
-        slug, frame = await database_sync_to_async(queue.visitor_queue_frame)(
-            self.open_conversation[0]
-        )
+        slug, frame = await hot_path(queue.visitor_queue_frame)(self.open_conversation[0])
         if slug is not None:
             await self.join(queue.waiting_group(slug))
         await self.send_queue_frame(frame)

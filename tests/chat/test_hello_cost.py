@@ -8,6 +8,7 @@ rows or one row per agent.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -21,12 +22,15 @@ from chat.queue import (
     SNAPSHOT_LIMIT,
     department_estimate,
     estimate_for_position,
+    position_frame,
     queue_snapshot,
     serving_capacity,
+    visitor_queue_frame,
 )
+from crm.models import Organization, SlaPlan, SupportContract
 from queues import actions as presence
 from queues import routing
-from tests.factories import make_agent, make_department
+from tests.factories import make_agent, make_contact, make_department
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +137,40 @@ def test_a_closed_department_is_offline_without_asking_for_agents(db):
     agents_online(closed, 1, prefix="owl", max_chats=5)
     assert serving_capacity(closed, timezone.now()) == (0, 0)
     assert department_estimate(closed)["online"] is False
+
+
+def test_a_returning_visitors_place_is_counted_as_the_snapshot_orders_it(support):
+    org = Organization.objects.create(name="Electrica Nord SRL")
+    gold = SlaPlan.objects.create(
+        name="Gold", first_response_minutes=60, resolution_minutes=480, is_24x7=True, priority=3
+    )
+    today = timezone.localdate()
+    SupportContract.objects.create(
+        organization=org,
+        plan=gold,
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=300),
+    )
+    vip = make_contact()
+    vip.organization = org
+    vip.save()
+    [busy] = agents_online(support, 1, prefix="busy", max_chats=2)
+    chats(support, 1, state=Conversation.State.ACTIVE, agent=busy)
+    chats(support, 3)  # same arrival instant: served by pk
+    Conversation.objects.filter(pk=Conversation.objects.filter(state="queued").last().pk).update(
+        contact=vip
+    )
+    earlier = timezone.now() - dt.timedelta(minutes=5)
+    chats(support, 2)
+    latest = Conversation.objects.filter(state="queued").order_by("-pk").first()
+    Conversation.objects.filter(pk=latest.pk).update(queued_at=earlier)  # arrived first
+
+    snapshot = queue_snapshot(support)
+    waiting = Conversation.objects.filter(state="queued")
+    assert len(snapshot["order"]) == waiting.count() == 5
+    for conversation in waiting:
+        slug, frame = visitor_queue_frame(conversation.pk)
+        assert slug == "support"
+        assert frame == position_frame(snapshot, str(conversation.public_id))
+    vip_chat = waiting.get(contact=vip)
+    assert visitor_queue_frame(vip_chat.pk)[1]["position"] == 1
