@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
             profiler = subprocess.Popen(
                 [py_spy, "record", "--pid", str(worker.pid), "--rate", "100", "--format", "raw"]
-                + ["--nonblocking"]
-                + ["--output", str(args.profile), "--idle"],
+                + ["--nonblocking", "--gil"]
+                + ["--output", str(args.profile)],
                 stdout=subprocess.DEVNULL,
                 stderr=(out_dir / "py-spy.log").open("wb"),
             )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from queues.models import AgentConnection, AgentPresence, AgentProfile
+from queues.models import AgentPresence, AgentProfile
 from queues.routing import AgentState
 
 
@@ -74,22 +74,3 @@ def agent_states(
             )
         )
     return states
-
-
-def available_agents(
-    department_slug: str, *, now: datetime.datetime | None = None
-) -> QuerySet[AgentProfile]:
-    """The department's agents routing could give a chat to now, as a query (not rows).
-
-    The same rule as `agent_states`' `online and accepting`: an active user
-    who chose online, accepts chats and has a live connection. For figures
-    that must not cost a row per agent (the widget's welcome).
-    """
-    live = AgentConnection.objects.filter(user=OuterRef("user_id"), last_seen__gte=live_cutoff(now))
-    return AgentProfile.objects.filter(
-        Exists(live),
-        departments__slug=department_slug,
-        user__is_active=True,
-        user__presence__chosen_status=AgentPresence.Status.ONLINE,
-        user__presence__accepting=True,
-    )
