@@ -183,10 +183,6 @@ def position_frame(
     }
 
 
-def waiting_count(department: Department) -> int:
-    return Conversation.objects.filter(department=department, state=State.QUEUED).count()
-
-
 @functools.cache
 def _capacity_sql() -> str:
     """One statement: the department's waiting count, its agents' slots and free slots.
