@@ -88,6 +88,12 @@ def authenticate_agent_token(raw_token: str) -> AbstractBaseUser | None:
     return authenticate(raw_token)
 
 
+def agent_of_token(raw_token: str) -> tuple[AbstractBaseUser | None, AgentProfile | None]:
+    """The agent an API token signs in, and its profile (None when it is not an agent)."""
+    user = authenticate_agent_token(raw_token)
+    return user, (agent_profile(user) if user is not None else None)
+
+
 def agent_profile(user: AbstractBaseUser) -> AgentProfile | None:
     if not user.is_authenticated or not user.is_active:
         return None

@@ -17,10 +17,23 @@ Nothing here writes or publishes.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Collection
 from typing import Any, Literal, TypedDict
 
-from django.db.models import Count, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Value
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,8 +42,8 @@ from crm.models import SupportContract
 from foundation.timestamps import iso_timestamp
 from queues import routing
 from queues.hours import describe_hours, is_open
-from queues.models import Department
-from queues.presence import agent_states
+from queues.models import AgentConnection, AgentPresence, AgentProfile, Department
+from queues.presence import agent_states, live_cutoff
 
 State = Conversation.State
 SNAPSHOT_LIMIT = 500
@@ -170,35 +183,178 @@ def position_frame(
     }
 
 
+@functools.cache
+def _capacity_sql() -> str:
+    """One statement: the department's waiting count, its agents' slots and free slots.
+
+    The agents are `queues.presence.agent_states`' `online and accepting` (an
+    active user who chose online, accepts chats and has a live connection),
+    their load the chats assigned to them and active. Written once as SQL:
+    the same query built by the ORM cost several milliseconds of Python per
+    hello, more than the database took to answer it.
+    """
+    quote = connection.ops.quote_name
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model, field: str) -> str:
+        return quote(model._meta.get_field(field).column)
+
+    through = AgentProfile.departments.through
+    user = get_user_model()
+    conversations = table(Conversation)
+    # Identifiers from the models' metadata, quoted; every value is a parameter.
+    return f"""
+        SELECT
+          (SELECT COUNT(*) FROM {conversations} w
+            WHERE w.{column(Conversation, "department")} = %s
+              AND w.{column(Conversation, "state")} = %s),
+          COALESCE(SUM(a.slots), 0),
+          COALESCE(SUM(CASE WHEN a.slots > a.load THEN a.slots - a.load ELSE 0 END), 0)
+        FROM (
+          SELECT p.{column(AgentProfile, "max_chats")} AS slots,
+            (SELECT COUNT(*) FROM {conversations} c
+              WHERE c.{column(Conversation, "state")} = %s
+                AND c.{column(Conversation, "assigned_agent")} = p.{column(AgentProfile, "user")})
+              AS load
+          FROM {table(AgentProfile)} p
+          JOIN {table(through)} d
+            ON d.{column(through, "agentprofile")} = p.{column(AgentProfile, "id")}
+            AND d.{column(through, "department")} = %s
+          JOIN {table(user)} u
+            ON u.{column(user, "id")} = p.{column(AgentProfile, "user")}
+          JOIN {table(AgentPresence)} s
+            ON s.{column(AgentPresence, "user")} = p.{column(AgentProfile, "user")}
+          WHERE u.{column(user, "is_active")}
+            AND s.{column(AgentPresence, "chosen_status")} = %s
+            AND s.{column(AgentPresence, "accepting")}
+            AND EXISTS (
+              SELECT 1 FROM {table(AgentConnection)} n
+              WHERE n.{column(AgentConnection, "user")} = p.{column(AgentProfile, "user")}
+                AND n.{column(AgentConnection, "last_seen")} >= %s)
+        ) a
+    """  # noqa: S608
+
+
+def waiting_and_capacity(department: Department, now: datetime.datetime) -> tuple[int, int, int]:
+    """(chats waiting, chat slots, free slots) of the agents who could take a chat now.
+
+    One round trip whose answer is three numbers: a hello must not cost more
+    as the queue or the department's agents grow. A closed department has no
+    slots; its waiting count is not asked for (0).
+    """
+    if not is_open(department, now):
+        return 0, 0, 0
+    params = [
+        department.pk,
+        State.QUEUED,
+        State.ACTIVE,
+        department.pk,
+        AgentPresence.Status.ONLINE,
+        connection.ops.adapt_datetimefield_value(live_cutoff(now)),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_capacity_sql(), params)
+        waiting, capacity, free = cursor.fetchone()
+    return int(waiting), int(capacity), int(free)
+
+
+def serving_capacity(department: Department, now: datetime.datetime) -> tuple[int, int]:
+    """(chat slots, free slots): the figures `queue_snapshot` computes from rows."""
+    _waiting, capacity, free = waiting_and_capacity(department, now)
+    return capacity, free
+
+
+def department_online(department: Department, *, now: datetime.datetime | None = None) -> bool:
+    """Open now, and an agent of it online and accepting could take a chat."""
+    return serving_capacity(department, now or timezone.now())[0] > 0
+
+
 def department_estimate(
     department: Department, *, now: datetime.datetime | None = None
 ) -> dict[str, Any]:
-    """For `welcome.department`: could someone answer now, and how long would a new chat wait."""
-    snapshot = queue_snapshot(department, now=now)
-    online = snapshot["capacity"] > 0
-    position = len(snapshot["order"]) + 1
+    """For `welcome.department`: could someone answer now, and how long would a new chat wait.
+
+    From a count of the waiting chats and the agents' capacity (aggregates),
+    not from the queue's order: every hello asks, so the cost must not grow
+    with the queue or the number of agents. A new chat joins at the end of
+    its tier; counting every waiting chat places it last, the honest bound.
+    """
+    now = now or timezone.now()
+    waiting, capacity, free = waiting_and_capacity(department, now)
+    if capacity <= 0:
+        return {"online": False, "estimated_wait_s": None, "long_wait_s": department.long_wait_s}
+    position = waiting + 1
+    # A free slot for it: served at once, no need for recent durations.
+    handle, wait = _recent_durations(department, now) if position > free else ([], [])
     return {
-        "online": online,
-        "estimated_wait_s": estimate_for_position(snapshot, position) if online else None,
+        "online": True,
+        "estimated_wait_s": routing.estimate_wait_s(
+            position,
+            recent_waits_s=wait,
+            recent_handle_s=handle,
+            capacity=capacity,
+            free_slots=free,
+        ),
         "long_wait_s": department.long_wait_s,
     }
 
 
+def position_in_queue(conversation: Conversation) -> int:
+    """The waiting conversation's place in its department's serving order, by counting.
+
+    The same order as `waiting_queue` (SLA tier, then arrival, then pk), asked
+    as "how many are ahead": one number back, however long the queue.
+    """
+    queue = waiting_queue(conversation.department)
+    priority = queue.filter(pk=conversation.pk).values_list("priority", flat=True).first() or 0
+    ahead = queue.filter(
+        Q(priority__gt=priority)
+        | Q(priority=priority, queued_at__lt=conversation.queued_at)
+        | Q(priority=priority, queued_at=conversation.queued_at, pk__lt=conversation.pk)
+    ).count()
+    return ahead + 1
+
+
 def visitor_queue_frame(conversation_pk: int) -> tuple[str | None, dict[str, Any] | None]:
-    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits."""
+    """(department slug, `queue` frame) for a conversation; the frame is None unless it waits.
+
+    A returning visitor asks at its hello: its place is counted and the
+    estimate comes from the agents' capacity (aggregates), not from a queue
+    snapshot, so a reconnect storm does not read the whole queue per socket.
+    """
     conversation = (
         Conversation.objects.select_related("department")
         .filter(pk=conversation_pk)
-        .only("public_id", "state", "department")
+        .only("public_id", "state", "queued_at", "department")
         .first()
     )
     if conversation is None or conversation.state != State.QUEUED:
         return (conversation.department.slug if conversation else None), None
-    department = Department.objects.prefetch_related("hours", "holidays").get(
-        pk=conversation.department_id
+    department = conversation.department
+    if conversation.queued_at is None:
+        # Not in the serving order by arrival (never expected): ask the snapshot.
+        snapshot = queue_snapshot(department)
+        return department.slug, position_frame(snapshot, str(conversation.public_id))
+    now = timezone.now()
+    position = position_in_queue(conversation)
+    capacity, free = serving_capacity(department, now)
+    handle, wait = (
+        _recent_durations(department, now) if capacity > 0 and position > free else ([], [])
     )
-    snapshot = queue_snapshot(department)
-    return department.slug, position_frame(snapshot, str(conversation.public_id))
+    return department.slug, {
+        "type": "queue",
+        "conversation": str(conversation.public_id),
+        "position": position,
+        "estimated_wait_s": routing.estimate_wait_s(
+            position,
+            recent_waits_s=wait,
+            recent_handle_s=handle,
+            capacity=capacity,
+            free_slots=free,
+        ),
+    }
 
 
 # --- what each side is told ----------------------------------------------------------
@@ -228,7 +384,7 @@ def departments_for_visitor(slugs: list[str]) -> list[dict[str, Any]]:
         {
             "slug": slug,
             "name": found[slug].name,
-            "online": department_for_visitor(found[slug])["online"],
+            "online": department_online(found[slug]),
         }
         for slug in slugs
         if slug in found

@@ -169,6 +169,7 @@ def check_widget_hello(
         requested = Department.objects.filter(slug=department_slug).first()
         if requested is None:
             raise NotFound("unknown department")
+    created = None
     if token:
         visitor = authenticate_visitor(token)
         if visitor is None:
@@ -176,6 +177,7 @@ def check_widget_hello(
         raw = token
     else:
         visitor, raw = create_visitor(locale=locale)
+        created = visitor
     update_visitor_profile(
         visitor,
         name=profile.get("name", ""),
@@ -196,6 +198,7 @@ def check_widget_hello(
             visitor, new_token = identify_visitor(visitor, verified)
             raw = new_token or raw
             identified = True
-    conversation = open_conversation_of(visitor)
+    # A visitor created by this hello (and not merged onto another) has nothing open yet.
+    conversation = None if visitor is created else open_conversation_of(visitor)
     department = conversation.department if conversation else requested
     return WidgetSession(visitor, raw, department, conversation, identity_invalid, identified)

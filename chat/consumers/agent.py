@@ -74,12 +74,7 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
             await self.send_welcome()
         else:
             token = frame.get("token")
-            user = (
-                await database_sync_to_async(access.authenticate_agent_token)(token)
-                if token
-                else None
-            )
-            profile = await database_sync_to_async(access.agent_profile)(user) if user else None
+            user, profile = await hot_path(access.agent_of_token)(token) if token else (None, None)
             if profile is None:
                 raise NotAuthenticated
             await self.start_session(user, profile)
@@ -110,7 +105,9 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
         self.revoked: set[str] = set()
         self.stale_queues: set[str] = set()
         self.connection_id = uuid.uuid4()
-        self.presence = await database_sync_to_async(presence.agent_connected)(
+        # The hello's hops run in the thread pool (`hot_path`): a reconnect
+        # storm's consoles wait for the database side by side.
+        self.presence = await hot_path(presence.agent_connected)(
             user, connection_id=self.connection_id, channel_name=self.channel_name
         )
         await self.join(agent_group(user.pk))
@@ -120,7 +117,7 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
         await self.became_ready()
 
     async def send_welcome(self) -> None:
-        assigned, queue_figures = await database_sync_to_async(queries.agent_snapshot)(
+        assigned, queue_figures = await hot_path(queries.agent_snapshot)(
             self.user, self.agent_scope.department_ids
         )
         for conversation in assigned:
@@ -144,7 +141,7 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
         )
         await self.catch_up({c.pk: c.last_seq for c in assigned})
         # Calls ringing or in progress for this agent: a reload mid-call pops them again.
-        for call in await database_sync_to_async(live_call_frames)(self.user.pk):
+        for call in await hot_path(live_call_frames)(self.user.pk):
             await self.send_json({"type": "call", "call": call})
 
     async def disconnect(self, code: int) -> None:
@@ -212,7 +209,7 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
                 logger.warning("group_discard failed for %s", group, exc_info=True)
 
     async def access(self, conversation_id: str):
-        return await database_sync_to_async(access.access_conversation_for_agent)(
+        return await hot_path(access.access_conversation_for_agent)(
             self.user, conversation_id, scope=self.agent_scope
         )
 

@@ -53,17 +53,12 @@ class WidgetConsumer(ChatSocket):
         page = frame.get("page") or {}
         self.page = (page.get("url", ""), page.get("title", ""))
         self.locale = frame.get("locale") or ""
-        session = await database_sync_to_async(visitors.check_widget_hello)(
-            token=frame.get("token"),
-            department_slug=frame.get("department"),
-            profile=frame.get("profile") or {},
-            identity=frame.get("identity"),
-            locale=self.locale,
-            offered=frame.get("departments"),
-        )
+        session, welcome = await hot_path(widget_hello)(frame, self.locale)
         self.visitor = session.visitor
         self.identified = session.identified
         self.department = session.department
+        # What the visitor is told; the message action turns a chat started offline into a ticket.
+        self.department_online = bool(welcome["department"] and welcome["department"]["online"])
         if session.identity_invalid:
             await self.send_error("identity_invalid", _("the identity could not be verified"))
         await self.join(visitor_group(self.visitor.public_id))
@@ -80,32 +75,6 @@ class WidgetConsumer(ChatSocket):
                 conversation.pk,
                 last_sent=conversation.last_seq if known else 0,
             )
-        department_info = (
-            await database_sync_to_async(queue.department_for_visitor)(self.department)
-            if self.department
-            else None
-        )
-        # What the visitor is told; the message action turns a chat started offline into a ticket.
-        self.department_online = bool(department_info and department_info["online"])
-        welcome = {
-            "type": "welcome",
-            "token": session.token,
-            "visitor": {
-                "id": str(self.visitor.public_id),
-                "name": self.visitor.display_name,
-                "identified": self.identified,
-            },
-            "department": department_info,
-            "conversation": queries.conversation_for_visitor(conversation)
-            if conversation
-            else None,
-            "suggestions": [],
-        }
-        if frame.get("departments"):
-            # The site's choice, with names and whether each is online; unknown slugs left out.
-            welcome["departments"] = await database_sync_to_async(queue.departments_for_visitor)(
-                frame["departments"]
-            )
         await self.send_json(welcome)
         await self.became_ready()
         for conversation_id, after_seq in (frame.get("resume") or {}).items():
@@ -119,7 +88,7 @@ class WidgetConsumer(ChatSocket):
             await self.send_queue_place()
 
     async def replay(self, conversation_id: str, after_seq: int) -> None:
-        conversation = await database_sync_to_async(access.access_conversation_for_visitor)(
+        conversation = await hot_path(access.access_conversation_for_visitor)(
             self.visitor, conversation_id
         )
         public_id = str(conversation.public_id)
@@ -189,9 +158,7 @@ class WidgetConsumer(ChatSocket):
         """Join the department's waiting visitors and say where this one stands."""
         if self.open_conversation is None:
             return
-        slug, frame = await database_sync_to_async(queue.visitor_queue_frame)(
-            self.open_conversation[0]
-        )
+        slug, frame = await hot_path(queue.visitor_queue_frame)(self.open_conversation[0])
         if slug is not None:
             await self.join(queue.waiting_group(slug))
         await self.send_queue_frame(frame)
@@ -289,3 +256,42 @@ class WidgetConsumer(ChatSocket):
         self.open_conversation = (conversation.pk, conversation.public_id)
         await self.follow(public_id, conversation.pk, last_sent=0)
         await self.deliver(public_id)
+
+
+def widget_hello(
+    frame: dict[str, Any], locale: str
+) -> tuple[visitors.WidgetSession, dict[str, Any]]:
+    """A hello's database work in one hop: who the visitor is, and the welcome frame.
+
+    Runs in the thread pool on PostgreSQL (`hot_path`): a reconnect storm's
+    hellos then wait for the database side by side, not one after another
+    on the shared sync thread. Its queries do not grow with the queue or
+    the number of agents (`queue.department_estimate`).
+    """
+    session = visitors.check_widget_hello(
+        token=frame.get("token"),
+        department_slug=frame.get("department"),
+        profile=frame.get("profile") or {},
+        identity=frame.get("identity"),
+        locale=locale,
+        offered=frame.get("departments"),
+    )
+    conversation = session.conversation
+    welcome: dict[str, Any] = {
+        "type": "welcome",
+        "token": session.token,
+        "visitor": {
+            "id": str(session.visitor.public_id),
+            "name": session.visitor.display_name,
+            "identified": session.identified,
+        },
+        "department": queue.department_for_visitor(session.department)
+        if session.department
+        else None,
+        "conversation": queries.conversation_for_visitor(conversation) if conversation else None,
+        "suggestions": [],
+    }
+    if frame.get("departments"):
+        # The site's choice, with names and whether each is online; unknown slugs left out.
+        welcome["departments"] = queue.departments_for_visitor(frame["departments"])
+    return session, welcome
