@@ -71,6 +71,7 @@ class ChatSocket(JsonFrameSocket):
         self.followed: dict[str, Followed] = {}
         self.ready = False
         self.handlers: dict[str, Handler] = self.frame_handlers()
+        self.answering_hello = asyncio.Lock()
         # `chatportal serve` sweeps from start-up; this covers servers started
         # otherwise (tests, runserver). Idempotent, like the sweep itself.
         ensure_sweeper_running()
@@ -96,6 +97,12 @@ class ChatSocket(JsonFrameSocket):
 
     async def _hello_deadline(self) -> None:
         await asyncio.sleep(self.hello_timeout_s)
+        # The deadline is for a client that never says hello, not for a server
+        # slow to answer one: in a reconnect storm hellos wait their turn for a
+        # thread, and refusing them then made every client retry at once. A
+        # hello being answered holds `answering_hello`.
+        async with self.answering_hello:
+            pass
         if not self.ready:
             await self.refuse(CLOSE_UNAUTHENTICATED)
 
@@ -117,7 +124,11 @@ class ChatSocket(JsonFrameSocket):
         if not self.ready and kind != "hello":
             raise NotAuthenticated
         clean = frames.validate_fields(data, self.schemas[kind])
-        await self.handlers[kind](clean)
+        if kind != "hello":
+            await self.handlers[kind](clean)
+            return
+        async with self.answering_hello:
+            await self.handlers[kind](clean)
 
     async def send_json(self, content: Any, close: bool = False) -> None:
         if not self.closing:

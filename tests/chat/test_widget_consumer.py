@@ -98,6 +98,30 @@ async def test_no_hello_within_the_deadline_closes_with_4001(support, monkeypatc
     assert await socket.closed_with() == 4001
 
 
+async def test_a_hello_answered_after_the_deadline_is_still_welcomed(support, monkeypatch):
+    # A server slow to answer (a reconnect storm queues hellos for a thread)
+    # must not refuse the clients that did say hello in time.
+    import time
+
+    from chat.consumers import widget
+    from chat.consumers.widget import WidgetConsumer
+
+    monkeypatch.setattr(WidgetConsumer, "hello_timeout_s", 0.2)
+    real = widget.widget_hello
+
+    def slow(*args, **kwargs):
+        time.sleep(0.6)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(widget, "widget_hello", slow)
+    socket = Socket("/ws/widget/")
+    await socket.connect()
+    await socket.send({"type": "hello", "department": "support"})
+    welcome = await socket.expect("welcome", timeout=5)
+    assert welcome["visitor"]["id"]
+    await socket.close()
+
+
 async def test_a_wrong_origin_is_refused():
     from channels.testing import WebsocketCommunicator
 
