@@ -31,6 +31,7 @@ import random
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class Client:
     welcomed: asyncio.Event = field(default_factory=asyncio.Event)
     resumed_after_s: float | None = None
     failures: int = 0
+    last_error: str = ""
 
 
 async def say_hello(client: Client, worker: DaphneWorker, *, resume: bool, wait_s: float) -> None:
@@ -148,8 +150,9 @@ async def resume_on(client: Client, worker: DaphneWorker, killed_at: float, wait
         try:
             await say_hello(client, worker, resume=True, wait_s=wait_s)
             break
-        except Exception:  # noqa: BLE001 (a refused or timed-out handshake: try again)
+        except Exception as exc:  # noqa: BLE001 (a refused or timed-out handshake: try again)
             client.failures += 1
+            client.last_error = type(exc).__name__ + ": " + str(exc)[:60]
             await asyncio.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 5.0)
     else:
@@ -265,6 +268,7 @@ async def storm(
         "resume_wait_ms": distribution_ms(waits),
         "never_resumed": sum(1 for c in clients if c.resumed_after_s is None),
         "handshake_retries": sum(c.failures for c in clients),
+        "last_errors": Counter(c.last_error for c in clients if c.last_error).most_common(4),
         "messages_sent": len(sent),
         # Acknowledged, then missing from the log: what must never happen.
         "lost": sum(

@@ -28,6 +28,12 @@ def daphne_argv(host: str, port: int) -> list[str]:
         "30",
         "--application-close-timeout",
         "5",
+        # daphne drops a handshake the application has not accepted in 5 s by
+        # default; when a dead worker's clients all reconnect here at once the
+        # accepts queue behind each other, and dropped handshakes came back as
+        # retries (1,414 for 1,000 clients): let them wait instead.
+        "--websocket_connect_timeout",
+        "30",
         "--proxy-headers",
         "chatportal.asgi:application",
     ]
