@@ -18,7 +18,14 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.live_server import LOOPBACK, PostgresServer, RedisNamespace, free_port, tail
+from tests.live_server import (
+    LOOPBACK,
+    PostgresServer,
+    RedisNamespace,
+    _normalise_pg_url,
+    free_port,
+    tail,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
@@ -123,6 +130,7 @@ class TutorialServer:
         self.redis_url = redis_url
         self.redis = RedisNamespace(redis_url, f"tutorial{uuid.uuid4().hex[:8]}:")
         self.db_name = f"chatportal_tutorial_{uuid.uuid4().hex[:10]}"
+        self.database_url = ""
         self.count = processes
         self.processes: list[Process] = []
         self.created = False
@@ -130,9 +138,10 @@ class TutorialServer:
     def start(self) -> TutorialServer:
         self.pg.check()
         self.redis.check()
+        self.database_url = self.pg.create_database(self.db_name)
         env = python_env(
             DJANGO_SETTINGS_MODULE=TUTORIAL_SETTINGS,
-            DATABASE_URL=self.pg.create_database(self.db_name),
+            DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             TUTORIAL_REDIS_PREFIX=self.redis.prefix,
         )
@@ -166,6 +175,14 @@ class TutorialServer:
             self.stop()
             raise
         return self
+
+    def stored_messages(self) -> int:
+        """Rows in the tutorial's message table (while started)."""
+        import psycopg
+
+        with psycopg.connect(_normalise_pg_url(self.database_url), connect_timeout=5) as conn:
+            row = conn.execute("SELECT count(*) FROM tutorial_message").fetchone()
+        return int(row[0]) if row else 0
 
     def stop(self) -> None:
         for process in self.processes:
