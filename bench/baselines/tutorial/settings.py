@@ -26,11 +26,17 @@ DATABASES = {
 }
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = os.environ.get("TUTORIAL_REDIS_PREFIX", "tutorial:")
-# The tutorial's layer, as the tutorial configures it (default capacity and pool).
+# The tutorial's layer with its default capacity (100) and pool, plus one fix every user
+# of these versions needs: redis-py >= 8 gives up reading after 5 s by default, exactly
+# channels-redis's 5 s blocking pop, so on a busy process the pop times out, the receive
+# loop dies and daphne closes every socket (1011).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": REDIS_PREFIX,
+        },
     }
 }
 LOGGING = {
