@@ -128,7 +128,10 @@ def markdown_section(results: dict) -> str:
         " Redis prefix, processes): **chatportal** (daphne workers), **tutorial** (the"
         " Channels tutorial's way: one ORM insert per message, then `group_send` through"
         " channels-redis; bench/baselines/tutorial/), **relay** (bare `websockets`, in"
-        " memory, always one process: the floor; bench/baselines/relay.py). Latency is end"
+        " memory, always one process: the floor; bench/baselines/relay.py). The baselines"
+        " carry only the message path: any token is welcome, routing is round robin over the"
+        " agent sockets (the tutorial keeps them in a Redis list), and there is no history,"
+        " resume or queue. Latency is end"
         " to end from the scheduled send to the other side's receipt; worker CPU is the"
         " server processes' CPU during the measured phase per acked message.",
         "",
@@ -167,7 +170,10 @@ def markdown_section(results: dict) -> str:
     lines += [
         "![End-to-end latency CDF per target](benchmarks-latency.svg)",
         "",
-        f"Raw results: `bench/results/{results['stamp']}/results.json` (not committed).",
+        f"Raw results: `bench/results/{results['stamp']}/results.json` (not committed)."
+        + (f" The run took {results['wall_s'] / 60:.0f} min." if results.get("wall_s") else "")
+        + " Rerun: `make bench` (all scenarios, three repeats), or e.g."
+        " `.venv/bin/python bench/standard.py --scenario steady --repeats 1`.",
         END_MARKER,
     ]
     return "\n".join(lines) + "\n"

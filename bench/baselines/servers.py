@@ -75,7 +75,8 @@ class Process:
             if self.popen.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise BaselineError(
-                    f"{self.argv[2:4]} did not start on port {self.port}:\n{tail(self.log_path)}"
+                    f"`{' '.join(self.argv[1:])}` did not start on port {self.port}:"
+                    f"\n{tail(self.log_path)}"
                 )
             time.sleep(0.1)
         return self
