@@ -77,7 +77,7 @@ SCENARIOS = {
     for s in (
         Scenario(
             "latency",
-            "Latency when the server is far from busy.",
+            "Many quiet conversations: 200 msg/s in all, on one process.",
             500,
             (0.2,),
             60,
@@ -134,7 +134,7 @@ class ChatportalTemplates:
         """(template database, secret key its tokens are signed with, agents)."""
         key = (agents, max_chats)
         if key not in self.made:
-            name = f"chatportal_benchtpl_{uuid.uuid4().hex[:10]}"
+            name = f"chatportal_standardtpl_{uuid.uuid4().hex[:10]}"
             secret = secrets.token_urlsafe(50)
             redis_ns = RedisNamespace(self.redis_url, f"benchtpl{uuid.uuid4().hex[:8]}:")
             env = self._env(self.pg.create_database(name), secret, redis_ns.prefix)
@@ -170,7 +170,7 @@ def start_chatportal(scenario: Scenario, out_dir: Path, ctx: dict) -> Deployment
     templates: ChatportalTemplates = ctx["templates"]
     pg: PostgresServer = ctx["pg"]
     template, secret, agents = templates.get(*agents_for(scenario.conversations))
-    db_name = f"chatportal_bench_{uuid.uuid4().hex[:10]}"
+    db_name = f"chatportal_standard_{uuid.uuid4().hex[:10]}"
     redis_ns = RedisNamespace(ctx["redis_url"], f"bench{uuid.uuid4().hex[:8]}:")
     env = templates._env(pg.create_database(db_name, template=template), secret, redis_ns.prefix)
     workers: list[DaphneWorker] = []
@@ -315,6 +315,10 @@ def fill_record(record: dict, summary: dict, cpu_s: float | None) -> dict:
         if cpu_s is None or not acked
         else round(1000 * cpu_s / acked, 3),
         histogram=summary["end_to_end_histogram"],
+        # Setup (opening every conversation) and whether the server then answered pings
+        # quickly: an unsettled server starts the measurement with a backlog.
+        setup_s=summary["setup"].get("seconds"),
+        settled=summary["setup"].get("settle", {}).get("settled"),
     )
     return record
 

@@ -157,7 +157,7 @@ def test_the_section_has_the_machine_a_row_per_target_and_the_ratios():
         run("tutorial", 1, p50_ms=20.0, p99_ms=80.0, lost=2),
         run("relay", 1, p50_ms=2.0, p99_ms=4.0),
         run("chatportal", 2, p50_ms=12.0, p99_ms=60.0),
-        run("tutorial", 2, p50_ms=20.0, p99_ms=60.0, out_of_order=1),
+        run("tutorial", 2, p50_ms=20.0, p99_ms=60.0, out_of_order=1, settled=False),
         run("relay", 2, error="start: no port"),
     ]
     text = markdown_section(results(runs, note="Reduced scale"))
@@ -165,7 +165,10 @@ def test_the_section_has_the_machine_a_row_per_target_and_the_ratios():
     assert "**Reduced scale**" in text
     assert "2 CPUs (Test CPU), 4.0 GiB RAM, Linux 6.1" in text and "`abc1234`" in text
     assert "| chatportal | 1 | 11.0 (10.0–12.0) | 50.0 (40.0–60.0) |" in text
-    assert "| tutorial | 1 | 20.0 | 70.0 (60.0–80.0) | 80.0 | 400 | 2/0/1 | 2.00 | 2/2 |" in text
+    assert (
+        "| tutorial | 1 | 20.0 | 70.0 (60.0–80.0) | 80.0 | 400 | 2/0/1 | 2.00 | 2/2, 1 not settled |"
+        in text
+    )
     assert "| relay | 1 | 2.0 | 4.0 | 80.0 | 400 | 0/0/0 | 2.00 | 1/2 (start: no port) |" in text
     assert "chatportal/tutorial: p50 × 0.55 (0.50–0.60), p99 × 0.75 (0.50–1.00)" in text
     assert "chatportal/relay: p50 × 5.00, p99 × 10.00" in text

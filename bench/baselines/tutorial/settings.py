@@ -26,16 +26,21 @@ DATABASES = {
 }
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = os.environ.get("TUTORIAL_REDIS_PREFIX", "tutorial:")
-# The tutorial's layer with its default capacity (100) and pool, plus one fix every user
-# of these versions needs: redis-py >= 8 gives up reading after 5 s by default, exactly
-# channels-redis's 5 s blocking pop, so on a busy process the pop times out, the receive
-# loop dies and daphne closes every socket (1011).
+# The tutorial's layer with its default pool, plus the two fixes a user meets first at
+# this scale:
+# - redis-py >= 8 gives up reading after 5 s by default, exactly channels-redis's 5 s
+#   blocking pop, so on a busy process the pop times out, the receive loop dies and daphne
+#   closes every socket (1011);
+# - the default capacity of 100 is shared by every socket of a process: opening 500
+#   conversations overflowed it (ChannelFull on the offer to an agent, the visitor's socket
+#   closed). group_send still drops silently when a process falls 2,000 messages behind.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": REDIS_PREFIX,
+            "capacity": 2000,
         },
     }
 }
