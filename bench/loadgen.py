@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 MAX_CONVERSATIONS = 2000
 MAX_DURATION_S = 600.0
@@ -124,6 +124,9 @@ class Peer:
             raise LoadgenError(
                 f"{self.name}: handshake refused ({exc.response.status_code})"
             ) from exc
+        except (InvalidHandshake, OSError) as exc:
+            # e.g. daphne dropping a handshake it could not answer in time
+            raise LoadgenError(f"{self.name}: handshake failed ({exc})") from exc
         self.reader = asyncio.create_task(self._read(), name=f"read-{self.name}")
         await self.send(hello)
         return await asyncio.wait_for(asyncio.shield(self.welcome), wait_s)

@@ -274,7 +274,8 @@ def drive(
     (out_dir / "loadgen.stderr.txt").write_text("".join(stderr))
     summary_path = out_dir / "loadgen.json"
     if loadgen.returncode not in (0, 1) or not summary_path.exists():
-        raise RuntimeError(f"loadgen exited {loadgen.returncode}: {''.join(stderr)[-500:]}")
+        last = next((line.strip() for line in reversed(stderr) if line.strip()), "")
+        raise RuntimeError(f"loadgen exited {loadgen.returncode}: {last[:300]}")
     return json.loads(summary_path.read_text()), cpu
 
 
@@ -442,7 +443,22 @@ def main(argv: list[str] | None = None) -> int:
         "--no-docs", action="store_true", help="leave docs/ alone (results dir only)"
     )
     parser.add_argument("--note", default="", help="a line shown at the top of the section")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_DIR",
+        help="run nothing: rewrite the docs section and plot from RESULTS_DIR/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        try:
+            results = json.loads((args.render / "results.json").read_text())
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot read {args.render / 'results.json'}: {exc}")
+        if args.note:
+            results["note"] = args.note
+        write_outputs(results, args.render, docs=not args.no_docs)
+        return 0
     if not 1 <= args.repeats <= 10:
         parser.error("--repeats must be 1..10")
     if not 1 <= args.drain <= 120:

@@ -28,6 +28,12 @@ def spread(values: Iterable[float | None], digits: int = 1) -> str:
     return f"{median:.{digits}f} ({min(present):.{digits}f}–{max(present):.{digits}f})"
 
 
+def cell(text: str, limit: int = 80) -> str:
+    """One line of text that cannot break a Markdown table row."""
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _runs(runs: list[dict], **match) -> list[dict]:
     return [r for r in runs if all(r.get(k) == v for k, v in match.items())]
 
@@ -78,10 +84,12 @@ def _target_rows(runs: list[dict], scenario: str, rate: float, targets: list[str
                     "/".join(
                         str(sum(r.get(k) or 0 for r in ok))
                         for k in ("lost", "duplicated", "out_of_order")
-                    ),
+                    )
+                    if ok
+                    else "–",
                     spread((r.get("worker_cpu_ms_per_msg") for r in ok), 2),
                     f"{len(group) - len(failed)}/{len(group)}"
-                    + (f" ({failed[0][:60]})" if failed else "")
+                    + (f" ({cell(failed[0])})" if failed else "")
                     + (
                         f", {unsettled} not settled"
                         if (unsettled := sum(r.get("settled") is False for r in ok))

@@ -158,7 +158,7 @@ def test_the_section_has_the_machine_a_row_per_target_and_the_ratios():
         run("relay", 1, p50_ms=2.0, p99_ms=4.0),
         run("chatportal", 2, p50_ms=12.0, p99_ms=60.0),
         run("tutorial", 2, p50_ms=20.0, p99_ms=60.0, out_of_order=1, settled=False),
-        run("relay", 2, error="start: no port"),
+        run("relay", 2, error="loadgen exited 2:\n  no | port"),
     ]
     text = markdown_section(results(runs, note="Reduced scale"))
     assert text.startswith(START_MARKER) and text.rstrip().endswith(END_MARKER)
@@ -169,7 +169,7 @@ def test_the_section_has_the_machine_a_row_per_target_and_the_ratios():
         "| tutorial | 1 | 20.0 | 70.0 (60.0–80.0) | 80.0 | 400 | 2/0/1 | 2.00 | 2/2, 1 not settled |"
         in text
     )
-    assert "| relay | 1 | 2.0 | 4.0 | 80.0 | 400 | 0/0/0 | 2.00 | 1/2 (start: no port) |" in text
+    assert "| relay | 1 | 2.0 | 4.0 | 80.0 | 400 | 0/0/0 | 2.00 | 1/2 (loadgen exited 2: no / port) |" in text
     assert "chatportal/tutorial: p50 × 0.55 (0.50–0.60), p99 × 0.75 (0.50–1.00)" in text
     assert "chatportal/relay: p50 × 5.00, p99 × 10.00" in text
     assert "benchmarks-latency.svg" in text
