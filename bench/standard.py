@@ -380,23 +380,22 @@ def code_commit() -> str:
 
 
 def plot_panels(results: dict) -> list[tuple[str, dict]]:
-    """Per scenario, the highest rate every target ran without error; repeats merged."""
+    """Per scenario, the highest rate the most targets ran without error; repeats merged."""
     panels = []
+    order = {t: i for i, t in enumerate(TARGETS)}
     for scenario in results["scenarios"]:
-        runs = [r for r in results["runs"] if r["scenario"] == scenario["name"]]
-        targets = sorted(
-            {r["target"] for r in runs},
-            key=lambda t: (TARGETS.index(t) if t in TARGETS else len(TARGETS), t),
-        )
-        ok = [r for r in runs if not r["error"] and r.get("histogram")]
-        common = [
-            rate
-            for rate in sorted({r["rate"] for r in ok})
-            if all(any(r["target"] == t and r["rate"] == rate for r in ok) for t in targets)
+        ok = [
+            r
+            for r in results["runs"]
+            if r["scenario"] == scenario["name"] and not r["error"] and r.get("histogram")
         ]
-        if not common:
+        by_rate = {
+            rate: {r["target"] for r in ok if r["rate"] == rate} for r in ok for rate in [r["rate"]]
+        }
+        if not by_rate:
             continue
-        rate = common[-1]
+        rate = max(by_rate, key=lambda rate: (len(by_rate[rate]), rate))
+        targets = sorted(by_rate[rate], key=lambda t: (order.get(t, len(order)), t))
         hists = {
             t: merge_histograms(
                 [r["histogram"] for r in ok if r["target"] == t and r["rate"] == rate]

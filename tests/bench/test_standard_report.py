@@ -169,7 +169,10 @@ def test_the_section_has_the_machine_a_row_per_target_and_the_ratios():
         "| tutorial | 1 | 20.0 | 70.0 (60.0–80.0) | 80.0 | 400 | 2/0/1 | 2.00 | 2/2, 1 not settled |"
         in text
     )
-    assert "| relay | 1 | 2.0 | 4.0 | 80.0 | 400 | 0/0/0 | 2.00 | 1/2 (loadgen exited 2: no / port) |" in text
+    assert (
+        "| relay | 1 | 2.0 | 4.0 | 80.0 | 400 | 0/0/0 | 2.00 | 1/2 (loadgen exited 2: no / port) |"
+        in text
+    )
     assert "chatportal/tutorial: p50 × 0.55 (0.50–0.60), p99 × 0.75 (0.50–1.00)" in text
     assert "chatportal/relay: p50 × 5.00, p99 × 10.00" in text
     assert "benchmarks-latency.svg" in text
@@ -195,3 +198,21 @@ def test_a_frame_the_baselines_do_not_understand_gets_a_clear_error():
         frames.message_fields({"type": "message", "client_id": "c", "body": "hi"}, frames.AGENT)
     fields = {"type": "message", "client_id": "c", "body": "hi", "conversation": "x"}
     assert frames.message_fields(fields, frames.VISITOR) == ("c", "hi", None)
+
+
+def test_the_plot_shows_per_scenario_the_highest_rate_most_targets_ran():
+    from bench.standard import plot_panels
+
+    hist = loadgen.histogram_ms([0.01, 0.02])
+    runs = [
+        run("chatportal", 1, 1.0, histogram=hist),
+        run("chatportal", 2, 1.0, histogram=hist),
+        run("tutorial", 1, 1.0, histogram=hist),
+        run("relay", 1, 1.0, histogram=hist),
+        run("relay", 1, 2.0, histogram=hist),
+        run("tutorial", 1, 2.0, histogram=hist, error="loadgen exited 2: boom"),
+    ]
+    [(title, hists)] = plot_panels(results(runs))
+    assert title == "steady: 200 conversations, 1 msg/s per side"
+    assert list(hists) == ["chatportal", "tutorial", "relay"]
+    assert sum(hists["chatportal"]["counts"]) == 4  # both repeats merged
