@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # sockets, timeouts it must outlast), so two halve it even on two cores; 0 = one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format lock audit messages browser-deps nginx-deps screenshots clean
+.PHONY: demo test bench lint format lock audit messages browser-deps nginx-deps screenshots clean
 
 # Exactly the locked versions, each checked against its hash; then Chatportal,
 # with no dependency resolution of its own. pip goes first, at its locked
@@ -51,6 +51,14 @@ test: $(STAMP) browser-deps nginx-deps
 # docs/screenshots/{widget,console,portal,ticket,contact,widget-mobile}.png from the embedded demo server and Chromium.
 screenshots: $(STAMP) browser-deps
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m tests.browser.screenshots --out docs/screenshots
+
+# The standard benchmark (bench/standard.py): Chatportal beside a bare websockets relay and a
+# Channels-tutorial app, on the PostgreSQL and Redis that DATABASE_URL and REDIS_URL name (the
+# local ones by default), three repeats; rewrites its section of docs/benchmarks.md and
+# docs/benchmarks-latency.svg. BENCH_ARGS="--quick --repeats 1" for a smoke run.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/standard.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

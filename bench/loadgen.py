@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 MAX_CONVERSATIONS = 2000
 MAX_DURATION_S = 600.0
@@ -124,6 +124,9 @@ class Peer:
             raise LoadgenError(
                 f"{self.name}: handshake refused ({exc.response.status_code})"
             ) from exc
+        except (InvalidHandshake, OSError) as exc:
+            # e.g. daphne dropping a handshake it could not answer in time
+            raise LoadgenError(f"{self.name}: handshake failed ({exc})") from exc
         self.reader = asyncio.create_task(self._read(), name=f"read-{self.name}")
         await self.send(hello)
         return await asyncio.wait_for(asyncio.shield(self.welcome), wait_s)
@@ -282,6 +285,32 @@ def distribution_ms(values_s: list[float]) -> dict[str, float | int | None]:
     return out
 
 
+# Log-spaced latency buckets for plots: 20 per decade from 0.1 ms to 100 s, so
+# a run keeps ~120 counts instead of every sample.
+HISTOGRAM_FLOOR_MS = 0.1
+HISTOGRAM_BUCKETS_PER_DECADE = 20
+HISTOGRAM_DECADES = 6
+
+
+def histogram_edges_ms() -> list[float]:
+    steps = HISTOGRAM_BUCKETS_PER_DECADE * HISTOGRAM_DECADES
+    return [
+        round(HISTOGRAM_FLOOR_MS * 10 ** (i / HISTOGRAM_BUCKETS_PER_DECADE), 6)
+        for i in range(steps + 1)
+    ]
+
+
+def histogram_ms(values_s: list[float]) -> dict[str, list[float] | list[int]]:
+    """Counts per bucket: counts[i] holds values in [edges[i], edges[i+1]); the ends are clamped."""
+    edges = histogram_edges_ms()
+    counts = [0] * (len(edges) - 1)
+    for value in values_s:
+        ms = max(value * 1000, HISTOGRAM_FLOOR_MS)
+        index = int(math.log10(ms / HISTOGRAM_FLOOR_MS) * HISTOGRAM_BUCKETS_PER_DECADE)
+        counts[min(index, len(counts) - 1)] += 1
+    return {"edges_ms": edges, "counts": counts}
+
+
 def slowest_seconds(delivered: list[Sent], start: float, count: int = 8) -> list[dict[str, Any]]:
     """The seconds of the run (by scheduled send) with the worst latency: periodic stalls show here."""
     by_second: dict[int, list[float]] = {}
@@ -352,6 +381,7 @@ def summarize(
             "ack": distribution_ms(ack),
         },
         "send_lag_ms": distribution_ms(lag),
+        "end_to_end_histogram": histogram_ms(e2e),
         "slowest_seconds": slowest_seconds(delivered, start),
         "lost_examples": [
             {"side": r.side, "conversation": r.conversation_index, "seq": r.seq} for r in lost[:10]
