@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -37,18 +36,9 @@ from websockets.asyncio.client import ClientConnection, connect
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.run_chat_bench import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
-    cpu_seconds,
-)
-from tests.live_server import (  # noqa: E402
-    DaphneWorker,
-    PostgresServer,
-    RedisNamespace,
-    base_env,
-    prepare_database,
-)
+from bench.run_chat_bench import cpu_seconds  # noqa: E402
+from bench.throwaway import throwaway_chatportal  # noqa: E402
+from tests.live_server import DaphneWorker  # noqa: E402
 
 WARM_UP_SOCKETS = 50
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -192,33 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.sockets <= 15_000 or not 1 <= args.cycles <= 10:
         parser.error("sockets 1..15000, cycles 1..10")
 
-    pg = PostgresServer(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    pg.check()
-    redis_ns = RedisNamespace(
-        os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL, f"bench{uuid.uuid4().hex[:8]}:"
-    )
-    redis_ns.check()
-    db_name = f"chatportal_bench_{uuid.uuid4().hex[:10]}"
-    out_dir = REPO_ROOT / "bench" / "results" / f"idle-{uuid.uuid4().hex[:6]}"
-    worker: DaphneWorker | None = None
-    try:
-        env = base_env(out_dir / "data")
-        env.update(
-            {
-                "DATABASE_URL": pg.create_database(db_name),
-                "REDIS_URL": redis_ns.redis_url,
-                "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
-                "CHATPORTAL_LOG_LEVEL": "WARNING",
-            }
-        )
-        prepare_database(env)
-        worker = DaphneWorker(env, out_dir / "worker.log", name="worker").start()
-        report = asyncio.run(measure(worker, args))
-    finally:
-        if worker is not None:
-            worker.stop()
-        redis_ns.delete_keys()
-        pg.drop_database(db_name)
+    with throwaway_chatportal("idle") as (_env, workers):
+        report = asyncio.run(measure(workers[0], args))
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import sys
 import time
@@ -43,18 +42,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.loadgen import distribution_ms  # noqa: E402
-from bench.run_chat_bench import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
-    create_bench_agents,
-)
-from tests.live_server import (  # noqa: E402
-    DaphneWorker,
-    PostgresServer,
-    RedisNamespace,
-    base_env,
-    prepare_database,
-)
+from bench.run_chat_bench import create_bench_agents  # noqa: E402
+from bench.throwaway import throwaway_chatportal  # noqa: E402
+from tests.live_server import DaphneWorker  # noqa: E402
 
 JITTER_S = 0.5
 GIVE_UP_S = 120.0
@@ -296,37 +286,16 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.sockets <= 15_000 or not 0 <= args.chatting <= args.sockets:
         parser.error("sockets 1..15000, chatting 0..sockets")
 
-    pg = PostgresServer(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    pg.check()
-    redis_ns = RedisNamespace(
-        os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL, f"bench{uuid.uuid4().hex[:8]}:"
-    )
-    redis_ns.check()
-    db_name = f"chatportal_bench_{uuid.uuid4().hex[:10]}"
-    out_dir = REPO_ROOT / "bench" / "results" / f"storm-{uuid.uuid4().hex[:6]}"
-    workers: list[DaphneWorker] = []
-    try:
-        env = base_env(out_dir / "data")
-        env.update(
-            {
-                "DATABASE_URL": pg.create_database(db_name),
-                "REDIS_URL": redis_ns.redis_url,
-                "CHATPORTAL_REDIS_PREFIX": redis_ns.prefix,
-                "CHATPORTAL_LOG_LEVEL": "WARNING",
-            }
-        )
-        prepare_database(env)
+    tokens: list[str] = []
+
+    def one_agent(env: dict[str, str]) -> None:
         agent = create_bench_agents(
             env, count=1, max_chats=args.chatting + 10, department="support"
-        )[0]
-        for name in ("worker-a", "worker-b"):
-            workers.append(DaphneWorker(env, out_dir / f"{name}.log", name=name).start())
-        report = asyncio.run(storm(workers[0], workers[1], agent["token"], args))
-    finally:
-        for worker in workers:
-            worker.stop()
-        redis_ns.delete_keys()
-        pg.drop_database(db_name)
+        )
+        tokens.append(agent[0]["token"])
+
+    with throwaway_chatportal("storm", workers=2, before_workers=one_agent) as (_env, workers):
+        report = asyncio.run(storm(workers[0], workers[1], tokens[0], args))
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:
