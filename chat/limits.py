@@ -56,20 +56,29 @@ def visitor_message_retry_after(visitor_pk: int, *, now: float | None = None) ->
     A fixed one-minute window keyed by visitor, shared by all its sockets on
     every worker through the cache.
     """
+    return visitor_messages_retry_after([visitor_pk], now=now)[0]
+
+
+def visitor_messages_retry_after(visitor_pks: list[int], *, now: float | None = None) -> list[int]:
+    """`visitor_message_retry_after` for several messages, in one round trip to Redis.
+
+    A visitor named twice counts twice (two messages of one batch).
+    """
     limit = int(setting("CHATPORTAL_VISITOR_MESSAGES_PER_MINUTE", 120))
     now = time.time() if now is None else now
     window = int(now // VISITOR_WINDOW_S)
     try:
-        count = _count_in_window(f"chat:visitor-msgs:{visitor_pk}:{window}", VISITOR_WINDOW_S * 2)
+        counts = _count_in_window(
+            [f"chat:visitor-msgs:{pk}:{window}" for pk in visitor_pks], VISITOR_WINDOW_S * 2
+        )
     except Exception:
         # The counter lives in Redis; while Redis restarts, refusing (or
         # failing) every visitor message would lose them. The per-socket
         # bucket still holds, so let the message through.
         logger.warning("visitor message window unavailable; not counting", exc_info=True)
-        return 0
-    if count <= limit:
-        return 0
-    return max(1, math.ceil((window + 1) * VISITOR_WINDOW_S - now))
+        return [0] * len(visitor_pks)
+    retry_after = max(1, math.ceil((window + 1) * VISITOR_WINDOW_S - now))
+    return [0 if count <= limit else retry_after for count in counts]
 
 
 @functools.cache
@@ -78,19 +87,25 @@ def _window_client(pool: redis.ConnectionPool) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
-def _count_in_window(key: str, ttl_s: int) -> int:
+def _count_in_window(keys: list[str], ttl_s: int) -> list[int]:
+    """Add one to each key (a key named twice, twice); the counts after."""
     # The backend itself: `django.core.cache.cache` is a proxy, never a RedisCache.
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         # On the message path: one round trip (INCR + EXPIRE NX pipelined)
         # instead of Django's EXISTS + INCR, plus ADD at each window start.
-        full_key = cache.make_and_validate_key(key)
         client = _window_client(cache._cache._get_connection_pool(write=True))
         with client.pipeline(transaction=False) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, ttl_s, nx=True)
-            count, _ = pipe.execute()
-        return int(count)
+            for key in keys:
+                full_key = cache.make_and_validate_key(key)
+                pipe.incr(full_key)
+                pipe.expire(full_key, ttl_s, nx=True)
+            replies = pipe.execute()
+        return [int(count) for count in replies[::2]]
+    return [_count_one_in_cache(cache, key, ttl_s) for key in keys]
+
+
+def _count_one_in_cache(cache, key: str, ttl_s: int) -> int:
     try:
         return cache.incr(key)
     except ValueError:

@@ -342,6 +342,7 @@ def append_message(
     body: str,
     internal: bool,
     assigned_to: int | None,
+    savepoint: bool = True,
 ) -> Appended:
     """Append a message to an open conversation, in as few round trips as the database allows.
 
@@ -351,13 +352,21 @@ def append_message(
     Raises `NotOpen` (closed, or not assigned to `assigned_to`) or
     `IntegrityError` (the `client_id` is already in the log); either way no
     seq was used.
+
+    `savepoint=False` (chat.group_commit, inside its transaction): no
+    savepoint round trips; an `IntegrityError` then spoils the caller's
+    whole transaction, while `NotOpen` wrote nothing and spoils nothing.
     """
     payload: dict[str, Any] = {"author": author.wire, "body": body, "client_id": str(client_id)}
     now = timezone.now()
     if connection.vendor == "postgresql":
         # A single statement is atomic by itself; inside a caller's
         # transaction a savepoint keeps a duplicate from aborting it.
-        scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+        scope = (
+            transaction.atomic(savepoint=savepoint)
+            if connection.in_atomic_block
+            else contextlib.nullcontext()
+        )
         with scope:
             seq = _insert_message_postgresql(
                 conversation_pk,
@@ -368,33 +377,37 @@ def append_message(
                 client_id=client_id,
                 internal=internal,
             )
-            if seq is None:
-                raise NotOpen
-            frame = event_frame(
-                public_id,
-                seq=seq,
-                kind=Kind.MESSAGE,
-                payload=payload,
-                created_at=now,
-                internal=internal,
-                for_agent=True,
-            )
-            return _publish_appended(conversation_pk, public_id, seq, frame)
-    with transaction.atomic():
-        seq = next_seq(conversation_pk, now=now, require_open=True, assigned_to=assigned_to)
+        # Raised outside the block: leaving an atomic block without a
+        # savepoint by an exception marks the caller's transaction for rollback.
         if seq is None:
             raise NotOpen
-        return write_event(
-            conversation_pk,
+        frame = event_frame(
             public_id,
             seq=seq,
             kind=Kind.MESSAGE,
             payload=payload,
-            author=author,
-            now=now,
-            client_id=client_id,
+            created_at=now,
             internal=internal,
+            for_agent=True,
         )
+        return _publish_appended(conversation_pk, public_id, seq, frame)
+    with transaction.atomic(savepoint=savepoint):
+        seq = next_seq(conversation_pk, now=now, require_open=True, assigned_to=assigned_to)
+        if seq is not None:
+            appended = write_event(
+                conversation_pk,
+                public_id,
+                seq=seq,
+                kind=Kind.MESSAGE,
+                payload=payload,
+                author=author,
+                now=now,
+                client_id=client_id,
+                internal=internal,
+            )
+    if seq is None:
+        raise NotOpen
+    return appended
 
 
 def _insert_message_postgresql(

@@ -19,6 +19,7 @@ started while nobody could answer (`check_visitor_message`): both through
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -36,6 +37,7 @@ from chat.actions.scheduling import (
     route_agent_departments_after_commit,
 )
 from chat.errors import ChatError, Conflict, Forbidden, RateLimited
+from chat.group_commit import MessageWrite
 from chat.locks import claim_queued_conversation, lock_agent_profile
 from chat.log import (
     SYSTEM,
@@ -224,6 +226,75 @@ def check_visitor_message(
     retry_after = limits.visitor_message_retry_after(visitor.pk)
     if retry_after:
         raise RateLimited(retry_after)
+    return write_visitor_message(
+        visitor,
+        conversation=conversation,
+        department=department,
+        client_id=client_id,
+        body=body,
+        page_url=page_url,
+        page_title=page_title,
+        locale=locale,
+        department_online=department_online,
+    )
+
+
+def visitor_message_write(
+    visitor: Visitor,
+    *,
+    conversation: tuple[int, uuid.UUID],
+    client_id: uuid.UUID,
+    body: str,
+    **rest,
+) -> MessageWrite:
+    """`check_visitor_message` into an open conversation, for the worker's group commit.
+
+    `rest`: the other arguments of `check_visitor_message`, for when the
+    message has to start a new chat after all.
+    """
+    return MessageWrite(
+        *conversation,
+        author=visitor_author(visitor),
+        client_id=client_id,
+        body=body,
+        counted_visitor=visitor.pk,
+        alone=functools.partial(
+            write_visitor_message,
+            visitor,
+            conversation=conversation,
+            client_id=client_id,
+            body=body,
+            **rest,
+        ),
+    )
+
+
+def message_write(
+    conversation_pk: int, public_id: uuid.UUID, *, author: Author, **fields
+) -> MessageWrite:
+    """`post_message`, for the worker's group commit."""
+    return MessageWrite(
+        conversation_pk,
+        public_id,
+        author=author,
+        alone=functools.partial(post_message, conversation_pk, public_id, author=author, **fields),
+        **fields,
+    )
+
+
+def write_visitor_message(
+    visitor: Visitor,
+    *,
+    conversation: tuple[int, uuid.UUID] | None,
+    department: Department | None,
+    client_id: uuid.UUID,
+    body: str,
+    page_url: str = "",
+    page_title: str = "",
+    locale: str = "",
+    department_online: bool | None = None,
+) -> Appended:
+    """`check_visitor_message` once the message was counted in the visitor's window."""
     author = visitor_author(visitor)
     if conversation is not None:
         try:

@@ -24,6 +24,7 @@ from chat.consumers.agent_groups import AgentGroupMessages
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError, NotAuthenticated
 from chat.events import agent_group, conversation_group, department_group
+from chat.group_commit import group_commit
 from chat.log import agent_author
 from crm.record import live_call_frames
 from foundation import metrics
@@ -272,14 +273,17 @@ class AgentConsumer(AgentGroupMessages, ChatSocket):
                 frame["conversation"], conversation.pk, last_sent=conversation.last_seq
             )
         internal = frame.get("internal", False)
-        appended = await hot_path(conversations.post_message)(
-            followed.pk,
-            uuid.UUID(frame["conversation"]),
-            author=self.author,
-            client_id=uuid.UUID(frame["client_id"]),
-            body=frame["body"],
-            internal=internal,
-            assigned_to=None if internal else self.user.pk,
+        # With the worker's other waiting messages, in one commit (chat.group_commit).
+        appended = await group_commit().write(
+            conversations.message_write(
+                followed.pk,
+                uuid.UUID(frame["conversation"]),
+                author=self.author,
+                client_id=uuid.UUID(frame["client_id"]),
+                body=frame["body"],
+                internal=internal,
+                assigned_to=None if internal else self.user.pk,
+            )
         )
         await self.ack(appended, frame["client_id"])
         metrics.MESSAGES_POSTED.labels("agent").inc(0 if appended.duplicate else 1)

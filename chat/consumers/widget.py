@@ -19,6 +19,7 @@ from chat.actions import conversations, deflection, participants, visitors
 from chat.delivery import ChatSocket, Handler, hot_path
 from chat.errors import ChatError
 from chat.events import visitor_group
+from chat.group_commit import group_commit
 from foundation import metrics
 from foundation.socket_language import language_of_scope
 
@@ -100,8 +101,7 @@ class WidgetConsumer(ChatSocket):
             # This message may start a chat: listen for the queue's places
             # before it exists, so the first snapshot after it cannot be missed.
             await self.join(queue.waiting_group(self.department.slug))
-        appended = await hot_path(conversations.check_visitor_message)(
-            self.visitor,
+        message = dict(
             conversation=self.open_conversation,
             department=self.department,
             client_id=uuid.UUID(frame["client_id"]),
@@ -111,6 +111,13 @@ class WidgetConsumer(ChatSocket):
             locale=self.locale,
             department_online=self.department_online,
         )
+        if self.open_conversation is None:
+            appended = await hot_path(conversations.check_visitor_message)(self.visitor, **message)
+        else:
+            # Into the open chat: with the worker's other waiting messages, in one commit.
+            appended = await group_commit().write(
+                conversations.visitor_message_write(self.visitor, **message)
+            )
         public_id = str(appended.conversation)
         if self.open_conversation is None or self.open_conversation[0] != appended.conversation_pk:
             self.open_conversation = (appended.conversation_pk, appended.conversation)
