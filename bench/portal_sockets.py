@@ -1,6 +1,6 @@
 """The socket side of the portal benchmark: many customers' `/ws/portal/` sockets.
 
-Opens one socket per customer (session cookie, the worker's own Origin,
+Opens one socket per customer, or `--viewers` each (session cookie, the worker's own Origin,
 `?since=` before the customers' tickets were made, as the portal page does),
 spread round-robin over the workers. A socket counts as subscribed once its
 catch-up has delivered every one of its customer's tickets: the consumer
@@ -74,6 +74,7 @@ def fragment_state(html: str) -> tuple[str, str, str] | None:
 @dataclass
 class PortalSocket:
     index: int
+    customer: int  # several sockets of one customer: its tabs, or a team watching one ticket
     url: str
     origin: str
     cookie: str
@@ -174,12 +175,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sockets = [
         PortalSocket(
             index=i,
+            customer=i // args.viewers,
             url=f"{args.worker[i % len(args.worker)]}/ws/portal/?{query}",
             origin=origin_for(args.worker[i % len(args.worker)]),
             cookie=f"{data['session_cookie']}={customer['session']}",
             tickets=frozenset(customer["tickets"]),
         )
-        for i, customer in enumerate(customers)
+        for i, customer in enumerate(
+            customer for customer in customers for _ in range(args.viewers)
+        )
     ]
     started = time.monotonic()
     try:
@@ -208,6 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "sockets": [
                 {
                     "index": s.index,
+                    "customer": s.customer,
                     "tickets": sorted(s.tickets),
                     "arrivals": s.arrivals,
                     "closed_code": s.closed_code,
@@ -241,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", required=True, help="ISO time before the customers' tickets were made"
     )
     parser.add_argument("--limit", type=int, default=0, help="only the first N customers")
+    parser.add_argument(
+        "--viewers", type=int, default=1, help="sockets per customer (all see every update)"
+    )
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--output", type=Path, required=True)
@@ -249,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not 0 <= args.limit <= MAX_SOCKETS:
-        raise SystemExit(f"--limit must be 0..{MAX_SOCKETS}")
+    if not 0 <= args.limit <= MAX_SOCKETS or not 1 <= args.viewers <= MAX_SOCKETS:
+        raise SystemExit(f"--limit must be 0..{MAX_SOCKETS}, --viewers 1..{MAX_SOCKETS}")
     result = asyncio.run(run(args))
     args.output.write_text(json.dumps(result))
     print(

@@ -54,10 +54,12 @@ from bench.run_chat_bench import (  # noqa: E402
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     cpu_seconds,
+    create_bench_agents,
     machine_busy_seconds,
     pg_counters,
     service_cpu_seconds,
 )
+from bench.standard import agents_for  # noqa: E402
 from tests.live_server import (  # noqa: E402
     DaphneWorker,
     PostgresServer,
@@ -89,7 +91,7 @@ def to_millisecond(stamp: datetime.datetime) -> datetime.datetime:
 
 
 def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict[str, Any]:
-    """Pair each committed update with the first push that shows it on its customer's socket.
+    """Pair each committed update with the first push that shows it on each of its customer's sockets.
 
     A push "shows" an update when its `data-updated` is at or after the
     update's `updated_at`: a later state arriving first (doorbells coalesce:
@@ -100,8 +102,11 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
     arrivals: dict[
         tuple[int, str], list[tuple[datetime.datetime, float, str, float, datetime.datetime]]
     ] = defaultdict(list)
+    # A customer's sockets (`--viewers`: several); each must show every update.
+    sockets_of: dict[int, list[int]] = defaultdict(list)
     duplicates = 0
     for sock in sockets["sockets"]:
+        sockets_of[sock.get("customer", sock["index"])].append(sock["index"])
         seen: set[tuple[str, str]] = set()
         for number, status, updated, at, wall in sock["arrivals"]:
             if (number, updated) in seen:
@@ -137,12 +142,18 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
         [],
     )
     missed, superseded, wrong_state = [], 0, 0
-    for u in committed:
+    deliveries = [(u, socket) for u in committed for socket in sockets_of[u["customer"]]]
+    for u, socket in deliveries:
         stamp = to_millisecond(parse_time(u["updated"]))
-        shown = [a for a in arrivals.get((u["customer"], u["number"]), []) if a[0] >= stamp]
+        shown = [a for a in arrivals.get((socket, u["number"]), []) if a[0] >= stamp]
         if not shown:
             missed.append(
-                {"ticket": u["number"], "customer": u["customer"], "updated": u["updated"]}
+                {
+                    "ticket": u["number"],
+                    "customer": u["customer"],
+                    "socket": socket,
+                    "updated": u["updated"],
+                }
             )
             continue
         first = min(shown, key=lambda a: a[1])
@@ -174,6 +185,7 @@ def match_pushes(updates: list[dict[str, Any]], sockets: dict[str, Any]) -> dict
             "updates_committed": len(committed),
             "updates_failed": len(updates) - len(answered),
             "updates_noop": noop,
+            "deliveries_expected": len(deliveries),
             "delivered": len(from_start),
             "missed": len(missed),
             "superseded": superseded,
@@ -244,6 +256,55 @@ def wait_for_line(path: Path, prefix: str, process: subprocess.Popen, timeout: f
     raise RuntimeError(f"{path.name}: no {prefix.strip()} within {timeout:.0f} s")
 
 
+def start_chat_load(
+    args: argparse.Namespace, ws_workers: list[str], out_dir: Path
+) -> subprocess.Popen[str]:
+    """bench/loadgen.py on the same workers; returns once its conversations are open."""
+    log_path = out_dir / "chat-load.stderr.txt"
+    with log_path.open("w") as log:
+        loadgen = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO_ROOT / "bench" / "loadgen.py"),
+                *ws_workers,
+                "--agents-file",
+                str(out_dir / "agents.json"),
+                "--conversations",
+                str(args.chat_conversations),
+                "--rate",
+                str(args.chat_rate),
+                # Sends for as long as the updates run, and a little longer.
+                "--duration",
+                str(args.duration + args.drain),
+                "--department",
+                args.department,
+                "--drain",
+                "10",
+                "--output",
+                str(out_dir / "chat-load.json"),
+                "--seed",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
+    wait_for_line(log_path, "STEADY ", loadgen, 600)
+    return loadgen
+
+
+def finish_chat_load(loadgen: subprocess.Popen[str], args: argparse.Namespace) -> dict[str, Any]:
+    loadgen.wait(timeout=args.duration + 600)
+    summary = json.loads((Path(loadgen.args[loadgen.args.index("--output") + 1])).read_text())
+    return {
+        "conversations": args.chat_conversations,
+        "rate_msg_s_per_side": args.chat_rate,
+        "latency_ms": summary["latency_ms"]["end_to_end_from_schedule"],
+        "counts": summary["counts"],
+        "throughput_msg_s": summary["throughput_msg_s"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run the portal push benchmark on N daphne workers (PostgreSQL + Redis)."
@@ -278,6 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="seconds of worker CPU measured with the sockets open and no updates",
     )
+    parser.add_argument(
+        "--viewers", type=int, default=1, help="portal sockets per customer (fan-out of one update)"
+    )
+    parser.add_argument(
+        "--chat-conversations",
+        type=int,
+        default=0,
+        help="chat load during the updates: bench/loadgen.py with this many conversations",
+    )
+    parser.add_argument("--chat-rate", type=float, default=1.0, help="chat msg/s per side")
     parser.add_argument("--department", default="support")
     parser.add_argument(
         "--template",
@@ -325,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     db_name = f"chatportal_pbench_{uuid.uuid4().hex[:10]}"
     workers: list[DaphneWorker] = []
     sockets_proc: subprocess.Popen[str] | None = None
+    chat_load: subprocess.Popen[str] | None = None
     profiler: subprocess.Popen[bytes] | None = None
     sampler: ConnectionSampler | None = None
     try:
@@ -371,6 +443,12 @@ def main(argv: list[str] | None = None) -> int:
         since = (
             datetime.datetime.fromisoformat(created_at) - datetime.timedelta(seconds=1)
         ).isoformat()
+        if args.chat_conversations:
+            count, max_chats = agents_for(args.chat_conversations)
+            agents = create_bench_agents(
+                env, count=count, max_chats=max_chats, department=args.department
+            )
+            (out_dir / "agents.json").write_text(json.dumps(agents))
         setup: dict[str, Any] = {**made, "database_s": round(time.monotonic() - t, 1)}
         print(f"database ready: {made} in {setup['database_s']} s", file=sys.stderr)
 
@@ -393,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(customers_file),
                     "--since",
                     since,
+                    "--viewers",
+                    str(args.viewers),
                     "--output",
                     str(out_dir / "sockets.json"),
                 ],
@@ -442,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=(out_dir / "py-spy.log").open("wb"),
             )
+        if args.chat_conversations:
+            chat_load = start_chat_load(args, ws_workers, out_dir)
         updater_log = out_dir / "updater.stderr.txt"
         with updater_log.open("w") as log:
             updater = subprocess.Popen(
@@ -488,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"updater exited {updater.returncode}:\n{updater_log.read_text()[-3000:]}"
             )
         time.sleep(args.drain)
+        chat_summary = finish_chat_load(chat_load, args) if chat_load is not None else None
         sampler.done.set()
         span = time.monotonic() - t_steady
         worker_cpu = {
@@ -530,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "setup": setup,
             **result,
+            "chat_load": chat_summary,
             "postgres_per_update": {
                 k: round((pg_after[k] - pg_before.get(k, 0)) / committed, 2) for k in pg_after
             },
@@ -596,9 +680,10 @@ def main(argv: list[str] | None = None) -> int:
         if profiler is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 profiler.wait(timeout=60)
-        if sockets_proc is not None and sockets_proc.poll() is None:
-            sockets_proc.kill()
-            sockets_proc.wait(timeout=30)
+        for process in (sockets_proc, chat_load):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
         for worker in workers:
             worker.stop()
         redis_ns.delete_keys()

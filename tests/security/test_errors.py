@@ -95,12 +95,13 @@ def test_not_found_pages_say_nothing_about_the_code(production):
 async def test_an_agent_socket_failure_answers_server_error_without_details(
     support_agent, monkeypatch
 ):
-    from chat.actions import conversations
+    from chat import group_commit
 
     visitor, _ = await open_widget()
     ack = await say(visitor, "hi")
     agent, _ = await open_agent(support_agent)
-    monkeypatch.setattr(conversations, "post_message", explode)
+    # The message's write, inside the worker's group commit.
+    monkeypatch.setattr(group_commit, "append_message", explode)
     client_id = new_id()
     await agent.send(
         {

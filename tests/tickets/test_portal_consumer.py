@@ -338,3 +338,58 @@ async def test_an_org_admin_list_push_names_who_asked(world):
     fragment = await socket.receive_from(3)
     assert "Asked by Maria Popescu" in fragment
     await socket.disconnect()
+
+
+async def test_a_change_seen_by_many_tabs_of_a_viewer_is_checked_and_rendered_once(
+    world, monkeypatch
+):
+    from tickets.portal import consumers
+
+    renders = []
+    real = consumers.render_ticket_fragment
+
+    def counted(*args, **kwargs):
+        renders.append(kwargs["view"])
+        return real(*args, **kwargs)
+
+    checks = []
+    real_check = consumers.access_ticket_for_customer
+
+    def checked(user, number):
+        checks.append(number)
+        return real_check(user, number)
+
+    monkeypatch.setattr(consumers, "render_ticket_fragment", counted)
+    monkeypatch.setattr(consumers, "access_ticket_for_customer", checked)
+    ticket = world["ticket"]
+    tabs = [await portal_socket(world["maria"][0]) for _ in range(5)]
+    await database_sync_to_async(change_status)(ticket, "pending", by=world["agent"])
+    fragments = [await tab.receive_from(3) for tab in tabs]
+    assert len(set(fragments)) == 1 and attrs(fragments[0])["data-status"] == "pending"
+    assert renders == ["list"] and checks == [ticket.number]
+    # The next change is read again, whenever it comes.
+    await database_sync_to_async(change_status)(ticket, "open", by=world["agent"])
+    assert {attrs(await tab.receive_from(3))["data-status"] for tab in tabs} == {"open"}
+    assert len(checks) == 2
+    for tab in tabs:
+        await tab.disconnect()
+
+
+def test_a_shared_fragment_is_rendered_again_for_another_language_viewer_or_state(world):
+    from django.utils import translation
+
+    from tickets.portal import consumers
+
+    ticket, maria = world["ticket"], world["maria"][1]
+    with translation.override("en"):
+        english = consumers._fragment(ticket, view="list", viewer_contact_id=maria.pk)
+        assert consumers._fragment(ticket, view="list", viewer_contact_id=maria.pk) is english
+        other_viewer = consumers._fragment(ticket, view="list", viewer_contact_id=None)
+    with translation.override("ro"):
+        romanian = consumers._fragment(ticket, view="list", viewer_contact_id=maria.pk)
+    assert romanian != english and other_viewer != english
+    change_status(ticket, "pending", by=world["agent"])
+    ticket.refresh_from_db()
+    with translation.override("en"):
+        changed = consumers._fragment(ticket, view="list", viewer_contact_id=maria.pk)
+    assert 'data-status="pending"' in changed and changed != english

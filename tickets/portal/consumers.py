@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.sessions.backends.base import SessionBase
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from foundation import metrics
 from foundation.session_sockets import SESSION_ENDED, session_alive, session_group_of
@@ -41,6 +42,7 @@ from foundation.sockets import (
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     SocketLifecycle,
+    hot_path,
     spread_ticks,
 )
 from queues.viewer import viewer_of, zone_of
@@ -88,9 +90,48 @@ def _render(user: Any, number: str, view: str) -> tuple[int, str] | None:
         ticket = access_ticket_for_customer(user, number)
     except TicketNotFound:
         return None
-    return ticket.last_seq, render_ticket_fragment(
-        ticket, view=view, viewer_contact_id=_viewer_id(user)
+    return ticket.last_seq, _fragment(ticket, view=view, viewer_contact_id=_viewer_id(user))
+
+
+def _push(language: str, zone: str, user: Any, number: str, view: str) -> tuple[int, str] | None:
+    """`_render` in the viewer's language and zone: one function for `hot_path` to keep."""
+    return rendering_in(language, _render, zone)(user, number, view)
+
+
+# One change seen by many sockets of a worker (a customer's tabs, a team on
+# one ticket, everyone catching up after a restart) is rendered once: the
+# same ticket state, view, viewer, language and time zone make the same HTML.
+# Each socket still runs the access check itself. Reused for a second at
+# most: a fragment may say how long ago something happened.
+FRAGMENT_REUSE_S = 1.0
+FRAGMENTS_KEPT = 512
+_fragments: dict[tuple, tuple[float, str]] = {}
+# The same for one viewer's sockets (tabs) on this worker, access check
+# included: (when, for which seq, the render) by viewer, ticket, view,
+# language and zone. Only the event loop touches it.
+_recent_pushes: dict[tuple, tuple[float, int, asyncio.Future[tuple[int, str] | None]]] = {}
+
+
+def _fragment(ticket: Any, *, view: str, viewer_contact_id: int | None) -> str:
+    key = (
+        ticket.pk,
+        ticket.last_seq,
+        ticket.updated_at,
+        view,
+        # Only the list's row names the viewer ("you" asked, or a colleague).
+        viewer_contact_id if view == "list" else None,
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
     )
+    now = time.monotonic()
+    kept = _fragments.get(key)
+    if kept is not None and now - kept[0] < FRAGMENT_REUSE_S:
+        return kept[1]
+    html = render_ticket_fragment(ticket, view=view, viewer_contact_id=viewer_contact_id)
+    if len(_fragments) >= FRAGMENTS_KEPT:
+        _fragments.clear()
+    _fragments[key] = (now, html)
+    return html
 
 
 def _viewer_id(user: Any) -> int | None:
@@ -111,7 +152,7 @@ def _catch_up(
         (
             ticket.number,
             ticket.last_seq,
-            render_ticket_fragment(ticket, view=view, viewer_contact_id=viewer),
+            _fragment(ticket, view=view, viewer_contact_id=viewer),
         )
         for ticket in tickets.order_by("updated_at")[:CATCH_UP_LIMIT]
     ]
@@ -276,13 +317,20 @@ class PortalConsumer(SocketLifecycle, AsyncWebsocketConsumer):
             return
         if seq <= self.sent_seq.get(number, 0):
             return
-        try:
-            rendered = await database_sync_to_async(self.rendering(_render))(
-                self.user, number, self.view
+        # The viewer's other sockets on this worker (tabs) share one render,
+        # access check included, begun within the last second for a doorbell
+        # of this change or a later one (so it read this change).
+        key = (self.user.pk, number, self.view, self.language, getattr(self, "zone", ""))
+        shared = _recent_pushes.get(key)
+        if shared is None or shared[1] < seq or time.monotonic() - shared[0] > FRAGMENT_REUSE_S:
+            if len(_recent_pushes) >= FRAGMENTS_KEPT:
+                _recent_pushes.clear()
+            shared = _recent_pushes[key] = (
+                time.monotonic(),
+                seq,
+                asyncio.ensure_future(self._render_push(number)),
             )
-        except Exception:
-            logger.exception("portal push for %s failed", number)
-            return
+        rendered = await asyncio.shield(shared[2])
         if rendered is None or self.closing:
             return
         last_seq, html = rendered
@@ -290,3 +338,16 @@ class PortalConsumer(SocketLifecycle, AsyncWebsocketConsumer):
             return
         self.sent_seq[number] = last_seq
         await self.send(text_data=html)
+
+    async def _render_push(self, number: str) -> tuple[int, str] | None:
+        try:
+            # In the thread pool on PostgreSQL (`hot_path`): a change watched by
+            # many sockets makes as many access checks, which wait for the
+            # database side by side instead of in turn on the one sync thread.
+            rendered = await hot_path(_push)(
+                self.language, getattr(self, "zone", ""), self.user, number, self.view
+            )
+        except Exception:
+            logger.exception("portal push for %s failed", number)
+            return None
+        return rendered
