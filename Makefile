@@ -55,10 +55,14 @@ screenshots: $(STAMP) browser-deps
 # The standard benchmark (bench/standard.py): Chatportal beside a bare websockets relay and a
 # Channels-tutorial app, on the PostgreSQL and Redis that DATABASE_URL and REDIS_URL name (the
 # local ones by default), three repeats; rewrites its section of docs/benchmarks.md and
-# docs/benchmarks-latency.svg. BENCH_ARGS="--quick --repeats 1" for a smoke run.
+# docs/benchmarks-latency.svg. BENCH_ARGS="--quick --repeats 1" for a smoke run. Then the
+# capacity targets (bench/targets.py: hello rate, reconnect storm, idle sockets, portal fan-out,
+# 10 minutes of the whole box), measured vs target into its own section; TARGETS_ARGS="--quick".
 BENCH_ARGS ?=
+TARGETS_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/standard.py $(BENCH_ARGS)
+	$(BIN)/python bench/targets.py $(TARGETS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,18 +35,11 @@ from websockets.asyncio.client import ClientConnection, connect
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.run_chat_bench import cpu_seconds  # noqa: E402
+from bench.run_chat_bench import cpu_seconds, rss_kib  # noqa: E402
 from bench.throwaway import throwaway_chatportal  # noqa: E402
 from tests.live_server import DaphneWorker  # noqa: E402
 
 WARM_UP_SOCKETS = 50
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set of a live process, from /proc/<pid>/statm."""
-    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    return pages * PAGE_SIZE // 1024
 
 
 async def open_visitor(url: str, origin: str, index: int, wait_s: float) -> ClientConnection:

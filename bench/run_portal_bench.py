@@ -57,6 +57,7 @@ from bench.run_chat_bench import (  # noqa: E402
     create_bench_agents,
     machine_busy_seconds,
     pg_counters,
+    rss_kib,
     service_cpu_seconds,
 )
 from bench.standard import agents_for  # noqa: E402
@@ -496,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         sampler = ConnectionSampler(pg, db_name, args.max_db_connections)
         sampler.start()
         cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
+        rss_before = {w.name: rss_kib(w.pid) for w in workers if w.pid}
         busy_before = machine_busy_seconds()
         services_before = service_cpu_seconds(("postgres", "redis-server"))
         pg_before = pg_counters(pg, db_name)
@@ -572,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.drain)
         chat_summary = finish_chat_load(chat_load, args) if chat_load is not None else None
         sampler.done.set()
+        # Growth over the measured phase (a whole-box run: should stay flat).
+        rss_after = {w.name: rss_kib(w.pid) for w in workers if w.pid}
         span = time.monotonic() - t_steady
         worker_cpu = {
             w.name: round(cpu_seconds(w.pid) - cpu_before[w.name], 2) for w in workers if w.pid
@@ -628,6 +632,13 @@ def main(argv: list[str] | None = None) -> int:
                 # Everything the workers do while updates flow: the API requests,
                 # the doorbells, the re-reads and renders for the sockets, idle sockets.
                 "db_connections_peak": sampler.peak,
+                "worker_rss_kib_before_after": {
+                    name: [rss_before[name], rss_after[name]] for name in rss_after
+                },
+                "worker_rss_growth_pct": {
+                    name: round(100 * (rss_after[name] / rss_before[name] - 1), 1)
+                    for name in rss_after
+                },
                 "worker_cpu_ms_per_update": round(1000 * sum(worker_cpu.values()) / committed, 2),
                 "idle_sockets_cpu_pct_of_one_core": {
                     name: round(100 * v / idle_span, 1) for name, v in idle_cpu.items()

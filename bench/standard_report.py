@@ -194,12 +194,15 @@ def markdown_section(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(document: str, section: str) -> str:
+def replace_section(
+    document: str, section: str, markers: tuple[str, str] = (START_MARKER, END_MARKER)
+) -> str:
     """Put `section` between the markers, replacing what was there; append it when absent."""
-    start, end = document.find(START_MARKER), document.find(END_MARKER)
+    start_marker, end_marker = markers
+    start, end = document.find(start_marker), document.find(end_marker)
     if start == -1 and end == -1:
         return document.rstrip("\n") + "\n\n" + section
     if start == -1 or end == -1 or end < start:
-        raise ValueError("docs/benchmarks.md has a broken standard-bench marker pair")
-    tail = document[end + len(END_MARKER) :].lstrip("\n")
+        raise ValueError(f"docs/benchmarks.md has a broken {start_marker} marker pair")
+    tail = document[end + len(end_marker) :].lstrip("\n")
     return document[:start] + section + ("\n" + tail if tail else "")
