@@ -127,6 +127,28 @@ def pg_counters(pg: PostgresServer, db_name: str) -> dict[str, int]:
     return dict(zip(PG_COUNTERS, row, strict=True)) if row else {}
 
 
+def loadgen_argv(
+    worker_urls: list[str],
+    *,
+    agents_file: Path,
+    conversations: int,
+    rate: float,
+    duration: float,
+    drain: float,
+    output: Path,
+    department: str = "support",
+) -> list[str]:
+    """bench/loadgen.py's command line, the same seed for every run."""
+    return [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "loadgen.py"),
+        *[arg for url in worker_urls for arg in ("--worker", url)],
+        *("--agents-file", str(agents_file), "--conversations", str(conversations)),
+        *("--rate", str(rate), "--duration", str(duration), "--drain", str(drain)),
+        *("--department", department, "--output", str(output), "--seed", "1"),
+    ]
+
+
 def create_bench_agents(
     env: dict[str, str], *, count: int, max_chats: int, department: str
 ) -> list[dict[str, str]]:
@@ -241,27 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         t_run = time.monotonic()
         load_before = os.getloadavg()
         loadgen = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO_ROOT / "bench" / "loadgen.py"),
-                *[arg for w in workers for arg in ("--worker", f"ws://{w.host}:{w.port}")],
-                "--agents-file",
-                str(out_dir / "agents.json"),
-                "--conversations",
-                str(args.conversations),
-                "--rate",
-                str(args.rate),
-                "--duration",
-                str(args.duration),
-                "--department",
-                args.department,
-                "--drain",
-                str(args.drain),
-                "--output",
-                str(out_dir / "loadgen.json"),
-                "--seed",
-                "1",
-            ],
+            loadgen_argv(
+                [f"ws://{w.host}:{w.port}" for w in workers],
+                agents_file=out_dir / "agents.json",
+                conversations=args.conversations,
+                rate=args.rate,
+                duration=args.duration,
+                drain=args.drain,
+                output=out_dir / "loadgen.json",
+                department=args.department,
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -55,6 +55,7 @@ from bench.run_chat_bench import (  # noqa: E402
     DEFAULT_REDIS_URL,
     cpu_seconds,
     create_bench_agents,
+    loadgen_argv,
     machine_busy_seconds,
     pg_counters,
     rss_kib,
@@ -258,34 +259,23 @@ def wait_for_line(path: Path, prefix: str, process: subprocess.Popen, timeout: f
 
 
 def start_chat_load(
-    args: argparse.Namespace, ws_workers: list[str], out_dir: Path
+    args: argparse.Namespace, worker_urls: list[str], out_dir: Path
 ) -> subprocess.Popen[str]:
     """bench/loadgen.py on the same workers; returns once its conversations are open."""
     log_path = out_dir / "chat-load.stderr.txt"
     with log_path.open("w") as log:
         loadgen = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO_ROOT / "bench" / "loadgen.py"),
-                *ws_workers,
-                "--agents-file",
-                str(out_dir / "agents.json"),
-                "--conversations",
-                str(args.chat_conversations),
-                "--rate",
-                str(args.chat_rate),
+            loadgen_argv(
+                worker_urls,
+                agents_file=out_dir / "agents.json",
+                conversations=args.chat_conversations,
+                rate=args.chat_rate,
                 # Sends for as long as the updates run, and a little longer.
-                "--duration",
-                str(args.duration + args.drain),
-                "--department",
-                args.department,
-                "--drain",
-                "10",
-                "--output",
-                str(out_dir / "chat-load.json"),
-                "--seed",
-                "1",
-            ],
+                duration=args.duration + args.drain,
+                drain=10,
+                output=out_dir / "chat-load.json",
+                department=args.department,
+            ),
             stdout=subprocess.DEVNULL,
             stderr=log,
             text=True,
@@ -525,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=(out_dir / "py-spy.log").open("wb"),
             )
         if args.chat_conversations:
-            chat_load = start_chat_load(args, ws_workers, out_dir)
+            chat_load = start_chat_load(args, [f"ws://{w.host}:{w.port}" for w in workers], out_dir)
         updater_log = out_dir / "updater.stderr.txt"
         with updater_log.open("w") as log:
             updater = subprocess.Popen(

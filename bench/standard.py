@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench.baselines.servers import RelayServer, TutorialServer  # noqa: E402
 from bench.latency_svg import latency_cdf_svg, merge_histograms  # noqa: E402
-from bench.run_chat_bench import cpu_seconds, create_bench_agents  # noqa: E402
+from bench.run_chat_bench import cpu_seconds, create_bench_agents, loadgen_argv  # noqa: E402
 from bench.standard_report import markdown_section, replace_section  # noqa: E402
 from tests.live_server import (  # noqa: E402
     DaphneWorker,
@@ -241,25 +241,15 @@ def drive(
     deployment: Deployment, scenario: Scenario, rate: float, drain: float, out_dir: Path
 ) -> tuple[dict, float | None]:
     """Run loadgen; return its summary and the servers' CPU seconds during the measured phase."""
-    argv = [
-        sys.executable,
-        str(REPO_ROOT / "bench" / "loadgen.py"),
-        *[arg for url in deployment.urls for arg in ("--worker", url)],
-        "--agents-file",
-        str(deployment.agents_file),
-        "--conversations",
-        str(scenario.conversations),
-        "--rate",
-        str(rate),
-        "--duration",
-        str(scenario.duration_s),
-        "--drain",
-        str(drain),
-        "--output",
-        str(out_dir / "loadgen.json"),
-        "--seed",
-        "1",
-    ]
+    argv = loadgen_argv(
+        deployment.urls,
+        agents_file=deployment.agents_file,
+        conversations=scenario.conversations,
+        rate=rate,
+        duration=scenario.duration_s,
+        drain=drain,
+        output=out_dir / "loadgen.json",
+    )
     loadgen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert loadgen.stderr is not None
     stderr, cpu_at_start, cpu = [], None, None
