@@ -54,7 +54,7 @@ class WidgetConsumer(ChatSocket):
         page = frame.get("page") or {}
         self.page = (page.get("url", ""), page.get("title", ""))
         self.locale = frame.get("locale") or ""
-        session, welcome = await hot_path(widget_hello)(frame, self.locale)
+        session, welcome, queue_place = await hot_path(widget_hello)(frame, self.locale)
         self.visitor = session.visitor
         self.identified = session.identified
         self.department = session.department
@@ -78,23 +78,32 @@ class WidgetConsumer(ChatSocket):
             )
         await self.send_json(welcome)
         await self.became_ready()
+        replayed = set()
         for conversation_id, after_seq in (frame.get("resume") or {}).items():
             try:
-                await self.replay(conversation_id, after_seq)
+                replayed.add(await self.replay(conversation_id, after_seq))
             except ChatError as exc:
                 await self.send_error(exc.code, exc.detail, {"conversation": conversation_id})
         if conversation is not None:
-            # Whatever was appended between the snapshot and the group join.
-            await self.deliver(str(conversation.public_id))
-            await self.send_queue_place()
+            if str(conversation.public_id) not in replayed:
+                # Whatever was appended between the snapshot and the group join
+                # (a replay read the log after the join already).
+                await self.deliver(str(conversation.public_id))
+            await self.send_queue_place(queue_place)
 
-    async def replay(self, conversation_id: str, after_seq: int) -> None:
-        conversation = await hot_path(access.access_conversation_for_visitor)(
-            self.visitor, conversation_id
-        )
-        public_id = str(conversation.public_id)
-        await self.follow(public_id, conversation.pk, last_sent=after_seq)
+    async def replay(self, conversation_id: str, after_seq: int) -> str:
+        """Send a conversation's events after `after_seq`; its public id."""
+        if self.open_conversation is not None and conversation_id == str(self.open_conversation[1]):
+            # The hello found it this visitor's open chat: no second access check.
+            pk, public_id = self.open_conversation[0], conversation_id
+        else:
+            conversation = await hot_path(access.access_conversation_for_visitor)(
+                self.visitor, conversation_id
+            )
+            pk, public_id = conversation.pk, str(conversation.public_id)
+        await self.follow(public_id, pk, last_sent=after_seq)
         await self.deliver(public_id, after_seq=after_seq)
+        return public_id
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         if self.open_conversation is None and self.department is not None:
@@ -161,11 +170,16 @@ class WidgetConsumer(ChatSocket):
 
     last_queue_frame: dict[str, Any] | None = None
 
-    async def send_queue_place(self) -> None:
-        """Join the department's waiting visitors and say where this one stands."""
+    async def send_queue_place(
+        self, known: tuple[str | None, dict[str, Any] | None] | None = None
+    ) -> None:
+        """Join the department's waiting visitors and say where this one stands.
+
+        `known`: the (slug, frame) the hello's hop already read.
+        """
         if self.open_conversation is None:
             return
-        slug, frame = await hot_path(queue.visitor_queue_frame)(self.open_conversation[0])
+        slug, frame = known or await hot_path(queue.visitor_queue_frame)(self.open_conversation[0])
         if slug is not None:
             await self.join(queue.waiting_group(slug))
         await self.send_queue_frame(frame)
@@ -267,8 +281,9 @@ class WidgetConsumer(ChatSocket):
 
 def widget_hello(
     frame: dict[str, Any], locale: str
-) -> tuple[visitors.WidgetSession, dict[str, Any]]:
-    """A hello's database work in one hop: who the visitor is, and the welcome frame.
+) -> tuple[visitors.WidgetSession, dict[str, Any], tuple[str | None, dict[str, Any] | None] | None]:
+    """A hello's database work in one hop: who the visitor is, the welcome frame and,
+    for a visitor with an open chat, its place in the queue (`queue.visitor_queue_frame`).
 
     Runs in the thread pool on PostgreSQL (`hot_path`): a reconnect storm's
     hellos then wait for the database side by side, not one after another
@@ -301,4 +316,5 @@ def widget_hello(
     if frame.get("departments"):
         # The site's choice, with names and whether each is online; unknown slugs left out.
         welcome["departments"] = queue.departments_for_visitor(frame["departments"])
-    return session, welcome
+    place = queue.visitor_queue_frame(conversation.pk) if conversation is not None else None
+    return session, welcome, place

@@ -68,7 +68,7 @@ def agents_online(department, count, *, prefix, max_chats=1):
 
 def new_visitor_hello_queries() -> list[str]:
     with CaptureQueriesContext(connection) as captured:
-        _session, welcome = widget_hello({"type": "hello", "department": "support"}, "en")
+        _session, welcome, _place = widget_hello({"type": "hello", "department": "support"}, "en")
     assert welcome["department"]["online"] is True
     return [q["sql"] for q in captured.captured_queries]
 

@@ -406,3 +406,36 @@ async def test_a_rating_comment_is_plain_text_within_2000_characters_and_stored(
     stored = await database_sync_to_async(Conversation.objects.get)(public_id=conversation)
     assert (stored.rating_score, stored.rating_comment) == (2, "Slow.\nBut kind.")
     await socket.close()
+
+
+async def test_a_returning_visitor_resuming_its_open_chat_costs_two_hops(support, monkeypatch):
+    """The hello's hop (visitor, welcome, queue place) and one read of the log: no
+    second access check, queue read or catch-up read for the chat the hello found."""
+    from chat import access, queue
+    from chat.consumers import widget
+
+    first, welcome = await open_widget()
+    ack = await say(first, "hi")
+    await say(first, "anyone?")
+    await first.close()
+    hops = []
+    for module, name in (
+        (access, "access_conversation_for_visitor"),
+        (queue, "visitor_queue_frame"),
+        (widget.queries, "events_after"),
+    ):
+        real = getattr(module, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            hops.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    again, _ = await open_widget(token=welcome["token"], resume={ack["conversation"]: 1})
+    replayed = await again.expect("event")
+    assert replayed["seq"] == 2 and replayed["body"] == "hi"
+    assert (await again.expect("event"))["body"] == "anyone?"
+    place = await again.expect("queue")
+    assert place["conversation"] == ack["conversation"] and place["position"] == 1
+    assert hops == ["visitor_queue_frame", "events_after"]
+    await again.close()
