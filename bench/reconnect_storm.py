@@ -172,6 +172,9 @@ async def keep_an_agent_on(worker: DaphneWorker, token: str, stop: asyncio.Event
             if isinstance(conversation, dict) and conversation.get("id") not in accepted:
                 accepted.add(conversation["id"])
                 await conn.send(json.dumps({"type": "accept", "conversation": conversation["id"]}))
+                # Within the agent socket's frame limit (30/s, burst 60), or it is
+                # closed with 4029 when 200 chats arrive at once.
+                await asyncio.sleep(1 / 20)
 
 
 async def open_all(clients: list[Client], worker: DaphneWorker, in_flight: int, wait_s: float):
