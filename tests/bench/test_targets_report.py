@@ -53,6 +53,7 @@ def test_the_idle_target_reads_memory_cpu_and_what_came_back():
         "sockets": 10_000,
         "rss_before_kib": 100_000,
         "rss_per_socket_kib": 40.4,
+        "rss_growth_after_cycles_pct": 0.4,
         "cycles": [
             {"opened": 10_000, "idle_cpu_share_of_a_core": 0.043, "rss_after_close_kib": 101_000}
         ]
@@ -60,7 +61,8 @@ def test_the_idle_target_reads_memory_cpu_and_what_came_back():
     }
     text, met = targets._idle_verdict(report)
     assert not met  # 40.4 KiB > 40
-    assert "idle CPU up to 4.3 % of a core" in text and "+1.0 % of before" in text
+    assert "idle CPU 4.3, 4.3, 4.3 % of a core" in text
+    assert "+0.4 % of after the first (+1 % of the worker before any socket)" in text
     report["rss_per_socket_kib"] = 39.9
     assert targets._idle_verdict(report)[1]
 
