@@ -40,7 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 MAX_CONVERSATIONS = 2000
-MAX_DURATION_S = 600.0
+MAX_DURATION_S = 1200.0  # a whole-box run: 10 minutes of chats beside the portal updates
 MAX_RATE_PER_SIDE = 50.0
 OPEN_BATCH = 20  # sockets opened at once while ramping up
 

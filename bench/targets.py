@@ -284,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller figures: a smoke run")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     parser.add_argument("--output-dir", type=Path, default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="an earlier run's results.json: its records of the targets not run now go in too",
+    )
     args = parser.parse_args(argv)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = args.output_dir or BENCH / "results" / f"targets-{stamp}"
@@ -293,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         record = run_target(TARGETS[name], out_dir, args.quick)
         print(f"[{record['wall_s']:>6} s] {name}: {record['measured']}", file=sys.stderr)
         records.append(record)
+    if args.keep is not None:
+        earlier = {r["target"]: r for r in json.loads(args.keep.read_text())["records"]}
+        ran = {r["target"] for r in records}
+        records += [earlier[name] for name in TARGETS if name in earlier and name not in ran]
+        records.sort(key=lambda r: list(TARGETS).index(r["target"]))
     machine = machine_info()
     (out_dir / "results.json").write_text(
         json.dumps({"machine": machine, "records": records}, indent=2) + "\n"
