@@ -239,12 +239,18 @@ def run_target(target: Target, out_dir: Path, quick: bool) -> dict[str, Any]:
         "exit": done.returncode,
         "wall_s": round(time.monotonic() - started, 1),
     }
-    try:
-        record["measured"], record["met"] = target.verdict(read_output(target.name, out))
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        tail = log.read_text()[-400:].strip().replace("\n", " ")
-        record["measured"], record["met"] = f"no result ({type(exc).__name__}): {tail}", False
+    record["measured"], record["met"] = judge(target, out_dir)
     return record
+
+
+def judge(target: Target, out_dir: Path) -> tuple[str, bool]:
+    """(measured, met) from what the target's script left in `out_dir`."""
+    try:
+        return target.verdict(read_output(target.name, out_dir / f"{target.name}.json"))
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        log = out_dir / f"{target.name}.log"
+        tail = log.read_text()[-400:].strip().replace("\n", " ") if log.exists() else ""
+        return f"no result ({type(exc).__name__}): {tail}", False
 
 
 def markdown_section(records: list[dict[str, Any]], machine: dict, quick: bool) -> str:
@@ -288,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep",
         type=Path,
         default=None,
-        help="an earlier run's results.json: its records of the targets not run now go in too",
+        help="an earlier run's output directory: the targets not run now are judged from it",
     )
     args = parser.parse_args(argv)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -300,9 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{record['wall_s']:>6} s] {name}: {record['measured']}", file=sys.stderr)
         records.append(record)
     if args.keep is not None:
-        earlier = {r["target"]: r for r in json.loads(args.keep.read_text())["records"]}
+        # Judged again from their raw output, by this code.
+        earlier = {
+            r["target"]: r for r in json.loads((args.keep / "results.json").read_text())["records"]
+        }
         ran = {r["target"] for r in records}
-        records += [earlier[name] for name in TARGETS if name in earlier and name not in ran]
+        for name in (name for name in TARGETS if name in earlier and name not in ran):
+            measured, met = judge(TARGETS[name], args.keep)
+            records.append({**earlier[name], "measured": measured, "met": met})
         records.sort(key=lambda r: list(TARGETS).index(r["target"]))
     machine = machine_info()
     (out_dir / "results.json").write_text(
