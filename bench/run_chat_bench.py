@@ -137,12 +137,14 @@ def loadgen_argv(
     drain: float,
     output: Path,
     department: str = "support",
+    assign_timeout: float | None = None,
 ) -> list[str]:
     """bench/loadgen.py's command line, the same seed for every run."""
     return [
         sys.executable,
         str(REPO_ROOT / "bench" / "loadgen.py"),
         *[arg for url in worker_urls for arg in ("--worker", url)],
+        *(("--assign-timeout", str(assign_timeout)) if assign_timeout else ()),
         *("--agents-file", str(agents_file), "--conversations", str(conversations)),
         *("--rate", str(rate), "--duration", str(duration), "--drain", str(drain)),
         *("--department", department, "--output", str(output), "--seed", "1"),

@@ -275,6 +275,9 @@ def start_chat_load(
                 drain=10,
                 output=out_dir / "chat-load.json",
                 department=args.department,
+                # Routing places a burst of 2,000 chats in tens of seconds; agents
+                # that start picking leftovers sooner race it and fill up.
+                assign_timeout=min(300, max(5, args.chat_conversations / 20)),
             ),
             stdout=subprocess.DEVNULL,
             stderr=log,
