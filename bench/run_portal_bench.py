@@ -490,7 +490,6 @@ def main(argv: list[str] | None = None) -> int:
         sampler = ConnectionSampler(pg, db_name, args.max_db_connections)
         sampler.start()
         cpu_before = {w.name: cpu_seconds(w.pid) for w in workers if w.pid}
-        rss_before = {w.name: rss_kib(w.pid) for w in workers if w.pid}
         busy_before = machine_busy_seconds()
         services_before = service_cpu_seconds(("postgres", "redis-server"))
         pg_before = pg_counters(pg, db_name)
@@ -519,6 +518,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.chat_conversations:
             chat_load = start_chat_load(args, [f"ws://{w.host}:{w.port}" for w in workers], out_dir)
+        # Every socket is open by now (the chats too): growth from here is what
+        # the measured phase itself leaves behind.
+        rss_before = {w.name: rss_kib(w.pid) for w in workers if w.pid}
         updater_log = out_dir / "updater.stderr.txt"
         with updater_log.open("w") as log:
             updater = subprocess.Popen(
