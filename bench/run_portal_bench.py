@@ -372,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         help="extra environment for the workers (repeatable)",
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.customers <= 5000 or not 0 < args.rate <= 500 or not 0 < args.duration <= 600:
-        parser.error("customers 1..5000, rate (0, 500], duration (0, 600]")
+    if not 1 <= args.customers * args.viewers <= 5000 or args.viewers < 1:
+        parser.error("customers × viewers 1..5000 sockets")
+    if not 0 < args.rate <= 500 or not 0 < args.duration <= 600:
+        parser.error("rate (0, 500], duration (0, 600]")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if args.profile and not Path(py_spy).exists():
         parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")

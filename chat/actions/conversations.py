@@ -201,42 +201,12 @@ def post_message(
     return Appended(conversation_pk, public_id, original.seq, frame, duplicate=True)
 
 
-def check_visitor_message(
-    visitor: Visitor,
-    *,
-    conversation: tuple[int, uuid.UUID] | None,
-    department: Department | None,
-    client_id: uuid.UUID,
-    body: str,
-    page_url: str = "",
-    page_title: str = "",
-    locale: str = "",
-    department_online: bool | None = None,
-) -> Appended:
-    """A visitor's message: into its open conversation, or a new one.
-
-    `conversation` is the (pk, public id) the socket believes is open; a
-    closed one (the agent ended it) makes this message start a new chat,
-    unless it is a retry of a message that conversation already holds.
-
-    A chat started while nobody can answer is a message for a ticket: it is
-    converted right after the message commits. `department_online` is what
-    the visitor was told (the widget's welcome); None asks the department now.
-    """
+def check_visitor_message(visitor: Visitor, **message: Any) -> Appended:
+    """`write_visitor_message`, counted first in the visitor's window (`chat.limits`)."""
     retry_after = limits.visitor_message_retry_after(visitor.pk)
     if retry_after:
         raise RateLimited(retry_after)
-    return write_visitor_message(
-        visitor,
-        conversation=conversation,
-        department=department,
-        client_id=client_id,
-        body=body,
-        page_url=page_url,
-        page_title=page_title,
-        locale=locale,
-        department_online=department_online,
-    )
+    return write_visitor_message(visitor, **message)
 
 
 def visitor_message_write(
@@ -249,7 +219,7 @@ def visitor_message_write(
 ) -> MessageWrite:
     """`check_visitor_message` into an open conversation, for the worker's group commit.
 
-    `rest`: the other arguments of `check_visitor_message`, for when the
+    `rest`: the other arguments of `write_visitor_message`, for when the
     message has to start a new chat after all.
     """
     return MessageWrite(
@@ -294,7 +264,19 @@ def write_visitor_message(
     locale: str = "",
     department_online: bool | None = None,
 ) -> Appended:
-    """`check_visitor_message` once the message was counted in the visitor's window."""
+    """A visitor's message: into its open conversation, or a new one.
+
+    `conversation` is the (pk, public id) the socket believes is open; a
+    closed one (the agent ended it) makes this message start a new chat,
+    unless it is a retry of a message that conversation already holds.
+
+    A chat started while nobody can answer is a message for a ticket: it is
+    converted right after the message commits. `department_online` is what
+    the visitor was told (the widget's welcome); None asks the department now.
+
+    Not rate-limited here: callers count the message in the visitor's window
+    first (`check_visitor_message`, or the group commit for a batch).
+    """
     author = visitor_author(visitor)
     if conversation is not None:
         try:
